@@ -1,0 +1,1 @@
+"""Hardware adapters and their emulators."""

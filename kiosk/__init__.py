@@ -1,0 +1,1 @@
+"""The checkpoint kiosk core: pure logic, hardware only through `kiosk.ports`."""

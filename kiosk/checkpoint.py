@@ -1,0 +1,286 @@
+"""The checkpoint state machine: one visitor at a time, from approach to decision to the next.
+
+    IDLE ──someone in view / a code shown──▶ MEASURING ──reading ≥ threshold──▶ REMEASURE
+      ▲                                         │                                  │
+      │                                  reading + code (or timeout)        second reading
+      │                                         ▼                                  │
+    CLEARING ◀──display time── DECIDED ◀─────────────────────────────────────────┘
+
+Measuring and scanning run at once: thermal frames and decoded codes arrive in any order and
+the decision is made when both are in (or the code timeout expires).  A sensor that stops
+delivering valid frames is a fault: no PASS is possible without a valid temperature, and the
+kiosk recovers by itself when frames come back.
+
+Pure logic: time is passed in, outputs are read from properties; no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.config import CheckpointConfig, PolicyConfig
+from kiosk.policy import CodeFacts, Decision, decide
+from kiosk.ports import Screen, ThermalFrame
+from kiosk.screening import Placement, Screening, ThermalObservation
+
+INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (wrong QR shown first)
+VISITOR_GONE_S = 2.0  # nobody in view for this long: the visitor walked away undecided
+CLEAR_S = 0.5  # after a decision, the spot must be empty this long before the next visitor
+CLEAR_TIMEOUT_S = 20.0  # …or this long has passed (somebody lingers: measure them again)
+SAME_CODE_S = 60.0  # the code just decided, seen again within this time, is the same visitor
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"
+    MEASURING = "measuring"
+    REMEASURE = "remeasure"
+    DECIDED = "decided"
+    CLEARING = "clearing"
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedCode:
+    """A decoded and verified QR code.  `key` is a digest of its text, never the text itself."""
+
+    key: str
+    facts: CodeFacts
+    result: Any = None  # the verifier's result, carried into the event
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorOutcome:
+    decision: Decision
+    temperature_c: float | None
+    first_reading_c: float | None
+    code: ScannedCode | None
+    started_at: float
+    decided_at: float
+
+
+@dataclass(slots=True)
+class _Visit:
+    started_at: float
+    in_range_at: float | None = None
+    last_seen_at: float = 0.0
+    code: ScannedCode | None = None
+    code_at: float | None = None
+    first_reading_c: float | None = None
+    final_reading_c: float | None = None
+    remeasure_from: float | None = None
+    sensor_failed: bool = False
+    placement: Placement = Placement.NOBODY
+    companion: bool = False
+
+
+class Checkpoint:
+    def __init__(self, policy: PolicyConfig, config: CheckpointConfig, screening: Screening, *, now: float) -> None:
+        self.policy = policy
+        self._cfg = config
+        self._screening = screening
+        self.phase = Phase.IDLE
+        self._visit: _Visit | None = None
+        self._last_good_frame_at = now
+        self._frame_seen = False
+        self._phase_since = now
+        self._empty_since: float | None = now
+        self._outcome: VisitorOutcome | None = None
+        self._last_decided_key: str | None = None
+        self._last_decided_at = -1e9
+        self._now = now
+
+    # ------------------------------------------------------------------------------ inputs
+    def on_frame(self, now: float, frame: ThermalFrame) -> ThermalObservation:
+        """A thermal frame arrived (a valid one: read errors go to `on_sensor_error`)."""
+        self._last_good_frame_at = now
+        self._frame_seen = True
+        obs = self._screening.observe(frame)
+        present = obs.placement is not Placement.NOBODY
+        self._empty_since = None if present else (self._empty_since or now)
+        visit = self._visit
+        if self.phase is Phase.IDLE and present:
+            visit = self._start_visit(now, keep_samples=True)  # this frame's sample is theirs
+        if visit is not None and self.phase in (Phase.MEASURING, Phase.REMEASURE):
+            visit.placement = obs.placement
+            visit.companion = obs.companion
+            if present:
+                visit.last_seen_at = now
+            if obs.placement is Placement.OK and visit.in_range_at is None:
+                visit.in_range_at = now
+            self._collect_reading(now, visit)
+        return obs
+
+    def on_sensor_error(self, now: float) -> None:
+        """A frame could not be read.  The fault itself is declared by time, in `tick`."""
+        self._screening.restart()
+
+    def on_code(self, now: float, code: ScannedCode) -> None:
+        if code.key == self._last_decided_key and now - self._last_decided_at < SAME_CODE_S:
+            return  # the visitor just decided is still holding up their phone
+        if self.phase in (Phase.IDLE, Phase.CLEARING):
+            self._start_visit(now)
+        visit = self._visit
+        if visit is None or self.phase not in (Phase.MEASURING, Phase.REMEASURE):
+            return
+        visit.last_seen_at = now
+        held = visit.code
+        if held is None or (not held.facts.valid and code.facts.valid):
+            visit.code = code
+            visit.code_at = now
+
+    # ------------------------------------------------------------------------------ time
+    @property
+    def sensor_faulty(self) -> bool:
+        return self._sensor_faulty_at(self._now)
+
+    def _sensor_faulty_at(self, now: float) -> bool:
+        return now - self._last_good_frame_at > self._cfg.sensor_fault_after_s
+
+    def tick(self, now: float, wall: float) -> VisitorOutcome | None:
+        """Advance timers.  Returns the outcome when a visitor has just been decided."""
+        self._now = now
+        faulty = self._sensor_faulty_at(now)
+        visit = self._visit
+        if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
+            if faulty:
+                visit.sensor_failed = True
+            if self._gone(now, visit, faulty):
+                self._to(Phase.IDLE, now)
+                self._visit = None
+                self._screening.restart()
+                return None
+            if self.phase is Phase.REMEASURE and visit.remeasure_from is not None and now >= visit.remeasure_from:
+                visit.remeasure_from = None
+                self._screening.restart()
+            if self._ready(now, visit):
+                return self._decide(now, wall, visit)
+        elif self.phase is Phase.DECIDED:
+            if now - self._phase_since >= self._cfg.decision_display_s:
+                self._to(Phase.CLEARING, now)
+        elif self.phase is Phase.CLEARING:
+            empty_long = self._empty_since is not None and now - self._empty_since >= CLEAR_S
+            if empty_long or faulty or now - self._phase_since >= CLEAR_TIMEOUT_S:
+                self._to(Phase.IDLE, now)
+        return None
+
+    def next_deadline(self) -> float | None:
+        """The next moment `tick` has something to do without new input (for an event loop)."""
+        if self.phase is Phase.DECIDED:
+            return self._phase_since + self._cfg.decision_display_s
+        visit = self._visit
+        if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
+            return self._code_deadline(visit)
+        return None
+
+    # ------------------------------------------------------------------------------ outputs
+    @property
+    def screen(self) -> Screen:
+        visit = self._visit
+        if self.phase is Phase.DECIDED and self._outcome is not None:
+            return Screen.PASS if self._outcome.decision.verdict.value == "PASS" else Screen.STOP
+        if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
+            if visit.sensor_failed:
+                return Screen.FAULT
+            if self.phase is Phase.REMEASURE:
+                return Screen.REMEASURING
+            return {
+                Placement.TOO_FAR: Screen.STEP_CLOSER,
+                Placement.TOO_CLOSE: Screen.STEP_BACK,
+                Placement.CROWDED: Screen.ONE_AT_A_TIME,
+            }.get(visit.placement, Screen.MEASURING)
+        if self.phase is Phase.IDLE and self.sensor_faulty:
+            return Screen.FAULT
+        return Screen.ATTRACT
+
+    @property
+    def shown_temperature(self) -> float | None:
+        if self.phase is Phase.DECIDED and self._outcome is not None:
+            return self._outcome.temperature_c
+        if self.phase is Phase.REMEASURE and self._visit is not None:
+            return self._visit.first_reading_c
+        return None
+
+    @property
+    def shown_reasons(self) -> tuple[str, ...]:
+        if self.phase is Phase.DECIDED and self._outcome is not None:
+            return self._outcome.decision.reasons
+        return ()
+
+    @property
+    def progress(self) -> float:
+        return self._screening.progress if self.phase in (Phase.MEASURING, Phase.REMEASURE) else 0.0
+
+    @property
+    def companion(self) -> bool:
+        return bool(self._visit and self._visit.companion and self.phase in (Phase.MEASURING, Phase.REMEASURE))
+
+    # ------------------------------------------------------------------------------ internals
+    def _to(self, phase: Phase, now: float) -> None:
+        self.phase = phase
+        self._phase_since = now
+
+    def _start_visit(self, now: float, *, keep_samples: bool = False) -> _Visit:
+        self._visit = _Visit(started_at=now, last_seen_at=now)
+        if not keep_samples:
+            self._screening.restart()
+        self._outcome = None
+        self._to(Phase.MEASURING, now)
+        return self._visit
+
+    def _collect_reading(self, now: float, visit: _Visit) -> None:
+        if visit.final_reading_c is not None or visit.remeasure_from is not None:
+            return
+        reading = self._screening.take_reading()
+        if reading is None:
+            return
+        value = round(reading.temperature_c, 1)  # what the screen shows is what is judged
+        if self.phase is Phase.MEASURING:
+            visit.first_reading_c = value
+            if value >= self.policy.fever_c and self.policy.remeasure:
+                visit.remeasure_from = now + self._cfg.remeasure_pause_s
+                self._to(Phase.REMEASURE, now)
+                return
+        visit.final_reading_c = value
+
+    def _code_deadline(self, visit: _Visit) -> float:
+        return (visit.in_range_at or visit.started_at) + self._cfg.no_code_timeout_s
+
+    def _ready(self, now: float, visit: _Visit) -> bool:
+        temperature_done = visit.final_reading_c is not None or visit.sensor_failed
+        if not temperature_done:
+            # A visitor who never gets a reading (never in range, or readings never settle) is
+            # decided at the deadline without a temperature: fail closed.
+            return now >= self._code_deadline(visit) + self._cfg.no_code_timeout_s
+        if visit.code is not None:
+            if visit.code.facts.valid:
+                return True
+            assert visit.code_at is not None
+            if now - visit.code_at >= INVALID_CODE_GRACE_S:
+                return True
+        return now >= self._code_deadline(visit)
+
+    def _gone(self, now: float, visit: _Visit, faulty: bool) -> bool:
+        if faulty or visit.code is not None:
+            return False  # we cannot see them leave, or they have shown a code: decide them
+        return now - visit.last_seen_at >= VISITOR_GONE_S
+
+    def _decide(self, now: float, wall: float, visit: _Visit) -> VisitorOutcome:
+        temperature = None if visit.sensor_failed else visit.final_reading_c
+        decision = decide(temperature, visit.code.facts if visit.code else None, self.policy, wall)
+        outcome = VisitorOutcome(
+            decision=decision,
+            temperature_c=temperature,
+            first_reading_c=visit.first_reading_c,
+            code=visit.code,
+            started_at=visit.started_at,
+            decided_at=now,
+        )
+        self._outcome = outcome
+        if visit.code is not None:
+            self._last_decided_key = visit.code.key
+            self._last_decided_at = now
+        self._visit = None
+        self._screening.restart()
+        self._to(Phase.DECIDED, now)
+        return outcome

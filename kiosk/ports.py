@@ -1,0 +1,198 @@
+"""The small interfaces through which the kiosk core meets hardware and time.
+
+The core (`kiosk/`) never imports a driver: the composition root (`kiosk.app`) builds concrete
+objects from `drivers/` and `ui/` and hands them in.  Every interface here has a real and an
+emulated implementation side by side, so the whole checkpoint runs with no hardware.
+
+Time is an interface too.  Everything that waits or stamps goes through a `Clock`, so that the
+same code runs in real time on a Pi and on a virtual clock in tests and headless simulations.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class KioskError(Exception):
+    """Base of the kiosk's own exceptions."""
+
+
+class SensorError(KioskError, OSError):
+    """The thermal array did not answer, or answered with data that cannot be a measurement.
+
+    An `OSError` too, because that is what an I²C failure (NACK, EIO) is at the bottom.
+    """
+
+
+class CameraError(KioskError, OSError):
+    """The camera delivered no frame."""
+
+
+# --------------------------------------------------------------------------------------------- time
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Monotonic time for timers, wall time for stamps; both advance together.
+
+    `RealClock` follows the system; `VirtualClock` jumps instantly to wherever it is asked to
+    sleep, which is how a 40-visitor scenario runs in seconds through the same code path.
+    """
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never jumps (timers, timeouts, rates)."""
+        ...
+
+    def wall(self) -> float:
+        """Epoch seconds (code freshness, event stamps)."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` pass."""
+        ...
+
+    def sleep_until(self, deadline: float) -> None:
+        """Let time pass until `monotonic()` reaches `deadline` (no-op if already past)."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------- thermal
+
+
+@dataclass(frozen=True, slots=True)
+class ThermalFrame:
+    """One 32×24 image of object temperatures, as the driver computed it.
+
+    `pixels` is a (24, 32) float array in °C; NaN marks a pixel with no valid value (a flagged
+    bad pixel the driver could not interpolate, or a subpage not yet read).
+    """
+
+    pixels: np.ndarray
+    ambient_c: float
+    taken_at: float  # Clock.monotonic() when the frame was complete
+    subpage: int = -1  # the subpage that completed this frame, -1 when both were read together
+
+
+@runtime_checkable
+class ThermalSensor(Protocol):
+    """A thermal array that delivers frames at its own refresh rate."""
+
+    def next_frame_at(self) -> float:
+        """When (Clock.monotonic) the next frame is expected; `read_frame` then blocks only briefly."""
+        ...
+
+    def read_frame(self) -> ThermalFrame:
+        """Read the next frame. Raises `SensorError` on any bus fault or implausible data."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# ----------------------------------------------------------------------------------------- camera
+
+
+@dataclass(frozen=True, slots=True)
+class GrayFrame:
+    """A luminance image (H, W) uint8: the Y plane on the Pi, no colour conversion."""
+
+    y: np.ndarray
+    taken_at: float
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """A camera, a video file, a folder of images or a rendered scene."""
+
+    def next_frame_at(self) -> float: ...
+
+    def read_frame(self) -> GrayFrame:
+        """Raises `CameraError` when no frame can be had."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class QrDecoder(Protocol):
+    """Finds QR codes in a luminance image and returns their texts (possibly none, possibly several)."""
+
+    def decode(self, y: np.ndarray) -> list[str]: ...
+
+
+# ---------------------------------------------------------------------------------------- signals
+
+
+class Signal(enum.Enum):
+    """What the buzzer and the light must say; the pattern for each lives in the signals driver."""
+
+    IDLE = "idle"
+    PASS = "pass"
+    STOP = "stop"
+    FAULT = "fault"
+    ATTENTION = "attention"  # a prompt to the visitor (step closer, one at a time)
+
+
+@runtime_checkable
+class Signals(Protocol):
+    """Buzzer and light.  Patterns are advanced by `update` from the kiosk loop: no thread per device."""
+
+    def show(self, signal: Signal, now: float) -> None: ...
+
+    def update(self, now: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------- display
+
+
+class Screen(enum.Enum):
+    """Which screen the display shows; `ui/` maps each to a layout and catalogue strings."""
+
+    ATTRACT = "attract"  # idle: one-metre line, masks, privacy notice
+    STEP_CLOSER = "step_closer"
+    STEP_BACK = "step_back"
+    ONE_AT_A_TIME = "one_at_a_time"  # several people in view
+    MEASURING = "measuring"
+    REMEASURING = "remeasuring"
+    PASS = "pass"
+    STOP = "stop"
+    FAULT = "fault"  # sensor/camera fault: manual check, wait for staff
+
+
+@dataclass(frozen=True, slots=True)
+class StatusStrip:
+    site_name: str = ""
+    wall_time: float = 0.0
+    online: bool = False
+    buffered_events: int = 0
+    clock_synced: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenView:
+    """Everything a screen needs, and nothing it could decide from.
+
+    `reasons` uses the scenario vocabulary (`fever`, `code_red`, …); `ui/` turns them into words.
+    """
+
+    screen: Screen
+    temperature_c: float | None = None
+    reasons: tuple[str, ...] = ()
+    progress: float = 0.0  # 0..1 while measuring
+    companion: bool = False  # a second person is in view: show the one-metre-line request
+    thermal: np.ndarray | None = field(default=None, compare=False)  # live inset, (24, 32) °C
+    status: StatusStrip = field(default_factory=StatusStrip)
+    staff_spot: str = ""  # where a stopped visitor waits for staff
+
+
+@runtime_checkable
+class Display(Protocol):
+    def render(self, view: ScreenView) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,271 @@
+"""The kiosk's main loop: sensors → observations → decision → signals + screen + event → outbox.
+
+One discrete-event loop serves real hardware and simulation alike: it sleeps on the `Clock`
+until the next thing is due (a thermal subpage, a camera frame, a timer), handles it, and
+presents the result.  On a `VirtualClock` the sleeps cost nothing, which is how a scenario runs
+as fast as the CPU allows through exactly the code path of the real kiosk.
+
+The outbox commit happens before the decision is presented: an entry that was shown was stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from kiosk.checkpoint import Checkpoint, ScannedCode, VisitorOutcome
+from kiosk.config import KioskConfig
+from kiosk.events import ALERT_PRIORITY, EntryEvent, entry_event
+from kiosk.policy import CodeFacts
+from kiosk.ports import (
+    CameraError,
+    Clock,
+    Display,
+    FrameSource,
+    QrDecoder,
+    Screen,
+    ScreenView,
+    SensorError,
+    Signal,
+    Signals,
+    StatusStrip,
+    ThermalSensor,
+)
+from kiosk.screening import Screening
+
+log = logging.getLogger(__name__)
+
+RENDER_INTERVAL_S = 0.5  # re-render an unchanged view this often (clock, live inset)
+SENSOR_RETRY_S = (0.25, 0.5, 1.0, 2.0)  # back-off after a failed thermal read
+CAMERA_RETRY_S = 1.0
+VERIFY_CACHE_S = 1.0  # the same QR seen on consecutive frames is verified once per second
+
+SCREEN_SIGNALS = {
+    Screen.PASS: Signal.PASS,
+    Screen.STOP: Signal.STOP,
+    Screen.FAULT: Signal.FAULT,
+    Screen.STEP_CLOSER: Signal.ATTENTION,
+    Screen.STEP_BACK: Signal.ATTENTION,
+    Screen.ONE_AT_A_TIME: Signal.ATTENTION,
+    Screen.ATTRACT: Signal.IDLE,
+}
+
+
+class CodeVerifier(Protocol):
+    def verify(self, text: str, at: float) -> Any: ...
+
+
+class EventStore(Protocol):
+    def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0) -> int: ...
+
+    def pending_count(self) -> int: ...
+
+
+class Uplink(Protocol):
+    @property
+    def online(self) -> bool: ...
+
+    def poll(self) -> None: ...
+
+
+def facts_of(result: Any) -> CodeFacts:
+    """Map a verifier result to the facts policy needs, whatever the code's format."""
+    if not getattr(result, "valid", False):
+        return CodeFacts(valid=False)
+    hp = result.health_pass
+    return CodeFacts(
+        valid=True,
+        colour=hp.colour,
+        trip_areas=tuple(hp.trip_areas),
+        trip_star=bool(hp.trip_star),
+        nat_at=hp.nat,
+    )
+
+
+class NullDisplay:
+    """No screen (headless simulation): the view is still computed and can be read."""
+
+    def render(self, view: ScreenView) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class _Cached:
+    scanned: ScannedCode
+    at: float
+
+
+class Kiosk:
+    """Owns the loop; builds nothing (see `kiosk.app`)."""
+
+    def __init__(
+        self,
+        *,
+        config: KioskConfig,
+        clock: Clock,
+        sensor: ThermalSensor,
+        camera: FrameSource,
+        decoder: QrDecoder,
+        verifier: CodeVerifier,
+        signals: Signals,
+        display: Display,
+        outbox: EventStore,
+        uplink: Uplink | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.sensor = sensor
+        self.camera = camera
+        self.decoder = decoder
+        self.verifier = verifier
+        self.signals = signals
+        self.display = display
+        self.outbox = outbox
+        self.uplink = uplink
+        now = clock.monotonic()
+        screening = Screening(config.thermal, frames_per_reading=config.checkpoint.frames_per_reading)
+        self.checkpoint = Checkpoint(config.policy, config.checkpoint, screening, now=now)
+        self.view = ScreenView(Screen.ATTRACT)
+        self.on_outcome: list[Callable[[VisitorOutcome, EntryEvent], None]] = []
+        self.on_view: list[Callable[[ScreenView], None]] = []
+        self.store_failures = 0
+        self._sensor_due = sensor.next_frame_at()
+        self._sensor_failures = 0
+        self._camera_due = camera.next_frame_at()
+        self._last_render = -1e9
+        self._last_pixels = None
+        self._codes: dict[str, _Cached] = {}
+        self._buffered = 0
+
+    # ------------------------------------------------------------------------------ loop
+    def run(self, until: Callable[[], bool]) -> None:
+        while not until():
+            self.step()
+
+    def step(self) -> None:
+        deadline = min(self._sensor_due, self._camera_due, self._last_render + RENDER_INTERVAL_S)
+        checkpoint_deadline = self.checkpoint.next_deadline()
+        if checkpoint_deadline is not None:
+            deadline = min(deadline, checkpoint_deadline)
+        self.clock.sleep_until(deadline)
+        now = self.clock.monotonic()
+        if now >= self._sensor_due:
+            self._read_thermal()
+        if self.clock.monotonic() >= self._camera_due:
+            self._read_camera()
+        now = self.clock.monotonic()
+        outcome = self.checkpoint.tick(now, self.clock.wall())
+        if outcome is not None:
+            self._record(outcome)
+        self._present(now)
+        if self.uplink is not None:
+            self.uplink.poll()
+
+    # ------------------------------------------------------------------------------ inputs
+    def _read_thermal(self) -> None:
+        try:
+            frame = self.sensor.read_frame()
+        except SensorError as exc:
+            now = self.clock.monotonic()
+            delay = SENSOR_RETRY_S[min(self._sensor_failures, len(SENSOR_RETRY_S) - 1)]
+            if self._sensor_failures == 0:
+                log.warning("thermal sensor: %s", exc)
+            self._sensor_failures += 1
+            self._sensor_due = now + delay
+            self.checkpoint.on_sensor_error(now)
+            return
+        if self._sensor_failures:
+            log.info("thermal sensor answers again after %d failed reads", self._sensor_failures)
+            self._sensor_failures = 0
+        self._last_pixels = frame.pixels
+        self.checkpoint.on_frame(self.clock.monotonic(), frame)
+        self._sensor_due = self.sensor.next_frame_at()
+
+    def _read_camera(self) -> None:
+        try:
+            frame = self.camera.read_frame()
+        except CameraError as exc:
+            log.warning("camera: %s", exc)
+            self._camera_due = self.clock.monotonic() + CAMERA_RETRY_S
+            return
+        self._camera_due = self.camera.next_frame_at()
+        texts = self.decoder.decode(frame.y)
+        if len(texts) != 1:
+            return  # nothing, or several codes at once: wait for one clear code
+        now = self.clock.monotonic()
+        self.checkpoint.on_code(now, self._verify(texts[0], now))
+
+    def _verify(self, text: str, now: float) -> ScannedCode:
+        key = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        cached = self._codes.get(key)
+        if cached is not None and now - cached.at < VERIFY_CACHE_S:
+            return cached.scanned
+        result = self.verifier.verify(text, self.clock.wall())
+        scanned = ScannedCode(key=key, facts=facts_of(result), result=result)
+        self._codes = {k: c for k, c in self._codes.items() if now - c.at < VERIFY_CACHE_S}
+        self._codes[key] = _Cached(scanned, now)
+        return scanned
+
+    # ------------------------------------------------------------------------------ outputs
+    def _record(self, outcome: VisitorOutcome) -> None:
+        event = entry_event(outcome, self.config, wall=self.clock.wall())
+        try:
+            self.outbox.append(
+                event.stream, event.event_id, event.to_json(), priority=ALERT_PRIORITY if event.alert else 0
+            )
+        except Exception:  # a full or broken disk must not stop the checkpoint
+            self.store_failures += 1
+            log.exception("could not store event %s", event.event_id)
+        log.info("decision %s %s", event.decision, ",".join(event.reasons) or "-")
+        for callback in self.on_outcome:
+            callback(outcome, event)
+
+    def _status(self, now: float) -> StatusStrip:
+        if now - self._last_render >= RENDER_INTERVAL_S:
+            try:
+                self._buffered = self.outbox.pending_count()
+            except Exception:
+                log.exception("outbox unreadable")
+        return StatusStrip(
+            site_name=self.config.site.name,
+            wall_time=self.clock.wall(),
+            online=bool(self.uplink and self.uplink.online),
+            buffered_events=self._buffered,
+        )
+
+    def _present(self, now: float) -> None:
+        cp = self.checkpoint
+        view = ScreenView(
+            screen=cp.screen,
+            temperature_c=cp.shown_temperature,
+            reasons=cp.shown_reasons,
+            progress=cp.progress,
+            companion=cp.companion,
+            thermal=self._last_pixels,
+            status=self.view.status,
+            staff_spot=self.config.site.staff_spot,
+        )
+        changed = view.screen is not self.view.screen
+        if view != self.view or now - self._last_render >= RENDER_INTERVAL_S:
+            view = replace(view, status=self._status(now))
+            self.view = view
+            self.display.render(view)
+            self._last_render = now
+            for callback in self.on_view:
+                callback(view)
+        if changed:
+            self.signals.show(SCREEN_SIGNALS.get(view.screen, Signal.IDLE), now)
+        self.signals.update(now)
+
+    def close(self) -> None:
+        for part in (self.sensor, self.camera, self.signals, self.display):
+            try:
+                part.close()
+            except Exception:
+                log.exception("closing %s", type(part).__name__)

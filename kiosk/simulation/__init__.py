@@ -1,0 +1,1 @@
+"""Visitor scenarios played through the real pipeline on emulated hardware (see shared/scenarios/SPEC.md)."""

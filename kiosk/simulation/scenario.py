@@ -1,0 +1,95 @@
+"""The scenario file format (shared/scenarios/SPEC.md), validated like the configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kiosk.config import ConfigError, Mode
+from kiosk.policy import REASONS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SignedCode(_Strict):
+    """Claims for the simulator's own test issuer to sign."""
+
+    colour: Literal["G", "Y", "R"]
+    trip: tuple[str, ...] = ()
+    star: bool = False
+    nat_h: float | None = None
+    age_s: float = 10.0
+
+
+class RawCode(_Strict):
+    """Literal QR text (a forgery, a payment code, a URL…)."""
+
+    raw: str
+
+
+class Expectation(_Strict):
+    decision: Literal["PASS", "STOP"]
+    reasons: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _known_reasons(self) -> Expectation:
+        unknown = set(self.reasons) - set(REASONS)
+        if unknown:
+            raise ValueError(f"unknown reasons {sorted(unknown)}")
+        return self
+
+
+class Visitor(_Strict):
+    id: str
+    arrive_s: float = Field(ge=0)
+    forehead_c: float = Field(ge=25.0, le=45.0)
+    distance_m: float = Field(0.5, ge=0.3, le=1.2)
+    code: SignedCode | RawCode | None = None
+    companion: bool = False
+    sensor: Literal["unplugged"] | None = None
+    expect: Expectation | None = None
+    note: str = ""
+
+
+class Site(_Strict):
+    ambient_c: float = Field(24.0, ge=-10.0, le=45.0)
+    mode: Mode = Mode.RISK_AREAS
+    risk_areas: tuple[str, ...] = ()
+    policy: dict[str, Any] = Field(default_factory=dict)
+
+
+class Scenario(_Strict):
+    name: str = ""
+    start: float = 1_764_000_000.0
+    site: Site = Site()
+    visitors: tuple[Visitor, ...] = ()
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _ids_unique(self) -> Scenario:
+        ids = [v.id for v in self.visitors]
+        if len(ids) != len(set(ids)):
+            raise ValueError("visitor ids must be unique")
+        return self
+
+    def policy_overrides(self) -> dict[str, Any]:
+        """The site's overrides as a `[policy]` table for `KioskConfig`."""
+        return {**self.site.policy, "mode": self.site.mode.value, "risk_areas": list(self.site.risk_areas)}
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(str(path), [f"cannot read scenario: {exc}"]) from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(str(path), problems) from None

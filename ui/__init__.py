@@ -1,0 +1,1 @@
+"""pygame screens: render `kiosk.ports.ScreenView`, decide nothing."""

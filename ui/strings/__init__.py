@@ -1,0 +1,1 @@
+"""The string catalogues, one JSON file per language (a package so that setuptools ships them)."""
