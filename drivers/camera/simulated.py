@@ -115,7 +115,7 @@ class SimulatedCamera:
         w, h = self._size
         canvas = room_background(self._size, self._seed).astype(np.float32)
         share = w / len(phones)
-        fit = 0.95 * share / PHONE_ASPECT  # the tallest phone whose width fits its share
+        fit = 0.85 * share / PHONE_ASPECT  # the tallest phone that fits its share, with room to tilt
         for i, phone in enumerate(phones):
             draw_phone(canvas, phone.text, center=((i + 0.5) * share, h / 2),
                        height_px=min(DEFAULT_PHONE_HEIGHT_FRAC * h * phone.scale, fit),

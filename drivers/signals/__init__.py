@@ -1,0 +1,6 @@
+"""Buzzer and lights: what the visitor hears and sees besides the screen (`kiosk.ports.Signals`)."""
+
+from .gpio_signals import GpioSignals
+from .patterns import DEFAULT_PATTERNS, Pattern, Step
+
+__all__ = ["DEFAULT_PATTERNS", "GpioSignals", "Pattern", "Step"]

@@ -1,0 +1,26 @@
+"""Offline verification of Township Health Pass (THP1) QR codes.
+
+Pure logic: the only I/O is reading a trust-list file.  `Verifier.verify(text, at)` peels the
+layers of `shared/health-pass/SPEC.md` (prefix, Base45, zlib, CBOR, COSE_Sign1, trust list,
+signature, CWT claims, freshness) and returns a `CodeResult` whose `error` names the first layer
+that refused the code.  `TestIssuer` (in `kiosk.healthpass.issuer`) signs codes for tests and
+the simulator.
+"""
+
+from kiosk.healthpass.errors import ERRORS, CodeRejected, TrustListError
+from kiosk.healthpass.model import COLOURS, CodeResult, HealthPass
+from kiosk.healthpass.trust import TrustedKey, TrustList, kid_of
+from kiosk.healthpass.verifier import Verifier
+
+__all__ = [
+    "COLOURS",
+    "ERRORS",
+    "CodeRejected",
+    "CodeResult",
+    "HealthPass",
+    "TrustList",
+    "TrustListError",
+    "TrustedKey",
+    "Verifier",
+    "kid_of",
+]

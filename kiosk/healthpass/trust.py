@@ -1,0 +1,159 @@
+"""The issuers the kiosk trusts: a key id → public key table read from the spec's JSON format.
+
+A trust list is loaded once at start (or when the feed replaces it) and then only looked up, so
+every check that can be made on the list itself is made at load time and fails loudly, naming
+the entry: a kid that is not the hash of its certificate, a key of the wrong type for its alg, a
+certificate that does not parse.  A kiosk that started has a list it can use.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from kiosk.healthpass.errors import TrustListError
+
+KID_LENGTH: Final = 8
+# alg name → the public key type it needs. PS256 is read now so HC1 issuers can share the list.
+ALGORITHMS: Final[Mapping[str, type]] = MappingProxyType({
+    "ES256": ec.EllipticCurvePublicKey,
+    "EdDSA": ed25519.Ed25519PublicKey,
+    "PS256": rsa.RSAPublicKey,
+})
+
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+
+
+def kid_of(certificate_der: bytes) -> bytes:
+    """The key id THP1 and HC1 use: the first 8 bytes of SHA-256 over the certificate's DER."""
+    return hashlib.sha256(certificate_der).digest()[:KID_LENGTH]
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """One issuer key, with its public key parsed once so that verification is only arithmetic."""
+
+    kid: bytes
+    iss: str
+    alg: str
+    public_key: PublicKey
+    certificate: x509.Certificate
+
+
+def _b64(value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"{what} is not valid base64") from exc
+
+
+def _key_from_entry(entry: object) -> TrustedKey:
+    """Check one `keys[]` entry; raises ValueError with what is wrong (the caller adds where)."""
+    if not isinstance(entry, Mapping):
+        raise ValueError("an entry must be an object")
+    iss, alg = entry.get("iss"), entry.get("alg")
+    if not isinstance(iss, str) or not iss:
+        raise ValueError("iss must be a non-empty string")
+    if alg not in ALGORITHMS:
+        raise ValueError(f"alg {alg!r} is not one of {', '.join(ALGORITHMS)}")
+    kid = _b64(entry.get("kid"), "kid")
+    if len(kid) != KID_LENGTH:
+        raise ValueError(f"kid is {len(kid)} bytes, not {KID_LENGTH}")
+    der = _b64(entry.get("certificate"), "certificate")
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        public_key = certificate.public_key()
+    except Exception as exc:
+        raise ValueError(f"certificate is not a DER X.509 certificate ({exc})") from exc
+    if kid != kid_of(der):
+        raise ValueError(f"kid does not match the certificate (SHA-256 of the DER gives "
+                         f"{base64.b64encode(kid_of(der)).decode()})")
+    if not isinstance(public_key, ALGORITHMS[alg]):
+        raise ValueError(f"the certificate's {type(public_key).__name__} cannot be used for {alg}")
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and not isinstance(public_key.curve, ec.SECP256R1):
+        raise ValueError(f"ES256 needs a P-256 key, not {public_key.curve.name}")
+    return TrustedKey(kid=kid, iss=iss, alg=alg, public_key=public_key, certificate=certificate)
+
+
+class TrustList:
+    """An immutable table of trusted issuer keys by kid.
+
+    Build one with `from_file` (the configuration's path, or `--trust`) or `from_json` (an
+    object already parsed, e.g. from a signed feed message whose signature was checked).
+    """
+
+    __slots__ = ("_keys", "issued_at", "version")
+
+    def __init__(self, keys: Iterable[TrustedKey], *, version: int = 0, issued_at: int = 0) -> None:
+        table: dict[bytes, TrustedKey] = {}
+        for key in keys:
+            if key.kid in table:
+                raise TrustListError(f"kid {base64.b64encode(key.kid).decode()} is listed twice")
+            table[key.kid] = key
+        self._keys: Mapping[bytes, TrustedKey] = MappingProxyType(table)
+        self.version = version
+        self.issued_at = issued_at
+
+    @classmethod
+    def from_json(cls, obj: Any, *, source: str = "trust list") -> TrustList:
+        """Build from the parsed JSON object; `source` names it in error messages."""
+        if not isinstance(obj, Mapping):
+            raise TrustListError(f"{source}: the top level must be an object")
+        version, issued_at, entries = obj.get("version"), obj.get("issued_at", 0), obj.get("keys")
+        for name, value in (("version", version), ("issued_at", issued_at)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise TrustListError(f"{source}: {name} must be a non-negative integer, not {value!r}")
+        if not isinstance(entries, list):
+            raise TrustListError(f"{source}: keys must be a list")
+        keys = []
+        for index, entry in enumerate(entries):
+            try:
+                keys.append(_key_from_entry(entry))
+            except ValueError as exc:
+                label = f"keys[{index}]"
+                if isinstance(entry, Mapping) and isinstance(entry.get("kid"), str):
+                    label += f" (kid {entry['kid']}, iss {entry.get('iss')!r})"
+                raise TrustListError(f"{source}: {label}: {exc}") from exc
+        try:
+            return cls(keys, version=version, issued_at=issued_at)
+        except TrustListError as exc:
+            raise TrustListError(f"{source}: {exc}") from exc
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> TrustList:
+        """Read a trust list file; a local file is trusted as it is (no signature)."""
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TrustListError(f"{os.fspath(path)}: not JSON: {exc}") from exc
+        return cls.from_json(obj, source=os.fspath(path))
+
+    def get(self, kid: bytes) -> TrustedKey | None:
+        """The trusted key with this kid, or None."""
+        return self._keys.get(kid)
+
+    def __contains__(self, kid: object) -> bool:
+        return isinstance(kid, bytes) and kid in self._keys
+
+    def __iter__(self) -> Iterator[TrustedKey]:
+        return iter(self._keys.values())
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __repr__(self) -> str:
+        return f"TrustList(version={self.version}, issued_at={self.issued_at}, keys={len(self)})"
