@@ -22,20 +22,6 @@ from typing import Any
 
 from kiosk.ports import KioskError
 
-# The reason vocabulary of `kiosk.policy.REASONS`; each has a `reason.<code>` key in every catalogue.
-REASON_CODES: tuple[str, ...] = (
-    "sensor_fault",
-    "fever",
-    "code_red",
-    "code_yellow",
-    "code_invalid",
-    "no_code",
-    "trip_star",
-    "trip_risk_area",
-    "nat_missing",
-    "nat_stale",
-)
-
 
 class CatalogError(KioskError, LookupError):
     """A catalogue file is missing or is not a flat JSON object of strings."""
@@ -106,6 +92,16 @@ class BilingualCatalog:
     def texts(self, key: str, **params: object) -> tuple[str, ...]:
         """`key` in each language, first language first."""
         return tuple(c.text(key, **params) for c in self.catalogs)
+
+    def texts_quoting(self, key: str, **settings: str) -> tuple[str, ...]:
+        """`key` in each language, each quoting its own half of bilingual site `settings`.
+
+        "请到{staff_spot}等候" with staff_spot "服务台 the service desk" becomes "请到服务台等候"
+        and "Please wait for staff at the service desk".
+        """
+        halves = {name: split_bilingual(value) for name, value in settings.items()}
+        return tuple(c.text(key, **{name: pair[i] for name, pair in halves.items()})
+                     for i, c in enumerate(self.catalogs))
 
     def reasons(self, code: str) -> tuple[str, ...]:
         return tuple(c.reason(code) for c in self.catalogs)

@@ -1,0 +1,40 @@
+"""What a screen function draws with: the surface, its frame, the typesetter and the words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pygame
+
+from ui.catalog import BilingualCatalog
+from ui.text import Line, Typesetter
+from ui.theme import INK, INK_SOFT, Colour, Frame
+
+# The second language is set smaller and lighter under the first, the usual order on Chinese signage.
+SECOND_SCALE = 0.62
+
+
+@dataclass(frozen=True, slots=True)
+class Canvas:
+    surface: pygame.Surface
+    frame: Frame
+    text: Typesetter
+    words: BilingualCatalog
+
+    def lines(self, key: str, texts: Sequence[str], *, scale: float = 1.0, second: float = SECOND_SCALE,
+              bold: bool = True, second_bold: bool = False, colour: Colour = INK,
+              second_colour: Colour = INK_SOFT, gap: float = 0.0, nowrap: bool = False) -> list[Line]:
+        """The same message in each language, first language first and larger."""
+        out = [Line(texts[0], key, scale, bold, colour, gap, nowrap)]
+        out += [Line(t, key, scale * second, second_bold, second_colour, 0.08 * scale, nowrap)
+                for t in texts[1:]]
+        return out
+
+    def pair(self, key: str, *, scale: float = 1.0, second: float = SECOND_SCALE, bold: bool = True,
+             second_bold: bool = False, colour: Colour = INK, second_colour: Colour = INK_SOFT,
+             gap: float = 0.0, nowrap: bool = False, **params: object) -> list[Line]:
+        """`lines` for a catalogue key with the same parameters in every language."""
+        return self.lines(key, self.words.texts(key, **params), scale=scale, second=second, bold=bold,
+                          second_bold=second_bold, colour=colour, second_colour=second_colour, gap=gap,
+                          nowrap=nowrap)
