@@ -1,0 +1,271 @@
+"""The kiosk's own MLX90640 driver: a `ThermalSensor` over a word-level transport.
+
+Why not just Adafruit's driver: it busy-polls the status register, keeps calibration in class
+attributes, never times out, and converts pixel by pixel in Python.  This one
+
+* reads the EEPROM twice and compares, and refuses contents no device can have;
+* sleeps (on the injected `Clock`) until the next subpage is due, then polls with bounded
+  small sleeps and a timeout — never a busy loop, never a hang;
+* reads RAM in one transfer, and detects overruns (a new subpage landing during the read);
+* rejects glitch words, constant RAM and a frozen array as `SensorError`;
+* converts with numpy (`calibration.compute_subpage`) and merges subpages into one image.
+
+Every `OSError` from the bus becomes `SensorError`, and the next `read_frame` re-applies the
+configuration, because a sensor that was unplugged comes back at its power-on defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+
+from kiosk.ports import Clock, SensorError, ThermalFrame
+
+from . import registers as reg
+from .calibration import (
+    DEFAULT_EMISSIVITY,
+    OPEN_AIR_TA_SHIFT,
+    Calibration,
+    ambient_temperature,
+    compute_subpage,
+    extract_calibration,
+    supply_voltage,
+)
+
+ReflectedPolicy = float | Callable[[float], float] | None
+T = TypeVar("T")
+_AUX_USED = (reg.FRAME_TA_VBE, reg.FRAME_GAIN, reg.FRAME_TA_PTAT, reg.FRAME_VDD)
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Word access to one MLX90640: big-endian 16-bit registers at 16-bit addresses."""
+
+    def read_words(self, address: int, count: int) -> np.ndarray:
+        """`count` words from `address` in one bus transaction (uint16)."""
+        ...
+
+    def write_word(self, address: int, value: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Mlx90640Sensor:
+    """A `kiosk.ports.ThermalSensor`: (24, 32) °C frames at the array's own pace.
+
+    `refresh_hz` is the subpage rate (chess mode: a full image every two subpages; each frame
+    returned carries the latest value of every pixel, NaN until both subpages were seen).
+    `ambient_c` of a frame is the die temperature Ta — in open air about 8 °C above the room.
+    `tr` is the reflected temperature policy: None = Ta − 8 °C (the reference library's
+    open-air rule), a number = fixed °C, or a function of Ta.  `frozen_after` subpages with
+    bit-identical RAM mean a stalled array (real pixels always carry noise); None disables it.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        clock: Clock,
+        *,
+        refresh_hz: float = 4.0,
+        emissivity: float = DEFAULT_EMISSIVITY,
+        tr: ReflectedPolicy = None,
+        chess: bool = True,
+        frozen_after: int | None = 16,
+    ) -> None:
+        self._transport = transport
+        self._clock = clock
+        self._code = reg.refresh_code(refresh_hz)
+        self._period = 1.0 / reg.REFRESH_RATES_HZ[self._code]
+        self._chess = chess
+        self.emissivity = emissivity
+        self.tr = tr
+        self._frozen_after = frozen_after
+        self._image = np.full(reg.PIXELS, np.nan)
+        self._last: dict[int, np.ndarray] = {}
+        self._same = 0
+        self._words: np.ndarray | None = None
+        self.vdd = math.nan
+        self._eeprom = self._read_eeprom()
+        self._calibration = extract_calibration(self._eeprom)
+        self._next_due = clock.monotonic()
+        self._needs_setup = True
+        self._bus(self._configure)
+
+    # ------------------------------------------------------------------------------ settings
+    @property
+    def emissivity(self) -> float:
+        return self._emissivity
+
+    @emissivity.setter
+    def emissivity(self, value: float) -> None:
+        if not 0.1 <= float(value) <= 1.0:
+            raise ValueError(f"emissivity must be in 0.1..1.0, got {value}")
+        self._emissivity = float(value)
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibration
+
+    @property
+    def eeprom(self) -> np.ndarray:
+        """The EEPROM words read at start (a copy), e.g. for `kiosk thermal dump`."""
+        return self._eeprom.copy()
+
+    @property
+    def last_words(self) -> np.ndarray | None:
+        """The 834 frame words (RAM, control, subpage) behind the last frame, for diagnostics."""
+        return None if self._words is None else self._words.copy()
+
+    @property
+    def period(self) -> float:
+        """Seconds per subpage."""
+        return self._period
+
+    def reflected_c(self, ta_c: float) -> float:
+        """The reflected temperature the conversion uses for die temperature `ta_c`."""
+        if self.tr is None:
+            return ta_c - OPEN_AIR_TA_SHIFT
+        if callable(self.tr):
+            return float(self.tr(ta_c))
+        return float(self.tr)
+
+    # ----------------------------------------------------------------------------------- bus
+    def _bus(self, fn: Callable[..., T], *args: object) -> T:
+        try:
+            return fn(*args)
+        except SensorError:
+            raise
+        except OSError as exc:
+            # Reconfigure on the next read (a re-plugged part is back at its defaults), and not
+            # before another period: a caller retrying at once must still let time pass.
+            self._needs_setup = True
+            self._next_due = self._clock.monotonic() + self._period
+            raise SensorError(f"MLX90640 I²C error: {exc}") from exc
+
+    def _read(self, address: int, count: int) -> np.ndarray:
+        words = np.asarray(self._transport.read_words(address, count), dtype=np.uint16)
+        if words.shape != (count,):
+            raise SensorError(f"short read at 0x{address:04X}: {words.shape[0]} of {count} words")
+        return words
+
+    def _read_eeprom(self) -> np.ndarray:
+        """The EEPROM, read until two consecutive reads agree (at most three reads)."""
+        first = self._bus(self._read, reg.EEPROM_START, reg.EEPROM_WORDS)
+        for _ in range(2):
+            second = self._bus(self._read, reg.EEPROM_START, reg.EEPROM_WORDS)
+            if np.array_equal(first, second):
+                return second
+            first = second
+        raise SensorError("EEPROM reads disagree: the bus corrupts data (wiring, pull-ups, speed)")
+
+    def _configure(self) -> None:
+        control = int(self._read(reg.CONTROL, 1)[0])
+        wanted = reg.with_refresh(control, self._code) | reg.CTRL_SUBPAGE_MODE
+        wanted &= ~reg.CTRL_SUBPAGE_REPEAT & 0xFFFF
+        wanted = wanted | reg.CTRL_CHESS if self._chess else wanted & ~reg.CTRL_CHESS & 0xFFFF
+        if wanted != control:
+            self._transport.write_word(reg.CONTROL, wanted)
+            check = int(self._read(reg.CONTROL, 1)[0])
+            if check != wanted:
+                raise SensorError(f"control register reads 0x{check:04X} after writing 0x{wanted:04X}")
+            self._next_due = self._clock.monotonic() + self._period  # the array restarts its measurement
+        else:
+            self._next_due = self._clock.monotonic()  # phase unknown: start polling now
+        self._transport.write_word(reg.STATUS, reg.STATUS_CLEAR)
+        self._needs_setup = False
+
+    # ------------------------------------------------------------------------------- frames
+    def next_frame_at(self) -> float:
+        return self._next_due
+
+    def read_frame(self) -> ThermalFrame:
+        self._clock.sleep_until(self._next_due)
+        if self._needs_setup:
+            self._bus(self._configure)
+            self._clock.sleep_until(self._next_due)
+        self._bus(self._wait_ready)
+        ready_at = self._clock.monotonic()
+        frame = self._bus(self._read_subpage)
+        # Wake a little early next time: polling then pins down the phase, so the schedule
+        # neither drifts late (into overruns) nor wastes polls.
+        self._next_due = ready_at + self._period * 0.9
+        return self._convert(frame)
+
+    def _wait_ready(self) -> None:
+        start = self._clock.monotonic()
+        timeout = self._period * 1.5 + 0.05
+        step = min(max(self._period / 50, 0.0005), 0.01)
+        for _ in range(math.ceil(timeout / step) + 2):  # bounded, with a sleep between polls
+            if int(self._read(reg.STATUS, 1)[0]) & reg.STATUS_DATA_READY:
+                return
+            now = self._clock.monotonic()
+            if now - start >= timeout:
+                break
+            self._clock.sleep(min(step, start + timeout - now))
+        self._next_due = self._clock.monotonic()
+        self._needs_setup = True  # maybe it reset to its power-on rate: check the configuration
+        raise SensorError(f"no data-ready from the MLX90640 within {timeout:.2f} s")
+
+    def _read_subpage(self) -> np.ndarray:
+        """Clear data-ready, read RAM in one transfer, and make sure no subpage landed meanwhile."""
+        for _ in range(2):
+            self._transport.write_word(reg.STATUS, reg.STATUS_CLEAR)
+            ram = self._read(reg.RAM_START, reg.RAM_WORDS)
+            after = int(self._read(reg.STATUS, 1)[0])
+            if not after & reg.STATUS_DATA_READY:
+                # `after` names the last subpage measured, i.e. the one now in RAM — even if one
+                # landed between the status poll and the clear.
+                control = int(self._read(reg.CONTROL, 1)[0])
+                code = (control & reg.CTRL_REFRESH_MASK) >> reg.CTRL_REFRESH_SHIFT
+                if code != self._code or bool(control & reg.CTRL_CHESS) != self._chess:
+                    self._needs_setup = True  # the part reset itself (brown-out): configure again
+                return np.concatenate([ram.astype(np.int64), [control, after & 1]])
+        raise SensorError(
+            f"overrun: a new subpage arrived during two RAM reads in a row (bus too slow for "
+            f"{1 / self._period:g} Hz)"
+        )
+
+    def _convert(self, frame: np.ndarray) -> ThermalFrame:
+        control, subpage = int(frame[reg.FRAME_CONTROL]), int(frame[reg.FRAME_SUBPAGE])
+        pattern = reg.subpage_pattern(control)
+        mine = pattern == subpage
+        words = frame[:reg.PIXELS][mine]
+        used = np.concatenate([words, frame[list(_AUX_USED)], frame[[reg.FRAME_CP[subpage]]]])
+        if (used == reg.GLITCH_WORD).any():
+            raise SensorError("glitch: 0x7FFF in the subpage's RAM words")
+        if (words == words[0]).all():
+            raise SensorError(f"RAM pixels all read 0x{int(words[0]):04X}: no measurement")
+        if self._frozen_after is not None:
+            last = self._last.get(subpage)
+            self._same = self._same + 1 if last is not None and np.array_equal(last, used) else 0
+            self._last[subpage] = used
+            if self._same >= self._frozen_after:
+                raise SensorError(f"frozen: RAM unchanged for {self._same} subpages")
+        cal = self._calibration
+        vdd = supply_voltage(cal, frame)
+        ta = ambient_temperature(cal, frame, vdd)
+        if not (math.isfinite(ta) and -45.0 <= ta <= 130.0 and 2.5 <= vdd <= 4.0):
+            raise SensorError(f"implausible die state: Ta {ta:.1f} °C, Vdd {vdd:.2f} V")
+        to = compute_subpage(cal, frame, self._emissivity, self.reflected_c(ta))
+        self._image[mine] = to[mine]
+        self._words = frame
+        self.vdd = vdd
+        return ThermalFrame(
+            pixels=self._image.reshape(reg.ROWS, reg.COLS).copy(),
+            ambient_c=ta,
+            taken_at=self._clock.monotonic(),
+            subpage=subpage,
+        )
+
+    # ------------------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Mlx90640Sensor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
