@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +94,7 @@ class Screening:
         self._pixel_rad = math.radians(config.fov_h_deg) / 32
         self._background: np.ndarray | None = None
         self._samples: list[float] = []
+        self._frames: list[np.ndarray] = []
 
     # ------------------------------------------------------------------------------ geometry
     def distance_for_width(self, width_px: float) -> float:
@@ -154,23 +156,38 @@ class Screening:
             face_c = None
         if placement is Placement.OK and face_c is not None:
             self._samples.append(face_c)
+            self._frames.append(np.array(pixels, dtype=np.float64))
         else:
             self._samples.clear()  # a reading is made of consecutive good frames only
+            self._frames.clear()
         return ThermalObservation(placement, face.distance_m, face_c, companion)
 
     # ------------------------------------------------------------------------------ readings
     def restart(self) -> None:
         """Forget collected frames (a new visitor, or the re-measure)."""
         self._samples.clear()
+        self._frames.clear()
 
     @property
     def progress(self) -> float:
         return min(1.0, len(self._samples) / self._frames_per_reading)
 
     def take_reading(self) -> Reading | None:
-        if len(self._samples) < self._frames_per_reading:
+        """One reading from the last few good frames.
+
+        The frames are averaged pixel by pixel first (a standing visitor barely moves in a second)
+        and the robust maximum is taken on the average: taking the n-th hottest pixel of each
+        noisy frame instead would bias every reading upward by about one noise sigma.
+        """
+        n = self._frames_per_reading
+        if len(self._samples) < n:
             return None
-        window = self._samples[-self._frames_per_reading :]
+        window = self._samples[-n:]
+        with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # all-NaN pixel: stays NaN
+            mean = np.nanmean(np.stack(self._frames[-n:]), axis=0)
         self._samples.clear()
-        value = float(np.median(window)) + self._config.calibration_offset_c
-        return Reading(round(value, 2), len(window), float(max(window) - min(window)))
+        self._frames.clear()
+        regions = self._regions(mean)
+        face_c = regions[0].robust_max_c if regions else float(np.median(window))
+        value = face_c + self._config.calibration_offset_c
+        return Reading(round(value, 2), n, float(max(window) - min(window)))

@@ -36,6 +36,8 @@ COMPANION_BEHIND_M = 0.6
 COMPANION_C = 36.5
 QUEUE_C = 36.4
 
+_MEASURING_SCREENS = (Screen.MEASURING, Screen.STEP_CLOSER, Screen.STEP_BACK, Screen.ONE_AT_A_TIME)
+
 CodeSigner = Callable[[SignedCode, str, float], str]  # (claims, subject id, wall now) -> QR text
 
 
@@ -86,6 +88,7 @@ class _Walker:
     leave_at: float | None = None
     gone_at: float | None = None
     companion_back_at: float | None = None
+    measured_at: float | None = None  # when the kiosk first showed that it was measuring them
     prompt_seen: Screen | None = None
     record: VisitorRecord = field(default_factory=lambda: VisitorRecord(""))
 
@@ -164,7 +167,8 @@ class World:
     def sensor_unplugged(self, t: float) -> bool:
         self._advance(t)
         cur = self._current
-        return bool(cur and cur.visitor.sensor == "unplugged" and cur.gone_at is None)
+        return bool(cur and cur.visitor.sensor == "unplugged" and cur.measured_at is not None
+                    and t >= cur.measured_at and cur.gone_at is None)
 
     # ------------------------------------------------------------------------------ what sensors see
     def render(self, t: float) -> tuple[np.ndarray, float, float]:
@@ -205,11 +209,15 @@ class World:
 
     # ------------------------------------------------------------------------------ watching the kiosk
     def see(self, view: ScreenView) -> None:
+        """React to prompts.  PASS/STOP is reacted to in `decided`: a screen still showing the
+        previous visitor's result must not send the next one away."""
         t = self._clock.monotonic()
         self._advance(t)
         w = self._current
         if w is None or w.leave_at is not None or view.screen is w.prompt_seen:
             return
+        if w.measured_at is None and view.screen in _MEASURING_SCREENS:
+            w.measured_at = t
         w.prompt_seen = view.screen
         if view.screen in (Screen.STEP_CLOSER, Screen.STEP_BACK):
             start = t + REACT_S
@@ -217,8 +225,6 @@ class World:
             self._note_in_range(w)
         elif view.screen is Screen.ONE_AT_A_TIME and w.visitor.companion:
             w.companion_back_at = t + REACT_S
-        elif view.screen in (Screen.PASS, Screen.STOP):
-            self._leave(w, t + LEAVE_AFTER_S)
 
     def decided(self, outcome: VisitorOutcome, event: EntryEvent) -> None:
         t = self._clock.monotonic()
@@ -234,6 +240,7 @@ class World:
             start = max(start or w.phone_at, w.phone_at)
         record.latency_s = None if start is None else max(0.0, outcome.decided_at - start)
         w.record = record
+        self._leave(w, t + LEAVE_AFTER_S)  # they read their PASS or STOP, then walk on
 
     def records(self) -> list[VisitorRecord]:
         return [w.record for w in self._walkers]

@@ -1,0 +1,167 @@
+"""The `kiosk` command.
+
+Each subcommand imports what it needs when it runs, so `kiosk code verify` does not pay for
+pygame and `kiosk config check` works on a machine with no camera library at all.
+Exit codes: 0 success, 1 a negative answer (invalid config, failed expectations), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_CONFIG = "/etc/kiosk/kiosk.toml"
+
+
+def _print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+# ------------------------------------------------------------------------------------ config
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from kiosk.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as exc:
+        print(f"{exc.source}: invalid configuration", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK (site {cfg.site.township}/{cfg.site.site_id}/{cfg.site.kiosk_id}, "
+          f"policy {cfg.policy.version}, mode {cfg.policy.mode.value})")
+    return 0
+
+
+# ------------------------------------------------------------------------------------ codes
+def cmd_code_verify(args: argparse.Namespace) -> int:
+    from kiosk.healthpass import TrustList, Verifier
+
+    trust = TrustList.from_file(args.trust)
+    verifier = Verifier(trust, max_code_age_s=args.max_age, clock_skew_s=args.skew)
+    at = args.at if args.at is not None else time.time()
+    source = args.image
+    text = args.input
+    if source is None and text is not None and text != "-" and Path(text).is_file():
+        source = text  # an existing file is an image; anything else is QR text
+    if source is not None:
+        from drivers.qr.images import load_gray
+        from drivers.qr.pyzbar_decoder import PyzbarDecoder
+
+        texts = PyzbarDecoder().decode(load_gray(source))
+        if len(texts) != 1:
+            _print_json({"valid": False, "error": "no_qr" if not texts else "several_qr",
+                         "colour": None, "text": None})
+            return 1
+        text = texts[0]
+    elif text is None or text == "-":
+        text = sys.stdin.read().strip()
+    result = verifier.verify(text, at)
+    _print_json(result.to_json_dict())
+    return 0 if result.valid else 1
+
+
+# ------------------------------------------------------------------------------------ simulate
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from kiosk.config import ConfigError, KioskConfig, load_config
+    from kiosk.simulation.runner import simulate
+    from kiosk.simulation.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+        config = load_config(args.config) if args.config else KioskConfig()
+    except ConfigError as exc:
+        print(f"{exc.source}: " + "; ".join(exc.problems), file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    result = simulate(scenario, config, backend=args.backend, headless=args.headless)
+    elapsed = time.perf_counter() - started
+    lines = [r.to_dict() for r in result.records]
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            for line in lines:
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    else:
+        for line in lines:
+            _print_json(line)
+    failures = result.mismatches()
+    print(f"{scenario.name or args.scenario}: {len(lines)} visitors, {len(lines) - len(failures)} as expected, "
+          f"{result.simulated_s:.0f} s simulated in {elapsed:.1f} s", file=sys.stderr)
+    for failure in failures:
+        print(f"  MISMATCH {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+# ------------------------------------------------------------------------------------ run
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.config import ConfigError, KioskConfig, load_config
+
+    try:
+        config = load_config(args.config) if args.config else KioskConfig()
+    except ConfigError as exc:
+        print(f"{exc.source}: invalid configuration", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    if args.simulated:
+        from kiosk.simulation.runner import run_demo
+
+        return run_demo(config, headless=args.headless, loops=args.loops)
+    from kiosk.app import run_kiosk
+
+    return run_kiosk(config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Entry-checkpoint kiosk")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    config = sub.add_parser("config", help="configuration files").add_subparsers(dest="action", required=True)
+    check = config.add_parser("check", help="validate a configuration file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_config_check)
+
+    code = sub.add_parser("code", help="health codes").add_subparsers(dest="action", required=True)
+    verify = code.add_parser("verify", help="verify a code: QR text (argument or stdin) or an image file")
+    verify.add_argument("input", nargs="?", help="QR text, an image path, or - for stdin")
+    verify.add_argument("--image", help="read the QR code from this image file")
+    verify.add_argument("--trust", required=True, help="trust list (JSON)")
+    verify.add_argument("--at", type=float, help="validation time, epoch seconds (default: now)")
+    verify.add_argument("--max-age", type=int, default=300, help="maximum code age, s (default 300)")
+    verify.add_argument("--skew", type=int, default=60, help="allowed clock skew, s (default 60)")
+    verify.set_defaults(func=cmd_code_verify)
+
+    sim = sub.add_parser("simulate", help="play a visitor scenario through the real pipeline")
+    sim.add_argument("scenario")
+    sim.add_argument("--headless", action="store_true", help="no window; virtual time, as fast as possible")
+    sim.add_argument("--out", help="write one JSON line per visitor here (default: stdout)")
+    sim.add_argument("--config", help="kiosk configuration to start from (default: built-in defaults)")
+    sim.add_argument("--backend", choices=("native", "adafruit"), default="native",
+                     help="thermal driver reading the emulated registers")
+    sim.set_defaults(func=cmd_simulate)
+
+    run = sub.add_parser("run", help="run the kiosk")
+    run.add_argument("--config", help=f"configuration file (default {DEFAULT_CONFIG} unless --simulated)")
+    run.add_argument("--simulated", action="store_true", help="emulated hardware, built-in demo scenario")
+    run.add_argument("--headless", action="store_true", help="no window (with --simulated)")
+    run.add_argument("--loops", type=int, default=0, help="demo loops, 0 = forever (with --simulated)")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "run" and not args.simulated and not args.config:
+        args.config = DEFAULT_CONFIG
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Play a scenario through the real pipeline on emulated hardware.
+
+    World ──scene──▶ MLX90640 register emulator ──I²C words──▶ driver ──frames──▶ screening ─┐
+      │                                                                                    ├─▶ checkpoint
+      └──phones──▶ phone-screen renderer ──Y plane──▶ zbar ──text──▶ THP1 verifier ───────┘
+
+Headless runs use a `VirtualClock`: nothing waits, so a scenario takes as long as the CPU needs
+for the work itself.  `run_demo` uses the real clock and a window, through the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.app import build_outbox, build_signals
+from kiosk.clock import RealClock, VirtualClock
+from kiosk.config import KioskConfig, parse_config
+from kiosk.ports import Clock, Display
+from kiosk.runtime import Kiosk, NullDisplay
+from kiosk.simulation.scenario import Scenario, SignedCode, load_scenario
+from kiosk.simulation.world import VisitorRecord, World
+
+log = logging.getLogger(__name__)
+
+DEMO_SCENARIO = Path(__file__).with_name("demo.json")
+TAIL_S = 10.0  # keep running this long after the last visitor has left
+LIMIT_PAST_LAST_ARRIVAL_S = 600.0
+
+
+@dataclass(slots=True)
+class SimulationResult:
+    scenario: Scenario
+    records: list[VisitorRecord]
+    spurious: list[VisitorRecord] = field(default_factory=list)
+    simulated_s: float = 0.0
+
+    def mismatches(self) -> list[str]:
+        """Visitors whose decision differs from the scenario's expectation, and stray decisions."""
+        problems = []
+        expected = {v.id: v.expect for v in self.scenario.visitors}
+        for record in self.records:
+            want = expected.get(record.visitor)
+            if want is None:
+                continue
+            if record.decision != want.decision or set(record.reasons) != set(want.reasons):
+                problems.append(f"{record.visitor}: got {record.decision} {sorted(record.reasons)}, "
+                                f"expected {want.decision} {sorted(want.reasons)}")
+        problems.extend(f"stray decision {r.decision} {list(r.reasons)}" for r in self.spurious)
+        return problems
+
+
+def scenario_config(scenario: Scenario, base: KioskConfig, data_dir: str) -> KioskConfig:
+    """The kiosk's configuration with the scenario's site policy and emulated hardware."""
+    data = base.model_dump(mode="json")
+    data["policy"] = {**data["policy"], **scenario.policy_overrides()}
+    data["thermal"]["backend"] = "emulated"
+    data["camera"]["source"] = "emulated"
+    data["signals"]["backend"] = "mock"
+    data["storage"]["data_dir"] = data_dir
+    return parse_config(data, source=f"scenario {scenario.name!r}")
+
+
+class _Signer:
+    """Signs visitors' codes with the simulator's own test issuer (never a real key)."""
+
+    def __init__(self) -> None:
+        from kiosk.healthpass.issuer import TestIssuer
+
+        self.issuer = TestIssuer("ES256", iss="CN-SIM", common_name="kiosk simulator test issuer")
+
+    def __call__(self, code: SignedCode, sid: str, wall: float) -> str:
+        iat = int(wall - code.age_s)
+        nat = None if code.nat_h is None else int(wall - code.nat_h * 3600)
+        return self.issuer.issue(code.colour, sid=sid, name="张*三", iat=iat, exp=iat + 86_400,
+                                 trip_areas=tuple(code.trip), star=code.star, nat=nat)
+
+
+def build_simulated_kiosk(
+    scenario: Scenario,
+    config: KioskConfig,
+    clock: Clock,
+    *,
+    backend: str = "native",
+    display: Display | None = None,
+    seed: int = 0,
+) -> tuple[Kiosk, World, object]:
+    """Wire a kiosk to a world of emulated hardware.  Returns (kiosk, world, thermal device)."""
+    from drivers.camera.simulated import SimulatedCamera
+    from drivers.mlx90640.simulated import build_emulated_sensor
+    from drivers.qr.pyzbar_decoder import PyzbarDecoder
+    from kiosk.healthpass import Verifier
+
+    signer = _Signer()
+    world = World(scenario, clock, sign=signer, max_distance_m=config.thermal.max_distance_m,
+                  fov_h_deg=config.thermal.fov_h_deg)
+    sensor, device = build_emulated_sensor(world, clock, config.thermal, backend=backend, seed=seed)
+    camera = SimulatedCamera(world, clock, fps=config.camera.fps,
+                             frame_size=(config.camera.width, config.camera.height), seed=seed)
+    verifier = Verifier(signer.issuer.trust_list(), max_code_age_s=config.policy.max_code_age_s,
+                        clock_skew_s=config.policy.clock_skew_s)
+    kiosk = Kiosk(
+        config=config,
+        clock=clock,
+        sensor=sensor,
+        camera=camera,
+        decoder=PyzbarDecoder(),
+        verifier=verifier,
+        signals=build_signals(config),
+        display=display or NullDisplay(),
+        outbox=build_outbox(config, clock),
+    )
+    kiosk.on_view.append(world.see)
+    kiosk.on_outcome.append(world.decided)
+    return kiosk, world, device
+
+
+def _play(kiosk: Kiosk, world: World, device: object, clock: Clock, scenario: Scenario,
+          should_stop: object = None) -> float:
+    t0 = clock.monotonic()
+    last_arrival = max((v.arrive_s for v in scenario.visitors), default=0.0)
+    limit = t0 + last_arrival + LIMIT_PAST_LAST_ARRIVAL_S
+    done_at: float | None = None
+    while True:
+        now = clock.monotonic()
+        device.unplugged = world.sensor_unplugged(now)  # type: ignore[attr-defined]
+        kiosk.step()
+        if callable(should_stop) and should_stop():
+            break
+        if world.finished():
+            done_at = done_at or now
+            if now - done_at >= TAIL_S:
+                break
+        if now >= limit:
+            log.error("scenario did not finish within %.0f s of the last arrival", LIMIT_PAST_LAST_ARRIVAL_S)
+            break
+    return clock.monotonic() - t0
+
+
+def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: str = "native",
+             headless: bool = True, data_dir: str | None = None, seed: int = 0) -> SimulationResult:
+    """Run a scenario on a virtual clock and return what happened to each visitor."""
+    with tempfile.TemporaryDirectory(prefix="kiosk-sim-") as tmp:
+        cfg = scenario_config(scenario, config or KioskConfig(), data_dir or tmp)
+        clock = VirtualClock(wall_start=scenario.start)
+        display = None
+        if not headless:
+            from ui.display import PygameDisplay
+
+            display = PygameDisplay(size=(cfg.display.width, cfg.display.height), title="kiosk simulate")
+        kiosk, world, device = build_simulated_kiosk(scenario, cfg, clock, backend=backend,
+                                                     display=display, seed=seed)
+        try:
+            simulated = _play(kiosk, world, device, clock, scenario)
+        finally:
+            kiosk.close()
+            kiosk.outbox.close()  # type: ignore[attr-defined]
+        return SimulationResult(scenario, world.records(), world.spurious, simulated)
+
+
+def run_demo(config: KioskConfig, *, headless: bool = False, loops: int = 0) -> int:
+    """`kiosk run --simulated`: the demo scenario in real time, in a window, over and over."""
+    import os
+    import time
+
+    scenario = load_scenario(DEMO_SCENARIO)
+    display = None
+    if not headless and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) \
+            and config.display.driver in ("auto", "x11", "wayland"):
+        log.warning("no display found: running headless (set DISPLAY, or display.driver = \"kmsdrm\")")
+        headless = True
+    if not headless:
+        from ui.display import PygameDisplay
+
+        driver = None if config.display.driver == "auto" else config.display.driver
+        display = PygameDisplay(size=(config.display.width, config.display.height),
+                                fullscreen=config.display.fullscreen, driver=driver, title="Checkpoint kiosk (demo)")
+    loop = 0
+    with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as tmp:
+        while loops == 0 or loop < loops:
+            loop += 1
+            clock = RealClock()
+            played = scenario.model_copy(update={"start": time.time()})
+            cfg = scenario_config(played, config, tmp)
+            kiosk, world, device = build_simulated_kiosk(played, cfg, clock, display=display)
+            closed = (lambda: bool(getattr(display, "closed", False))) if display else None
+            try:
+                _play(kiosk, world, device, clock, played, should_stop=closed)
+            finally:
+                kiosk.outbox.close()  # type: ignore[attr-defined]
+            for record in world.records():
+                print(record.to_dict(), flush=True)
+            if display is not None and getattr(display, "closed", False):
+                break
+    if display is not None:
+        display.close()
+    return 0
