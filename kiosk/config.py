@@ -8,7 +8,7 @@ fails loudly instead of silently keeping a default.  Only the composition root r
 from __future__ import annotations
 
 import tomllib
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,7 +21,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """The township's policy mode."""
 
     RISK_AREAS = "risk-areas"  # trips are verified
@@ -84,7 +84,8 @@ class CheckpointConfig(_Section):
 class ThermalConfig(_Section):
     backend: Literal["emulated", "smbus2", "adafruit"] = Field(
         "emulated", title="Thermal backend",
-        description="`smbus2` is the kiosk's own driver; `adafruit` the Adafruit driver; `emulated` the register-level emulator.")
+        description="`smbus2` is the kiosk's own driver; `adafruit` the Adafruit driver; "
+                    "`emulated` the register-level emulator.")
     i2c_bus: int = Field(1, ge=0, le=31, title="I²C bus", description="/dev/i2c-N.")
     address: int = Field(0x33, ge=0x08, le=0x77, title="I²C address", description="MLX90640 address.")
     refresh_hz: Literal[1, 2, 4, 8, 16] = Field(4, title="Subpage rate (Hz)",

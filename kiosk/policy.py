@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from kiosk.config import Mode, PolicyConfig
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     PASS = "PASS"
     STOP = "STOP"
 
