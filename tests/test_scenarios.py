@@ -63,3 +63,38 @@ def test_events_are_stored_before_shown_and_carry_no_personal_data(tmp_path: Pat
     assert {"fever", "code_yellow"} <= {r for e in alerts for r in e["reasons"]}
     assert all(not e["alert"] for e in events if set(e["reasons"]) <= {"no_code", "code_invalid", "nat_stale",
                                                                           "nat_missing"})
+
+
+def test_screens_and_signals_follow_the_decisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same run with the real pygame display (dummy video driver) and gpiozero mock pins."""
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    from kiosk.clock import VirtualClock
+    from kiosk.config import KioskConfig
+    from kiosk.ports import Screen
+    from kiosk.simulation.runner import _play, build_simulated_kiosk, scenario_config
+    from ui.display import PygameDisplay
+
+    scenario = load_scenario(ROOT / "tests" / "scenarios" / "no-risk-areas.json")
+    config = scenario_config(scenario, KioskConfig(), str(tmp_path))
+    clock = VirtualClock(wall_start=scenario.start)
+    display = PygameDisplay(size=(800, 480), driver="dummy")
+    kiosk, world, device = build_simulated_kiosk(scenario, config, clock, display=display)
+    shown: list[tuple[Screen, tuple[str, ...], str]] = []
+
+    def drawn(view: object) -> None:
+        texts = " ".join(d.text for d in display.last_drawn)
+        shown.append((view.screen, view.reasons, texts))  # type: ignore[attr-defined]
+
+    kiosk.on_view.append(drawn)
+    red_pin = kiosk.signals._red.pin  # type: ignore[attr-defined]
+    try:
+        _play(kiosk, world, device, clock, scenario)
+    finally:
+        kiosk.close()
+        kiosk.outbox.close()  # type: ignore[attr-defined]
+    assert world.records()[2].decision == "STOP"
+    stops = [texts for screen, reasons, texts in shown if screen is Screen.STOP]
+    assert stops and all("请止步" in t or "STOP" in t for t in stops)
+    assert any("黄码" in t for t in stops)  # the reason in plain words, Chinese first
+    assert all("一米线" in texts for _, _, texts in shown)  # the one-metre line on every screen
+    assert any(state for state in (s.state for s in red_pin.states))  # the red light came on for STOP
