@@ -65,6 +65,38 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
     return 0 if result.valid else 1
 
 
+# ------------------------------------------------------------------------------------ thermal
+def cmd_thermal_convert(args: argparse.Namespace) -> int:
+    import math
+
+    from drivers.mlx90640.calibration import convert_words
+    from kiosk.config import ConfigError, KioskConfig, load_config
+
+    try:
+        config = load_config(args.config) if args.config else KioskConfig()
+        eeprom = json.loads(Path(args.eeprom).read_text())
+        frame = json.loads(Path(args.frame).read_text())
+        ram, control, subpage = frame["ram"], int(frame["control"]), int(frame["subpage"])
+    except ConfigError as exc:
+        print(f"{exc.source}: " + "; ".join(exc.problems), file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"cannot read the words: {exc}", file=sys.stderr)
+        return 2
+    if len(eeprom) != 832 or len(ram) != 832 or subpage not in (0, 1):
+        print("expected 832 EEPROM words, 832 RAM words and subpage 0 or 1", file=sys.stderr)
+        return 2
+    emissivity = args.emissivity if args.emissivity is not None else config.thermal.emissivity
+    try:
+        conversion = convert_words(eeprom, ram, control, subpage, emissivity=emissivity, tr=args.tr)
+    except (ValueError, OSError) as exc:  # a corrupt EEPROM is a clear fault
+        print(f"cannot convert: {exc}", file=sys.stderr)
+        return 1
+    values = [None if not math.isfinite(v) else round(float(v), 4) for v in conversion.pixels.ravel()]
+    _print_json(values)
+    return 0
+
+
 # ------------------------------------------------------------------------------------ simulate
 def cmd_simulate(args: argparse.Namespace) -> int:
     from kiosk.config import ConfigError, KioskConfig, load_config
@@ -135,6 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--max-age", type=int, default=300, help="maximum code age, s (default 300)")
     verify.add_argument("--skew", type=int, default=60, help="allowed clock skew, s (default 60)")
     verify.set_defaults(func=cmd_code_verify)
+
+    thermal = sub.add_parser("thermal", help="the thermal array").add_subparsers(dest="action", required=True)
+    convert = thermal.add_parser("convert", help="raw MLX90640 words to temperatures (JSON list of 768, °C)")
+    convert.add_argument("--eeprom", required=True, help="JSON list of the 832 words at 0x2400")
+    convert.add_argument("--frame", required=True,
+                         help='JSON {"ram": [832 words at 0x0400], "control": <0x800D>, "subpage": 0|1}')
+    convert.add_argument("--emissivity", type=float, help="default: thermal.emissivity of the configuration")
+    convert.add_argument("--tr", type=float, help="reflected temperature, °C (default: Ta - 8)")
+    convert.add_argument("--config", help="configuration to take the emissivity from")
+    convert.set_defaults(func=cmd_thermal_convert)
 
     sim = sub.add_parser("simulate", help="play a visitor scenario through the real pipeline")
     sim.add_argument("scenario")

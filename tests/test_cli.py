@@ -78,3 +78,32 @@ def test_run_simulated_starts_and_stops_cleanly() -> None:
         _, err = proc.communicate(timeout=20)
     assert "Traceback" not in err
     assert "decision PASS" in err  # the first demo visitor was decided, in real time
+
+
+MELEXIS = ROOT.parent / "shared" / "mlx90640" / "melexis-example.json"
+
+
+@pytest.mark.skipif(not MELEXIS.exists(), reason="shared/ not beside the project")
+@pytest.mark.parametrize("n", [0, 1])
+def test_thermal_convert_reproduces_melexis_example(tmp_path: Path, n: int) -> None:
+    data = json.loads(MELEXIS.read_text())
+    words = data[f"frame{n}"]
+    (tmp_path / "ee.json").write_text(json.dumps(data["eeprom"]))
+    (tmp_path / "fr.json").write_text(json.dumps({"ram": words[:832], "control": words[832], "subpage": words[833]}))
+    run = kiosk("thermal", "convert", "--eeprom", str(tmp_path / "ee.json"), "--frame", str(tmp_path / "fr.json"),
+                "--emissivity", "1.0")
+    assert run.returncode == 0, run.stderr
+    temps = json.loads(run.stdout)
+    expected = data[f"expected_to_after_frame{n}"]
+    assert len(temps) == 768
+    measured = [i for i, t in enumerate(temps) if t is not None]
+    assert 380 <= len(measured) <= 384  # one subpage (bad pixels may be interpolated or null)
+    for i in measured:
+        assert temps[i] == pytest.approx(expected[i], abs=0.01)
+
+
+def test_thermal_convert_refuses_a_blank_eeprom(tmp_path: Path) -> None:
+    (tmp_path / "ee.json").write_text(json.dumps([0xFFFF] * 832))
+    (tmp_path / "fr.json").write_text(json.dumps({"ram": [0] * 832, "control": 0x1901, "subpage": 0}))
+    run = kiosk("thermal", "convert", "--eeprom", str(tmp_path / "ee.json"), "--frame", str(tmp_path / "fr.json"))
+    assert run.returncode == 1 and "cannot convert" in run.stderr
