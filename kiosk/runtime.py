@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from kiosk.checkpoint import Checkpoint, ScannedCode, VisitorOutcome
+from kiosk.checkpoint import Checkpoint, Phase, ScannedCode, VisitorOutcome
 from kiosk.config import KioskConfig
 from kiosk.events import ALERT_PRIORITY, EntryEvent, entry_event
 from kiosk.policy import CodeFacts
@@ -42,6 +42,7 @@ RENDER_INTERVAL_S = 0.5  # re-render an unchanged view this often (clock, live i
 SENSOR_RETRY_S = (0.25, 0.5, 1.0, 2.0)  # back-off after a failed thermal read
 CAMERA_RETRY_S = 1.0
 VERIFY_CACHE_S = 1.0  # the same QR seen on consecutive frames is verified once per second
+IDLE_SCAN_FPS = 2.0  # QR scanning rate while nobody is at the kiosk
 
 SCREEN_SIGNALS = {
     Screen.PASS: Signal.PASS,
@@ -137,8 +138,9 @@ class Kiosk:
         self.store_failures = 0
         self._sensor_due = sensor.next_frame_at()
         self._sensor_failures = 0
-        self._camera_due = camera.next_frame_at()
-        self._last_render = -1e9
+        self._camera_retry_at = -1e9
+        self._camera_read_at = -1e9
+        self._render_due = -1e9  # compared exactly as the loop sleeps on it (float-safe)
         self._last_pixels = None
         self._codes: dict[str, _Cached] = {}
         self._buffered = 0
@@ -149,15 +151,15 @@ class Kiosk:
             self.step()
 
     def step(self) -> None:
-        deadline = min(self._sensor_due, self._camera_due, self._last_render + RENDER_INTERVAL_S)
+        deadline = min(self._sensor_due, self._camera_due(), self._render_due)
         checkpoint_deadline = self.checkpoint.next_deadline()
-        if checkpoint_deadline is not None:
-            deadline = min(deadline, checkpoint_deadline)
+        if checkpoint_deadline is not None and checkpoint_deadline > self.clock.monotonic():
+            deadline = min(deadline, checkpoint_deadline)  # a past one is handled by this step's tick
         self.clock.sleep_until(deadline)
         now = self.clock.monotonic()
         if now >= self._sensor_due:
             self._read_thermal()
-        if self.clock.monotonic() >= self._camera_due:
+        if self.clock.monotonic() >= self._camera_due():
             self._read_camera()
         now = self.clock.monotonic()
         outcome = self.checkpoint.tick(now, self.clock.wall())
@@ -187,14 +189,25 @@ class Kiosk:
         self.checkpoint.on_frame(self.clock.monotonic(), frame)
         self._sensor_due = self.sensor.next_frame_at()
 
+    def _camera_due(self) -> float:
+        """Scan at the camera's rate while somebody is being checked, slower while the spot is empty.
+
+        The thermal array sees a visitor step up within a subpage, so idle scanning only has to
+        catch a code shown to a kiosk whose sensor is down; it saves most of the decoding CPU.
+        """
+        due = max(self.camera.next_frame_at(), self._camera_retry_at)
+        if self.checkpoint.phase is Phase.IDLE and not self.checkpoint.sensor_faulty:
+            due = max(due, self._camera_read_at + 1.0 / IDLE_SCAN_FPS)
+        return due
+
     def _read_camera(self) -> None:
         try:
             frame = self.camera.read_frame()
         except CameraError as exc:
             log.warning("camera: %s", exc)
-            self._camera_due = self.clock.monotonic() + CAMERA_RETRY_S
+            self._camera_retry_at = self.clock.monotonic() + CAMERA_RETRY_S
             return
-        self._camera_due = self.camera.next_frame_at()
+        self._camera_read_at = self.clock.monotonic()
         texts = self.decoder.decode(frame.y)
         if len(texts) != 1:
             return  # nothing, or several codes at once: wait for one clear code
@@ -227,7 +240,7 @@ class Kiosk:
             callback(outcome, event)
 
     def _status(self, now: float) -> StatusStrip:
-        if now - self._last_render >= RENDER_INTERVAL_S:
+        if now >= self._render_due:
             try:
                 self._buffered = self.outbox.pending_count()
             except Exception:
@@ -252,11 +265,11 @@ class Kiosk:
             staff_spot=self.config.site.staff_spot,
         )
         changed = view.screen is not self.view.screen
-        if view != self.view or now - self._last_render >= RENDER_INTERVAL_S:
+        if view != self.view or now >= self._render_due:
             view = replace(view, status=self._status(now))
             self.view = view
             self.display.render(view)
-            self._last_render = now
+            self._render_due = now + RENDER_INTERVAL_S
             for callback in self.on_view:
                 callback(view)
         if changed:

@@ -52,14 +52,17 @@ def test_frames_arrive_on_the_fps_grid_of_the_virtual_clock() -> None:
     assert asked == times  # the scene is asked about the moment of exposure
 
 
-def test_a_late_reader_waits_for_the_next_frame_not_a_stale_one() -> None:
+def test_a_late_reader_gets_the_newest_frame_and_skips_older_ones() -> None:
     clock = VirtualClock(monotonic_start=0.0)
     cam = SimulatedCamera(Timeline([]), clock, fps=10.0)
     cam.read_frame()
-    clock.advance(0.23)  # now 0.33: the 0.2 and 0.3 frames are gone
-    assert cam.next_frame_at() == pytest.approx(0.4)
-    assert cam.read_frame().taken_at == pytest.approx(0.4)
-    clock.advance(0.1)  # exactly on a grid point: that frame is due now
+    clock.advance(0.23)  # now 0.33: the 0.2 frame was never read and is dropped
+    assert cam.next_frame_at() == pytest.approx(0.3)
+    assert cam.read_frame().taken_at == pytest.approx(0.3)
+    assert clock.monotonic() == pytest.approx(0.33)  # buffered: no waiting
+    assert cam.read_frame().taken_at == pytest.approx(0.4)  # nothing new yet: wait for the next one
+    assert clock.monotonic() == pytest.approx(0.4)
+    clock.advance(0.1)  # exactly on a grid point: that frame is complete now
     assert cam.read_frame().taken_at == pytest.approx(0.5)
     assert clock.monotonic() == pytest.approx(0.5)
 

@@ -1,7 +1,8 @@
 """Frame timing for the sources that have no sensor of their own to pace them.
 
-A camera delivers frames on a fixed grid (t0 + k / fps); a reader that calls late does not get a
-stale frame but waits for the next one to complete, as with picamera2.  Everything goes through
+A camera delivers frames on a fixed grid (t0 + k / fps) into a buffer.  A reader that calls late
+gets the newest completed frame at once (older ones are dropped: skip while busy, never queue);
+a reader that calls early waits for the next one to complete.  Everything goes through
 `kiosk.ports.Clock`, so a simulated or file source runs in real time on a Pi and instantly on a
 `VirtualClock`.
 """
@@ -33,14 +34,17 @@ class FrameGrid:
 
     def _next_index(self) -> int:
         since = (self._clock.monotonic() - self._t0) / self._period
-        return max(self._last + 1, math.ceil(since - _EPS))
+        return max(self._last + 1, math.floor(since + _EPS))
 
     def next_frame_at(self) -> float:
         """When the next frame completes (Clock.monotonic)."""
         return self._t0 + self._next_index() * self._period
 
     def wait(self) -> float:
-        """Sleep until the next frame completes and return its time; frames missed are skipped."""
+        """Return the newest completed frame's time, sleeping until one completes if none is new.
+
+        Frames completed before the newest one were never read: they are skipped.
+        """
         k = self._next_index()
         due = self._t0 + k * self._period
         self._clock.sleep_until(due)
