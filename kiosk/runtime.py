@@ -138,6 +138,7 @@ class Kiosk:
         self.store_failures = 0
         self._sensor_due = sensor.next_frame_at()
         self._sensor_failures = 0
+        self._display_failures = 0
         self._camera_retry_at = -1e9
         self._camera_read_at = -1e9
         self._render_due = -1e9  # compared exactly as the loop sleeps on it (float-safe)
@@ -173,7 +174,9 @@ class Kiosk:
     def _read_thermal(self) -> None:
         try:
             frame = self.sensor.read_frame()
-        except SensorError as exc:
+        except Exception as exc:  # SensorError, or a driver bug: either way no valid frame
+            if not isinstance(exc, SensorError) and self._sensor_failures == 0:
+                log.exception("thermal driver failed")
             now = self.clock.monotonic()
             delay = SENSOR_RETRY_S[min(self._sensor_failures, len(SENSOR_RETRY_S) - 1)]
             if self._sensor_failures == 0:
@@ -208,7 +211,11 @@ class Kiosk:
             self._camera_retry_at = self.clock.monotonic() + CAMERA_RETRY_S
             return
         self._camera_read_at = self.clock.monotonic()
-        texts = self.decoder.decode(frame.y)
+        try:
+            texts = self.decoder.decode(frame.y)
+        except Exception:  # a decoder crash on one odd frame must not stop the checkpoint
+            log.exception("QR decoder failed on a frame")
+            return
         if len(texts) != 1:
             return  # nothing, or several codes at once: wait for one clear code
         now = self.clock.monotonic()
@@ -268,7 +275,13 @@ class Kiosk:
         if view != self.view or now >= self._render_due:
             view = replace(view, status=self._status(now))
             self.view = view
-            self.display.render(view)
+            try:
+                self.display.render(view)
+                self._display_failures = 0
+            except Exception:  # keep deciding and storing; the watchdog (issue 7) restarts a dead UI
+                if self._display_failures == 0:
+                    log.exception("display failed")
+                self._display_failures += 1
             self._render_due = now + RENDER_INTERVAL_S
             for callback in self.on_view:
                 callback(view)

@@ -180,3 +180,82 @@ def test_a_single_bad_pixel_cannot_make_or_hide_a_fever(glitch: float) -> None:
     rig.cp.on_code(rig.t, GREEN)
     out = rig.cp.tick(rig.t, WALL0)
     assert out is not None and out.temperature_c == 36.5
+
+
+def test_the_loop_survives_failing_parts_and_never_passes_without_a_temperature(tmp_path) -> None:
+    """A decoder that crashes, a display that raises and a driver bug: the kiosk keeps deciding, fail-closed."""
+    from kiosk.clock import VirtualClock
+    from kiosk.config import KioskConfig
+    from kiosk.outbox import Outbox
+    from kiosk.ports import GrayFrame, Signal
+    from kiosk.runtime import Kiosk
+
+    clock = VirtualClock()
+
+    class BrokenSensor:
+        due = clock.monotonic() + 0.25
+
+        def next_frame_at(self) -> float:
+            return self.due
+
+        def read_frame(self) -> ThermalFrame:
+            clock.sleep_until(self.due)
+            self.due += 0.25
+            raise ValueError("driver bug")
+
+        def close(self) -> None: ...
+
+    class Camera:
+        due = clock.monotonic() + 0.125
+
+        def next_frame_at(self) -> float:
+            return self.due
+
+        def read_frame(self) -> GrayFrame:
+            clock.sleep_until(self.due)
+            self.due += 0.125
+            return GrayFrame(np.zeros((4, 4), np.uint8), clock.monotonic())
+
+        def close(self) -> None: ...
+
+    calls = {"n": 0}
+
+    class FlakyDecoder:
+        def decode(self, y: np.ndarray) -> list[str]:
+            calls["n"] += 1
+            if calls["n"] % 2:
+                raise RuntimeError("zbar crashed")
+            return ["THP1:anything"]
+
+    class Verifier:
+        def verify(self, text: str, at: float) -> object:
+            from kiosk.healthpass import CodeResult
+
+            return CodeResult(valid=False, error="base45")
+
+    class BadDisplay:
+        def render(self, view: object) -> None:
+            raise OSError("panel gone")
+
+        def close(self) -> None: ...
+
+    class Quiet:
+        def show(self, signal: Signal, now: float) -> None: ...
+
+        def update(self, now: float) -> None: ...
+
+        def close(self) -> None: ...
+
+    outbox = Outbox(tmp_path / "o.sqlite")
+    kiosk = Kiosk(config=KioskConfig(), clock=clock, sensor=BrokenSensor(), camera=Camera(),
+                  decoder=FlakyDecoder(), verifier=Verifier(), signals=Quiet(), display=BadDisplay(),
+                  outbox=outbox)
+    decided: list[object] = []
+    kiosk.on_outcome.append(lambda outcome, event: decided.append(event))
+    end = clock.monotonic() + 10
+    kiosk.run(until=lambda: clock.monotonic() >= end or bool(decided))
+    assert decided, "the kiosk stopped deciding"
+    event = decided[0]
+    assert event.decision == "STOP" and event.reasons == ("sensor_fault", "code_invalid")  # type: ignore[attr-defined]
+    assert outbox.pending_count() == 1
+    outbox.close()
