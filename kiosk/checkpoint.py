@@ -26,9 +26,8 @@ from kiosk.ports import Screen, ThermalFrame
 from kiosk.screening import Placement, Screening, ThermalObservation
 
 INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (wrong QR shown first)
-VISITOR_GONE_S = 2.0  # nobody in view for this long: the visitor walked away undecided
+VISITOR_GONE_S = 0.5  # the spot empty this long: the visitor walked away; nothing of theirs is reused
 CLEAR_S = 0.5  # after a decision, the spot must be empty this long before the next visitor
-CLEAR_TIMEOUT_S = 20.0  # …or this long has passed (somebody lingers: measure them again)
 SAME_CODE_S = 60.0  # the code just decided, seen again within this time, is the same visitor
 
 
@@ -89,6 +88,7 @@ class Checkpoint:
         self._last_decided_key: str | None = None
         self._last_decided_at = -1e9
         self._now = now
+        self._unrecorded = False
 
     # ------------------------------------------------------------------------------ inputs
     def on_frame(self, now: float, frame: ThermalFrame) -> ThermalObservation:
@@ -146,6 +146,10 @@ class Checkpoint:
             if faulty:
                 visit.sensor_failed = True
             if self._gone(now, visit, faulty):
+                fever = visit.first_reading_c is not None and visit.first_reading_c >= self.policy.fever_c
+                if fever:  # a fever that was shown is recorded, even if they walk away
+                    visit.final_reading_c = visit.final_reading_c or visit.first_reading_c
+                    return self._decide(now, wall, visit)
                 self._to(Phase.IDLE, now)
                 self._visit = None
                 self._screening.restart()
@@ -160,7 +164,7 @@ class Checkpoint:
                 self._to(Phase.CLEARING, now)
         elif self.phase is Phase.CLEARING:
             empty_long = self._empty_since is not None and now - self._empty_since >= CLEAR_S
-            if empty_long or faulty or now - self._phase_since >= CLEAR_TIMEOUT_S:
+            if empty_long or faulty:  # someone lingering is not a new visitor; a new code is (on_code)
                 self._to(Phase.IDLE, now)
         return None
 
@@ -178,11 +182,14 @@ class Checkpoint:
     def screen(self) -> Screen:
         visit = self._visit
         if self.phase is Phase.DECIDED and self._outcome is not None:
+            if self._unrecorded:
+                return Screen.FAULT  # not stored: staff must check this visitor by hand
             return Screen.PASS if self._outcome.decision.verdict.value == "PASS" else Screen.STOP
         if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
             if visit.sensor_failed:
                 return Screen.FAULT
-            if self.phase is Phase.REMEASURE:
+            if self.phase is Phase.REMEASURE and (visit.remeasure_from is not None
+                                                  or visit.placement in (Placement.OK, Placement.NOBODY)):
                 return Screen.REMEASURING
             return {
                 Placement.TOO_FAR: Screen.STEP_CLOSER,
@@ -261,9 +268,18 @@ class Checkpoint:
         return now >= self._code_deadline(visit)
 
     def _gone(self, now: float, visit: _Visit, faulty: bool) -> bool:
-        if faulty or visit.code is not None:
-            return False  # we cannot see them leave, or they have shown a code: decide them
-        return now - visit.last_seen_at >= VISITOR_GONE_S
+        """The thermal view has shown an empty spot for a while: whoever was measured has left.
+
+        Their reading and their code must never be used for whoever steps up next.  With the
+        sensor down we cannot see anyone leave, so the visit runs to its decision.
+        """
+        if faulty or self._empty_since is None:
+            return False
+        return now - max(self._empty_since, visit.started_at) >= VISITOR_GONE_S
+
+    def mark_unrecorded(self) -> None:
+        """The outcome just decided could not be stored: show a fault instead of the verdict."""
+        self._unrecorded = True
 
     def _decide(self, now: float, wall: float, visit: _Visit) -> VisitorOutcome:
         temperature = None if visit.sensor_failed else visit.final_reading_c
@@ -277,6 +293,7 @@ class Checkpoint:
             decided_at=now,
         )
         self._outcome = outcome
+        self._unrecorded = False
         if visit.code is not None:
             self._last_decided_key = visit.code.key
             self._last_decided_at = now

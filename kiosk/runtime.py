@@ -139,6 +139,7 @@ class Kiosk:
         self._sensor_due = sensor.next_frame_at()
         self._sensor_failures = 0
         self._display_failures = 0
+        self._signal_failures = 0
         self._camera_retry_at = -1e9
         self._camera_read_at = -1e9
         self._render_due = -1e9  # compared exactly as the loop sleeps on it (float-safe)
@@ -168,7 +169,7 @@ class Kiosk:
             self._record(outcome)
         self._present(now)
         if self.uplink is not None:
-            self.uplink.poll()
+            _guarded(self.uplink.poll)
 
     # ------------------------------------------------------------------------------ inputs
     def _read_thermal(self) -> None:
@@ -206,8 +207,11 @@ class Kiosk:
     def _read_camera(self) -> None:
         try:
             frame = self.camera.read_frame()
-        except CameraError as exc:
-            log.warning("camera: %s", exc)
+        except Exception as exc:  # CameraError, or a driver bug: retry later
+            if isinstance(exc, CameraError):
+                log.warning("camera: %s", exc)
+            else:
+                log.exception("camera driver failed")
             self._camera_retry_at = self.clock.monotonic() + CAMERA_RETRY_S
             return
         self._camera_read_at = self.clock.monotonic()
@@ -222,12 +226,17 @@ class Kiosk:
         self.checkpoint.on_code(now, self._verify(texts[0], now))
 
     def _verify(self, text: str, now: float) -> ScannedCode:
-        key = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         cached = self._codes.get(key)
         if cached is not None and now - cached.at < VERIFY_CACHE_S:
             return cached.scanned
-        result = self.verifier.verify(text, self.clock.wall())
-        scanned = ScannedCode(key=key, facts=facts_of(result), result=result)
+        try:
+            result = self.verifier.verify(text, self.clock.wall())
+            facts = facts_of(result)
+        except Exception:  # a verifier bug: the code is not valid, and the kiosk goes on
+            log.exception("code verification failed")
+            result, facts = None, CodeFacts(valid=False)
+        scanned = ScannedCode(key=key, facts=facts, result=result)
         self._codes = {k: c for k, c in self._codes.items() if now - c.at < VERIFY_CACHE_S}
         self._codes[key] = _Cached(scanned, now)
         return scanned
@@ -239,12 +248,13 @@ class Kiosk:
             self.outbox.append(
                 event.stream, event.event_id, event.to_json(), priority=ALERT_PRIORITY if event.alert else 0
             )
-        except Exception:  # a full or broken disk must not stop the checkpoint
+        except Exception:  # a full or broken disk must not stop the checkpoint…
             self.store_failures += 1
             log.exception("could not store event %s", event.event_id)
+            self.checkpoint.mark_unrecorded()  # …but an entry not stored is never shown as PASS
         log.info("decision %s %s", event.decision, ",".join(event.reasons) or "-")
         for callback in self.on_outcome:
-            callback(outcome, event)
+            _guarded(callback, outcome, event)
 
     def _status(self, now: float) -> StatusStrip:
         if now >= self._render_due:
@@ -255,7 +265,7 @@ class Kiosk:
         return StatusStrip(
             site_name=self.config.site.name,
             wall_time=self.clock.wall(),
-            online=bool(self.uplink and self.uplink.online),
+            online=bool(self.uplink is not None and _guarded(lambda: self.uplink.online)),
             buffered_events=self._buffered,
         )
 
@@ -284,10 +294,16 @@ class Kiosk:
                 self._display_failures += 1
             self._render_due = now + RENDER_INTERVAL_S
             for callback in self.on_view:
-                callback(view)
-        if changed:
-            self.signals.show(SCREEN_SIGNALS.get(view.screen, Signal.IDLE), now)
-        self.signals.update(now)
+                _guarded(callback, view)
+        try:
+            if changed:
+                self.signals.show(SCREEN_SIGNALS.get(view.screen, Signal.IDLE), now)
+            self.signals.update(now)
+            self._signal_failures = 0
+        except Exception:  # a GPIO error must not stop the checkpoint; the screen still speaks
+            if self._signal_failures == 0:
+                log.exception("signals failed")
+            self._signal_failures += 1
 
     def close(self) -> None:
         for part in (self.sensor, self.camera, self.signals, self.display):
@@ -295,3 +311,12 @@ class Kiosk:
                 part.close()
             except Exception:
                 log.exception("closing %s", type(part).__name__)
+
+
+def _guarded(call: Callable[..., Any], *args: Any) -> Any:
+    """Call a collaborator's hook; an exception is logged, never allowed to stop the loop."""
+    try:
+        return call(*args)
+    except Exception:
+        log.exception("%s failed", getattr(call, "__qualname__", call))
+        return None
