@@ -2,49 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
+from test_checkpoint import GREEN, Rig  # the same time-line rig as the checkpoint's own tests
 
-from kiosk.checkpoint import Checkpoint, Phase, ScannedCode, VisitorOutcome
-from kiosk.config import CheckpointConfig, PolicyConfig, ThermalConfig
-from kiosk.policy import CodeFacts, Verdict
-from kiosk.ports import Screen, ThermalFrame
-from kiosk.screening import Screening
-
-DT = 0.25
-WALL0 = 1_764_000_000.0
-GREEN = ScannedCode("green", CodeFacts(True, "G"))
-
-
-def frame(t: float, face_c: float | None = None, *, width: int = 10, ambient: float = 24.0) -> ThermalFrame:
-    px = np.full((24, 32), ambient)
-    if face_c is not None:
-        c0 = 16 - width // 2
-        px[4:14, c0:c0 + width] = face_c - 1.0
-        px[5:8, c0 + 1:c0 + width - 1] = face_c
-    return ThermalFrame(px, ambient, t)
-
-
-class Rig:
-    def __init__(self) -> None:
-        self.t = 100.0
-        self.cp = Checkpoint(PolicyConfig(), CheckpointConfig(),
-                             Screening(ThermalConfig(), frames_per_reading=4), now=self.t)
-        self.outcomes: list[VisitorOutcome] = []
-        self.screens: list[Screen] = []
-
-    def run(self, seconds: float, face_c: float | None = None, *, code: ScannedCode | None = None,
-            **kw: object) -> None:
-        end = self.t + seconds
-        while self.t < end - 1e-9:
-            self.t += DT
-            self.cp.on_frame(self.t, frame(self.t, face_c, **kw))
-            if code is not None:
-                self.cp.on_code(self.t, code)
-            out = self.cp.tick(self.t, WALL0 + self.t)
-            if out is not None:
-                self.outcomes.append(out)
-            if not self.screens or self.screens[-1] is not self.cp.screen:
-                self.screens.append(self.cp.screen)
+from kiosk.checkpoint import Phase
+from kiosk.policy import Verdict
+from kiosk.ports import Screen
 
 
 def test_reading_of_a_person_who_left_is_not_used_for_the_next_one() -> None:
