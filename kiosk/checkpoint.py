@@ -7,7 +7,11 @@
     CLEARING ◀──display time── DECIDED ◀─────────────────────────────────────────┘
 
 Measuring and scanning run at once: thermal frames and decoded codes arrive in any order and
-the decision is made when both are in (or the code timeout expires).  A sensor that stops
+the decision is made when both are in (or the code timeout expires).  A reading at or above the
+threshold, or one whose uncertainty band contains the threshold, is re-measured before any
+verdict.  A visitor who reads cold (below the skin range, or low in a cold room) is asked to
+come back in a few minutes (COME_BACK); their code's digest is remembered for a while, and on
+return they are measured again — still cold then means a manual check by staff.  A sensor that stops
 delivering valid frames is a fault: no PASS is possible without a valid temperature, and the
 kiosk recovers by itself when frames come back.
 
@@ -23,12 +27,14 @@ from typing import Any
 from kiosk.config import CheckpointConfig, PolicyConfig
 from kiosk.policy import CodeFacts, Decision, decide
 from kiosk.ports import Screen, ThermalFrame
-from kiosk.screening import Placement, Screening, ThermalObservation
+from kiosk.screening import Placement, Reading, Screening, ThermalObservation, frame_plausible
 
 INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (wrong QR shown first)
 VISITOR_GONE_S = 0.5  # the spot empty this long: the visitor walked away; nothing of theirs is reused
 CLEAR_S = 0.5  # after a decision, the spot must be empty this long before the next visitor
 SAME_CODE_S = 60.0  # the code just decided, seen again within this time, is the same visitor
+COLD_ROOM_SKIN_C = 35.5  # in a room below the working range, a reading under this is cooled skin
+IMPLAUSIBLE_READINGS = 2  # this many readings above the skin range in one visit: a sensor fault
 
 
 class Phase(enum.Enum):
@@ -36,6 +42,7 @@ class Phase(enum.Enum):
     MEASURING = "measuring"
     REMEASURE = "remeasure"
     DECIDED = "decided"
+    COME_BACK = "come_back"  # cold arrival: asked to warm up and come back; no entry is recorded
     CLEARING = "clearing"
 
 
@@ -56,6 +63,7 @@ class VisitorOutcome:
     code: ScannedCode | None
     started_at: float
     decided_at: float
+    uncertainty_c: float | None = None  # ± of temperature_c
 
 
 @dataclass(slots=True)
@@ -68,6 +76,10 @@ class _Visit:
     first_reading_c: float | None = None
     final_reading_c: float | None = None
     remeasure_from: float | None = None
+    first_uncertainty_c: float | None = None
+    final_uncertainty_c: float | None = None
+    cold: bool = False  # read cold: to be sent to warm up (or, on return, to staff)
+    returning: bool = False  # their code was sent to warm up earlier
     sensor_failed: bool = False
     placement: Placement = Placement.NOBODY
     companion: bool = False
@@ -89,10 +101,16 @@ class Checkpoint:
         self._last_decided_at = -1e9
         self._now = now
         self._unrecorded = False
+        self._came_back: dict[str, float] = {}  # code digest -> when the visitor was asked to come back
+        self.clock_synced = True  # set by the loop from a `kiosk.clocksync.ClockSync`; False refuses PASS
 
     # ------------------------------------------------------------------------------ inputs
     def on_frame(self, now: float, frame: ThermalFrame) -> ThermalObservation:
-        """A thermal frame arrived (a valid one: read errors go to `on_sensor_error`)."""
+        """A thermal frame arrived (read errors go to `on_sensor_error`).  A frame no working
+        sensor can produce counts as an error: no reading is ever made of it."""
+        if not frame_plausible(frame):
+            self.on_sensor_error(now)
+            return ThermalObservation(Placement.NOBODY)
         self._last_good_frame_at = now
         self._frame_seen = True
         obs = self._screening.observe(frame)
@@ -118,6 +136,12 @@ class Checkpoint:
     def on_code(self, now: float, code: ScannedCode) -> None:
         if code.key == self._last_decided_key and now - self._last_decided_at < SAME_CODE_S:
             return  # the visitor just decided is still holding up their phone
+        sent_back_at = self._came_back.get(code.key)
+        measuring = self.phase in (Phase.MEASURING, Phase.REMEASURE)
+        if sent_back_at is not None and now - sent_back_at < SAME_CODE_S and not measuring:
+            return  # the visitor just asked to come back is still walking off with the phone up
+        if self.phase is Phase.COME_BACK:
+            return
         if self.phase in (Phase.IDLE, Phase.CLEARING):
             self._start_visit(now)
         visit = self._visit
@@ -128,6 +152,8 @@ class Checkpoint:
         if held is None or (not held.facts.valid and code.facts.valid):
             visit.code = code
             visit.code_at = now
+            if sent_back_at is not None and now - sent_back_at < self._cfg.come_back_memory_s:
+                visit.returning = True
 
     # ------------------------------------------------------------------------------ time
     @property
@@ -157,9 +183,12 @@ class Checkpoint:
             if self.phase is Phase.REMEASURE and visit.remeasure_from is not None and now >= visit.remeasure_from:
                 visit.remeasure_from = None
                 self._screening.restart()
+            if visit.cold and not visit.returning and self._cold_ready(now, visit):
+                self._send_back(now, visit)
+                return None
             if self._ready(now, visit):
                 return self._decide(now, wall, visit)
-        elif self.phase is Phase.DECIDED:
+        elif self.phase in (Phase.DECIDED, Phase.COME_BACK):
             if now - self._phase_since >= self._cfg.decision_display_s:
                 self._to(Phase.CLEARING, now)
         elif self.phase is Phase.CLEARING:
@@ -170,7 +199,7 @@ class Checkpoint:
 
     def next_deadline(self) -> float | None:
         """The next moment `tick` has something to do without new input (for an event loop)."""
-        if self.phase is Phase.DECIDED:
+        if self.phase in (Phase.DECIDED, Phase.COME_BACK):
             return self._phase_since + self._cfg.decision_display_s
         visit = self._visit
         if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
@@ -185,6 +214,8 @@ class Checkpoint:
             if self._unrecorded:
                 return Screen.FAULT  # not stored: staff must check this visitor by hand
             return Screen.PASS if self._outcome.decision.verdict.value == "PASS" else Screen.STOP
+        if self.phase is Phase.COME_BACK:
+            return Screen.COME_BACK
         if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
             if visit.sensor_failed:
                 return Screen.FAULT
@@ -207,6 +238,25 @@ class Checkpoint:
         if self.phase is Phase.REMEASURE and self._visit is not None:
             return self._visit.first_reading_c
         return None
+
+    @property
+    def shown_uncertainty(self) -> float | None:
+        """± of the shown temperature: while re-measuring it says why the kiosk is not sure."""
+        if self.phase is Phase.REMEASURE and self._visit is not None:
+            return self._visit.first_uncertainty_c
+        if self.phase is Phase.DECIDED and self._outcome is not None and self._outcome.temperature_c is not None:
+            return self._outcome.uncertainty_c
+        return None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Catalogue keys for the status strip: room outside the working range, calibration drift."""
+        return self._screening.environment_warnings()
+
+    @property
+    def screening(self) -> Screening:
+        """The screener (its `drift` tracker and `room_c` feed the health report)."""
+        return self._screening
 
     @property
     def shown_reasons(self) -> tuple[str, ...]:
@@ -240,21 +290,52 @@ class Checkpoint:
             return
         reading = self._screening.take_reading()
         if reading is None:
+            if self._screening.implausible_readings >= IMPLAUSIBLE_READINGS:
+                visit.sensor_failed = True  # "above 43 °C" again and again: the sensor, not a person
             return
+        if self._is_cold(reading):
+            # Not a temperature: nothing of it is shown or stored.  First time: come back later;
+            # back again and still cold: no reading, so the decision goes to a manual check.
+            visit.cold = True
+            return
+        visit.cold = False
         value = round(reading.temperature_c, 1)  # what the screen shows is what is judged
+        threshold = self.policy.fever_c
         if self.phase is Phase.MEASURING:
             visit.first_reading_c = value
-            if value >= self.policy.fever_c and self.policy.remeasure:
+            visit.first_uncertainty_c = reading.uncertainty_c
+            # A fever is re-measured (if the policy says so); a reading whose band holds the
+            # threshold always is: one verdict either way would be a coin toss.
+            if (value >= threshold and self.policy.remeasure) or reading.near(threshold):
                 visit.remeasure_from = now + self._cfg.remeasure_pause_s
                 self._to(Phase.REMEASURE, now)
                 return
         visit.final_reading_c = value
+        visit.final_uncertainty_c = reading.uncertainty_c
+
+    def _is_cold(self, reading: Reading) -> bool:
+        return reading.cold or (self._screening.cold_room and reading.temperature_c < COLD_ROOM_SKIN_C)
+
+    def _cold_ready(self, now: float, visit: _Visit) -> bool:
+        """Send a cold visitor back once their code is in (to recognise them), or at the timeout."""
+        return visit.code is not None or now >= self._code_deadline(visit)
+
+    def _send_back(self, now: float, visit: _Visit) -> None:
+        if visit.code is not None:
+            self._came_back = {k: t for k, t in self._came_back.items()
+                               if now - t < self._cfg.come_back_memory_s}
+            self._came_back[visit.code.key] = now
+        self._visit = None
+        self._outcome = None
+        self._screening.restart()
+        self._to(Phase.COME_BACK, now)
 
     def _code_deadline(self, visit: _Visit) -> float:
         return (visit.in_range_at or visit.started_at) + self._cfg.no_code_timeout_s
 
     def _ready(self, now: float, visit: _Visit) -> bool:
-        temperature_done = visit.final_reading_c is not None or visit.sensor_failed
+        temperature_done = visit.final_reading_c is not None or visit.sensor_failed \
+            or (visit.cold and visit.returning)  # warmed up and still cold: staff check by hand
         if not temperature_done:
             # A visitor who never gets a reading (never in range, or readings never settle) is
             # decided at the deadline without a temperature: fail closed.
@@ -283,7 +364,8 @@ class Checkpoint:
 
     def _decide(self, now: float, wall: float, visit: _Visit) -> VisitorOutcome:
         temperature = None if visit.sensor_failed else visit.final_reading_c
-        decision = decide(temperature, visit.code.facts if visit.code else None, self.policy, wall)
+        decision = decide(temperature, visit.code.facts if visit.code else None, self.policy, wall,
+                          clock_synced=self.clock_synced)
         outcome = VisitorOutcome(
             decision=decision,
             temperature_c=temperature,
@@ -291,7 +373,10 @@ class Checkpoint:
             code=visit.code,
             started_at=visit.started_at,
             decided_at=now,
+            uncertainty_c=None if temperature is None else (visit.final_uncertainty_c or visit.first_uncertainty_c),
         )
+        if temperature is not None:
+            self._screening.drift.add(temperature)  # the crowd's median tracks calibration drift
         self._outcome = outcome
         self._unrecorded = False
         if visit.code is not None:

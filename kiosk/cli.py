@@ -37,34 +37,6 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------ codes
-def cmd_code_verify(args: argparse.Namespace) -> int:
-    from kiosk.healthpass import TrustList, Verifier
-
-    trust = TrustList.from_file(args.trust)
-    verifier = Verifier(trust, max_code_age_s=args.max_age, clock_skew_s=args.skew)
-    at = args.at if args.at is not None else time.time()
-    source = args.image
-    text = args.input
-    if source is None and text is not None and text != "-" and Path(text).is_file():
-        source = text  # an existing file is an image; anything else is QR text
-    if source is not None:
-        from drivers.qr.images import load_gray
-        from drivers.qr.pyzbar_decoder import PyzbarDecoder
-
-        texts = PyzbarDecoder().decode(load_gray(source))
-        if len(texts) != 1:
-            _print_json({"valid": False, "error": "no_qr" if not texts else "several_qr",
-                         "colour": None, "text": None})
-            return 1
-        text = texts[0]
-    elif text is None or text == "-":
-        text = sys.stdin.read().strip()
-    result = verifier.verify(text, at)
-    _print_json(result.to_json_dict())
-    return 0 if result.valid else 1
-
-
 # ------------------------------------------------------------------------------------ thermal
 def cmd_thermal_convert(args: argparse.Namespace) -> int:
     import math
@@ -110,7 +82,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"{exc.source}: " + "; ".join(exc.problems), file=sys.stderr)
         return 2
     started = time.perf_counter()
-    result = simulate(scenario, config, backend=args.backend, headless=args.headless)
+    try:
+        result = simulate(scenario, config, backend=args.backend, headless=args.headless, broker=args.broker,
+                          drain_timeout_s=args.drain_timeout)
+    except ValueError as exc:  # a malformed --broker
+        print(str(exc), file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - started
     lines = [r.to_dict() for r in result.records]
     if args.out:
@@ -123,8 +100,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     failures = result.mismatches()
     print(f"{scenario.name or args.scenario}: {len(lines)} visitors, {len(lines) - len(failures)} as expected, "
           f"{result.simulated_s:.0f} s simulated in {elapsed:.1f} s", file=sys.stderr)
+    if result.feed is not None:
+        print("feed: " + ", ".join(f"{k} {v}" for k, v in result.feed.items()), file=sys.stderr)
     for failure in failures:
         print(f"  MISMATCH {failure}", file=sys.stderr)
+    if result.feed is not None and result.feed["pending"]:
+        return 1  # the broker did not take the whole feed within --drain-timeout
     return 1 if failures else 0
 
 
@@ -159,14 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_config_check)
 
     code = sub.add_parser("code", help="health codes").add_subparsers(dest="action", required=True)
-    verify = code.add_parser("verify", help="verify a code: QR text (argument or stdin) or an image file")
-    verify.add_argument("input", nargs="?", help="QR text, an image path, or - for stdin")
-    verify.add_argument("--image", help="read the QR code from this image file")
-    verify.add_argument("--trust", required=True, help="trust list (JSON)")
-    verify.add_argument("--at", type=float, help="validation time, epoch seconds (default: now)")
-    verify.add_argument("--max-age", type=int, default=300, help="maximum code age, s (default 300)")
-    verify.add_argument("--skew", type=int, default=60, help="allowed clock skew, s (default 60)")
-    verify.set_defaults(func=cmd_code_verify)
+    from kiosk import cli_code
+
+    cli_code.add_parser(code)  # `kiosk code verify`: one code or a batch (kiosk/cli_code.py)
 
     thermal = sub.add_parser("thermal", help="the thermal array").add_subparsers(dest="action", required=True)
     convert = thermal.add_parser("convert", help="raw MLX90640 words to temperatures (JSON list of 768, °C)")
@@ -185,7 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--config", help="kiosk configuration to start from (default: built-in defaults)")
     sim.add_argument("--backend", choices=("native", "adafruit"), default="native",
                      help="thermal driver reading the emulated registers")
+    sim.add_argument("--broker", help="publish the run's whole feed to mqtt://HOST:PORT (outbox and uplink)")
+    sim.add_argument("--drain-timeout", type=float, default=30.0, help="with --broker: seconds to wait at the end "
+                     "for the outbox to empty (default 30)")
     sim.set_defaults(func=cmd_simulate)
+
+    from kiosk.cli_outbox import register as register_outbox
+
+    register_outbox(sub)
+
+    from kiosk.calibration import add_parser as add_calibrate
+
+    add_calibrate(sub)
 
     run = sub.add_parser("run", help="run the kiosk")
     run.add_argument("--config", help=f"configuration file (default {DEFAULT_CONFIG} unless --simulated)")
@@ -193,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--headless", action="store_true", help="no window (with --simulated)")
     run.add_argument("--loops", type=int, default=0, help="demo loops, 0 = forever (with --simulated)")
     run.set_defaults(func=cmd_run)
+
+    from kiosk.township.cli import register as register_township
+
+    register_township(sub)
+
+    from kiosk.cli_field import register as register_field
+
+    register_field(sub)
+
+    from kiosk.cli_screens import add_parser as register_screens
+
+    register_screens(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ fails loudly instead of silently keeping a default.  Only the composition root r
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -79,6 +80,9 @@ class CheckpointConfig(_Section):
                                     description="Full thermal frames combined into one reading.")
     sensor_fault_after_s: float = Field(1.0, ge=0.1, le=10.0, title="Sensor fault after (s)",
                                         description="Declare `sensor_fault` when no valid frame came for this long.")
+    come_back_memory_s: float = Field(1800.0, ge=60.0, le=86_400.0, title="Come-back memory (s)",
+                                      description="A visitor sent to warm up is recognised by their code "
+                                                  "(a digest, never the text) for this long.")
 
 
 class ThermalConfig(_Section):
@@ -99,21 +103,77 @@ class ThermalConfig(_Section):
                                   description="Closer than this: ask to step back.")
     max_distance_m: float = Field(0.9, ge=0.2, le=3.0, title="Farthest distance (m)",
                                   description="Farther than this: ask to step closer.")
+    ambient_min_c: float = Field(15.0, ge=-10.0, le=30.0, title="Coldest working room (°C)",
+                                 description="Below this the environment warning shows and cooled skin reads "
+                                             "low: visitors reading below the normal range are asked to come back.")
+    ambient_max_c: float = Field(32.0, ge=20.0, le=45.0, title="Warmest working room (°C)",
+                                 description="Above this the environment warning shows (readings are less certain).")
+    distance_coefficient_c_per_m: float = Field(
+        0.03, ge=-2.0, le=2.0, title="Distance compensation (°C/m)",
+        description="Added per metre beyond 0.5 m: a far face fills fewer pixels and reads cooler.")
+    ambient_coefficient: float = Field(
+        0.0, ge=-0.2, le=0.2, title="Ambient compensation (°C/°C)",
+        description="Added per °C the room is below 24 °C (skin and optics lose more to a cold room).")
+    calibration_uncertainty_c: float = Field(0.1, ge=0.0, le=2.0, title="Calibration uncertainty (°C, 1σ)",
+                                             description="Standard uncertainty of the reference used by "
+                                                         "`kiosk calibrate`; part of every reading's ±.")
+    calibrated_at: datetime | None = Field(None, title="Calibrated at",
+                                           description="When `kiosk calibrate` last set the offset (UTC); "
+                                                       "the health report shows the calibration's age.")
+    drift_baseline_c: float = Field(36.5, ge=34.0, le=38.0, title="Visitors' median (°C)",
+                                    description="Median reading of healthy visitors right after calibration.")
+    drift_window: int = Field(50, ge=10, le=1000, title="Drift window (visitors)",
+                              description="Recent visitors whose running median tracks calibration drift.")
+    drift_warn_c: float = Field(0.4, ge=0.1, le=3.0, title="Drift warning (°C)",
+                                description="Warn (`calibration_drift`) when the running median is this far off.")
 
     @model_validator(mode="after")
     def _distances_ordered(self) -> ThermalConfig:
         if self.min_distance_m >= self.max_distance_m:
             raise ValueError("thermal.min_distance_m must be below thermal.max_distance_m")
+        if self.ambient_min_c >= self.ambient_max_c:
+            raise ValueError("thermal.ambient_min_c must be below thermal.ambient_max_c")
         return self
 
 
 class CameraConfig(_Section):
-    source: Literal["emulated", "picamera2", "folder"] = Field("emulated", title="Camera source",
-                                                              description="Where frames come from.")
+    source: Literal["emulated", "picamera2", "folder", "video", "webcam"] = Field(
+        "emulated", title="Camera source",
+        description="Where frames come from: the Pi camera, a folder of images, a video file or a V4L2 webcam "
+                    "(both need OpenCV), or the simulated scene.")
     folder: str = Field("", title="Image folder", description="With source = folder: images to cycle through.")
+    video_file: str = Field("", title="Video file", description="With source = video: the file to play (looped).")
+    webcam_device: int = Field(0, ge=0, le=63, title="Webcam device", description="With source = webcam: /dev/videoN.")
     width: int = Field(640, ge=160, le=4096, title="Width", description="Scan stream width (px).")
     height: int = Field(480, ge=120, le=4096, title="Height", description="Scan stream height (px).")
     fps: float = Field(8.0, gt=0, le=60, title="Scan rate (fps)", description="Frames per second decoded.")
+    region: tuple[float, float, float, float] = Field(
+        (0.0, 0.0, 1.0, 1.0), title="Region of interest",
+        description="Where phones are held: x, y, width, height as fractions of the frame; only it is decoded.")
+    autofocus: bool = Field(True, title="Autofocus",
+                            description="Continuous autofocus on a Camera Module 3 (ignored by fixed-focus modules).")
+    exposure_ev: float = Field(-0.5, ge=-4.0, le=4.0, title="Exposure compensation (EV)",
+                               description="Below 0 keeps a bright phone screen from clipping to white.")
+    decoder: Literal["zxing", "zxing+preprocess", "pyzbar", "pyzbar+preprocess"] = Field(
+        "zxing", title="QR decoder",
+        description="`zxing` (zxing-cpp: reads more phone photos, ~10x faster than zbar); `pyzbar` (zbar, the "
+                    "baseline); `+preprocess` retries a frame with no code after contrast/sharpening or upscaling "
+                    "(reads more hard frames, ~5 ms more per frame with no code).")
+    decoder_isolated: bool = Field(True, title="Decoder in a child process",
+                                   description="Decode in a child process, restarted if it crashes or hangs.")
+    decode_timeout_s: float = Field(0.5, gt=0.0, le=10.0, title="Decode timeout (s)",
+                                    description="A decode taking longer is abandoned (the child is killed).")
+
+    @model_validator(mode="after")
+    def _region_in_frame(self) -> CameraConfig:
+        x, y, w, h = self.region
+        if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1 and x + w <= 1 and y + h <= 1):
+            raise ValueError("camera.region must be x, y, width, height fractions that lie within the frame")
+        if self.source == "folder" and not self.folder:
+            raise ValueError("camera.source = \"folder\" needs camera.folder")
+        if self.source == "video" and not self.video_file:
+            raise ValueError("camera.source = \"video\" needs camera.video_file")
+        return self
 
 
 class SignalsConfig(_Section):
@@ -122,11 +182,25 @@ class SignalsConfig(_Section):
     buzzer_pin: int = Field(17, ge=0, le=27, title="Buzzer pin", description="BCM number.")
     green_pin: int = Field(27, ge=0, le=27, title="Green light pin", description="BCM number.")
     red_pin: int = Field(22, ge=0, le=27, title="Red light pin", description="BCM number.")
+    quiet_from: str = Field("", pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$", title="Quiet hours from",
+                            description="Local time (HH:MM) quiet hours start; empty: never quiet. "
+                                        "The lights still show every signal.")
+    quiet_until: str = Field("", pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$", title="Quiet hours until",
+                             description="Local time (HH:MM) quiet hours end (may be past midnight).")
+    quiet_buzzer: Literal["off", "short"] = Field(
+        "short", title="Buzzer in quiet hours",
+        description="`off`: silent; `short`: one short beep for STOP and FAULT, none for PASS.")
 
     @model_validator(mode="after")
     def _pins_distinct(self) -> SignalsConfig:
         if len({self.buzzer_pin, self.green_pin, self.red_pin}) != 3:
             raise ValueError("signals pins must be three different BCM numbers")
+        return self
+
+    @model_validator(mode="after")
+    def _quiet_hours_paired(self) -> SignalsConfig:
+        if bool(self.quiet_from) != bool(self.quiet_until) or (self.quiet_from and self.quiet_from == self.quiet_until):
+            raise ValueError("signals.quiet_from and quiet_until are set together, to two different times")
         return self
 
 
@@ -136,6 +210,23 @@ class DisplayConfig(_Section):
     width: int = Field(1024, ge=320, le=3840, title="Width", description="Panel width (px).")
     height: int = Field(600, ge=240, le=3840, title="Height", description="Panel height (px).")
     fullscreen: bool = Field(False, title="Full screen", description="True on the kiosk.")
+    fps: float = Field(20.0, ge=2.0, le=60.0, title="Frame rate",
+                       description="Frames drawn per second in real time (sensor and camera work in threads).")
+    stall_ms: int = Field(1000, ge=100, le=60_000, title="Stall threshold (ms)",
+                          description="A main-loop pass later than this is logged as a stall (and fails "
+                                      "the watchdog's liveness check).")
+    place_code: str = Field("", max_length=1000, title="Place code",
+                            description="Text of the site's place code, shown as a QR on the attract screen "
+                                        "for visitors' own phones; empty: none shown.")
+    privacy_recipient: str = Field("街道防疫办 the township epidemic office", max_length=80,
+                                   title="Records go to",
+                                   description="Who receives the entry records, named in the privacy notice "
+                                               "(Chinese, then English).")
+    voice: bool = Field(False, title="Voice prompts",
+                        description="Speak short prompts (PASS, STOP, step closer) in Mandarin and English.")
+    voice_dir: str = Field("", title="Voice prompt directory",
+                           description="WAV prompts made by scripts/build-voice; empty: <storage.data_dir>/voice, "
+                                       "generated there with espeak-ng on first start if missing.")
 
 
 class HealthPassConfig(_Section):
@@ -153,11 +244,40 @@ class UplinkConfig(_Section):
     key_file: str = Field("", title="Client key", description="This kiosk's private key.")
     max_inflight: int = Field(20, ge=1, le=65535, title="In-flight window",
                               description="Unacknowledged publishes at most (mosquitto's receive maximum).")
+    keepalive_s: int = Field(30, ge=5, le=3600, title="Keep-alive (s)",
+                             description="MQTT keep-alive; a dead link is noticed within 1.5 times this.")
+    reconnect_min_s: float = Field(0.5, gt=0, le=60, title="Reconnect delay, first (s)",
+                                   description="First back-off delay after a failed connection (doubles, jittered).")
+    reconnect_max_s: float = Field(60.0, gt=0, le=3600, title="Reconnect delay, longest (s)",
+                                   description="The back-off delay never grows beyond this.")
+    health_interval_s: float = Field(300.0, ge=5, le=86_400, title="Health interval (s)",
+                                     description="How often the kiosk publishes its health (not stored: the "
+                                                 "latest one is what matters; retained, expires after 3 intervals).")
+    daily_report_time: str = Field("00:05", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", title="Daily report time",
+                                   description="Local time (HH:MM) at which the previous day's summary is sent.")
+    timezone: str = Field("Asia/Shanghai", title="Time zone",
+                          description="IANA time zone whose calendar days the daily summary counts.")
+    config_public_key: str = Field("", title="Township configuration key",
+                                   description="Ed25519 public key (base64 of 32 bytes) that must sign configuration "
+                                               "received over the feed; empty: remote configuration is refused.",
+                                   pattern=r"^([A-Za-z0-9+/]{43}=)?$")
+    seal_public_key: str = Field("", title="Township sealing key",
+                                 description="X25519 public key (base64 of 32 bytes) that subject ids are sealed to; "
+                                             "empty: events carry no subject id at all.",
+                                 pattern=r"^([A-Za-z0-9+/]{43}=)?$")
 
 
 class StorageConfig(_Section):
     data_dir: str = Field("/var/lib/kiosk", title="Data directory",
                           description="Outbox and persisted state; on the writable data partition.")
+    max_mb: float = Field(256.0, gt=0, le=65536, title="Outbox size (MB)",
+                          description="Payload bytes the outbox may hold; beyond it the oldest sent, then the "
+                                      "oldest unsent ordinary rows are dropped (alerts last), and counted.")
+    max_rows: int = Field(500_000, ge=100, le=100_000_000, title="Outbox rows",
+                          description="Rows the outbox may hold; the same dropping order as the size bound.")
+    retention_days: float = Field(7.0, gt=0, le=366, title="Retention (days)",
+                                  description="Events are deleted this long after delivery, and dropped (and "
+                                              "counted) if still undelivered this long after they were made.")
 
 
 class KioskConfig(_Section):

@@ -1,10 +1,12 @@
 """The event model: what the kiosk tells the township about each entry.
 
 An event carries the minimum the notices require: when, where, the decision and its reasons,
-the temperature, the code's colour and issuer, and the policy version that decided it.  It
-never carries the QR text, the subject id in clear, or anything else that identifies a person
-beyond the platform's already-masked name (sealing the subject id to the township's key comes
-with the uplink work).  Ids are time-ordered (UUIDv7), so consumers can drop duplicates and sort.
+the temperature, the code's colour and issuer, the policy version that decided it, the holder's
+masked name and the pseudonymous subject id sealed to the township (`kiosk.sealing`).  It never
+carries the QR text, the subject id in clear, or anything else that identifies a person: the
+name is masked again here if a platform ever sent it unmasked, and with no township sealing key
+configured the subject id is left out altogether.  Ids are time-ordered (UUIDv7), so consumers
+can drop duplicates and sort.  The payload's JSON Schema is in `config/asyncapi.yaml`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from kiosk.checkpoint import VisitorOutcome
 from kiosk.config import KioskConfig
+from kiosk.sealing import SubjectSealer, sealer_for
 
 ENTRY_STREAM = "entry"
 ALERT_STREAM = "alert"
@@ -53,6 +56,8 @@ class EntryEvent:
     policy_version: str
     mode: str
     alert: bool
+    name: str | None = None  # the platform's masked name, e.g. "张*卿"
+    sid_sealed: str | None = None  # the subject id sealed to the township (`S1.` …), never in clear
     schema: int = field(default=1)
 
     @property
@@ -79,8 +84,34 @@ def _summarise_code(outcome: VisitorOutcome) -> CodeSummary | None:
     )
 
 
-def entry_event(outcome: VisitorOutcome, config: KioskConfig, *, wall: float) -> EntryEvent:
+def mask_name(name: str | None) -> str | None:
+    """The name as the platform should have masked it: a name with no `*` is masked here.
+
+    Keeps the first and (for three characters or more) the last character, e.g. 张三 → 张*,
+    张三丰 → 张*丰, Alice Smith → A*h.
+    """
+    if not name:
+        return None
+    name = name.strip()[:40]
+    if "*" in name or len(name) <= 1:
+        return name or None
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" + name[-1]
+
+
+def entry_event(outcome: VisitorOutcome, config: KioskConfig, *, wall: float,
+                sealer: SubjectSealer | None = None) -> EntryEvent:
+    """The event of one decision.  The health pass comes with the outcome's scanned code.
+
+    `sealer` seals the subject id; by default the one for `uplink.seal_public_key`, and with no
+    key configured the event carries no subject id.
+    """
     site = config.site
+    health_pass = getattr(getattr(outcome.code, "result", None), "health_pass", None)
+    if sealer is None and config.uplink.seal_public_key:
+        sealer = sealer_for(config.uplink.seal_public_key)
+    sid = getattr(health_pass, "sid", None)
     return EntryEvent(
         event_id=uuid7(wall),
         at=round(wall, 3),
@@ -94,4 +125,6 @@ def entry_event(outcome: VisitorOutcome, config: KioskConfig, *, wall: float) ->
         policy_version=config.policy.version,
         mode=config.policy.mode.value,
         alert=outcome.decision.is_alert,
+        name=mask_name(getattr(health_pass, "n", None)),
+        sid_sealed=sealer.seal(sid) if sealer is not None and isinstance(sid, str) and sid else None,
     )

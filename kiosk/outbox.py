@@ -16,12 +16,43 @@ SQLite (stdlib, one file on the data partition) gives us atomic, crash-safe comm
   every row has been purged (a plain rowid would reuse the largest deleted one);
 * the schema version in `PRAGMA user_version`, so a newer file is refused rather than misread.
 
+Bounded (`Limits`): by rows, by payload bytes and by age.  When an append would pass a bound,
+room is made in the same transaction, in this order: delivered rows (oldest first), dead
+letters, then undelivered rows of the lowest priority (ordinary entries before alerts), oldest
+first.  Undelivered rows dropped, by bound or by age, are counted per stream in the file
+(`dropped`), so the loss is reported in `stats` and in the kiosk's health, never silent.  The
+running totals live in memory (one scan at open, re-counted by `housekeeping`), so enforcing the
+bounds costs an append nothing until a bound is reached; making room then removes a tenth of
+the bound at once so that it happens rarely.
+
+Cheap on SD writes: an append is one transaction (one fsync) that writes the five or so pages
+it touched to the WAL, and the daily-summary tally (`Visit`) rides in that same transaction.
+Pages are 1 KiB rather than SQLite's 4 KiB, which halves the bytes written per event (measured
+with bench/outbox_enqueue.py: about 13.5 KB per event including WAL checkpoints, against 27 KB
+with 4 KiB pages and 34 KB for a connection per event).  A busy kiosk (1,000 visitors a day)
+writes some 14 MB a day: negligible wear for an SD card.  Health reports are not stored at all.
+
+A full disk: SQLite needs space even to delete (the WAL records the change first), so a disk
+filled by something else could leave the outbox unable to free anything.  The outbox therefore
+keeps a reserve file (`<file>.reserve`, 1 MiB) beside itself.  When an append meets
+`SQLITE_FULL` it checkpoints the WAL, then gives up the reserve and deletes delivered rows, and
+tries once more; if the event still cannot be stored, `append` raises `OutboxFull` and the kiosk
+shows FAULT, never PASS, for it.  `housekeeping` re-creates the reserve once there is room.
+
+Day tally for the daily summary (`visits`): one small row per decision (local day, decision,
+reasons, seconds at the kiosk), written with the event itself so a crash can neither count an
+entry that was not stored nor store one that is not counted.  The visitor's seconds are known
+only after the append returns; they are kept in memory and written with the next transaction
+(a power cut may lose that number, never the count).  `daily_reports` remembers which days were
+reported, in the transaction that stores the report, so a day is reported exactly once.
+
 An `Outbox` is used from one thread (the kiosk loop); paho's network thread never touches it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -32,9 +63,14 @@ from types import TracebackType
 from kiosk.clock import RealClock
 from kiosk.ports import Clock, KioskError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
-_FORBIDDEN_IN_STREAM = frozenset("/+#\0")
+_FORBIDDEN_IN_STREAM = frozenset("+#\0")  # '/' allowed inside (`config/ack`), not at either end
+# Small pages: each commit writes every page it touched (about five) to the WAL, and a 4 KiB page
+# per touch doubled the bytes written per event (bench/outbox_enqueue.py: 27 KB vs 13.5 KB).
+PAGE_SIZE = 1024
+RESERVE_BYTES = 1 << 20  # given up on a full disk, so that delivered rows can still be deleted
+ROOM_FRACTION = 0.1  # making room frees this share of a bound, so it is rare
 
 # Each entry takes a file from version i to i + 1; a fresh file runs them all.
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -56,6 +92,20 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP INDEX IF EXISTS outbox_pending",
         "CREATE INDEX outbox_pending ON outbox (priority DESC, seq) WHERE sent_at IS NULL AND rejected IS NULL",
         "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL",
+    ),
+    (  # 3: bounds (what was dropped undelivered), the daily summary's tally and its reported days
+        "CREATE TABLE dropped (stream TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID",
+        # One row per decision, keyed by its outbox seq (appended at the end of the b-tree: one page).
+        """CREATE TABLE visits (
+        seq      INTEGER PRIMARY KEY,
+        day      TEXT    NOT NULL,          -- local calendar day, YYYY-MM-DD
+        decision TEXT    NOT NULL,
+        reasons  TEXT    NOT NULL,          -- comma-separated
+        policy   TEXT    NOT NULL,          -- the policy version that decided it
+        seconds  REAL                       -- at the kiosk; NULL if lost in a power cut
+    )""",
+        "CREATE TABLE daily_reports (day TEXT PRIMARY KEY, event_id TEXT NOT NULL, made REAL NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     ),
 )
 _ROW = "seq, event_id, stream, priority, created, payload, sent_at, rejected"
@@ -92,24 +142,59 @@ class OutboxStats:
     oldest_pending_age_s: float | None  # None when nothing is pending
     bytes: int  # payload bytes held, in any state (what a size bound will limit)
     rejected: int = 0
+    rows: int = 0  # rows held, in any state
+    dropped: int = 0  # undelivered rows dropped by a bound or by age, ever
+    dropped_by_stream: tuple[tuple[str, int], ...] = ()
+
+
+class OutboxFull(OutboxError):
+    """The disk (or the file's page limit) is full: the event was NOT stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much the outbox may hold (`storage.max_mb`, `max_rows`, `retention_days`)."""
+
+    max_rows: int = 500_000
+    max_bytes: int = 256 * 1024 * 1024
+    retention_s: float = 7 * 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One decision in the day tally: no person, only what the daily summary counts."""
+
+    day: str  # local YYYY-MM-DD
+    decision: str
+    reasons: tuple[str, ...]
+    policy_version: str = ""
 
 
 class Outbox:
     """A durable, ordered queue of events on SQLite.  See the module docstring for why each setting."""
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None,
+                 limits: Limits | None = None, reserve_bytes: int = RESERVE_BYTES) -> None:
         self.path = Path(path)
+        self.reserve_bytes = reserve_bytes
         self._clock: Clock = clock or RealClock()
+        self.limits = limits or Limits()
         self._con: sqlite3.Connection | None = None
+        self._rows = self._bytes = 0
+        self.appended = 0  # appends through this object: a reader's cue that its read-ahead may be stale
+        self._seconds: dict[int, float] = {}  # visit seq -> seconds at the kiosk, written with the next commit
         con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            con.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # takes effect only on a new, empty file
             mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise OutboxError(f"{self.path}: cannot use write-ahead logging (journal mode {mode})")
             con.execute("PRAGMA synchronous = FULL")
             self._con = con
             self._migrate()
+            self._count()
+            self._keep_reserve()
         except BaseException:
             self._con = None
             con.close()
@@ -134,29 +219,206 @@ class Outbox:
         return self._con is None
 
     # ----------------------------------------------------------------------------- writing
-    def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0) -> int:
+    def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0,
+               visit: Visit | None = None) -> int:
         """Store an event and return its sequence number once it is durably committed.
 
         Appending an `event_id` that is already stored changes nothing and returns the stored
         row's `seq`: a caller that retries after an error cannot create a duplicate.
 
-        `stream` becomes one MQTT topic level, so it may not contain `/`, `+`, `#` or NUL.
-        Give every event of a stream the same `priority`: order within a stream is `seq` order
-        only among rows of equal priority.
+        `stream` becomes the topic's last levels, so it may not contain `+`, `#` or NUL, nor
+        start or end with `/`.  Give every event of a stream the same `priority`: order within a
+        stream is `seq` order only among rows of equal priority.  `visit` tallies the decision
+        for the daily summary in the same transaction.
+
+        Raises `OutboxFull` when the disk is full: the event is then not stored.
         """
-        if not stream or not _FORBIDDEN_IN_STREAM.isdisjoint(stream):
-            raise ValueError(f"stream {stream!r} must be one non-empty MQTT topic level")
+        if not stream or not _FORBIDDEN_IN_STREAM.isdisjoint(stream) or stream[0] == "/" or stream[-1] == "/":
+            raise ValueError(f"stream {stream!r} must be a non-empty MQTT topic suffix")
         if not event_id:
             raise ValueError("event_id must not be empty")
+        data = bytes(payload)
+        try:
+            return self._append(stream, event_id, data, int(priority), visit)
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc):
+                raise
+        # The disk is full.  First fold the WAL back into the file (the WAL holds every page
+        # version since the last checkpoint; the file needs only the latest), then delete
+        # delivered rows, the only thing we may delete to make room.
+        for make_room in (self._checkpoint, self._purge_for_room):
+            try:
+                make_room()
+                return self._append(stream, event_id, data, int(priority), visit)
+            except sqlite3.OperationalError as exc:
+                if not _is_full(exc):
+                    raise
+        raise OutboxFull(f"{self.path}: disk full, event not stored")
+
+    def _checkpoint(self) -> None:
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _purge_for_room(self) -> None:
+        self.reserve_path.unlink(missing_ok=True)
+        self._checkpoint()
+        self.purge_sent()
+        self._checkpoint()
+
+    @property
+    def reserve_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".reserve")
+
+    def _keep_reserve(self) -> None:
+        """Best effort: (re-)create the reserve file when it is missing and the disk has room for it twice."""
+        if self.reserve_bytes <= 0 or self.reserve_path.exists():
+            return
+        try:
+            if shutil.disk_usage(self.path.parent).free < 2 * self.reserve_bytes:
+                return
+            with open(self.reserve_path, "wb") as f:
+                f.write(b"\0" * self.reserve_bytes)  # written, not sparse: the blocks are really taken
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            self.reserve_path.unlink(missing_ok=True)
+
+    def _append(self, stream: str, event_id: str, data: bytes, priority: int, visit: Visit | None) -> int:
         with self._write() as con:
+            self._make_room(con, 1, len(data))
             inserted = con.execute(
                 "INSERT INTO outbox (event_id, stream, priority, created, payload) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (event_id) DO NOTHING RETURNING seq",
-                (event_id, stream, int(priority), self._clock.wall(), bytes(payload)),
+                (event_id, stream, priority, self._clock.wall(), data),
             ).fetchall()
-            if inserted:
-                return int(inserted[0][0])
-            return int(con.execute("SELECT seq FROM outbox WHERE event_id = ?", (event_id,)).fetchone()[0])
+            if not inserted:
+                return int(con.execute("SELECT seq FROM outbox WHERE event_id = ?", (event_id,)).fetchone()[0])
+            seq = int(inserted[0][0])
+            if visit is not None:
+                con.execute("INSERT OR IGNORE INTO visits (seq, day, decision, reasons, policy) VALUES (?, ?, ?, ?, ?)",
+                            (seq, visit.day, visit.decision, ",".join(visit.reasons), visit.policy_version))
+        self._rows += 1
+        self._bytes += len(data)
+        self.appended += 1
+        return seq
+
+    def note_seconds(self, seq: int, seconds: float) -> None:
+        """The seconds a tallied visitor spent at the kiosk; written with the next transaction."""
+        self._seconds[int(seq)] = float(seconds)
+
+    def report_day(self, day: str, stream: str, event_id: str, payload: bytes, *, priority: int = 0) -> bool:
+        """Store a day's summary unless that day was already reported; False if it was.
+
+        The report and the record that it was made commit together: a reboot at any instant
+        neither loses the report nor sends it twice.
+        """
+        with self._write() as con:
+            done = con.execute("INSERT INTO daily_reports (day, event_id, made) VALUES (?, ?, ?) "
+                               "ON CONFLICT (day) DO NOTHING RETURNING day",
+                               (day, event_id, self._clock.wall())).fetchall()
+            if not done:
+                return False
+            self._make_room(con, 1, len(payload))
+            con.execute("INSERT INTO outbox (event_id, stream, priority, created, payload) VALUES (?, ?, ?, ?, ?)",
+                        (event_id, stream, int(priority), self._clock.wall(), bytes(payload)))
+        self._rows += 1
+        self._bytes += len(payload)
+        self.appended += 1
+        return True
+
+    def reported_days(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT day FROM daily_reports ORDER BY day")]
+
+    def day_tally(self, day: str) -> list[tuple[str, tuple[str, ...], float | None, str]]:
+        """(decision, reasons, seconds, policy version) of every decision tallied on `day` (local)."""
+        rows = self._db.execute("SELECT seq, decision, reasons, seconds, policy FROM visits WHERE day = ?",
+                                (day,)).fetchall()
+        return [(d, tuple(r for r in reasons.split(",") if r), self._seconds.get(seq, seconds), policy)
+                for seq, d, reasons, seconds, policy in rows]
+
+    def meta_get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_set(self, key: str, value: str) -> None:
+        with self._write() as con:
+            con.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                        "excluded.value", (key, value))
+
+    def tallied_days(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT day FROM visits ORDER BY day")]
+
+    def dropped(self) -> dict[str, int]:
+        """Undelivered rows dropped by a bound or by age, per stream, ever."""
+        return dict(self._db.execute("SELECT stream, count FROM dropped ORDER BY stream").fetchall())
+
+    def housekeeping(self, *, keep_days_of_tally: float | None = None) -> dict[str, int]:
+        """Apply the retention: delete delivered rows older than it, drop (and count) undelivered
+        ones older than it, forget old tallies; then re-count the totals.  Returns what it did.
+
+        Cheap enough for every few minutes; the kiosk's feed calls it.
+        """
+        cutoff = self._clock.wall() - self.limits.retention_s
+        tally_cutoff = self._clock.wall() - (keep_days_of_tally or max(2.0, self.limits.retention_s / 86_400)) * 86_400
+        with self._write() as con:
+            purged = con.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?", (cutoff,)).rowcount
+            old = con.execute("SELECT seq, stream FROM outbox WHERE sent_at IS NULL AND created <= ?",
+                              (cutoff,)).fetchall()
+            self._drop(con, old)
+            # A day's tally is kept a while after its report was made (for the CLI), then forgotten.
+            forgotten = con.execute("DELETE FROM visits WHERE day IN (SELECT day FROM daily_reports WHERE made <= ?)",
+                                    (tally_cutoff,)).rowcount
+        self._count()
+        self._keep_reserve()
+        return {"purged": purged, "dropped": len(old), "tallies_forgotten": forgotten}
+
+    def _make_room(self, con: sqlite3.Connection, rows: int, size: int) -> None:
+        """Inside a write transaction: keep the bounds after adding `rows` rows of `size` bytes."""
+        max_rows, max_bytes = self.limits.max_rows, self.limits.max_bytes
+        if self._rows + rows <= max_rows and self._bytes + size <= max_bytes:
+            return
+        self._count(con)
+        excess_rows = self._rows + rows - max_rows
+        excess_bytes = self._bytes + size - max_bytes
+        if excess_rows <= 0 and excess_bytes <= 0:
+            return
+        free_rows = max(excess_rows, int(max_rows * ROOM_FRACTION)) if excess_rows > 0 else 0
+        free_bytes = max(excess_bytes, int(max_bytes * ROOM_FRACTION)) if excess_bytes > 0 else 0
+        for where, order, counted in (
+            ("sent_at IS NOT NULL", "sent_at, seq", False),
+            ("rejected IS NOT NULL AND sent_at IS NULL", "seq", True),
+            (_PENDING, "priority, seq", True),
+        ):
+            if free_rows <= 0 and free_bytes <= 0:
+                break
+            victims: list[tuple[int, str]] = []
+            for seq, stream, length in con.execute(
+                    f"SELECT seq, stream, length(payload) FROM outbox WHERE {where} ORDER BY {order}"):
+                if free_rows <= 0 and free_bytes <= 0:
+                    break
+                victims.append((seq, stream))
+                free_rows -= 1
+                free_bytes -= length
+            if counted:
+                self._drop(con, victims)
+            else:
+                con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _ in victims])
+        self._count(con)
+
+    def _drop(self, con: sqlite3.Connection, victims: list[tuple[int, str]]) -> None:
+        """Delete undelivered rows and count them per stream (the loss must be reported)."""
+        if not victims:
+            return
+        con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _ in victims])
+        per_stream: dict[str, int] = {}
+        for _, stream in victims:
+            per_stream[stream] = per_stream.get(stream, 0) + 1
+        con.executemany("INSERT INTO dropped (stream, count) VALUES (?, ?) "
+                        "ON CONFLICT (stream) DO UPDATE SET count = count + excluded.count", per_stream.items())
+
+    def _count(self, con: sqlite3.Connection | None = None) -> None:
+        rows, size = (con or self._db).execute(
+            "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox").fetchone()
+        self._rows, self._bytes = int(rows), int(size)
 
     def mark_sent(self, seqs: Iterable[int]) -> int:
         """Record that the broker acknowledged these rows; returns how many changed.
@@ -179,14 +441,26 @@ class Outbox:
         """Delete acknowledged rows sent at least `older_than_s` ago; returns how many."""
         cutoff = self._clock.wall() - older_than_s
         with self._write() as con:
-            return con.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?",
-                               (cutoff,)).rowcount
+            n = con.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?", (cutoff,)).rowcount
+        self._count()
+        return n
 
     # ----------------------------------------------------------------------------- reading
-    def pending(self, limit: int = 100) -> list[OutboxRow]:
-        """The next rows to publish: higher priority first (alerts overtake a backlog), then `seq`."""
+    def pending(self, limit: int = 100, *, after: dict[int, int] | None = None) -> list[OutboxRow]:
+        """The next rows to publish: higher priority first (alerts overtake a backlog), then `seq`.
+
+        `after` maps a priority to the last `seq` of that priority already handed over: those
+        rows and earlier ones of the same priority are skipped (from the index, without reading
+        them), which keeps a draining uplink's query as cheap as its window.
+        """
+        where, params = _PENDING, []
+        if after:
+            cases = " ".join("WHEN ? THEN ?" for _ in after)
+            where += f" AND seq > CASE priority {cases} ELSE 0 END"
+            for priority, seq in after.items():
+                params += [int(priority), int(seq)]
         rows = self._db.execute(
-            f"SELECT {_ROW} FROM outbox WHERE {_PENDING} ORDER BY priority DESC, seq LIMIT ?", (int(limit),)
+            f"SELECT {_ROW} FROM outbox WHERE {where} ORDER BY priority DESC, seq LIMIT ?", (*params, int(limit))
         ).fetchall()
         return [OutboxRow(*r) for r in rows]
 
@@ -205,7 +479,10 @@ class Outbox:
             f"min(created) FILTER (WHERE {_PENDING}), coalesce(sum(length(payload)), 0) FROM outbox"
         ).fetchone()
         age = None if oldest is None else max(0.0, self._clock.wall() - oldest)
-        return OutboxStats(pending=pending, sent=sent, oldest_pending_age_s=age, bytes=size, rejected=rejected)
+        dropped = self.dropped()
+        return OutboxStats(pending=pending, sent=sent, oldest_pending_age_s=age, bytes=size, rejected=rejected,
+                           rows=pending + sent + rejected, dropped=sum(dropped.values()),
+                           dropped_by_stream=tuple(sorted(dropped.items())))
 
     # ----------------------------------------------------------------------------- internals
     @property
@@ -221,10 +498,15 @@ class Outbox:
         con.execute("BEGIN IMMEDIATE")
         try:
             yield con
+            if self._seconds:  # visitors' seconds noted since the last commit ride along (no extra fsync)
+                con.executemany("UPDATE visits SET seconds = ? WHERE seq = ?",
+                                [(s, q) for q, s in self._seconds.items()])
+            con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise
-        con.execute("COMMIT")
+        self._seconds.clear()
 
     def _update(self, sql: str, params: list[tuple[object, ...]]) -> int:
         if not params:
@@ -251,3 +533,9 @@ class Outbox:
                 for statement in statements:
                     con.execute(statement)
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    """SQLITE_FULL: the disk, or the file's `max_page_count`, has no room."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "full" in str(exc).lower()

@@ -24,7 +24,9 @@ REASONS: tuple[str, ...] = (
     "code_red",
     "code_yellow",
     "code_invalid",
+    "code_replayed",  # a THP1 code that already let somebody in (kiosk.replay); not an alert, see there
     "no_code",
+    "clock_unsynced",  # the wall clock is not synchronised: a code's freshness cannot be judged
     "trip_star",
     "trip_risk_area",
     "nat_missing",
@@ -48,6 +50,7 @@ class CodeFacts:
     trip_areas: tuple[str, ...] = ()
     trip_star: bool = False
     nat_at: float | None = None  # epoch seconds of the last negative test sample
+    replayed: bool = False  # valid, but it already let somebody in (kiosk.replay.ReplayGuard)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,8 @@ def _code_reasons(code: CodeFacts | None, policy: PolicyConfig, now: float) -> l
         return ["no_code"]
     if not code.valid:
         return ["code_invalid"]
+    if code.replayed:
+        return ["code_replayed"]
     reasons: list[str] = []
     if code.colour == "R":
         reasons.append("code_red")
@@ -90,13 +95,16 @@ def decide(
     code: CodeFacts | None,
     policy: PolicyConfig,
     now: float,
+    *,
+    clock_synced: bool = True,
 ) -> Decision:
     """Decide one visitor.
 
     `temperature_c` is the final reading (after the re-measure, if one was due), or None when
     no valid measurement could be made: that is `sensor_fault`, and never a PASS.  `code` is
     None when the visitor showed nothing before the timeout.  `now` is wall time (epoch s), used
-    only for the nucleic-acid window.
+    only for the nucleic-acid window.  `clock_synced` False (no NTP answer since boot: the Pi
+    has no RTC) means no shown code's freshness can be judged: STOP `clock_unsynced`.
     """
     reasons: list[str] = []
     if temperature_c is None:
@@ -104,5 +112,7 @@ def decide(
     elif temperature_c >= policy.fever_c:
         reasons.append("fever")
     reasons.extend(_code_reasons(code, policy, now))
+    if code is not None and not clock_synced:
+        reasons.append("clock_unsynced")  # a STOP, never an alert: nothing is known against the visitor
     ordered = tuple(r for r in REASONS if r in reasons)
     return Decision(Verdict.STOP if ordered else Verdict.PASS, ordered)

@@ -163,6 +163,8 @@ class Screen(enum.Enum):
     PASS = "pass"
     STOP = "stop"
     FAULT = "fault"  # sensor/camera fault: manual check, wait for staff
+    COME_BACK = "come_back"  # cold arrival: wait a few minutes and come back (the code is remembered)
+    MAINTENANCE = "maintenance"  # cannot run (bad config, crash loop, provisioning): says what is wrong
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ class StatusStrip:
     online: bool = False
     buffered_events: int = 0
     clock_synced: bool = True
+    warnings: tuple[str, ...] = ()  # catalogue keys: environment out of range, calibration drift, ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +186,14 @@ class ScreenView:
 
     screen: Screen
     temperature_c: float | None = None
+    uncertainty_c: float | None = None  # ± of the reading, shown while re-measuring
     reasons: tuple[str, ...] = ()
     progress: float = 0.0  # 0..1 while measuring
     companion: bool = False  # a second person is in view: show the one-metre-line request
     thermal: np.ndarray | None = field(default=None, compare=False)  # live inset, (24, 32) °C
     status: StatusStrip = field(default_factory=StatusStrip)
     staff_spot: str = ""  # where a stopped visitor waits for staff
+    detail: str = ""  # MAINTENANCE: what is wrong and what to do, already in the site's words
 
 
 @runtime_checkable

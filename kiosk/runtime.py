@@ -6,12 +6,24 @@ presents the result.  On a `VirtualClock` the sleeps cost nothing, which is how 
 as fast as the CPU allows through exactly the code path of the real kiosk.
 
 The outbox commit happens before the decision is presented: an entry that was shown was stored.
+
+Two ways to feed the loop, one decision path:
+
+* **inline** (a `VirtualClock`: simulations, tests): the loop itself reads the sensor and decodes
+  camera frames when they are due, so a scenario is exactly reproducible;
+* **threaded** (a real clock: the kiosk, the demo): a thermal worker and a camera+decoder worker
+  (`kiosk.feeds`) post their results, and the loop wakes for them or for the next frame, so the
+  screen redraws at a steady `display.fps` however long an I²C read or a decode takes.
+
+Each pass beats `loop_watch` (`kiosk.loop_watch.LoopWatch`: `is_alive()`, `last_beat`) and calls
+the `on_beat(now)` and `on_progress(part, now)` hooks, through which the systemd watchdog is fed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -19,12 +31,15 @@ from typing import Any, Protocol
 from kiosk.checkpoint import Checkpoint, Phase, ScannedCode, VisitorOutcome
 from kiosk.config import KioskConfig
 from kiosk.events import ALERT_PRIORITY, EntryEvent, entry_event
+from kiosk.feeds import CameraFeed, CameraResult, Inbox, ThermalFeed, ThermalResult
+from kiosk.loop_watch import LoopWatch
 from kiosk.policy import CodeFacts
 from kiosk.ports import (
     CameraError,
     Clock,
     Display,
     FrameSource,
+    KioskError,
     QrDecoder,
     Screen,
     ScreenView,
@@ -32,8 +47,10 @@ from kiosk.ports import (
     Signal,
     Signals,
     StatusStrip,
+    ThermalFrame,
     ThermalSensor,
 )
+from kiosk.replay import ReplayGuard
 from kiosk.screening import Screening
 
 log = logging.getLogger(__name__)
@@ -43,6 +60,8 @@ SENSOR_RETRY_S = (0.25, 0.5, 1.0, 2.0)  # back-off after a failed thermal read
 CAMERA_RETRY_S = 1.0
 VERIFY_CACHE_S = 1.0  # the same QR seen on consecutive frames is verified once per second
 IDLE_SCAN_FPS = 2.0  # QR scanning rate while nobody is at the kiosk
+STATUS_REFRESH_S = 0.5  # re-count the outbox for the status strip this often
+THERMAL_INBOX = 64  # thermal results the loop may fall behind by before the oldest are dropped
 
 SCREEN_SIGNALS = {
     Screen.PASS: Signal.PASS,
@@ -51,6 +70,7 @@ SCREEN_SIGNALS = {
     Screen.STEP_CLOSER: Signal.ATTENTION,
     Screen.STEP_BACK: Signal.ATTENTION,
     Screen.ONE_AT_A_TIME: Signal.ATTENTION,
+    Screen.COME_BACK: Signal.ATTENTION,
     Screen.ATTRACT: Signal.IDLE,
 }
 
@@ -65,6 +85,14 @@ class EventStore(Protocol):
     def pending_count(self) -> int: ...
 
 
+class Voice(Protocol):
+    """Spoken prompts; `say` returns at once (the sound plays on its own)."""
+
+    def say(self, screen: Screen) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Uplink(Protocol):
     @property
     def online(self) -> bool: ...
@@ -77,6 +105,10 @@ def facts_of(result: Any) -> CodeFacts:
     if not getattr(result, "valid", False):
         return CodeFacts(valid=False)
     hp = result.health_pass
+    if getattr(result, "format", None) == "HC1":  # an EU DCC: no colour, no itinerary (issue 4)
+        # A valid certificate counts as green, unless it is a test that detected the virus;
+        # `hp.nat` is the sample time of a negative nucleic-acid test, None for any other entry.
+        return CodeFacts(valid=True, colour="R" if hp.detected else "G", nat_at=hp.nat)
     return CodeFacts(
         valid=True,
         colour=hp.colour,
@@ -118,6 +150,9 @@ class Kiosk:
         display: Display,
         outbox: EventStore,
         uplink: Uplink | None = None,
+        voice: Voice | None = None,
+        threaded: bool | None = None,
+        clock_sync: Any = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -129,11 +164,17 @@ class Kiosk:
         self.display = display
         self.outbox = outbox
         self.uplink = uplink
+        self.voice = voice
+        self.clock_sync = clock_sync  # a `kiosk.clocksync.ClockSync`; None: the wall clock is trusted
         now = clock.monotonic()
         screening = Screening(config.thermal, frames_per_reading=config.checkpoint.frames_per_reading)
         self.checkpoint = Checkpoint(config.policy, config.checkpoint, screening, now=now)
+        self.drift = screening.drift  # calibration drift from the visitors' running median (health report)
         self.view = ScreenView(Screen.ATTRACT)
         self.on_outcome: list[Callable[[VisitorOutcome, EntryEvent], None]] = []
+        # A THP1 code that already let somebody in is `code_replayed` (keyed hashes only; kiosk.replay).
+        self.replay = ReplayGuard(max_code_age_s=config.policy.max_code_age_s, clock_skew_s=config.policy.clock_skew_s)
+        self.on_outcome.append(self.replay.on_outcome)
         self.on_view: list[Callable[[ScreenView], None]] = []
         self.store_failures = 0
         self._sensor_due = sensor.next_frame_at()
@@ -146,6 +187,24 @@ class Kiosk:
         self._last_pixels = None
         self._codes: dict[str, _Cached] = {}
         self._buffered = 0
+        self._status_due = -1e9
+        # Threads only on a real clock (unless asked): a virtual clock must stay inline and exact.
+        if threaded is None:
+            from kiosk.clock import RealClock
+
+            threaded = isinstance(clock, RealClock)
+        self.threaded = threaded
+        fps = float(getattr(config.display, "fps", 20.0))
+        self._render_interval = 1.0 / fps if threaded else RENDER_INTERVAL_S
+        self.loop_watch = LoopWatch(stall_s=getattr(config.display, "stall_ms", 1000) / 1000)
+        self.on_beat: list[Callable[[float], None]] = []  # each pass of the loop, with clock.monotonic()
+        self.on_progress: list[Callable[[str, float], None]] = []  # ("thermal"|"camera"|"ui", now)
+        self.frames_drawn = 0
+        self._wake = threading.Event()
+        self._thermal_inbox: Inbox[ThermalResult] = Inbox(THERMAL_INBOX, self._wake)
+        self._camera_inbox: Inbox[CameraResult] = Inbox(1, self._wake)
+        self._thermal_feed: ThermalFeed | None = None
+        self._camera_feed: CameraFeed | None = None
 
     # ------------------------------------------------------------------------------ loop
     def run(self, until: Callable[[], bool]) -> None:
@@ -153,6 +212,26 @@ class Kiosk:
             self.step()
 
     def step(self) -> None:
+        if self.threaded:
+            self._wait_for_work()
+            self._take_results()
+        else:
+            self._step_inline()
+        now = self.clock.monotonic()
+        self.loop_watch.beat()
+        for callback in self.on_beat:
+            _guarded(callback, now)
+        if self.clock_sync is not None:  # an error answering is "not synchronised": fail closed
+            self.checkpoint.clock_synced = bool(_guarded(self.clock_sync.synchronized))
+        outcome = self.checkpoint.tick(now, self.clock.wall())
+        if outcome is not None:
+            self._record(outcome)
+        self._present(now)
+        if self.uplink is not None:
+            _guarded(self.uplink.poll)
+
+    def _step_inline(self) -> None:
+        """Sleep until the next thing is due, then read the sensor and the camera right here."""
         deadline = min(self._sensor_due, self._camera_due(), self._render_due)
         checkpoint_deadline = self.checkpoint.next_deadline()
         if checkpoint_deadline is not None and checkpoint_deadline > self.clock.monotonic():
@@ -163,35 +242,81 @@ class Kiosk:
             self._read_thermal()
         if self.clock.monotonic() >= self._camera_due():
             self._read_camera()
+
+    def _wait_for_work(self) -> None:
+        """Threaded: wait for a worker's result, the next frame or a checkpoint deadline."""
+        if self._thermal_feed is None:
+            self._start_feeds()
         now = self.clock.monotonic()
-        outcome = self.checkpoint.tick(now, self.clock.wall())
-        if outcome is not None:
-            self._record(outcome)
-        self._present(now)
-        if self.uplink is not None:
-            _guarded(self.uplink.poll)
+        deadline = self._render_due
+        checkpoint_deadline = self.checkpoint.next_deadline()
+        if checkpoint_deadline is not None and checkpoint_deadline > now:
+            deadline = min(deadline, checkpoint_deadline)
+        if deadline > now:
+            self._wake.wait(deadline - now)
+        self._wake.clear()  # before taking: a result posted from here on wakes the next pass
+
+    def _start_feeds(self) -> None:
+        self._thermal_feed = ThermalFeed(self.sensor, self.clock, self._thermal_inbox)
+        self._camera_feed = CameraFeed(self.camera, self.decoder, self.clock, self._camera_inbox,
+                                       idle_fps=IDLE_SCAN_FPS)
+        self._thermal_feed.start()
+        self._camera_feed.start()
+
+    def stop_feeds(self) -> None:
+        """Stop the worker threads (threaded mode); `close` does it too."""
+        for feed in (self._thermal_feed, self._camera_feed):
+            if feed is not None:
+                feed.stop()
+
+    def _take_results(self) -> None:
+        for result in self._thermal_inbox.take_all():
+            if result.frame is None:
+                self._thermal_failed(result.error or SensorError("no frame"))
+            else:
+                self._thermal_read(result.frame)
+        for result in self._camera_inbox.take_all():  # one slot: the latest only
+            self._progress("camera")
+            if result.frame is not None:
+                self._camera_read_at = self.clock.monotonic()
+                self._codes_seen(list(result.texts))
+        if self._camera_feed is not None:
+            self._camera_feed.idle = self.checkpoint.phase is Phase.IDLE and not self.checkpoint.sensor_faulty
+
+    def _progress(self, part: str) -> None:
+        now = self.clock.monotonic()
+        for callback in self.on_progress:
+            _guarded(callback, part, now)
 
     # ------------------------------------------------------------------------------ inputs
     def _read_thermal(self) -> None:
         try:
             frame = self.sensor.read_frame()
         except Exception as exc:  # SensorError, or a driver bug: either way no valid frame
-            if not isinstance(exc, SensorError) and self._sensor_failures == 0:
-                log.exception("thermal driver failed")
-            now = self.clock.monotonic()
             delay = SENSOR_RETRY_S[min(self._sensor_failures, len(SENSOR_RETRY_S) - 1)]
-            if self._sensor_failures == 0:
-                log.warning("thermal sensor: %s", exc)
-            self._sensor_failures += 1
-            self._sensor_due = now + delay
-            self.checkpoint.on_sensor_error(now)
+            self._thermal_failed(exc)
+            self._sensor_due = self.clock.monotonic() + delay
             return
+        self._thermal_read(frame)
+        self._sensor_due = self.sensor.next_frame_at()
+
+    def _thermal_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, SensorError) and self._sensor_failures == 0:
+            log.error("thermal driver failed", exc_info=exc)
+        now = self.clock.monotonic()
+        if self._sensor_failures == 0:
+            log.warning("thermal sensor: %s", exc)
+        self._sensor_failures += 1
+        self.checkpoint.on_sensor_error(now)
+        self._progress("thermal")
+
+    def _thermal_read(self, frame: ThermalFrame) -> None:
         if self._sensor_failures:
             log.info("thermal sensor answers again after %d failed reads", self._sensor_failures)
             self._sensor_failures = 0
         self._last_pixels = frame.pixels
         self.checkpoint.on_frame(self.clock.monotonic(), frame)
-        self._sensor_due = self.sensor.next_frame_at()
+        self._progress("thermal")
 
     def _camera_due(self) -> float:
         """Scan at the camera's rate while somebody is being checked, slower while the spot is empty.
@@ -213,13 +338,21 @@ class Kiosk:
             else:
                 log.exception("camera driver failed")
             self._camera_retry_at = self.clock.monotonic() + CAMERA_RETRY_S
+            self._progress("camera")
             return
         self._camera_read_at = self.clock.monotonic()
+        self._progress("camera")
         try:
             texts = self.decoder.decode(frame.y)
+        except KioskError as exc:  # the isolated decoder died or timed out: it restarts by itself
+            log.warning("QR decoder failed on a frame: %s", exc)
+            return
         except Exception:  # a decoder crash on one odd frame must not stop the checkpoint
             log.exception("QR decoder failed on a frame")
             return
+        self._codes_seen(texts)
+
+    def _codes_seen(self, texts: list[str]) -> None:
         if len(texts) != 1:
             return  # nothing, or several codes at once: wait for one clear code
         now = self.clock.monotonic()
@@ -232,7 +365,7 @@ class Kiosk:
             return cached.scanned
         try:
             result = self.verifier.verify(text, self.clock.wall())
-            facts = facts_of(result)
+            facts = self.replay.screen(key, facts_of(result), self.clock.wall())
         except Exception:  # a verifier bug: the code is not valid, and the kiosk goes on
             log.exception("code verification failed")
             result, facts = None, CodeFacts(valid=False)
@@ -257,7 +390,8 @@ class Kiosk:
             _guarded(callback, outcome, event)
 
     def _status(self, now: float) -> StatusStrip:
-        if now >= self._render_due:
+        if now >= self._status_due:
+            self._status_due = now + STATUS_REFRESH_S
             try:
                 self._buffered = self.outbox.pending_count()
             except Exception:
@@ -267,6 +401,8 @@ class Kiosk:
             wall_time=self.clock.wall(),
             online=bool(self.uplink is not None and _guarded(lambda: self.uplink.online)),
             buffered_events=self._buffered,
+            clock_synced=self.checkpoint.clock_synced,
+            warnings=(() if self.checkpoint.clock_synced else ("warning_clock",)) + self.checkpoint.warnings,
         )
 
     def _present(self, now: float) -> None:
@@ -280,6 +416,7 @@ class Kiosk:
             thermal=self._last_pixels,
             status=self.view.status,
             staff_spot=self.config.site.staff_spot,
+            uncertainty_c=getattr(cp, "shown_uncertainty", None),
         )
         changed = view.screen is not self.view.screen
         if view != self.view or now >= self._render_due:
@@ -288,16 +425,25 @@ class Kiosk:
             try:
                 self.display.render(view)
                 self._display_failures = 0
+                self.frames_drawn += 1
+                self._progress("ui")
             except Exception:  # keep deciding and storing; the watchdog (issue 7) restarts a dead UI
                 if self._display_failures == 0:
                     log.exception("display failed")
                 self._display_failures += 1
-            self._render_due = now + RENDER_INTERVAL_S
+            if not self.threaded:
+                self._render_due = now + self._render_interval
+            elif now >= self._render_due:  # a steady frame rate: the next frame on the grid, or now
+                self._render_due += self._render_interval
+                if self._render_due <= now:
+                    self._render_due = now + self._render_interval
             for callback in self.on_view:
                 _guarded(callback, view)
         try:
             if changed:
                 self.signals.show(SCREEN_SIGNALS.get(view.screen, Signal.IDLE), now)
+                if self.voice is not None:
+                    _guarded(self.voice.say, view.screen)
             self.signals.update(now)
             self._signal_failures = 0
         except Exception:  # a GPIO error must not stop the checkpoint; the screen still speaks
@@ -306,7 +452,10 @@ class Kiosk:
             self._signal_failures += 1
 
     def close(self) -> None:
-        for part in (self.sensor, self.camera, self.signals, self.display):
+        self.stop_feeds()
+        for part in (self.sensor, self.camera, self.signals, self.display, self.voice):
+            if part is None:
+                continue
             try:
                 part.close()
             except Exception:

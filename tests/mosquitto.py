@@ -31,6 +31,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 HOST = "127.0.0.1"
@@ -46,11 +48,14 @@ def free_port() -> int:
 class Broker:
     """One mosquitto process; `start`/`stop` may be called repeatedly and keep the port."""
 
-    def __init__(self, workdir: Path, *, config: str = "") -> None:
+    def __init__(self, workdir: Path, *, config: str = "", persistent: bool = False) -> None:
         self.host = HOST
         self.port = free_port()
         self.workdir = workdir
         self.extra_config = config
+        # Persistent: sessions and their queued messages survive a restart, saved after every change
+        # (so even a SIGKILLed broker loses nothing it acknowledged: what a township's broker must do).
+        self.persistent = persistent
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "mosquitto.log"
 
@@ -69,7 +74,8 @@ class Broker:
         conf.write_text(
             f"listener {self.port} {self.host}\n"
             "allow_anonymous true\n"
-            "persistence false\n"
+            + (f"persistence true\npersistence_location {self.workdir}/\nautosave_on_changes true\n"
+               "autosave_interval 1\n" if self.persistent else "persistence false\n") +
             f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
             f"{self.extra_config}\n"
@@ -127,22 +133,65 @@ class Received:
 class Subscriber:
     """A paho client standing in for the township server: subscribes, records what arrives.
 
-    It resubscribes on every (re)connect, since the test broker keeps no sessions.
+    It resubscribes on every (re)connect, since the test broker keeps no sessions.  With
+    `session_expiry_s` it is a township consumer with a persistent session (clean start only the
+    first time, a fixed client id): the broker queues QoS 1 messages for it while it is away.
+    mosquitto 2.0.11 forgets MQTT 5 sessions across its own restart (seen in these tests) but
+    keeps MQTT 3.1.1 ones (`clean_session` false): `protocol=mqtt.MQTTv311` gives one of those.
     """
 
-    def __init__(self, broker: Broker, topic: str, *, qos: int = 1) -> None:
+    def __init__(self, broker: Broker, topic: str, *, qos: int = 1, session_expiry_s: int = 0,
+                 client_id: str | None = None, protocol: int = mqtt.MQTTv5) -> None:
+        self.protocol = protocol
         self.topic = topic
         self.qos = qos
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._subscribed: queue.SimpleQueue[bool] = queue.SimpleQueue()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}",
-                                  protocol=mqtt.MQTTv5)
-        self.client.reconnect_delay_set(1, 1)
-        self.client.on_connect = self._on_connect
-        self.client.on_subscribe = lambda *_: self._subscribed.put(True)
-        self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port, keepalive=10)
+        self.broker = broker
+        self.session_expiry_s = session_expiry_s
+        self.client_id = client_id or f"sub-{uuid.uuid4().hex[:8]}"
+        self.client = self._new_client()
+        if protocol == mqtt.MQTTv5:
+            clean = mqtt.MQTT_CLEAN_START_FIRST_ONLY if session_expiry_s else True  # paho reconnects: not clean
+            self.client.connect(broker.host, broker.port, keepalive=10, clean_start=clean, properties=self._props())
+        else:
+            self.client.connect(broker.host, broker.port, keepalive=10)
+        self.client.loop_start()
+        self.wait_subscribed()
+
+    def _new_client(self) -> mqtt.Client:
+        if self.protocol == mqtt.MQTTv5:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=self.protocol,
+                                 clean_session=not self.session_expiry_s)
+        client.reconnect_delay_set(1, 1)
+        client.on_connect = self._on_connect
+        client.on_subscribe = lambda *_: self._subscribed.put(True)
+        client.on_message = self._on_message
+        return client
+
+    def _props(self) -> Properties | None:
+        if not self.session_expiry_s:
+            return None
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.session_expiry_s
+        return props
+
+    def pause(self) -> None:
+        """Go away (the session, if persistent, stays on the broker and queues)."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def resume(self) -> None:
+        """Come back to the same session."""
+        self.client = self._new_client()
+        if self.protocol == mqtt.MQTTv5:
+            self.client.connect(self.broker.host, self.broker.port, keepalive=10, clean_start=False,
+                                properties=self._props())
+        else:
+            self.client.connect(self.broker.host, self.broker.port, keepalive=10)
         self.client.loop_start()
         self.wait_subscribed()
 
@@ -200,10 +249,10 @@ def make_broker(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
     """A factory for a broker with extra configuration lines (ACLs, limits)."""
     started: list[Broker] = []
 
-    def make(config: str = "") -> Broker:
+    def make(config: str = "", *, persistent: bool = False) -> Broker:
         workdir = tmp_path / f"broker{len(started)}"
         workdir.mkdir()
-        b = Broker(workdir, config=config)
+        b = Broker(workdir, config=config, persistent=persistent)
         b.start()
         started.append(b)
         return b

@@ -28,7 +28,7 @@ def frame(t: float, face_c: float | None = None, *, width: int = 10, second: tup
     if second is not None:
         w, temp = second
         px[3:9, 1:1 + w] = temp
-    return ThermalFrame(px, ambient, t)
+    return ThermalFrame(px, ambient + 8.0, t)  # ambient_c is the die: about 8 °C above the room
 
 
 class Rig:

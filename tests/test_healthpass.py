@@ -177,7 +177,7 @@ LAYER_FAULTS: dict[str, tuple[Any, str]] = {
     # prefix
     "empty": ("", "prefix"),
     "lowercase-prefix": ("thp1:" + code()[5:], "prefix"),
-    "hc1": ("HC1:" + code()[5:], "prefix"),
+    "thp1-body-under-hc1-prefix": ("HC1:" + code()[5:], "unknown_kid"),  # a THP1 key cannot vouch for HC1
     "leading-space": (" " + code(), "prefix"),
     "bytes-not-text": (code().encode(), "prefix"),
     "none": (None, "prefix"),
@@ -355,7 +355,7 @@ PRECEDENCE: dict[str, tuple[str, str]] = {
     "bad-alg-and-unknown-kid": (code(issuer=STRANGER, protected={1: -37, 4: STRANGER.kid}), "cose"),
     "cose-shape-and-bad-claims": (deflated(cbor2.dumps([b"", {}, cbor2.dumps({}), b""])), "cose"),
     "too-large-and-not-cbor": (raw(zlib.compress(b"\xff" * 5000)), "too_large"),
-    "prefix-and-bad-base45": ("HC1:::", "prefix"),
+    "prefix-and-bad-base45": ("HC2:::", "prefix"),
 }
 
 

@@ -59,14 +59,14 @@ def test_issuer_entries_round_trip() -> None:
 
 
 def test_ps256_entries_are_read_for_hc1(rsa_key: rsa.RSAPrivateKey) -> None:
-    """An RSA key loads (HC1 shares the list), but a THP1 code cannot claim it."""
+    """An RSA key loads as an HC1 signer (HC1 shares the list), and a THP1 code cannot claim it."""
     der = self_signed(rsa_key)
     trust = TrustList.from_json({"version": 1, "issued_at": 0, "keys": [entry_for(der, "PS256")]})
     key = trust.get(kid_of(der))
-    assert key is not None and isinstance(key.public_key, rsa.RSAPublicKey)
-    # A THP1 code that names this kid, signed any way it likes, is refused at the signature.
+    assert key is not None and isinstance(key.public_key, rsa.RSAPublicKey) and key.format == "HC1"
+    # A THP1 code that names this kid, signed any way it likes, is refused: the key is not a THP1 issuer's.
     forged = ES.sign(ES.claims("G", sid="s", iat=AT, exp=AT + 60), protected={1: -7, 4: kid_of(der)})
-    assert Verifier(trust).verify(encode_text(forged), AT).error == "signature"
+    assert Verifier(trust).verify(encode_text(forged), AT).error == "unknown_kid"
 
 
 def broken(**changes: Any) -> dict[str, Any]:

@@ -21,7 +21,8 @@ IMAGES = sorted((VECTORS / "png").glob("*.png"))
 
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
-    return Verifier(TrustList.from_file(VECTORS / "trust-list.json"))
+    """A THP1-only verifier: the vectors are THP1's conformance suite (its `wrong-prefix` is HC1 text)."""
+    return Verifier(TrustList.from_file(VECTORS / "trust-list.json"), formats=("THP1",))
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +68,15 @@ def test_valid_cases_carry_the_claims_policy_reads(verifier: Verifier) -> None:
     assert green.nat == 1765825417 and green.name == "张*卿"
     assert star.trip_star is True
     assert no_nat.nat is None
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_kiosks_two_format_verifier_agrees(name: str) -> None:
+    """Reading HC1 too changes no verdict: the HC1-prefixed THP1 body is refused one layer later."""
+    case = CASES[name]
+    both = Verifier(TrustList.from_file(VECTORS / "trust-list.json"))
+    result = both.verify(case["qr_text"], case["validation_clock"])
+    if name == "wrong-prefix":
+        assert (result.valid, result.error, result.format) == (False, "unknown_kid", "HC1")
+    else:
+        assert_expected(result, case)

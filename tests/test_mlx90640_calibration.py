@@ -22,7 +22,7 @@ from drivers.mlx90640.eeprom import encode_eeprom, random_parameters
 from drivers.mlx90640.ram import render_subpage
 from kiosk.ports import SensorError
 
-MELEXIS = Path("/work/shared/mlx90640/melexis-example.json")
+MELEXIS = Path(__file__).resolve().parents[2] / "shared" / "mlx90640" / "melexis-example.json"  # ../shared
 
 
 @pytest.fixture(scope="module")

@@ -180,7 +180,8 @@ def test_a_subpage_landing_mid_read_shows_in_the_tail_of_the_read() -> None:
 def test_refresh_too_fast_for_the_bus_is_an_overrun_error() -> None:
     clock = VirtualClock()
     device = _device(StaticScene(30.0), clock, bus_hz=400_000)
-    sensor = Mlx90640Sensor(EmulatedTransport(device), clock=clock, refresh_hz=64)  # RAM read 37 ms > 15.6 ms
+    sensor = Mlx90640Sensor(EmulatedTransport(device), clock=clock, refresh_hz=64,  # RAM read 37 ms > 15.6 ms
+                            adapt_refresh=False)
     with pytest.raises(SensorError, match="overrun"):
         sensor.read_frame()
     fine = Mlx90640Sensor(EmulatedTransport(_device(StaticScene(30.0), clock)), clock=clock, refresh_hz=16)

@@ -58,7 +58,8 @@ def test_events_are_stored_before_shown_and_carry_no_personal_data(tmp_path: Pat
     for e in events:
         assert e["policy_version"] and e["site"] == "demo-site"
         blob = json.dumps(e, ensure_ascii=False)
-        assert "sim-" not in blob and "THP1:" not in blob and "张" not in blob  # no sid, no QR text, no name
+        assert "sim-" not in blob and "THP1:" not in blob  # no sid in clear, no QR text
+        assert e["name"] in (None, "张*三")  # only the masked name (issue 5: events carry it)
     alerts = [e for e in events if e["alert"]]
     assert {"fever", "code_yellow"} <= {r for e in alerts for r in e["reasons"]}
     assert all(not e["alert"] for e in events if set(e["reasons"]) <= {"no_code", "code_invalid", "nat_stale",

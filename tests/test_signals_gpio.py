@@ -9,6 +9,7 @@ expected list would pass it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from gpiozero import Buzzer
@@ -28,11 +29,11 @@ History = list[tuple[float, bool]]
 class Rig:
     """The signals on mock pins, a tick-driven loop, and a log of every pin change."""
 
-    def __init__(self, *, quiet: bool = False, buzzer_active_high: bool = True) -> None:
+    def __init__(self, *, quiet: bool = False, buzzer_active_high: bool = True, **options: Any) -> None:
         self.factory = MockFactory()
         self.signals = GpioSignals(buzzer_pin=PINS["buzzer"], green_pin=PINS["green"],
                                    red_pin=PINS["red"], pin_factory=self.factory, quiet=quiet,
-                                   buzzer_active_high=buzzer_active_high)
+                                   buzzer_active_high=buzzer_active_high, **options)
         self.pins: dict[str, MockPin] = {k: self.factory.pin(n) for k, n in PINS.items()}
         self.initial = {k: [s.state for s in pin.states] for k, pin in self.pins.items()}
         self.seen = {k: len(pin.states) for k, pin in self.pins.items()}

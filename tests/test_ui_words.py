@@ -45,7 +45,7 @@ def test_catalogues_have_the_same_keys_and_placeholders(words: BilingualCatalog)
 
 
 def test_every_policy_reason_has_plain_words(words: BilingualCatalog) -> None:
-    assert len(REASONS) == 10
+    assert len(REASONS) >= 10
     for code in REASONS:
         for catalog in words.catalogs:
             assert f"reason.{code}" in catalog.strings, (catalog.language, code)

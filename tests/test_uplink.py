@@ -7,6 +7,7 @@ Every test drives `poll()` the way the kiosk loop does.  The uplink only (re)con
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import select
@@ -18,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+import pytest
 
 from kiosk.outbox import Outbox
 from kiosk.uplink import MqttUplink, backoff_delay
@@ -236,12 +239,16 @@ def test_a_failing_disk_delays_the_record_but_sends_nothing_twice(broker: Broker
 
 
 def test_a_broker_that_refuses_us_is_retried_with_back_off(make_broker: Callable[..., Broker],
-                                                           tmp_path: Path) -> None:
+                                                           tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     b = make_broker("allow_anonymous false")  # every CONNECT is answered "not authorised"
+    caplog.set_level(logging.INFO, logger="kiosk.uplink")
     with Outbox(tmp_path / "o.sqlite") as ob, uplink(ob, b, backoff_s=(0.02, 0.1)) as up:
         ob.append("entry", "e", b"{}")
         wait_until(lambda: False, 1.0, step=up.poll)
         stats = up.stats()
         assert not up.online and stats.connects == 0 and ob.pending_count() == 1
+        assert stats.refused and stats.last_reason in (0x86, 0x87)  # bad credentials / not authorised
+        refusals = [r for r in caplog.records if "refuses this kiosk" in r.getMessage()]
+        assert len(refusals) == 1 and refusals[0].levelno == logging.ERROR  # logged once, not per attempt
         assert 4 <= stats.attempts <= 40  # retried, but not in a tight loop
         assert len([t for t in threading.enumerate() if t.name == "paho-mqtt-client-kiosk-1"]) <= 2

@@ -4,8 +4,10 @@ The one-metre band is on every screen, whatever the visitor at the front is doin
 speaks to the queue behind them.  It looks like the floor tape it refers to.
 
 The status strip is for staff: site, time, whether events reach the township, how many wait in
-the outbox, and a warning when the clock is not synchronised (stamps, and code freshness checks,
-are then not to be trusted).  It is small: a visitor need not read it.
+the outbox, a warning when the clock is not synchronised (stamps, and code freshness checks,
+are then not to be trusted), and the thermal helpers' warnings (`StatusStrip.warnings`: catalogue
+keys such as `warning_ambient`, `warning_drift`, `warning_clock`; a key the catalogue lacks is shown
+as it is, never dropped).  It is small: a visitor need not read it.
 """
 
 from __future__ import annotations
@@ -97,6 +99,12 @@ def draw_status(canvas: Canvas, rect: pygame.Rect, status: StatusStrip) -> list[
                           STRIP_INK, None))
         if not status.clock_synced:
             items.append(("status.clock_unsynced", say("status.clock_unsynced"), AMBER, AMBER))
+        for warning in status.warnings:
+            key = warning if warning.startswith("status.") else f"status.{warning}"
+            if key == "status.warning_clock" and not status.clock_synced:
+                continue  # already said by the clock item
+            known = key in words.first.strings
+            items.append((key, say(key) if known else warning, AMBER, AMBER))  # unknown: shown verbatim
         size = _fit_items(canvas, items, round(rect.height * 0.5), room)
         if size >= rect.height * 0.38:
             break

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pygame
 
 from ui.catalog import BilingualCatalog
+from ui.site import SiteNotice
 from ui.text import Line, Typesetter
 from ui.theme import INK, INK_SOFT, Colour, Frame
 
@@ -21,6 +22,7 @@ class Canvas:
     frame: Frame
     text: Typesetter
     words: BilingualCatalog
+    site: SiteNotice = SiteNotice()  # noqa: RUF009 (frozen, immutable)
 
     def lines(self, key: str, texts: Sequence[str], *, scale: float = 1.0, second: float = SECOND_SCALE,
               bold: bool = True, second_bold: bool = False, colour: Colour = INK,

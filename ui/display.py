@@ -18,6 +18,7 @@ from kiosk.ports import ScreenView
 from ui.catalog import BilingualCatalog
 from ui.fonts import Fonts
 from ui.screens import draw_screen
+from ui.site import SiteNotice
 from ui.text import Drawn, Typesetter
 
 Driver = Literal["kmsdrm", "x11", "wayland", "dummy"]
@@ -27,14 +28,16 @@ DEFAULT_SIZE = (800, 480)  # the official 7-inch Raspberry Pi touch display
 class ScreenRenderer:
     """Fonts, typesetter and catalogues, loaded once and reused for every frame and surface."""
 
-    def __init__(self, *, fonts: Fonts | None = None, words: BilingualCatalog | None = None) -> None:
+    def __init__(self, *, fonts: Fonts | None = None, words: BilingualCatalog | None = None,
+                 site: SiteNotice | None = None) -> None:
         self.fonts = fonts if fonts is not None else Fonts.discover()
         self.words = words if words is not None else BilingualCatalog.load()
+        self.site = site if site is not None else SiteNotice()
         self.typesetter = Typesetter(self.fonts)
 
     def draw(self, surface: pygame.Surface, view: ScreenView) -> list[Drawn]:
         """Draw `view` over the whole of `surface`; returns every paragraph drawn and where."""
-        return draw_screen(surface, view, typesetter=self.typesetter, words=self.words)
+        return draw_screen(surface, view, typesetter=self.typesetter, words=self.words, site=self.site)
 
 
 _shared: ScreenRenderer | None = None
@@ -74,9 +77,19 @@ def save_png(view: ScreenView, size: tuple[int, int], path: str | Path, *,
 class PygameDisplay:
     """A full-screen (or windowed) pygame display for the kiosk loop.
 
-    The cursor is hidden but not grabbed, so a technician with a mouse can still reach other
-    windows.  Events are pumped on every `render` (the OS considers a window that does not pump
-    "not responding"); a window-close request sets `closed`, which the kiosk loop reads to stop.
+    * On the Pi, `driver="kmsdrm"`: straight onto the console's KMS/DRM device, no desktop, full
+      screen at the panel's own resolution.  (PyPI's pygame wheels bundle an SDL without KMSDRM;
+      the Pi uses Debian's python3-pygame through a venv with system site packages.)
+    * On a laptop, a window (`x11`/`wayland`, or SDL's choice).
+    * Headless (`dummy`): the size must be passed, since the dummy driver's "full screen" is an
+      arbitrary 1024×768; full screen is ignored there.
+
+    The cursor is hidden but never grabbed: grabbing with a hidden cursor switches SDL to relative
+    mouse mode, which breaks touch.  A touch panel sends both finger events and mouse events
+    synthesised from them; only one of each tap is kept (`taps`): the finger event, or a mouse
+    click that SDL did not synthesise from a touch.  Events are pumped on every `render` (the OS
+    considers a window that does not pump "not responding"); a window-close request sets
+    `closed`, which the kiosk loop reads to stop.
     """
 
     def __init__(self, *, size: tuple[int, int] | None = None, fullscreen: bool = False,
@@ -86,15 +99,23 @@ class PygameDisplay:
             if pygame.display.get_init() and pygame.display.get_driver().lower() != driver:
                 pygame.display.quit()  # the driver is chosen at init and cannot change afterwards
             os.environ["SDL_VIDEODRIVER"] = driver
+        os.environ.setdefault("SDL_TOUCH_MOUSE_EVENTS", "0")  # fewer duplicates; `taps` filters the rest
         pygame.display.init()
+        headless = pygame.display.get_driver().lower() in ("dummy", "offscreen")
+        if headless:
+            fullscreen = False
+        if driver == "kmsdrm":
+            fullscreen, size = True, None  # nothing to be a window in: the panel, at its own resolution
         # (0, 0) asks SDL for the screen's own resolution, which is what full screen should use.
         mode = size if size is not None else ((0, 0) if fullscreen else DEFAULT_SIZE)
         self.surface = pygame.display.set_mode(mode, pygame.FULLSCREEN if fullscreen else 0)
         pygame.display.set_caption(title)
+        pygame.event.set_grab(False)
         pygame.mouse.set_visible(False)
         self.renderer = renderer if renderer is not None else ScreenRenderer()
         self.closed = False
         self.last_drawn: list[Drawn] = []
+        self.taps: list[tuple[int, int]] = []  # one per touch or click, in surface pixels, oldest first
 
     @property
     def size(self) -> tuple[int, int]:
@@ -102,10 +123,24 @@ class PygameDisplay:
 
     def poll(self) -> bool:
         """Handle pending window events; True once the window has been asked to close."""
+        width, height = self.surface.get_size()
         for event in pygame.event.get():
             if event.type in (pygame.QUIT, pygame.WINDOWCLOSE):
                 self.closed = True
+            elif event.type == pygame.FINGERDOWN:  # normalised 0..1 coordinates
+                self._tap(round(event.x * (width - 1)), round(event.y * (height - 1)))
+            elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and not getattr(event, "touch", False):
+                self._tap(*event.pos)
         return self.closed
+
+    def _tap(self, x: int, y: int) -> None:
+        self.taps.append((x, y))
+        del self.taps[:-32]  # nobody reads them yet: keep the last few, never grow
+
+    def take_taps(self) -> list[tuple[int, int]]:
+        """The taps since the last call, each touch counted once."""
+        taps, self.taps = self.taps, []
+        return taps
 
     def render(self, view: ScreenView) -> None:
         """Draw `view` and show it."""

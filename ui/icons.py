@@ -127,3 +127,43 @@ def one_metre(surface: pygame.Surface, rect: pygame.Rect, near: Colour, far: Col
     pygame.draw.rect(surface, line, (rect.left, floor, w, max(2, round(h * 0.02))))
     label = pygame.Rect(round(a), round(rect.top), round(b - a), round(y - rect.top - head * 1.6))
     return label
+
+
+def hourglass(surface: pygame.Surface, rect: pygame.Rect, sand: Colour, frame: Colour) -> None:
+    """COME_BACK: an hourglass, "wait a little", with most of the sand still to run."""
+    box = square(rect)
+    x0, y0, w, h = box
+    rail = max(2, round(h * 0.07))
+    cx, mid = x0 + w / 2, y0 + h / 2
+    left, right = x0 + w * 0.2, x0 + w * 0.8
+    top, bottom = y0 + rail, y0 + h - rail
+    pygame.draw.rect(surface, frame, (round(x0 + w * 0.1), y0, round(w * 0.8), rail), border_radius=rail // 2)
+    pygame.draw.rect(surface, frame, (round(x0 + w * 0.1), y0 + h - rail, round(w * 0.8), rail),
+                     border_radius=rail // 2)
+    glass = max(2, round(w * 0.035))
+    for a, b in (((left, top), (cx - w * 0.04, mid)), ((right, top), (cx + w * 0.04, mid)),
+                 ((cx - w * 0.04, mid), (left, bottom)), ((cx + w * 0.04, mid), (right, bottom))):
+        _thick(surface, a, b, glass, frame)
+    upper = 0.55  # fraction of the upper bulb still full
+    y_sand = top + (mid - top) * (1 - upper)
+    half = (right - left) / 2 * (mid - y_sand) / (mid - top) * 0.85
+    _polygon(surface, [(cx - half, y_sand), (cx + half, y_sand), (cx, mid - h * 0.02)], sand)
+    _polygon(surface, [(left + w * 0.08, bottom - h * 0.02), (right - w * 0.08, bottom - h * 0.02),
+                       (cx, bottom - h * 0.16)], sand)
+    _thick(surface, (cx, mid), (cx, bottom - h * 0.12), max(1, glass // 2), sand)
+
+
+def wrench(surface: pygame.Surface, rect: pygame.Rect, colour: Colour) -> None:
+    """MAINTENANCE: a spanner across the square, the usual sign for "out of service"."""
+    box = square(rect)
+    x0, y0, w, h = box
+    a = pygame.Vector2(x0 + w * 0.28, y0 + h * 0.72)
+    b = pygame.Vector2(x0 + w * 0.7, y0 + h * 0.3)
+    _thick(surface, a, b, w * 0.14, colour)
+    head_r = round(w * 0.17)
+    _disc(surface, (round(b.x), round(b.y)), head_r, colour)
+    _disc(surface, (round(a.x), round(a.y)), round(w * 0.11), colour)
+    jaw = (b - a).normalize() * head_r * 0.9
+    slot = pygame.Vector2(jaw.y, -jaw.x) * 0.35
+    background = surface.get_at((x0 + 1, y0 + 1))[:3]
+    _polygon(surface, [b + slot * 0.2, b + jaw * 1.2 + slot, b + jaw * 1.2 - slot, b - slot * 0.2], background)

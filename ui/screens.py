@@ -20,6 +20,7 @@ from ui import icons
 from ui.bands import draw_footer, draw_status
 from ui.canvas import Canvas
 from ui.catalog import BilingualCatalog
+from ui.site import SiteNotice, qr_surface
 from ui.text import Align, Drawn, Line, Typesetter
 from ui.theme import (
     ACCENT,
@@ -46,7 +47,10 @@ ScreenFunction = Callable[[Canvas, ScreenView], list[Drawn]]
 _REMEASURABLE = frozenset({"fever", "sensor_fault"})
 
 
-def _celsius(canvas: Canvas, value: float) -> str:
+def _celsius(canvas: Canvas, value: float, uncertainty: float | None = None) -> str:
+    if uncertainty is not None and uncertainty > 0:
+        return canvas.words.first.text("unit.celsius_uncertain", value=f"{value:.1f}",
+                                       uncertainty=f"{uncertainty:.1f}")
     return canvas.words.first.text("unit.celsius", value=f"{value:.1f}")
 
 
@@ -75,27 +79,57 @@ def _title_px(frame: Frame) -> int:
 
 
 def draw_attract(canvas: Canvas, view: ScreenView) -> list[Drawn]:
-    """Idle: what to do (mask first), the one-metre picture, and what the kiosk reads."""
+    """Idle: what to do (mask first), the one-metre picture, the place code, and what is recorded.
+
+    The privacy notice runs across the bottom of the body, under everything else, where it is
+    read by whoever looks for it and does not compete with the steps.
+    """
     frame, body = canvas.frame, canvas.frame.body
-    if frame.landscape:  # words on the left, read first; the picture on the right
-        words_w = round(body.width * 0.6)
-        words = pygame.Rect(body.left, body.top, words_w, body.height)
-        picture = pygame.Rect(words.right + frame.pad, body.top, body.right - words.right - frame.pad,
-                              body.height)
+    privacy_h = frame.px(11 if frame.landscape else 14)
+    top = pygame.Rect(body.left, body.top, body.width, body.height - privacy_h - frame.pad)
+    fine = pygame.Rect(body.left, top.bottom + frame.pad, body.width, privacy_h)
+    code = canvas.site.place_code.strip()
+    qr: pygame.Rect | None = None
+    if frame.landscape:  # words on the left, read first; the pictures on the right
+        words = pygame.Rect(top.left, top.top, round(top.width * (0.5 if code else 0.6)), top.height)
+        picture = pygame.Rect(words.right + frame.pad, top.top, top.right - words.right - frame.pad, top.height)
+        if code:
+            half = (picture.width - frame.pad) // 2
+            qr = pygame.Rect(picture.right - half, picture.top, half, picture.height)
+            picture.width = half
     else:
-        picture, words = _split(canvas, body, 0.3)
-    privacy_h = frame.px(8)
-    steps = pygame.Rect(words.left, words.top, words.width, words.height - privacy_h - frame.pad)
+        picture, words = _split(canvas, top, 0.3)
+        if code:
+            qr = pygame.Rect(0, 0, min(picture.height, round(picture.width * 0.45)), picture.height)
+            qr.topright = picture.topright
+            picture.width = qr.left - frame.pad - picture.left
     lines = canvas.pair("attract.title", nowrap=True)
     lines += canvas.pair("attract.step_mask", scale=0.6, colour=AMBER, second_colour=AMBER, gap=0.55)
     lines += canvas.pair("attract.step_stand", scale=0.6, gap=0.35)
     lines += canvas.pair("attract.step_code", scale=0.6, gap=0.35)
-    drawn = canvas.text.draw(canvas.surface, steps, lines, max_px=frame.px(12), align="left")
-    fine = pygame.Rect(words.left, words.bottom - privacy_h, words.width, privacy_h)
-    privacy = canvas.pair("attract.privacy", second=0.85, bold=False, colour=INK_SOFT)
-    drawn += canvas.text.draw(canvas.surface, fine, privacy, max_px=frame.px(3.2), align="left",
+    drawn = canvas.text.draw(canvas.surface, words, lines, max_px=frame.px(12), align="left")
+    notice = canvas.site
+    texts = canvas.words.texts_quoting("attract.privacy", recipient=notice.recipient,
+                                       days=f"{notice.retention_days:g}")
+    privacy = canvas.lines("attract.privacy", texts, second=0.85, bold=False, colour=INK_SOFT)
+    drawn += canvas.text.draw(canvas.surface, fine, privacy, max_px=frame.px(3.6), align="left",
                               valign="bottom")
+    if qr is not None:
+        drawn += _place_code(canvas, qr, code)
     return drawn + _one_metre_picture(canvas, picture)
+
+
+def _place_code(canvas: Canvas, rect: pygame.Rect, text: str) -> list[Drawn]:
+    """The site's place code on white, with what it is for under it."""
+    label_h = round(rect.height * 0.24)
+    code_rect = pygame.Rect(rect.left, rect.top, rect.width, rect.height - label_h)
+    image = qr_surface(text, min(code_rect.width, code_rect.height))
+    at = image.get_rect(center=code_rect.center)
+    canvas.surface.blit(image, at)
+    label = pygame.Rect(rect.left, at.bottom + canvas.frame.pad // 2, rect.width,
+                        rect.bottom - at.bottom - canvas.frame.pad // 2)
+    lines = canvas.pair("attract.place_code", second=0.8, bold=False)
+    return canvas.text.draw(canvas.surface, label, lines, max_px=canvas.frame.px(4), valign="top")
 
 
 def _one_metre_picture(canvas: Canvas, rect: pygame.Rect, far: Colour = INK_SOFT) -> list[Drawn]:
@@ -181,7 +215,7 @@ def draw_remeasuring(canvas: Canvas, view: ScreenView) -> list[Drawn]:
     lines = canvas.pair("remeasuring.title")
     if view.temperature_c is not None:
         lines += canvas.pair("remeasuring.reading", scale=0.5, colour=AMBER, second_colour=AMBER, gap=0.5,
-                             temperature=_celsius(canvas, view.temperature_c))
+                             temperature=_celsius(canvas, view.temperature_c, view.uncertainty_c))
     lines += canvas.pair("remeasuring.hint", scale=0.5, bold=False, colour=INK_SOFT, gap=0.5)
     return _measuring(canvas, view, lines)
 
@@ -225,7 +259,7 @@ def draw_stop(canvas: Canvas, view: ScreenView) -> list[Drawn]:
     drawn = canvas.text.draw(surface, title, lines, max_px=_title_px(frame),
                              align="center" if frame.landscape else "left")
 
-    next_h = round(rest.height * 0.36)
+    next_h = round(rest.height * (0.36 if len(view.reasons) <= 6 else 0.3))  # many reasons: more room for them
     reasons = pygame.Rect(rest.left, rest.top, rest.width, rest.height - next_h - frame.pad)
     box = pygame.Rect(rest.left, reasons.bottom + frame.pad, rest.width, next_h)
     drawn += _draw_reasons(canvas, reasons, view.reasons)
@@ -286,6 +320,37 @@ def draw_fault(canvas: Canvas, view: ScreenView) -> list[Drawn]:
                             align=_beside(canvas))
 
 
+def draw_come_back(canvas: Canvas, view: ScreenView) -> list[Drawn]:
+    """A cold arrival: the forehead is too cool to read; nothing is wrong, come back in a while."""
+    icon_rect, words = _split(canvas, canvas.frame.body, 0.3)
+    icons.hourglass(canvas.surface, icons.square(icon_rect, 0.75), AMBER, INK)
+    lines = canvas.pair("come_back.title", colour=AMBER, second_colour=AMBER)
+    lines += canvas.pair("come_back.hint", scale=0.5, bold=False, colour=INK_SOFT, gap=0.5)
+    lines += canvas.pair("come_back.wait", scale=0.5, gap=0.35)
+    lines += canvas.pair("come_back.code", scale=0.45, bold=False, colour=INK_SOFT, gap=0.35)
+    return canvas.text.draw(canvas.surface, words, lines, max_px=_title_px(canvas.frame),
+                            align=_beside(canvas))
+
+
+def draw_maintenance(canvas: Canvas, view: ScreenView) -> list[Drawn]:
+    """The kiosk cannot run: what is wrong (already in the site's words), and where to get checked."""
+    icon_rect, words = _split(canvas, canvas.frame.body, 0.28)
+    icons.wrench(canvas.surface, icons.square(icon_rect, 0.7), INK_SOFT)
+    lines = canvas.pair("maintenance.title", colour=AMBER, second_colour=AMBER, nowrap=True)
+    if view.detail.strip():
+        # One paragraph per line of the detail (the caller writes Chinese, newline, English).
+        texts = tuple(line.strip() for line in view.detail.splitlines() if line.strip())
+        lines += canvas.lines("maintenance.detail", texts, scale=0.42, bold=False, colour=INK,
+                              second_colour=INK_SOFT, gap=0.5)
+    if view.staff_spot.strip():
+        texts = canvas.words.texts_quoting("maintenance.staff_spot", staff_spot=view.staff_spot)
+        lines += canvas.lines("maintenance.staff_spot", texts, scale=0.5, gap=0.5)
+    else:
+        lines += canvas.pair("maintenance.staff", scale=0.5, gap=0.5)
+    return canvas.text.draw(canvas.surface, words, lines, max_px=_title_px(canvas.frame),
+                            align=_beside(canvas))
+
+
 # ------------------------------------------------------------------------------------ dispatch
 
 SCREENS: dict[Screen, ScreenFunction] = {
@@ -298,22 +363,25 @@ SCREENS: dict[Screen, ScreenFunction] = {
     Screen.PASS: draw_pass,
     Screen.STOP: draw_stop,
     Screen.FAULT: draw_fault,
+    Screen.COME_BACK: draw_come_back,
+    Screen.MAINTENANCE: draw_maintenance,
 }
 
 BACKGROUNDS: dict[Screen, Colour] = {screen: NAVY for screen in Screen} | {
     Screen.PASS: GREEN,
     Screen.STOP: RED,
     Screen.FAULT: SLATE,
+    Screen.MAINTENANCE: SLATE,
 }
 
 
 def draw_screen(surface: pygame.Surface, view: ScreenView, *, typesetter: Typesetter,
-                words: BilingualCatalog) -> list[Drawn]:
+                words: BilingualCatalog, site: SiteNotice | None = None) -> list[Drawn]:
     """Draw the whole frame for `view` onto `surface`; returns every paragraph drawn."""
     frame = Frame.of(surface.get_size(), companion=view.companion)
-    canvas = Canvas(surface, frame, typesetter, words)
-    surface.fill(BACKGROUNDS[view.screen])
+    canvas = Canvas(surface, frame, typesetter, words, site if site is not None else SiteNotice())
+    surface.fill(BACKGROUNDS.get(view.screen, NAVY))
     drawn = draw_status(canvas, frame.status, view.status)
-    drawn += SCREENS[view.screen](canvas, view)
+    drawn += SCREENS.get(view.screen, draw_fault)(canvas, view)  # a screen newer than ui/: still a screen
     drawn += draw_footer(canvas, frame.footer, companion=view.companion)
     return drawn

@@ -96,10 +96,9 @@ class VideoFileSource:
 
     def __init__(self, path: str | Path, clock: Clock, *, fps: float | None = None,
                  loop: bool = True) -> None:
-        try:
-            import cv2
-        except ImportError as exc:
-            raise ImportError("VideoFileSource needs OpenCV (pip install opencv-python-headless)") from exc
+        from .webcam import import_cv2
+
+        cv2 = import_cv2("video file source")
         self._cv2: Any = cv2
         self._path = Path(path)
         self._capture = cv2.VideoCapture(str(self._path))

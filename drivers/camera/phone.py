@@ -120,12 +120,14 @@ def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.append(np.linalg.solve(a, b), 1.0).reshape(3, 3)
 
 
-def _phone_corners(center: tuple[float, float], height_px: float, width_px: float,
-                   tilt_deg: float, rotate_deg: float, focal_px: float) -> np.ndarray:
+def phone_corners(center: tuple[float, float], height_px: float, width_px: float,
+                   tilt_deg: float, rotate_deg: float, focal_px: float,
+                   pitch_deg: float = 0.0) -> np.ndarray:
     """Where the body's corners land in the frame (TL, TR, BR, BL).
 
     The phone is first turned in its own plane (`rotate_deg`), then yawed about the vertical
-    axis (`tilt_deg`), then seen through a pinhole whose focal length is `focal_px`, with the
+    axis (`tilt_deg`) and pitched about the horizontal one (`pitch_deg`, top edge away from the
+    lens when positive), then seen through a pinhole whose focal length is `focal_px`, with the
     phone's centre at the depth where one unit of the phone plane is one pixel.
     """
     hw, hh = width_px / 2, height_px / 2
@@ -134,24 +136,41 @@ def _phone_corners(center: tuple[float, float], height_px: float, width_px: floa
     x, y = pts[:, 0] * c - pts[:, 1] * s, pts[:, 0] * s + pts[:, 1] * c
     ct, st = math.cos(math.radians(tilt_deg)), math.sin(math.radians(tilt_deg))
     x, z = x * ct, x * st
+    cp, sp = math.cos(math.radians(pitch_deg)), math.sin(math.radians(pitch_deg))
+    y, z = y * cp, z - y * sp
     k = focal_px / (focal_px + z)
     return np.stack([center[0] + x * k, center[1] + y * k], axis=1)
 
 
 def draw_phone(canvas: np.ndarray, text: str, *, center: tuple[float, float], height_px: float,
                tilt_deg: float = 0.0, rotate_deg: float = 0.0, brightness: float = 1.0,
-               blur_px: float = 0.0) -> None:
+               blur_px: float = 0.0, pitch_deg: float = 0.0) -> np.ndarray:
     """Blend a phone showing `text` into `canvas` (float32, H×W, modified in place).
 
     The building block of `render_phone` and of the simulated camera, which places several
     phones side by side.  `blur_px` is a Gaussian radius applied to the phone only (focus).
+    Returns the body's corners in the frame (TL, TR, BR, BL), where photographic effects
+    (glare, a thumb) are placed.
     """
-    frame_h, frame_w = canvas.shape
+    frame_w = canvas.shape[1]
     luma, alpha = _phone_face(text, round(float(brightness), 3))
     tex_w, tex_h = luma.size
     body_w, body_h = tex_w - 2 * _PAD, tex_h - 2 * _PAD
-    quad = _phone_corners(center, height_px, height_px * body_w / body_h, tilt_deg, rotate_deg,
-                          focal_px=0.77 * frame_w)  # ~66° horizontal field, as Camera Module 3
+    quad = phone_corners(center, height_px, height_px * body_w / body_h, tilt_deg, rotate_deg,
+                          focal_px=0.77 * frame_w, pitch_deg=pitch_deg)  # ~66° field, as Camera Module 3
+    project_texture(canvas, luma, alpha, quad, pad=_PAD, blur_px=blur_px)
+    return quad
+
+
+def project_texture(canvas: np.ndarray, luma: Image.Image, alpha: Image.Image, quad: np.ndarray, *,
+                    pad: int = 0, blur_px: float = 0.0) -> None:
+    """Blend a flat picture (luminance + alpha texture) into `canvas` with its corners at `quad`.
+
+    `pad` transparent texels surround the picture proper in the texture (a soft edge).
+    """
+    frame_h, frame_w = canvas.shape
+    tex_w, tex_h = luma.size
+    body_w, body_h = tex_w - 2 * pad, tex_h - 2 * pad
 
     margin = 2 + 3 * blur_px
     x0 = max(0, math.floor(quad[:, 0].min() - margin))
@@ -161,8 +180,8 @@ def draw_phone(canvas: np.ndarray, text: str, *, center: tuple[float, float], he
     if x1 <= x0 or y1 <= y0:
         return  # entirely out of view
 
-    body = np.array([(_PAD, _PAD), (_PAD + body_w, _PAD), (_PAD + body_w, _PAD + body_h),
-                     (_PAD, _PAD + body_h)], dtype=float)
+    body = np.array([(pad, pad), (pad + body_w, pad), (pad + body_w, pad + body_h),
+                     (pad, pad + body_h)], dtype=float)
     to_texture = _homography(quad - (x0, y0), body)  # output pixel -> texel, as Pillow wants
     coeffs = tuple((to_texture / to_texture[2, 2]).ravel()[:8])
     size = (x1 - x0, y1 - y0)

@@ -20,6 +20,7 @@ library's `MLX90640_BadPixelsCorrection` does, or NaN when no good neighbour exi
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,7 +69,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Calibration:
     """Everything the conversion needs from one device's EEPROM, extracted once.
 
@@ -312,20 +313,24 @@ def object_temperature(cal: Calibration, ir: np.ndarray, a: np.ndarray, ta_tr: f
 
 
 def compute_subpage(
-    cal: Calibration, frame_words: np.ndarray | list[int], emissivity: float, tr: float
+    cal: Calibration, frame_words: np.ndarray | list[int], emissivity: float, tr: float,
+    *, vdd: float | None = None, ta: float | None = None,
 ) -> np.ndarray:
     """Object temperatures (768,) float64 °C for the pixels of the frame's subpage, NaN elsewhere.
 
     `frame_words` are 834 words: RAM 0x0400..0x073F, the control register, the subpage number.
     `tr` is the reflected temperature (°C).  Deviating pixels are interpolated (see module doc).
+    `vdd` and `ta`, when the caller already computed them from these words, are not recomputed.
     """
     f = _frame(frame_words)
     if not 0 < emissivity <= 1:
         raise ValueError(f"emissivity must be in (0, 1], got {emissivity}")
     subpage = int(f[reg.FRAME_SUBPAGE]) & 1
     control = int(f[reg.FRAME_CONTROL])
-    vdd = supply_voltage(cal, f)
-    ta = ambient_temperature(cal, f, vdd)
+    if vdd is None:
+        vdd = supply_voltage(cal, f)
+    if ta is None:
+        ta = ambient_temperature(cal, f, vdd)
     gain_word = _word(f, reg.FRAME_GAIN)
     if gain_word == 0:
         raise SensorError("gain word is zero")
@@ -345,24 +350,53 @@ def compute_subpage(
     ir_cp = _word(f, reg.FRAME_CP[subpage]) * gain
     ir_cp -= cp_offset * (1 + cal.cp_kta * (ta - 25)) * (1 + cal.cp_kv * (vdd - 3.3))
 
-    pattern = reg.CHESS_PATTERN if chess else reg.INTERLEAVED_PATTERN
-    sel = np.flatnonzero(pattern == subpage)
-    raw = f[sel]
+    plan = _plan(cal, subpage, chess)
+    raw = f[plan.sel]
     ir = np.where(raw > 32767, raw - 65536, raw) * gain
-    ir -= cal.offset[sel] * (1 + cal.kta[sel] * (ta - 25)) * (1 + cal.kv[sel] * (vdd - 3.3))
+    ir -= plan.offset * (1 + plan.kta * (ta - 25)) * (1 + plan.kv * (vdd - 3.3))
     if cross_mode:
-        il = reg.INTERLEAVED_PATTERN[sel]
-        ir += cal.il_chess[2] * (2 * il - 1) - cal.il_chess[1] * reg.CONVERSION_PATTERN[sel]
+        ir += plan.cross
     ir -= cal.tgc * ir_cp
     ir /= emissivity
 
-    to = object_temperature(cal, ir, cal.alpha[sel] * (1 + cal.ks_ta * (ta - 25)), ta_tr)
+    to = object_temperature(cal, ir, plan.alpha * (1 + cal.ks_ta * (ta - 25)), ta_tr)
     out = np.full(reg.PIXELS, np.nan)
-    out[sel] = to
-    bad = [p for p in cal.bad_pixels if pattern[p] == subpage]
-    if bad:
-        interpolate_deviating(out, bad, set(cal.bad_pixels), chess=chess)
+    out[plan.sel] = to
+    if plan.bad:
+        interpolate_deviating(out, plan.bad, set(cal.bad_pixels), chess=chess)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _SubpagePlan:
+    """The per-pixel constants of one subpage in one reading pattern, gathered once: a streaming
+    driver then indexes nothing per subpage but the RAM words."""
+
+    sel: np.ndarray
+    offset: np.ndarray
+    kta: np.ndarray
+    kv: np.ndarray
+    alpha: np.ndarray
+    cross: np.ndarray  # the interleaved/chess cross-correction, added when read in the other mode
+    bad: list[int]
+
+
+_PLANS: weakref.WeakKeyDictionary[Calibration, dict[tuple[int, bool], _SubpagePlan]] = weakref.WeakKeyDictionary()
+
+
+def _plan(cal: Calibration, subpage: int, chess: bool) -> _SubpagePlan:
+    plans = _PLANS.setdefault(cal, {})
+    plan = plans.get((subpage, chess))
+    if plan is None:
+        pattern = reg.CHESS_PATTERN if chess else reg.INTERLEAVED_PATTERN
+        sel = np.flatnonzero(pattern == subpage)
+        il = reg.INTERLEAVED_PATTERN[sel]
+        cross = cal.il_chess[2] * (2 * il - 1) - cal.il_chess[1] * reg.CONVERSION_PATTERN[sel]
+        bad = [p for p in cal.bad_pixels if pattern[p] == subpage]
+        plan = _SubpagePlan(_readonly(sel), _readonly(cal.offset[sel]), _readonly(cal.kta[sel]),
+                            _readonly(cal.kv[sel]), _readonly(cal.alpha[sel]), _readonly(cross), bad)
+        plans[(subpage, chess)] = plan
+    return plan
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,11 @@ attributes, never times out, and converts pixel by pixel in Python.  This one
   small sleeps and a timeout — never a busy loop, never a hang;
 * reads RAM in one transfer, and detects overruns (a new subpage landing during the read);
 * rejects glitch words, constant RAM and a frozen array as `SensorError`;
-* converts with numpy (`calibration.compute_subpage`) and merges subpages into one image.
+* converts with numpy (`calibration.compute_subpage`) and merges subpages into one image;
+* times its own EEPROM read at start-up (832 words, as long as a RAM read) and, if the bus is
+  slower than the configured rate needs — a Pi's I²C clock follows the core clock and is often
+  below what `dtparam` says — runs the array at the fastest rate the bus can keep up with
+  instead of overrunning forever.
 
 Every `OSError` from the bus becomes `SensorError`, and the next `read_frame` re-applies the
 configuration, because a sensor that was unplugged comes back at its power-on defaults.
@@ -16,6 +20,8 @@ configuration, because a sensor that was unplugged comes back at its power-on de
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
@@ -36,7 +42,11 @@ from .calibration import (
 )
 
 ReflectedPolicy = float | Callable[[float], float] | None
+TRANSFER_BUDGET = 0.7  # a subpage's RAM read may take at most this share of its period (polls, margin)
+WAKE_EARLY = 0.96  # wake this share of a period after the last data-ready: one or two polls, no drift
+_STATUS_TO_CONTROL = reg.CONTROL - reg.STATUS + 1  # status and control in one 14-word read
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _AUX_USED = (reg.FRAME_TA_VBE, reg.FRAME_GAIN, reg.FRAME_TA_PTAT, reg.FRAME_VDD)
 
 
@@ -51,6 +61,18 @@ class Transport(Protocol):
     def write_word(self, address: int, value: int) -> None: ...
 
     def close(self) -> None: ...
+
+
+@functools.cache
+def _subpage_words(chess: bool, subpage: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pixel indexes of the subpage, indexes of every frame word its conversion uses: those
+    pixels, then Ta/gain/Vdd, then its compensation pixel) — gathered once per pattern."""
+    pattern = reg.CHESS_PATTERN if chess else reg.INTERLEAVED_PATTERN
+    mine = np.flatnonzero(pattern == subpage)
+    used = np.concatenate([mine, list(_AUX_USED), [reg.FRAME_CP[subpage]]])
+    mine.setflags(write=False)
+    used.setflags(write=False)
+    return mine, used
 
 
 class Mlx90640Sensor:
@@ -73,12 +95,15 @@ class Mlx90640Sensor:
         emissivity: float = DEFAULT_EMISSIVITY,
         tr: ReflectedPolicy = None,
         chess: bool = True,
-        frozen_after: int | None = 16,
+        frozen_after: int | None = 4,
+        adapt_refresh: bool = True,
     ) -> None:
         self._transport = transport
         self._clock = clock
         self._code = reg.refresh_code(refresh_hz)
         self._period = 1.0 / reg.REFRESH_RATES_HZ[self._code]
+        self.requested_hz = float(refresh_hz)
+        self.transfer_s = math.nan  # measured duration of one 832-word read
         self._chess = chess
         self.emissivity = emissivity
         self.tr = tr
@@ -90,6 +115,8 @@ class Mlx90640Sensor:
         self.vdd = math.nan
         self._eeprom = self._read_eeprom()
         self._calibration = extract_calibration(self._eeprom)
+        if adapt_refresh:
+            self._fit_refresh_to_bus()
         self._next_due = clock.monotonic()
         self._needs_setup = True
         self._bus(self._configure)
@@ -124,6 +151,24 @@ class Mlx90640Sensor:
         """Seconds per subpage."""
         return self._period
 
+    @property
+    def refresh_hz(self) -> float:
+        """The subpage rate in use (may be below the requested one on a slow bus)."""
+        return 1.0 / self._period
+
+    def _fit_refresh_to_bus(self) -> None:
+        """Lower the rate until one RAM read fits `TRANSFER_BUDGET` of a subpage period."""
+        if not math.isfinite(self.transfer_s):
+            return
+        code = self._code
+        while code > 0 and self.transfer_s > TRANSFER_BUDGET / reg.REFRESH_RATES_HZ[code]:
+            code -= 1
+        if code != self._code:
+            log.warning("I²C reads 832 words in %.0f ms: too slow for %g Hz, running at %g Hz",
+                        self.transfer_s * 1000, reg.REFRESH_RATES_HZ[self._code], reg.REFRESH_RATES_HZ[code])
+            self._code = code
+            self._period = 1.0 / reg.REFRESH_RATES_HZ[code]
+
     def reflected_c(self, ta_c: float) -> float:
         """The reflected temperature the conversion uses for die temperature `ta_c`."""
         if self.tr is None:
@@ -155,7 +200,9 @@ class Mlx90640Sensor:
         """The EEPROM, read until two consecutive reads agree (at most three reads)."""
         first = self._bus(self._read, reg.EEPROM_START, reg.EEPROM_WORDS)
         for _ in range(2):
+            started = self._clock.monotonic()
             second = self._bus(self._read, reg.EEPROM_START, reg.EEPROM_WORDS)
+            self.transfer_s = self._clock.monotonic() - started  # = a RAM read: same word count
             if np.array_equal(first, second):
                 return second
             first = second
@@ -191,13 +238,13 @@ class Mlx90640Sensor:
         frame = self._bus(self._read_subpage)
         # Wake a little early next time: polling then pins down the phase, so the schedule
         # neither drifts late (into overruns) nor wastes polls.
-        self._next_due = ready_at + self._period * 0.9
+        self._next_due = ready_at + self._period * WAKE_EARLY
         return self._convert(frame)
 
     def _wait_ready(self) -> None:
         start = self._clock.monotonic()
         timeout = self._period * 1.5 + 0.05
-        step = min(max(self._period / 50, 0.0005), 0.01)
+        step = min(max(self._period / 40, 0.0005), 0.01)
         for _ in range(math.ceil(timeout / step) + 2):  # bounded, with a sleep between polls
             if int(self._read(reg.STATUS, 1)[0]) & reg.STATUS_DATA_READY:
                 return
@@ -214,11 +261,12 @@ class Mlx90640Sensor:
         for _ in range(2):
             self._transport.write_word(reg.STATUS, reg.STATUS_CLEAR)
             ram = self._read(reg.RAM_START, reg.RAM_WORDS)
-            after = int(self._read(reg.STATUS, 1)[0])
+            regs = self._read(reg.STATUS, _STATUS_TO_CONTROL)  # status … control, one transfer
+            after = int(regs[0])
             if not after & reg.STATUS_DATA_READY:
                 # `after` names the last subpage measured, i.e. the one now in RAM — even if one
                 # landed between the status poll and the clear.
-                control = int(self._read(reg.CONTROL, 1)[0])
+                control = int(regs[-1])
                 code = (control & reg.CTRL_REFRESH_MASK) >> reg.CTRL_REFRESH_SHIFT
                 if code != self._code or bool(control & reg.CTRL_CHESS) != self._chess:
                     self._needs_setup = True  # the part reset itself (brown-out): configure again
@@ -230,17 +278,18 @@ class Mlx90640Sensor:
 
     def _convert(self, frame: np.ndarray) -> ThermalFrame:
         control, subpage = int(frame[reg.FRAME_CONTROL]), int(frame[reg.FRAME_SUBPAGE])
-        pattern = reg.subpage_pattern(control)
-        mine = pattern == subpage
-        words = frame[:reg.PIXELS][mine]
-        used = np.concatenate([words, frame[list(_AUX_USED)], frame[[reg.FRAME_CP[subpage]]]])
-        if (used == reg.GLITCH_WORD).any():
+        mine, used_at = _subpage_words(bool(control & reg.CTRL_CHESS), subpage)
+        used = frame[used_at]
+        words = used[:reg.PIXELS // 2]
+        # np.count_nonzero rather than .any()/.all()/array_equal: one C call each, which matters
+        # when the process wakes eight times a second with cold caches.
+        if np.count_nonzero(used == reg.GLITCH_WORD):
             raise SensorError("glitch: 0x7FFF in the subpage's RAM words")
-        if (words == words[0]).all():
+        if not np.count_nonzero(words != words[0]):
             raise SensorError(f"RAM pixels all read 0x{int(words[0]):04X}: no measurement")
         if self._frozen_after is not None:
             last = self._last.get(subpage)
-            self._same = self._same + 1 if last is not None and np.array_equal(last, used) else 0
+            self._same = self._same + 1 if last is not None and not np.count_nonzero(last != used) else 0
             self._last[subpage] = used
             if self._same >= self._frozen_after:
                 raise SensorError(f"frozen: RAM unchanged for {self._same} subpages")
@@ -249,8 +298,8 @@ class Mlx90640Sensor:
         ta = ambient_temperature(cal, frame, vdd)
         if not (math.isfinite(ta) and -45.0 <= ta <= 130.0 and 2.5 <= vdd <= 4.0):
             raise SensorError(f"implausible die state: Ta {ta:.1f} °C, Vdd {vdd:.2f} V")
-        to = compute_subpage(cal, frame, self._emissivity, self.reflected_c(ta))
-        self._image[mine] = to[mine]
+        to = compute_subpage(cal, frame, self._emissivity, self.reflected_c(ta), vdd=vdd, ta=ta)
+        self._image[mine] = to[mine]  # `mine` is an index array: only this subpage's pixels
         self._words = frame
         self.vdd = vdd
         return ThermalFrame(

@@ -16,12 +16,17 @@ the bytes clocked after that moment coming from the new subpage.
 Faults can be switched on and off at run time: `unplugged` (every transfer fails like a NACK;
 re-plugging power-cycles the part), `stuck` (the engine keeps signalling data-ready but RAM no
 longer changes), `silent` (data-ready never comes), `glitch` (the next subpages carry a 0x7FFF
-word), `corrupt_reads` (the next N reads have one bit flipped), and `power_cycle()` (a
-brown-out: back to the power-on defaults without a bus error).
+word), `zero_ram` (subpages land as all-zero RAM, as after a failed conversion), `nack_mid_read`
+(the next N long reads stop with a NACK part-way through, after the bytes already clocked),
+`corrupt_reads` (the next N reads have one bit flipped), `corrupt_eeprom()` (the EEPROM
+contents garbled, as a part damaged by ESD), and `power_cycle()` (a brown-out: back to the
+power-on defaults without a bus error).
 
 The scene's room temperature drives the die: Ta = room + `self_heating_c` (8 °C, the open-air
 offset the reference library assumes), and the room is also the reflected temperature, so a
-driver using the library's Tr = Ta − 8 reads the scene exactly.
+driver using the library's Tr = Ta − 8 reads the scene exactly.  A room that drifts (see
+`scene.SlowDrift`) is followed by the die with a thermal lag `die_lag_s` (0 = at once), so while
+the room warms or cools the die is not exactly 8 °C above it — as on a real kiosk.
 
 Bus fronts onto a device: `EmulatedTransport` here (for `Mlx90640Sensor`), `EmulatedI2C` and
 `EmulatedSMBus` in `emulated_bus`.
@@ -90,6 +95,7 @@ class Mlx90640Device:
         vdd: float = 3.3,
         bus_hz: float = DEFAULT_BUS_HZ,
         address: int = reg.DEFAULT_ADDRESS,
+        die_lag_s: float = 0.0,
     ) -> None:
         self.scene = scene
         self.clock = clock
@@ -110,7 +116,11 @@ class Mlx90640Device:
         self.stuck = False
         self.silent = False
         self.glitch = False
+        self.zero_ram = False
+        self.nack_mid_read = 0
         self.corrupt_reads = 0
+        self.die_lag_s = float(die_lag_s)
+        self._die_room: tuple[float, float] | None = None  # (time, room temperature the die has reached)
         self.subpages_measured = 0
         self._unplugged = False
         self._power_on()
@@ -128,6 +138,25 @@ class Mlx90640Device:
     def _restart_measurement(self) -> None:
         self._period = 1.0 / reg.refresh_hz(self.control)
         self._next_event = self.clock.monotonic() + self._period
+
+    def corrupt_eeprom(self, *, seed: int = 0) -> None:
+        """Garble the EEPROM (random words): a driver must refuse it at start, never hang on it."""
+        rng = np.random.default_rng(seed)
+        self.eeprom = rng.integers(0, 0x10000, reg.EEPROM_WORDS).astype(np.uint16)
+        try:
+            self._cal = extract_calibration(self.eeprom)
+        except SensorError:
+            self._cal = None
+
+    def _die_ambient(self, t: float, room_c: float) -> float:
+        """The room temperature the die has caught up with (first-order lag of `die_lag_s`)."""
+        if self.die_lag_s <= 0 or self._die_room is None:
+            self._die_room = (t, room_c)
+            return room_c
+        t0, followed = self._die_room
+        followed += (room_c - followed) * (1.0 - math.exp(-max(0.0, t - t0) / self.die_lag_s))
+        self._die_room = (t, followed)
+        return followed
 
     def power_cycle(self) -> None:
         """Back to power-on defaults (2 Hz, RAM cleared) as after a brown-out; the bus keeps working."""
@@ -181,7 +210,9 @@ class Mlx90640Device:
             return
         if self.status & reg.STATUS_DATA_READY and not self.status & reg.STATUS_OVERWRITE_ENABLE:
             return  # the host has not collected the last subpage and overwrite is off
-        if not self.stuck and self._cal is not None:
+        if self.zero_ram:
+            self.ram = np.zeros(reg.RAM_WORDS, dtype=np.uint16)
+        elif not self.stuck and self._cal is not None:
             self._measure(t, subpage)
         self.status = (self.status & ~reg.STATUS_SUBPAGE_MASK) | subpage | reg.STATUS_DATA_READY
         self.subpages_measured += 1
@@ -193,9 +224,10 @@ class Mlx90640Device:
         if self.netd_k > 0:
             sigma = self.netd_k * math.sqrt(1.0 / self._period / 4.0)  # white noise: ∝ √bandwidth
             object_c = object_c + self._noise.normal(0.0, sigma, object_c.shape)
+        die_room = self._die_ambient(t, float(ambient_c))
         self.ram = render_subpage(
             self._cal, self.ram, subpage=subpage, control=self.control, object_c=object_c,
-            emissivity=emissivity, ta_c=ambient_c + self.self_heating_c, tr_c=ambient_c, vdd=self.vdd,
+            emissivity=emissivity, ta_c=die_room + self.self_heating_c, tr_c=ambient_c, vdd=self.vdd,
         )
         if self.glitch:
             pixels = np.flatnonzero(reg.subpage_pattern(self.control) == subpage)
@@ -262,6 +294,11 @@ class Mlx90640Device:
             self._advance(clock.monotonic())
             return b""
         n_words = (read_len + 1) // 2
+        if self.nack_mid_read > 0 and read_len >= 64:  # a long read cut off by noise or a loose wire
+            self.nack_mid_read -= 1
+            clock.sleep(self._bits(len(write), read_len // 2) / self.bus_hz)
+            self._advance(clock.monotonic())
+            raise OSError(errno.EREMOTEIO, f"Remote I/O error (NACK mid-read from 0x{self.address:02X})")
         before = self._words(self._pointer, n_words).astype(">u2").tobytes()[:read_len]
         clock.sleep(self._bits(len(write), read_len) / self.bus_hz)
         completed = self._advance(clock.monotonic())

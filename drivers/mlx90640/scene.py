@@ -124,14 +124,14 @@ class PeopleScene:
         self,
         people: Sequence[Person] | Callable[[float], Sequence[Person]] = (),
         *,
-        ambient_c: float = 24.0,
+        ambient_c: float | Callable[[float], float] = 24.0,
         emissivity: float = 0.98,
         fov_h_deg: float = FOV_H_DEG,
         fov_v_deg: float = FOV_V_DEG,
         supersample: int = 4,
     ) -> None:
         self._people = people
-        self.ambient_c = float(ambient_c)
+        self._ambient = ambient_c if callable(ambient_c) else float(ambient_c)
         self.emissivity = float(emissivity)
         self._fov = (float(fov_h_deg), float(fov_v_deg))
         self._supersample = supersample
@@ -139,6 +139,29 @@ class PeopleScene:
     def people_at(self, t_monotonic: float) -> Sequence[Person]:
         return self._people(t_monotonic) if callable(self._people) else self._people
 
+    def ambient_at(self, t_monotonic: float) -> float:
+        return float(self._ambient(t_monotonic)) if callable(self._ambient) else self._ambient
+
+    @property
+    def ambient_c(self) -> float:
+        """The room temperature (at time 0 for a drifting room)."""
+        return self.ambient_at(0.0)
+
     def render(self, t_monotonic: float) -> tuple[np.ndarray, float, float]:
-        image = render_people(self.people_at(t_monotonic), self.ambient_c, *self._fov, self._supersample)
-        return image, self.emissivity, self.ambient_c
+        ambient = self.ambient_at(t_monotonic)
+        image = render_people(self.people_at(t_monotonic), ambient, *self._fov, self._supersample)
+        return image, self.emissivity, ambient
+
+
+@dataclass(frozen=True, slots=True)
+class SlowDrift:
+    """A room temperature that wanders slowly: `base_c` ± `amplitude_c`, one cycle per `period_s`
+    (heating cycling, a door opening onto the street, the sun coming round)."""
+
+    base_c: float = 24.0
+    amplitude_c: float = 1.5
+    period_s: float = 1800.0
+    t0: float = 0.0
+
+    def __call__(self, t_monotonic: float) -> float:
+        return self.base_c + self.amplitude_c * math.sin(2 * math.pi * (t_monotonic - self.t0) / self.period_s)

@@ -4,6 +4,11 @@ zbar scans 8-bit grayscale natively, and the Pi camera's lores stream is YUV420 
 plane is exactly that, so the frame goes to zbar as raw bytes: no colour conversion, no image
 object, a few milliseconds per VGA frame on a Pi 4.  Only QR symbols are searched, which is both
 faster and stops a barcode on a parcel in view from being read as a code.
+
+zbar reads dark modules on a light ground only; a phone in dark mode shows the opposite, so a
+frame in which nothing was found is tried once more inverted (`invert=True`, the default).
+zbar is also a C library that has crashed on odd images: run it in
+`drivers.qr.isolated.IsolatedDecoder` where a crash must not take the kiosk down.
 """
 
 from __future__ import annotations
@@ -24,9 +29,13 @@ class ZbarUnavailable(KioskError, ImportError):
 
 
 class PyzbarDecoder:
-    """Finds QR codes in a (H, W) uint8 image and returns their texts."""
+    """Finds QR codes in a (H, W) uint8 image and returns their texts.
 
-    def __init__(self) -> None:
+    `invert`: when nothing is found, look again at the negative (light-on-dark codes).  It
+    doubles the cost of an empty frame, which is why the kiosk scans slowly while idle.
+    """
+
+    def __init__(self, *, invert: bool = True) -> None:
         # Imported here, not at module level: pyzbar loads libzbar when imported, and a machine
         # without it should fail with a message that says what to install, only if it needs zbar.
         try:
@@ -38,6 +47,7 @@ class PyzbarDecoder:
             ) from exc
         self._decode: Any = pyzbar.decode
         self._symbols = [pyzbar.ZBarSymbol.QRCODE]
+        self._invert = invert
 
     def decode(self, y: np.ndarray) -> list[str]:
         """The texts of every QR code in the luminance image `y`, in zbar's order; [] if none."""
@@ -46,7 +56,12 @@ class PyzbarDecoder:
         height, width = y.shape
         if height == 0 or width == 0:
             return []
-        pixels = np.ascontiguousarray(y).tobytes()
+        texts = self._scan(np.ascontiguousarray(y).tobytes(), width, height)
+        if not texts and self._invert:
+            texts = self._scan((255 - y).tobytes(), width, height)
+        return texts
+
+    def _scan(self, pixels: bytes, width: int, height: int) -> list[str]:
         return [_text(symbol.data) for symbol in self._decode((pixels, width, height), symbols=self._symbols)]
 
     def close(self) -> None:

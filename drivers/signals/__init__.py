@@ -2,5 +2,6 @@
 
 from .gpio_signals import GpioSignals
 from .patterns import DEFAULT_PATTERNS, Pattern, Step
+from .quiet import QuietHours
 
-__all__ = ["DEFAULT_PATTERNS", "GpioSignals", "Pattern", "Step"]
+__all__ = ["DEFAULT_PATTERNS", "GpioSignals", "Pattern", "QuietHours", "Step"]

@@ -11,7 +11,8 @@ code here knows whether it drives a Pi's header or a mock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gpiozero import LED, Buzzer
@@ -19,6 +20,7 @@ from gpiozero import LED, Buzzer
 from kiosk.ports import Signal
 
 from .patterns import DEFAULT_PATTERNS, Outputs, Pattern
+from .quiet import QuietHours
 
 
 class GpioSignals:
@@ -29,14 +31,18 @@ class GpioSignals:
     every pass keeps blinking; one that has finished (a PASS after its 2 s) plays again, as a new
     event.  ATTENTION plays over whatever the lights show, which keep their own timeline.
     `update(now)` must be called often enough for the shortest step (0.1 s beeps);
-    `next_change_at()` says when the next step is due, for a loop that sleeps.  `quiet` (quiet
-    hours) keeps the buzzer off and the lights as they are.
+    `next_change_at()` says when the next step is due, for a loop that sleeps.  `quiet` keeps the
+    buzzer off and the lights as they are (a switch for staff); `quiet_hours` does so by the time of
+    day, read from `wall()` (epoch seconds) when each signal starts (see `quiet.py`).
     """
 
     def __init__(self, *, buzzer_pin: Any, green_pin: Any, red_pin: Any, pin_factory: Any = None,
                  quiet: bool = False, buzzer_active_high: bool = True,
-                 patterns: Mapping[Signal, Pattern] | None = None) -> None:
+                 patterns: Mapping[Signal, Pattern] | None = None, quiet_hours: QuietHours | None = None,
+                 wall: Callable[[], float] = time.time) -> None:
         self._patterns = {**DEFAULT_PATTERNS, **(patterns or {})}
+        self.quiet_hours = quiet_hours
+        self._wall = wall
         devices: list[Any] = []
         try:
             self._buzzer = Buzzer(buzzer_pin, active_high=buzzer_active_high, pin_factory=pin_factory)
@@ -88,6 +94,8 @@ class GpioSignals:
         if running is not None and running[0] is signal and not running[1].is_over(now - running[2]):
             self.update(now)
             return
+        if self.quiet_hours is not None and self.quiet_hours.contains(self._wall()):
+            pattern = self.quiet_hours.pattern(signal, pattern)
         if pattern.is_overlay:
             self._overlay = (signal, pattern, now)
         else:

@@ -74,17 +74,24 @@ def _trip(thp: Mapping[Any, Any]) -> tuple[int | None, tuple[str, ...], bool]:
     return days, tuple(_area(a) for a in areas), star
 
 
-def parse_claims(payload: bytes, kid: bytes) -> HealthPass:
-    """Read the signed payload into a `HealthPass`, or raise `claims`."""
+def claims_map(payload: bytes, required: tuple[tuple[int, str], ...]) -> Mapping[Any, Any]:
+    """The signed payload as a CWT claims map holding every `required` (key, name), or raise `claims`."""
     try:
-        claims = loads_cbor(payload)
+        claims = _map(loads_cbor(payload), "the payload")
+    except CodeRejected:
+        raise
     except Exception as exc:
         raise _bad(f"payload is not one CBOR item ({type(exc).__name__})") from exc
-    claims = _map(claims, "the payload")
-    for key, name in ((CLAIM_ISS, "iss (1)"), (CLAIM_IAT, "iat (6)"), (CLAIM_EXP, "exp (4)"),
-                      (CLAIM_THP, "thp (-261)")):
+    for key, name in required:
         if key not in claims:
             raise _bad(f"{name} is missing")
+    return claims
+
+
+def parse_claims(payload: bytes, kid: bytes) -> HealthPass:
+    """Read the signed payload into a `HealthPass`, or raise `claims`."""
+    claims = claims_map(payload, ((CLAIM_ISS, "iss (1)"), (CLAIM_IAT, "iat (6)"), (CLAIM_EXP, "exp (4)"),
+                                  (CLAIM_THP, "thp (-261)")))
     thp = _map(claims[CLAIM_THP], "thp")
     for key in ("v", "c", "sid"):
         if key not in thp:

@@ -1,9 +1,9 @@
-"""COSE_Sign1 (RFC 9052) as THP1 uses it: shape, headers, and the signature over Sig_structure.
+"""COSE_Sign1 (RFC 9052) as THP1 and HC1 use it: shape, headers, and the signature over Sig_structure.
 
-Only the two algorithms THP1 issuers use are read (ES256, EdDSA); the alg must sit in the
-protected header, where the signature covers it, so that nobody can swap it for a weaker one.
-The kid may sit in either header (some HC1 issuers put it in the unprotected one): it only
-selects a key, and a wrong key simply fails to verify.
+Only the algorithms each format's issuers use are read (THP1: ES256, EdDSA; HC1 adds PS256, RSA-PSS
+as RFC 8230 defines it for COSE); the alg must sit in the protected header, where the signature
+covers it, so that nobody can swap it for a weaker one.  The kid may sit in either header (some
+HC1 issuers put it in the unprotected one): it only selects a key, and a wrong key fails to verify.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Final
 import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from kiosk.healthpass.container import loads_cbor
@@ -26,10 +26,14 @@ COSE_SIGN1_TAG: Final = 18
 HEADER_ALG: Final = 1
 HEADER_CRIT: Final = 2
 HEADER_KID: Final = 4
-# COSE algorithm identifier → trust-list alg name, for the algorithms THP1 allows.
-ALG_NAMES: Final[Mapping[int, str]] = {-7: "ES256", -8: "EdDSA"}
+# COSE algorithm identifier → trust-list alg name, for every algorithm a format here allows.
+ALG_NAMES: Final[Mapping[int, str]] = {-7: "ES256", -8: "EdDSA", -37: "PS256"}
 ALG_IDS: Final[Mapping[str, int]] = {name: ident for ident, name in ALG_NAMES.items()}
+THP1_ALGS: Final = frozenset({-7, -8})
+HC1_ALGS: Final = frozenset({-7, -8, -37})
 ES256_SIGNATURE_LENGTH: Final = 64  # r || s, 32 bytes each
+# RFC 8230: PS256 is RSASSA-PSS with SHA-256, MGF1 with SHA-256, and a salt as long as the hash.
+PS256_PADDING: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +59,8 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def parse_sign1(item: Any) -> Sign1:
-    """Check that a decoded CBOR item is a COSE_Sign1 THP1 can verify; otherwise `cose`."""
+def parse_sign1(item: Any, algs: frozenset[int] = THP1_ALGS) -> Sign1:
+    """Check that a decoded CBOR item is a COSE_Sign1 with one of `algs`; otherwise `cose`."""
     if isinstance(item, cbor2.CBORTag):
         if item.tag != COSE_SIGN1_TAG:
             raise CodeRejected(COSE, f"CBOR tag {item.tag}, not {COSE_SIGN1_TAG} (COSE_Sign1)")
@@ -82,8 +86,9 @@ def parse_sign1(item: Any) -> Sign1:
     if HEADER_CRIT in header:
         raise CodeRejected(COSE, "protected header lists critical parameters THP1 does not define")
     alg = header.get(HEADER_ALG)
-    if not _is_int(alg) or alg not in ALG_NAMES:
-        raise CodeRejected(COSE, f"alg {alg!r} in the protected header is not ES256 (-7) or EdDSA (-8)")
+    if not _is_int(alg) or alg not in algs:
+        allowed = ", ".join(f"{ALG_NAMES[a]} ({a})" for a in sorted(algs, reverse=True))
+        raise CodeRejected(COSE, f"alg {alg!r} in the protected header is not one of {allowed}")
     kid = header.get(HEADER_KID, unprotected.get(HEADER_KID))
     if not isinstance(kid, bytes):
         raise CodeRejected(COSE, "no kid (a byte string) in either header")
@@ -114,7 +119,12 @@ def verify_signature(sign1: Sign1, key: TrustedKey) -> None:
             key.public_key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
         elif isinstance(key.public_key, ed25519.Ed25519PublicKey):
             key.public_key.verify(sign1.signature, message)
+        elif isinstance(key.public_key, rsa.RSAPublicKey):
+            if len(sign1.signature) != (key.public_key.key_size + 7) // 8:
+                raise CodeRejected(SIGNATURE, f"PS256 signature is {len(sign1.signature)} bytes, "
+                                              f"not the key's {(key.public_key.key_size + 7) // 8}")
+            key.public_key.verify(sign1.signature, message, PS256_PADDING, hashes.SHA256())
         else:
-            raise CodeRejected(SIGNATURE, f"no THP1 verification for {key.alg} keys")
+            raise CodeRejected(SIGNATURE, f"no verification for {key.alg} keys")
     except InvalidSignature as exc:
         raise CodeRejected(SIGNATURE, "signature does not verify") from exc

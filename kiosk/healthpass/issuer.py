@@ -22,16 +22,16 @@ import base45
 import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from kiosk.healthpass.claims import CLAIM_EXP, CLAIM_IAT, CLAIM_ISS, CLAIM_THP, THP_VERSION
 from kiosk.healthpass.container import THP1_PREFIX
-from kiosk.healthpass.cose import ALG_IDS, COSE_SIGN1_TAG, HEADER_ALG, HEADER_KID, sig_structure
+from kiosk.healthpass.cose import ALG_IDS, COSE_SIGN1_TAG, HEADER_ALG, HEADER_KID, PS256_PADDING, sig_structure
 from kiosk.healthpass.trust import TrustList, kid_of
 
-PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 
 
 def encode_text(cose_bytes: bytes, *, compress: bool = True, prefix: str = THP1_PREFIX) -> str:
@@ -45,34 +45,52 @@ def _generate(alg: str) -> PrivateKey:
         return ec.generate_private_key(ec.SECP256R1())
     if alg == "EdDSA":
         return ed25519.Ed25519PrivateKey.generate()
-    raise ValueError(f"TestIssuer signs ES256 or EdDSA, not {alg!r}")
+    if alg == "PS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    raise ValueError(f"no test key for {alg!r}")
 
 
-def _alg_of(key: PrivateKey) -> str:
+def _alg_of(key: PrivateKey) -> str | None:
     if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
         return "ES256"
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return "EdDSA"
-    raise ValueError(f"a {type(key).__name__} cannot sign THP1 codes")
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "PS256"
+    return None
 
 
-def _self_signed(key: PrivateKey, common_name: str) -> x509.Certificate:
+def _self_signed(
+    key: PrivateKey, common_name: str, *, country: str = "CN", start: dt.datetime | None = None,
+    days: int = 3650, usages: Iterable[str] = (),
+) -> x509.Certificate:
+    """A self-signed certificate; `usages` are extended key usage OIDs (HC1 signers restrict kinds so)."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")])
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+                      x509.NameAttribute(NameOID.COUNTRY_NAME, country)])
+    start = start or dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     builder = (x509.CertificateBuilder()
                .subject_name(name).issuer_name(name)
                .public_key(key.public_key())
                .serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(start + dt.timedelta(days=3650)))
+               .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days)))
+    oids = [x509.ObjectIdentifier(oid) for oid in usages]
+    if oids:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(oids), critical=False)
     # Ed25519 signs the message itself: it takes no separate hash algorithm.
     return builder.sign(key, None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256())
 
 
 class TestIssuer:
-    """A THP1 issuer with one key; everything after the first argument is keyword-only."""
+    """A THP1 issuer with one key; everything after the first argument is keyword-only.
+
+    Subclasses for other formats (`kiosk.healthpass.dcc_issuer.DccTestIssuer`) change the class
+    attributes and the claims; keys, certificates, COSE signing and the text encoding are shared.
+    """
 
     __test__ = False  # a helper, not a pytest test class
+    FORMAT = "THP1"
+    PREFIX = THP1_PREFIX
+    ALGS: tuple[str, ...] = ("ES256", "EdDSA")
 
     def __init__(
         self,
@@ -83,12 +101,14 @@ class TestIssuer:
         certificate: x509.Certificate | None = None,
         common_name: str = "THP test issuer",
     ) -> None:
+        if alg not in self.ALGS:
+            raise ValueError(f"{type(self).__name__} signs {' or '.join(self.ALGS)}, not {alg!r}")
         if private_key is None:
             private_key = _generate(alg)
         elif _alg_of(private_key) != alg:
             raise ValueError(f"the private key is for {_alg_of(private_key)}, not {alg}")
         if certificate is None:
-            certificate = _self_signed(private_key, common_name)
+            certificate = self._certificate(private_key, common_name)
         self.alg = alg
         self.iss = iss
         self.private_key = private_key
@@ -100,10 +120,11 @@ class TestIssuer:
     def from_pem(cls, key_pem: bytes, cert_pem: bytes, *, iss: str = "CN-HN") -> TestIssuer:
         """The issuer of an existing key and certificate (e.g. the shared vectors' test issuer)."""
         key = serialization.load_pem_private_key(key_pem, password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
-            raise ValueError(f"a {type(key).__name__} cannot sign THP1 codes")
+        alg = _alg_of(key)  # type: ignore[arg-type]
+        if alg not in cls.ALGS:
+            raise ValueError(f"a {type(key).__name__} cannot sign {cls.FORMAT} codes")
         certificate = x509.load_pem_x509_certificate(cert_pem)
-        return cls(_alg_of(key), iss=iss, private_key=key, certificate=certificate)
+        return cls(alg, iss=iss, private_key=key, certificate=certificate)  # type: ignore[arg-type]
 
     @classmethod
     def from_files(cls, key_path: str | os.PathLike[str], cert_path: str | os.PathLike[str], *,
@@ -111,12 +132,18 @@ class TestIssuer:
         with open(key_path, "rb") as key_fh, open(cert_path, "rb") as cert_fh:
             return cls.from_pem(key_fh.read(), cert_fh.read(), iss=iss)
 
+    def _certificate(self, private_key: PrivateKey, common_name: str) -> x509.Certificate:
+        return _self_signed(private_key, common_name)
+
     # ------------------------------------------------------------------------------ trust list
 
     def trust_entry(self) -> dict[str, Any]:
-        """This issuer's `keys[]` entry in the spec's trust-list format."""
-        return {"kid": base64.b64encode(self.kid).decode(), "iss": self.iss, "alg": self.alg,
-                "certificate": base64.b64encode(self.certificate_der).decode()}
+        """This issuer's `keys[]` entry in the spec's trust-list format (with `format` unless THP1)."""
+        entry = {"kid": base64.b64encode(self.kid).decode(), "iss": self.iss, "alg": self.alg,
+                 "certificate": base64.b64encode(self.certificate_der).decode()}
+        if self.FORMAT != "THP1":
+            entry["format"] = self.FORMAT
+        return entry
 
     def trust_list_json(self, *others: TestIssuer, version: int = 1, issued_at: int = 0) -> dict[str, Any]:
         """A trust-list JSON object (not text) holding this issuer and any `others`."""
@@ -187,9 +214,11 @@ class TestIssuer:
         return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, sign1) if tagged else sign1)
 
     def signature(self, message: bytes, *, der: bool = False) -> bytes:
-        """Sign `message` the COSE way (ES256 as raw r||s unless `der`)."""
+        """Sign `message` the COSE way (ES256 as raw r||s unless `der`; PS256 with a 32-byte salt)."""
         if isinstance(self.private_key, ed25519.Ed25519PrivateKey):
             return self.private_key.sign(message)
+        if isinstance(self.private_key, rsa.RSAPrivateKey):
+            return self.private_key.sign(message, PS256_PADDING, hashes.SHA256())
         signature = self.private_key.sign(message, ec.ECDSA(hashes.SHA256()))
         if der:
             return signature
@@ -213,7 +242,7 @@ class TestIssuer:
         """The QR text of a correct code with these claims."""
         claims = self.claims(colour, sid=sid, name=name, iat=iat, exp=exp, trip_areas=trip_areas,
                              trip_days=trip_days, star=star, nat=nat)
-        return encode_text(self.sign(claims, kid_in_unprotected=kid_in_unprotected))
+        return encode_text(self.sign(claims, kid_in_unprotected=kid_in_unprotected), prefix=self.PREFIX)
 
     def __repr__(self) -> str:
         return f"TestIssuer({self.alg!r}, iss={self.iss!r}, kid={self.kid.hex()})"

@@ -1,6 +1,7 @@
-"""What verification hands on: a `CodeResult`, and for a valid code the `HealthPass` it carries.
+"""What verification hands on: a `CodeResult`, and for a valid code the claims it carries.
 
-Both are frozen values.  They carry what policy, the event record and the command line need and
+A THP1 code carries a `HealthPass`; an EU Digital COVID Certificate (HC1) a `CovidCertificate`.
+All are frozen values.  They carry what policy, the event record and the command line need and
 nothing more; the subject id is kept (the entry record may pseudonymise it) but never printed.
 """
 
@@ -12,6 +13,10 @@ from typing import Any
 from kiosk.healthpass.errors import ERRORS
 
 COLOURS: tuple[str, ...] = ("G", "Y", "R")
+CERTIFICATE_KINDS: tuple[str, ...] = ("vaccination", "test", "recovery")  # the DCC's v, t, r
+NAAT: str = "LP6464-4"  # LOINC: nucleic acid amplification test (PCR); "LP217198-3" is a rapid antigen test
+NOT_DETECTED: str = "260415000"  # SNOMED CT: the test did not detect the virus
+DETECTED: str = "260373001"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +46,65 @@ class HealthPass:
         return self.n
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CovidCertificate:
+    """The verified content of an EU Digital COVID Certificate: one vaccination, test or recovery.
+
+    Only what policy, the event record and the command line need is kept: the holder's name
+    masked to initials the way THP1 platforms mask theirs, no date of birth, no certificate
+    identifier (UVCI), which would follow a person across checkpoints.
+    """
+
+    iss: str | None  # issuing country (claim 1), when the certificate names it
+    iat: int
+    exp: int
+    kid: bytes
+    kind: str  # "vaccination", "test" or "recovery"
+    country: str  # where the vaccination, test or recovery took place (`co`)
+    n: str | None = None  # masked name, e.g. "M* E*"
+    # test entry (kind == "test")
+    test_type: str | None = None  # LOINC `tt`
+    test_result: str | None = None  # SNOMED CT `tr`
+    sample_at: int | None = None  # `sc`, epoch seconds
+    # vaccination entry
+    dose: int | None = None  # `dn`
+    doses: int | None = None  # `sd`
+    vaccinated_on: str | None = None  # `dt`, ISO date
+    # recovery entry: valid from / until, epoch seconds (until is the end of the `du` day)
+    valid_from: int | None = None
+    valid_until: int | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.n
+
+    @property
+    def nat(self) -> int | None:
+        """The sample time of a negative nucleic-acid test, the only entry the nucleic-acid rule reads.
+
+        A rapid antigen test is not a nucleic-acid test, and a positive one is no negative test.
+        """
+        if self.kind == "test" and self.test_type == NAAT and self.test_result == NOT_DETECTED:
+            return self.sample_at
+        return None
+
+    @property
+    def detected(self) -> bool:
+        """A test certificate whose result is positive: valid, but it proves an infection."""
+        return self.kind == "test" and self.test_result == DETECTED
+
+    def summary(self) -> dict[str, Any]:
+        """The entry as the command line prints it (no name, no identifier)."""
+        if self.kind == "test":
+            return {"type": "test", "country": self.country, "naat": self.test_type == NAAT,
+                    "detected": self.detected, "sample_at": self.sample_at}
+        if self.kind == "vaccination":
+            return {"type": "vaccination", "country": self.country, "dose": self.dose, "doses": self.doses,
+                    "date": self.vaccinated_on}
+        return {"type": "recovery", "country": self.country, "valid_from": self.valid_from,
+                "valid_until": self.valid_until}
+
+
 @dataclass(frozen=True, slots=True)
 class CodeResult:
     """The outcome of verifying one scanned text.
@@ -53,7 +117,7 @@ class CodeResult:
     valid: bool
     error: str | None
     format: str | None = "THP1"  # None when the text was not a format this verifier reads
-    health_pass: HealthPass | None = None
+    health_pass: HealthPass | CovidCertificate | None = None  # a CovidCertificate when format is HC1
     detail: str = field(default="", compare=False)  # for logs; never holds claim values
 
     def __post_init__(self) -> None:
@@ -63,7 +127,7 @@ class CodeResult:
             raise ValueError(f"unknown error {self.error!r}")
 
     @classmethod
-    def accepted(cls, health_pass: HealthPass, *, format: str = "THP1") -> CodeResult:
+    def accepted(cls, health_pass: HealthPass | CovidCertificate, *, format: str = "THP1") -> CodeResult:
         return cls(True, None, format, health_pass)
 
     @classmethod
@@ -72,13 +136,22 @@ class CodeResult:
 
     @property
     def colour(self) -> str | None:
-        """"G", "Y" or "R" for a valid code; None for an invalid one, whatever it claimed."""
-        return self.health_pass.colour if self.health_pass is not None else None
+        """"G", "Y" or "R" for a valid THP1 code; None for an invalid one, whatever it claimed.
+
+        An HC1 certificate has no colour (policy counts a valid one as green; see `facts_of`).
+        """
+        return self.health_pass.colour if isinstance(self.health_pass, HealthPass) else None
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The result as the command line prints it: every claim policy uses, never the sid."""
+        """The result as the command line prints it: every claim policy uses, never the sid.
+
+        An HC1 result has the same keys (`trip` null, `nat` the negative nucleic-acid sample
+        time, if any) and one more, `certificate`, summarising its entry.
+        """
         hp = self.health_pass
-        trip = {"days": hp.trip_days, "areas": list(hp.trip_areas), "star": hp.trip_star} if hp else None
+        trip = ({"days": hp.trip_days, "areas": list(hp.trip_areas), "star": hp.trip_star}
+                if isinstance(hp, HealthPass) else None)
+        extra = {"certificate": hp.summary()} if isinstance(hp, CovidCertificate) else {}
         return {
             "valid": self.valid,
             "error": self.error,
@@ -91,4 +164,5 @@ class CodeResult:
             "trip": trip,
             "nat": hp.nat if hp else None,
             "name": hp.name if hp else None,
+            **extra,
         }

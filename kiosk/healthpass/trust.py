@@ -24,7 +24,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from kiosk.healthpass.errors import TrustListError
 
 KID_LENGTH: Final = 8
-# alg name → the public key type it needs. PS256 is read now so HC1 issuers can share the list.
+MIN_RSA_BITS: Final = 2048  # the EU DCC's minimum for PS256 document signers
+# The formats a key may sign, and the algs each allows.  An entry names its format in the optional
+# `format` field (this kiosk's extension of the spec's list, see kiosk/healthpass/README.md); without it a
+# key is a THP1 issuer's, except a PS256 key, which only HC1 uses.
+FORMAT_ALGS: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
+    "THP1": frozenset({"ES256", "EdDSA"}),
+    "HC1": frozenset({"ES256", "PS256", "EdDSA"}),
+})
+# alg name → the public key type it needs.
 ALGORITHMS: Final[Mapping[str, type]] = MappingProxyType({
     "ES256": ec.EllipticCurvePublicKey,
     "EdDSA": ed25519.Ed25519PublicKey,
@@ -48,6 +56,7 @@ class TrustedKey:
     alg: str
     public_key: PublicKey
     certificate: x509.Certificate
+    format: str = "THP1"  # the one code format this key may sign: a THP1 key cannot vouch for an HC1
 
 
 def _b64(value: object, what: str) -> bytes:
@@ -84,7 +93,15 @@ def _key_from_entry(entry: object) -> TrustedKey:
         raise ValueError(f"the certificate's {type(public_key).__name__} cannot be used for {alg}")
     if isinstance(public_key, ec.EllipticCurvePublicKey) and not isinstance(public_key.curve, ec.SECP256R1):
         raise ValueError(f"ES256 needs a P-256 key, not {public_key.curve.name}")
-    return TrustedKey(kid=kid, iss=iss, alg=alg, public_key=public_key, certificate=certificate)
+    if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"a {public_key.key_size}-bit RSA key is too weak (PS256 needs {MIN_RSA_BITS} or more)")
+    code_format = entry.get("format", "HC1" if alg == "PS256" else "THP1")
+    if code_format not in FORMAT_ALGS:
+        raise ValueError(f"format {code_format!r} is not one of {', '.join(FORMAT_ALGS)}")
+    if alg not in FORMAT_ALGS[code_format]:
+        raise ValueError(f"{code_format} issuers do not sign with {alg}")
+    return TrustedKey(kid=kid, iss=iss, alg=alg, public_key=public_key, certificate=certificate,
+                      format=code_format)
 
 
 class TrustList:

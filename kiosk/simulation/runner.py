@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.app import build_outbox, build_signals
+from kiosk.app import build_feed, build_outbox, build_signals, build_uplink
 from kiosk.clock import RealClock, VirtualClock
 from kiosk.config import KioskConfig, parse_config
 from kiosk.ports import Clock, Display
@@ -36,6 +36,7 @@ class SimulationResult:
     records: list[VisitorRecord]
     spurious: list[VisitorRecord] = field(default_factory=list)
     simulated_s: float = 0.0
+    feed: dict[str, int] | None = None  # with a broker: what was stored, published, acknowledged, left pending
 
     def mismatches(self) -> list[str]:
         """Visitors whose decision differs from the scenario's expectation, and stray decisions."""
@@ -86,11 +87,16 @@ def build_simulated_kiosk(
     backend: str = "native",
     display: Display | None = None,
     seed: int = 0,
+    broker: tuple[str, int] | None = None,
 ) -> tuple[Kiosk, World, object]:
-    """Wire a kiosk to a world of emulated hardware.  Returns (kiosk, world, thermal device)."""
+    """Wire a kiosk to a world of emulated hardware.  Returns (kiosk, world, thermal device).
+
+    Events go through the kiosk's own feed (`kiosk.feed.Feed`: outbox, daily tally); with
+    `broker` (host, port) its MQTT uplink publishes them, timed in real time whatever `clock` is.
+    """
     from drivers.camera.simulated import SimulatedCamera
     from drivers.mlx90640.simulated import build_emulated_sensor
-    from drivers.qr.pyzbar_decoder import PyzbarDecoder
+    from drivers.qr.decoders import make_decoder
     from kiosk.healthpass import Verifier
 
     signer = _Signer()
@@ -101,17 +107,22 @@ def build_simulated_kiosk(
                              frame_size=(config.camera.width, config.camera.height), seed=seed)
     verifier = Verifier(signer.issuer.trust_list(), max_code_age_s=config.policy.max_code_age_s,
                         clock_skew_s=config.policy.clock_skew_s)
+    outbox = build_outbox(config, clock)
+    uplink = None if broker is None else build_uplink(config, outbox, host=broker[0], port=broker[1])
+    feed = build_feed(config, clock, outbox, uplink)
     kiosk = Kiosk(
         config=config,
         clock=clock,
         sensor=sensor,
         camera=camera,
-        decoder=PyzbarDecoder(),
+        decoder=make_decoder(config.camera.decoder),  # inline: deterministic on the virtual clock
         verifier=verifier,
         signals=build_signals(config),
         display=display or NullDisplay(),
-        outbox=build_outbox(config, clock),
+        outbox=feed,
+        uplink=feed,
     )
+    feed.attach(kiosk)
     kiosk.on_view.append(world.see)
     kiosk.on_outcome.append(world.decided)
     return kiosk, world, device
@@ -139,9 +150,43 @@ def _play(kiosk: Kiosk, world: World, device: object, clock: Clock, scenario: Sc
     return clock.monotonic() - t0
 
 
+def parse_broker(url: str) -> tuple[str, int]:
+    """`mqtt://HOST:PORT` (port 1883 if left out) as (host, port)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    if parts.scheme != "mqtt" or not parts.hostname:
+        raise ValueError(f"broker {url!r}: expected mqtt://HOST:PORT")
+    return parts.hostname, parts.port or 1883
+
+
+def _finish_feed(kiosk: Kiosk, drain_timeout_s: float) -> dict[str, int]:
+    """Report the simulated days (the run is the whole of them) and drain the outbox to the broker."""
+    feed = kiosk.outbox
+    wall = kiosk.clock.wall()
+    for day in feed.outbox.tallied_days():  # type: ignore[attr-defined]
+        feed.daily.report(day, wall)  # type: ignore[attr-defined]
+    drained = feed.drain(drain_timeout_s)  # type: ignore[attr-defined]
+    up = feed.uplink.stats()  # type: ignore[attr-defined]
+    stats = feed.outbox.stats()  # type: ignore[attr-defined]
+    if not drained:
+        log.error("simulation: %d events still pending after %.0f s (broker unreachable?)",
+                  stats.pending, drain_timeout_s)
+    return {"stored": stats.rows, "published": up.published, "acknowledged": up.acknowledged,
+            "health": up.direct_published, "rejected": stats.rejected, "pending": stats.pending,
+            "connects": up.connects}
+
+
 def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: str = "native",
-             headless: bool = True, data_dir: str | None = None, seed: int = 0) -> SimulationResult:
-    """Run a scenario on a virtual clock and return what happened to each visitor."""
+             headless: bool = True, data_dir: str | None = None, seed: int = 0,
+             broker: str | None = None, drain_timeout_s: float = 30.0) -> SimulationResult:
+    """Run a scenario on a virtual clock and return what happened to each visitor.
+
+    With `broker` (`mqtt://HOST:PORT`) the run's whole feed (entries, alerts, health, the daily
+    summary, status) is published there through the outbox and uplink, which runs in real time;
+    at the end the outbox is drained until empty or `drain_timeout_s`.
+    """
+    address = None if broker is None else parse_broker(broker)
     with tempfile.TemporaryDirectory(prefix="kiosk-sim-") as tmp:
         cfg = scenario_config(scenario, config or KioskConfig(), data_dir or tmp)
         clock = VirtualClock(wall_start=scenario.start)
@@ -151,13 +196,16 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
 
             display = PygameDisplay(size=(cfg.display.width, cfg.display.height), title="kiosk simulate")
         kiosk, world, device = build_simulated_kiosk(scenario, cfg, clock, backend=backend,
-                                                     display=display, seed=seed)
+                                                     display=display, seed=seed, broker=address)
+        feed = None
         try:
             simulated = _play(kiosk, world, device, clock, scenario)
+            if address is not None:
+                feed = _finish_feed(kiosk, drain_timeout_s)
         finally:
             kiosk.close()
             kiosk.outbox.close()  # type: ignore[attr-defined]
-        return SimulationResult(scenario, world.records(), world.spurious, simulated)
+        return SimulationResult(scenario, world.records(), world.spurious, simulated, feed=feed)
 
 
 def run_demo(config: KioskConfig, *, headless: bool = False, loops: int = 0) -> int:
@@ -189,6 +237,7 @@ def run_demo(config: KioskConfig, *, headless: bool = False, loops: int = 0) -> 
             try:
                 _play(kiosk, world, device, clock, played, should_stop=closed)
             finally:
+                kiosk.stop_feeds()  # the sensor and camera threads of this round's world
                 kiosk.outbox.close()  # type: ignore[attr-defined]
             for record in world.records():
                 print(record.to_dict(), flush=True)

@@ -51,13 +51,18 @@ class Visitor(_Strict):
     distance_m: float = Field(0.5, ge=0.3, le=1.2)
     code: SignedCode | RawCode | None = None
     companion: bool = False
+    companion_behind_m: float = Field(0.6, ge=0.0, le=2.0)  # 0: side by side (the kiosk asks one at a time)
     sensor: Literal["unplugged"] | None = None
+    arrive_cold_c: float | None = Field(None, ge=20.0, le=36.0)  # forehead on arrival from the cold
+    return_after_s: float = Field(180.0, ge=10.0, le=3600.0)  # asked to come back: returns warmed up
     expect: Expectation | None = None
     note: str = ""
 
 
 class Site(_Strict):
     ambient_c: float = Field(24.0, ge=-10.0, le=45.0)
+    ambient_drift_c: float = Field(0.0, ge=0.0, le=10.0)  # the room wanders ± this much ...
+    ambient_drift_period_s: float = Field(1800.0, ge=60.0, le=86_400.0)  # ... once per this period
     mode: Mode = Mode.RISK_AREAS
     risk_areas: tuple[str, ...] = ()
     policy: dict[str, Any] = Field(default_factory=dict)

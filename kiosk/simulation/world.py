@@ -4,6 +4,9 @@ The world knows the scenario; the kiosk does not.  The world shows the emulated 
 a sensor would see (a thermal scene, phones held up to the camera) and watches the kiosk's
 screen like a visitor would: asked to step closer, they step closer; shown PASS or STOP, they
 walk on.  Decisions are attributed to whoever stands at the kiosk when they are shown.
+A visitor who arrives cold (`arrive_cold_c`) and is asked to come back leaves, warms up for
+`return_after_s`, and queues again showing the same code.  The room may drift slowly
+(`site.ambient_drift_c`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from drivers.camera.simulated import PhoneView
-from drivers.mlx90640.scene import Person, render_people
+from drivers.mlx90640.scene import Person, SlowDrift, render_people
 from kiosk.checkpoint import VisitorOutcome
 from kiosk.events import EntryEvent
 from kiosk.ports import Clock, Screen, ScreenView
@@ -90,10 +93,25 @@ class _Walker:
     companion_back_at: float | None = None
     measured_at: float | None = None  # when the kiosk first showed that it was measuring them
     prompt_seen: Screen | None = None
+    sent_back_at: float | None = None  # shown COME_BACK (cold arrival)
+    warmed: bool = False  # came back after warming up
     record: VisitorRecord = field(default_factory=lambda: VisitorRecord(""))
 
     def distance(self, t: float) -> float:
         return self.move.at(t) if self.move else GONE_DISTANCE_M
+
+    def forehead_c(self) -> float:
+        v = self.visitor
+        return v.arrive_cold_c if v.arrive_cold_c is not None and not self.warmed else v.forehead_c
+
+    def requeue(self, at: float) -> None:
+        """Back in the queue at `at`, warmed up, holding the same code as before."""
+        self.arrive_at = at
+        self.warmed = True
+        self.move = None
+        self.step_up_at = self.in_range_at = self.phone_at = self.leave_at = self.gone_at = None
+        self.companion_back_at = self.measured_at = self.sent_back_at = None
+        self.prompt_seen = None
 
 
 class World:
@@ -112,6 +130,8 @@ class World:
         self._max_distance_m = max_distance_m
         self._fov_h_deg = fov_h_deg
         t0 = clock.monotonic()
+        site = scenario.site
+        self._room = SlowDrift(site.ambient_c, site.ambient_drift_c, site.ambient_drift_period_s, t0)
         self._walkers = [
             _Walker(v, t0 + v.arrive_s, record=VisitorRecord(v.id))
             for v in sorted(scenario.visitors, key=lambda v: v.arrive_s)
@@ -132,8 +152,10 @@ class World:
                 cur.gone_at = cur.leave_at + WALK_S
                 self._free_at = cur.gone_at
                 self._current = None
+                if cur.sent_back_at is not None and cur.record.decision is None:
+                    cur.requeue(cur.gone_at + cur.visitor.return_after_s)
         if self._current is None:
-            nxt = next((w for w in self._walkers if w.step_up_at is None), None)
+            nxt = min((w for w in self._walkers if w.step_up_at is None), key=lambda w: w.arrive_at, default=None)
             if nxt is not None:
                 start = max(nxt.arrive_at, self._free_at + NEXT_AFTER_S)
                 if t >= start:
@@ -179,15 +201,16 @@ class World:
         if cur is not None and cur.move is not None:
             d = cur.distance(t)
             if d < GONE_DISTANCE_M:
-                people.append(Person(distance_m=d, forehead_c=cur.visitor.forehead_c))
+                people.append(Person(distance_m=d, forehead_c=cur.forehead_c()))
                 if cur.visitor.companion:
                     back = cur.companion_back_at is not None and t >= cur.companion_back_at
-                    people.append(Person(distance_m=(QUEUE_DISTANCE_M if back else d + COMPANION_BEHIND_M),
+                    behind = cur.visitor.companion_behind_m
+                    people.append(Person(distance_m=(QUEUE_DISTANCE_M if back else d + behind),
                                          forehead_c=COMPANION_C, x_m=0.3))
         waiting = next((w for w in self._walkers if w.step_up_at is None and w.arrive_at <= t), None)
         if waiting is not None:
             people.append(Person(distance_m=QUEUE_DISTANCE_M, forehead_c=QUEUE_C, x_m=-0.45))
-        ambient = self.scenario.site.ambient_c
+        ambient = self._room(t)
         temps = render_people(people, ambient_c=ambient, fov_h_deg=self._fov_h_deg)
         return temps, 0.98, ambient
 
@@ -225,6 +248,9 @@ class World:
             self._note_in_range(w)
         elif view.screen is Screen.ONE_AT_A_TIME and w.visitor.companion:
             w.companion_back_at = t + REACT_S
+        elif view.screen is Screen.COME_BACK and w.visitor.arrive_cold_c is not None and not w.warmed:
+            w.sent_back_at = t
+            self._leave(w, t + REACT_S)  # off to warm up; `_advance` queues them again later
 
     def decided(self, outcome: VisitorOutcome, event: EntryEvent) -> None:
         t = self._clock.monotonic()

@@ -1,0 +1,134 @@
+"""Making the spoken prompts: espeak-ng speaks each prompt in Mandarin and in English into WAVs.
+
+A prompt is one WAV: the Mandarin sentence, a short pause, the English one (the screens' order).
+File names carry a digest of the words and voices, so rewording a prompt in the catalogue makes
+a new file instead of playing a stale one, and an unchanged prompt is never generated twice.
+
+    .venv/bin/python -m drivers.audio.voice_files OUT_DIR     (what scripts/build-voice runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+#: espeak-ng voice per catalogue language (`cmn` is Mandarin).
+VOICES = {"zh": "cmn", "en": "en"}
+PROMPTS = ("pass", "stop", "step_closer")
+PAUSE_S = 0.35
+SPEED_WPM = 150  # a little slower than espeak's 175: a queue in a noisy hall
+SILENCE = 300  # |sample| below this (of 32767) is silence, for trimming
+TRIM_MARGIN_S = 0.04
+
+
+class VoiceBuildError(RuntimeError):
+    """espeak-ng is missing or failed; the message says which."""
+
+
+def prompt_texts(languages: Sequence[str] = ("zh", "en")) -> dict[str, list[tuple[str, str]]]:
+    """{prompt: [(espeak voice, text), …]} from the screens' catalogues (`voice.<prompt>`)."""
+    from ui.catalog import Catalog
+
+    catalogs = [Catalog.load(lang) for lang in languages]
+    return {name: [(VOICES[c.language], c.text(f"voice.{name}")) for c in catalogs] for name in PROMPTS}
+
+
+def file_name(name: str, parts: Sequence[tuple[str, str]]) -> str:
+    digest = hashlib.sha256(repr((name, list(parts), SPEED_WPM, SILENCE)).encode()).hexdigest()[:10]
+    return f"{name}-{digest}.wav"
+
+
+def _speak(espeak: str, voice: str, text: str, out: Path) -> None:
+    try:
+        subprocess.run([espeak, "-v", voice, "-s", str(SPEED_WPM), "-w", str(out), text], check=True,
+                       capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        raise VoiceBuildError(f"espeak-ng could not speak {text!r} with voice {voice}: {exc} "
+                              f"{detail.decode(errors='replace').strip()}") from exc
+
+
+def _trim(frames: bytes, width: int, rate: int) -> bytes:
+    """`frames` without the silence espeak-ng leaves before and after speech (a prompt must be short)."""
+    if width != 2:
+        return frames
+    samples = array.array("h", frames)
+    loud = [i for i, v in enumerate(samples) if abs(v) > SILENCE]
+    if not loud:
+        return frames
+    margin = int(TRIM_MARGIN_S * rate)
+    return samples[max(0, loud[0] - margin):loud[-1] + margin].tobytes()
+
+
+def _join(pieces: Sequence[Path], out: Path) -> None:
+    """Concatenate WAVs of one format with a pause between them (espeak-ng writes 22050 Hz mono s16)."""
+    params = None
+    frames: list[bytes] = []
+    for piece in pieces:
+        with wave.open(str(piece), "rb") as w:
+            p = w.getparams()
+            if params is None:
+                params = p
+            elif (p.nchannels, p.sampwidth, p.framerate) != (params.nchannels, params.sampwidth, params.framerate):
+                raise VoiceBuildError(f"{piece} has another format than {pieces[0]}")
+            if frames:
+                frames.append(b"\0" * int(PAUSE_S * p.framerate) * p.sampwidth * p.nchannels)
+            frames.append(_trim(w.readframes(w.getnframes()), p.sampwidth, p.framerate))
+    assert params is not None
+    tmp = out.with_suffix(".tmp")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(params.nchannels)
+        w.setsampwidth(params.sampwidth)
+        w.setframerate(params.framerate)
+        w.writeframes(b"".join(frames))
+    tmp.replace(out)  # never a half-written prompt
+
+
+def build_prompts(out_dir: str | Path, texts: Mapping[str, Sequence[tuple[str, str]]] | None = None, *,
+                  espeak: str | None = None) -> dict[str, Path]:
+    """Make (or reuse) one WAV per prompt in `out_dir`; returns {prompt: path}."""
+    texts = prompt_texts() if texts is None else texts
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    made: dict[str, Path] = {}
+    for name, parts in texts.items():
+        target = out / file_name(name, parts)
+        if not target.is_file():
+            exe = espeak or shutil.which("espeak-ng")
+            if exe is None:
+                raise VoiceBuildError("espeak-ng is not installed (sudo apt install espeak-ng)")
+            with tempfile.TemporaryDirectory(prefix="voice-") as tmp:
+                pieces = []
+                for i, (voice, text) in enumerate(parts):
+                    piece = Path(tmp) / f"{i}.wav"
+                    _speak(exe, voice, text, piece)
+                    pieces.append(piece)
+                _join(pieces, target)
+        made[name] = target
+    return made
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Make the kiosk's spoken prompts with espeak-ng.")
+    parser.add_argument("out_dir", help="directory for the WAV files (display.voice_dir)")
+    args = parser.parse_args(argv)
+    try:
+        made = build_prompts(args.out_dir)
+    except VoiceBuildError as exc:
+        print(f"build-voice: {exc}", file=sys.stderr)
+        return 1
+    for name, path in made.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Faces in a 32×24 thermal image: who is where, how far, and how warm — one frame at a time.
+
+Pure functions over one (24, 32) °C image and the room's background, no state:
+
+* people are 4-connected regions of skin-warm pixels (above `SKIN_MIN_C` and well above the
+  background), found by a plain BFS — 768 pixels need nothing cleverer;
+* a region's *face temperature* is a robust maximum: the mean of the pixels within
+  `FACE_BAND_C` of its `ROBUST_RANK`-th hottest pixel.  Anchoring on the 3rd-hottest pixel means
+  one or two hot (glitched) pixels can neither make a fever nor, being outside the band, shift
+  the mean; averaging the forehead plateau instead of taking a single order statistic removes
+  the upward bias a noisy maximum has;
+* its *width* is measured on the forehead rows as the sum of the pixels' fill fractions
+  ((value − room) / (row peak − room)), so a head half covering an edge pixel counts half: the
+  optics blend linearly, and whole pixels alone would make distance jump in 10–20 % steps.
+  Only the forehead rows are used because below the head, in a warm room, clothing is as warm
+  as skin.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+FACE_WIDTH_M = 0.16  # a typical adult head seen from the front (= drivers.mlx90640.scene.FACE_WIDTH_M)
+SKIN_MIN_C = 30.0  # a pixel this warm (and well above the room) may be skin
+ABOVE_ROOM_C = 3.0  # ... and must be at least this much warmer than the background
+FACE_MIN_PIXELS = 2  # a warm region smaller than this is noise or a far-away head
+ROBUST_RANK = 3  # the n-th hottest pixel anchors the face temperature
+FACE_BAND_C = 0.25  # pixels within this of the anchor are the forehead plateau
+FOREHEAD_ROWS_C = 0.6  # rows whose peak is within this of the face's are forehead rows
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """One connected warm region, measured: a head (or a hand, a cup of tea…)."""
+
+    pixels: int
+    width_px: float  # sub-pixel width on the forehead rows
+    face_c: float  # robust maximum (uncalibrated)
+    distance_m: float
+    plateau: tuple[tuple[int, int], ...] = ()  # (row, col) of the pixels averaged into face_c
+    top_row: int = 0  # the region's highest row
+    columns: tuple[int, int] = (0, 31)  # the region's leftmost and rightmost column
+
+    def is_body_of(self, face: Face) -> bool:
+        """This region hangs below `face` and under it: that person's neck, shoulders or warm
+        clothes (a warm room makes clothing as warm as skin), not a second person."""
+        return self.top_row > face.top_row and self.columns[0] <= face.columns[1] and self.columns[1] >= face.columns[0]
+
+
+def label_regions(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """4-connected component labelling of a small boolean image (plain BFS)."""
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    rows, cols = mask.shape
+    count = 0
+    for r0, c0 in zip(*np.nonzero(mask), strict=True):
+        if labels[r0, c0]:
+            continue
+        count += 1
+        labels[r0, c0] = count
+        stack = [(r0, c0)]
+        while stack:
+            r, c = stack.pop()
+            for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+                if 0 <= rr < rows and 0 <= cc < cols and mask[rr, cc] and not labels[rr, cc]:
+                    labels[rr, cc] = count
+                    stack.append((rr, cc))
+    return labels, count
+
+
+def distance_for_width(width_px: float, pixel_rad: float) -> float:
+    """Distance (m) at which a face spans `width_px` pixels of `pixel_rad` radians each."""
+    angle = max(width_px, 0.5) * pixel_rad
+    return FACE_WIDTH_M / (2 * math.tan(angle / 2))
+
+
+def robust_face_c(values: np.ndarray) -> tuple[float, np.ndarray]:
+    """(face temperature, mask of the values used): the mean of the plateau around the
+    `ROBUST_RANK`-th hottest value."""
+    order = np.sort(values)[::-1]
+    anchor = float(order[min(ROBUST_RANK, order.size) - 1])
+    used = np.abs(values - anchor) <= FACE_BAND_C
+    return float(values[used].mean()), used
+
+
+def _row_width(row: np.ndarray, inside: np.ndarray, peak_col: int, room: np.ndarray) -> float:
+    """Sum of fill fractions of the region's run through `peak_col`, plus the partly covered
+    pixel just outside each end (too cool to be in the region, but part of the head)."""
+    peak = row[peak_col] - room[peak_col]
+    if not peak > 0:
+        return 0.0
+    width = 0.0
+    for step in (-1, 1):
+        c = peak_col if step == 1 else peak_col - 1
+        while 0 <= c < row.size:
+            fill = (row[c] - room[c]) / peak
+            if not fill > 0.05:
+                break
+            width += min(1.0, fill)
+            if not inside[c]:
+                break  # the edge pixel is counted; what lies beyond belongs to something else
+            c += step
+    return width
+
+
+def find_faces(pixels: np.ndarray, room: np.ndarray | float, pixel_rad: float) -> list[Face]:
+    """Every warm region big enough to be a head, nearest (widest) first."""
+    finite = np.where(np.isfinite(pixels), pixels, -np.inf)
+    room_img = np.broadcast_to(np.asarray(room, dtype=np.float64), pixels.shape)
+    mask = (finite >= SKIN_MIN_C) & (finite >= room_img + ABOVE_ROOM_C)
+    labels, count = label_regions(mask)
+    faces = []
+    for label in range(1, count + 1):
+        where = labels == label
+        n = int(where.sum())
+        if n < FACE_MIN_PIXELS:
+            continue
+        face_c, used = robust_face_c(finite[where])
+        coords = np.argwhere(where)
+        plateau = tuple((int(r), int(c)) for r, c in coords[used])
+        inside = np.where(where, finite, -np.inf)
+        row_peaks = inside.max(axis=1)
+        width = 0.0
+        for r in np.flatnonzero(row_peaks >= face_c - FOREHEAD_ROWS_C):
+            row = np.where(np.isfinite(pixels[r]), pixels[r], room_img[r])
+            width = max(width, _row_width(row, where[r], int(np.argmax(inside[r])), room_img[r]))
+        width = max(width, 1.0)
+        faces.append(Face(n, width, face_c, distance_for_width(width, pixel_rad), plateau,
+                          int(coords[:, 0].min()), (int(coords[:, 1].min()), int(coords[:, 1].max()))))
+    # A region hanging under another one is that person's body (however wide), not a person.
+    faces = [f for f in faces if not any(f.is_body_of(g) for g in faces if g is not f)]
+    faces.sort(key=lambda f: f.width_px, reverse=True)
+    return faces

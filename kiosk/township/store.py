@@ -1,0 +1,142 @@
+"""The township's event store: one SQLite file, every event once.
+
+Kiosks deliver at least once, so the same event can arrive twice (a kiosk re-sends what it had
+in flight when its link dropped).  The event id is the primary key and an insert of a known id
+changes nothing: that is the whole of deduplication, and it holds across listener restarts.
+The subject id is kept only as the township can read it: unsealed if the listener was given the
+township's sealing key, else sealed exactly as it arrived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS events (
+        event_id    TEXT PRIMARY KEY,
+        township    TEXT NOT NULL,
+        site        TEXT NOT NULL,
+        kiosk       TEXT NOT NULL,
+        kind        TEXT NOT NULL,      -- entry, alert, health, daily, config/ack
+        at          REAL,               -- the kiosk's time of the event (epoch s)
+        day         TEXT,               -- daily summaries: the day they cover
+        received_at REAL NOT NULL,
+        payload     TEXT NOT NULL,      -- the JSON as received (subject id sealed)
+        sid         TEXT                -- the subject id, only if unsealed with the township's key
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_kind_day ON events (kind, day)",
+    "CREATE INDEX IF NOT EXISTS events_site ON events (township, site, kiosk)",
+    """CREATE TABLE IF NOT EXISTS kiosks (
+        township TEXT NOT NULL, site TEXT NOT NULL, kiosk TEXT NOT NULL,
+        status   TEXT, status_at REAL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+        PRIMARY KEY (township, site, kiosk)
+    )""",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What `add` did with one message: `new` False means a duplicate (or a status update)."""
+
+    new: bool
+    event_id: str
+    kind: str
+    body: dict[str, Any] | None
+
+
+def fallback_event_id(topic: str, payload: bytes) -> str:
+    """For a message without an event id: the same bytes on the same topic are the same message."""
+    return "sha256:" + hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()[:32]
+
+
+class EventStore:
+    """Used from one thread (the listener's main loop)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._con = sqlite3.connect(self.path, isolation_level=None)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA synchronous=FULL")  # a message is acked to the broker only after this commit
+        self._con.execute("PRAGMA busy_timeout=5000")
+        for statement in SCHEMA:
+            self._con.execute(statement)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def add(self, township: str, site: str, kiosk: str, kind: str, payload: bytes, *, received_at: float,
+            event_id: str | None = None, sid: str | None = None) -> Stored:
+        """Store one kiosk → township message; a known event id is counted as a duplicate and skipped."""
+        try:
+            body = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = None
+        if kind == "status":
+            self._seen(township, site, kiosk, received_at, status=payload.decode("utf-8", "replace")[:20])
+            return Stored(False, "", kind, None)
+        if not isinstance(body, dict):
+            self._count("malformed")
+            return Stored(False, "", kind, None)
+        event_id = str(body.get("event_id") or event_id or fallback_event_id(f"{township}/{site}/{kiosk}/{kind}",
+                                                                             payload))
+        at = body.get("at")
+        day = body.get("day") if kind == "daily" else None
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self._con.execute(
+                "INSERT INTO events (event_id, township, site, kiosk, kind, at, day, received_at, payload, sid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                (event_id, township, site, kiosk, kind, at if isinstance(at, int | float) else None,
+                 day if isinstance(day, str) else None, received_at, payload.decode("utf-8"), sid))
+            new = cur.rowcount == 1
+            self._seen(township, site, kiosk, received_at)
+            if not new:
+                self._count("duplicates")
+            self._con.execute("COMMIT")
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        return Stored(new, event_id, kind, body)
+
+    def _seen(self, township: str, site: str, kiosk: str, at: float, *, status: str | None = None) -> None:
+        self._con.execute(
+            "INSERT INTO kiosks (township, site, kiosk, status, status_at, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (township, site, kiosk) DO UPDATE SET "
+            "last_seen = excluded.last_seen, status = coalesce(excluded.status, status), "
+            "status_at = coalesce(excluded.status_at, status_at)",
+            (township, site, kiosk, status, at if status is not None else None, at, at))
+
+    def _count(self, name: str) -> None:
+        self._con.execute("INSERT INTO counters (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1",
+                          (name,))
+
+    # ----------------------------------------------------------------------------- reading
+    def counter(self, name: str) -> int:
+        row = self._con.execute("SELECT n FROM counters WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return int(self._con.execute("SELECT count(*) FROM events").fetchone()[0])
+        return int(self._con.execute("SELECT count(*) FROM events WHERE kind = ?", (kind,)).fetchone()[0])
+
+    def event_ids(self, kind: str | None = None) -> list[str]:
+        sql = "SELECT event_id FROM events" + (" WHERE kind = ?" if kind else "") + " ORDER BY event_id"
+        return [r[0] for r in self._con.execute(sql, (kind,) if kind else ())]
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        cur = self._con.cursor()
+        cur.row_factory = sqlite3.Row
+        return list(cur.execute(sql, params))
