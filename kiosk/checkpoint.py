@@ -33,7 +33,7 @@ INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (w
 VISITOR_GONE_S = 0.5  # the spot empty this long: the visitor walked away; nothing of theirs is reused
 CLEAR_S = 0.5  # after a decision, the spot must be empty this long before the next visitor
 SAME_CODE_S = 60.0  # the code just decided, seen again within this time, is the same visitor
-COLD_ROOM_SKIN_C = 35.5  # in a room below the working range, a reading under this is cooled skin
+SEVERAL_CODES_SHOWN_S = 1.5  # "show one code only" stays this long after several codes were last in view
 IMPLAUSIBLE_READINGS = 2  # this many readings above the skin range in one visit: a sensor fault
 
 
@@ -83,6 +83,8 @@ class _Visit:
     sensor_failed: bool = False
     placement: Placement = Placement.NOBODY
     companion: bool = False
+    unsteady: int = 0  # unsteady reading windows since the last reading: "hold still" when it grows
+    several_codes_at: float | None = None  # when several codes were last in view
 
 
 class Checkpoint:
@@ -155,6 +157,20 @@ class Checkpoint:
             if sent_back_at is not None and now - sent_back_at < self._cfg.come_back_memory_s:
                 visit.returning = True
 
+    def on_several_codes(self, now: float) -> None:
+        """Several codes are in view at once: decide on none of them, and say why on screen.
+
+        A visit starts (someone is showing codes), so the code timeout still runs: whoever never
+        shows one code alone is stopped as `no_code`, never passed on a code picked at random.
+        """
+        if self.phase in (Phase.DECIDED, Phase.COME_BACK):
+            return
+        if self.phase in (Phase.IDLE, Phase.CLEARING):
+            self._start_visit(now)
+        if self._visit is not None:
+            self._visit.several_codes_at = now
+            self._visit.last_seen_at = now
+
     # ------------------------------------------------------------------------------ time
     @property
     def sensor_faulty(self) -> bool:
@@ -219,9 +235,13 @@ class Checkpoint:
         if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
             if visit.sensor_failed:
                 return Screen.FAULT
+            if visit.several_codes_at is not None and self._now - visit.several_codes_at < SEVERAL_CODES_SHOWN_S:
+                return Screen.ONE_CODE
             if self.phase is Phase.REMEASURE and (visit.remeasure_from is not None
                                                   or visit.placement in (Placement.OK, Placement.NOBODY)):
                 return Screen.REMEASURING
+            if visit.placement is Placement.OK and visit.unsteady >= self._cfg.hold_still_after:
+                return Screen.HOLD_STILL
             return {
                 Placement.TOO_FAR: Screen.STEP_CLOSER,
                 Placement.TOO_CLOSE: Screen.STEP_BACK,
@@ -288,11 +308,15 @@ class Checkpoint:
     def _collect_reading(self, now: float, visit: _Visit) -> None:
         if visit.final_reading_c is not None or visit.remeasure_from is not None:
             return
+        unsteady_before = self._screening.unstable_windows
         reading = self._screening.take_reading()
         if reading is None:
+            if self._screening.unstable_windows > unsteady_before:
+                visit.unsteady += 1
             if self._screening.implausible_readings >= IMPLAUSIBLE_READINGS:
                 visit.sensor_failed = True  # "above 43 °C" again and again: the sensor, not a person
             return
+        visit.unsteady = 0
         if self._is_cold(reading):
             # Not a temperature: nothing of it is shown or stored.  First time: come back later;
             # back again and still cold: no reading, so the decision goes to a manual check.
@@ -314,7 +338,7 @@ class Checkpoint:
         visit.final_uncertainty_c = reading.uncertainty_c
 
     def _is_cold(self, reading: Reading) -> bool:
-        return reading.cold or (self._screening.cold_room and reading.temperature_c < COLD_ROOM_SKIN_C)
+        return reading.cold or (self._screening.cold_room and reading.temperature_c < self._cfg.cold_room_skin_c)
 
     def _cold_ready(self, now: float, visit: _Visit) -> bool:
         """Send a cold visitor back once their code is in (to recognise them), or at the timeout."""

@@ -83,6 +83,12 @@ class CheckpointConfig(_Section):
     come_back_memory_s: float = Field(1800.0, ge=60.0, le=86_400.0, title="Come-back memory (s)",
                                       description="A visitor sent to warm up is recognised by their code "
                                                   "(a digest, never the text) for this long.")
+    cold_room_skin_c: float = Field(35.5, ge=33.0, le=36.5, title="Cold-room skin (°C)",
+                                    description="In a room below the working range, a reading under this is "
+                                                "cooled skin: the visitor is asked to come back in a few minutes.")
+    hold_still_after: int = Field(4, ge=1, le=64, title="Hold-still prompt",
+                                  description="Unsteady reading windows in a row before the screen asks the "
+                                              "visitor to hold still.")
 
 
 class ThermalConfig(_Section):

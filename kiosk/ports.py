@@ -158,6 +158,8 @@ class Screen(enum.Enum):
     STEP_CLOSER = "step_closer"
     STEP_BACK = "step_back"
     ONE_AT_A_TIME = "one_at_a_time"  # several people in view
+    HOLD_STILL = "hold_still"  # readings keep wandering: stand still, facing the screen
+    ONE_CODE = "one_code"  # several codes in view: show only your own
     MEASURING = "measuring"
     REMEASURING = "remeasuring"
     PASS = "pass"

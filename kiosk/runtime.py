@@ -52,6 +52,7 @@ from kiosk.ports import (
 )
 from kiosk.replay import ReplayGuard
 from kiosk.screening import Screening
+from kiosk.sightings import CodesInView
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ SCREEN_SIGNALS = {
     Screen.STEP_CLOSER: Signal.ATTENTION,
     Screen.STEP_BACK: Signal.ATTENTION,
     Screen.ONE_AT_A_TIME: Signal.ATTENTION,
+    Screen.HOLD_STILL: Signal.ATTENTION,
+    Screen.ONE_CODE: Signal.ATTENTION,
     Screen.COME_BACK: Signal.ATTENTION,
     Screen.ATTRACT: Signal.IDLE,
 }
@@ -186,6 +189,7 @@ class Kiosk:
         self._render_due = -1e9  # compared exactly as the loop sleeps on it (float-safe)
         self._last_pixels = None
         self._codes: dict[str, _Cached] = {}
+        self._in_view = CodesInView()  # frame-level flicker out; two phones at once seen as several
         self._buffered = 0
         self._status_due = -1e9
         # Threads only on a real clock (unless asked): a virtual clock must stay inline and exact.
@@ -353,9 +357,12 @@ class Kiosk:
         self._codes_seen(texts)
 
     def _codes_seen(self, texts: list[str]) -> None:
-        if len(texts) != 1:
-            return  # nothing, or several codes at once: wait for one clear code
         now = self.clock.monotonic()
+        if self._in_view.update(texts, now).several:
+            self.checkpoint.on_several_codes(now)  # decide on none; the screen asks for one code
+            return
+        if len(texts) != 1:
+            return  # nothing read in this frame
         self.checkpoint.on_code(now, self._verify(texts[0], now))
 
     def _verify(self, text: str, now: float) -> ScannedCode:

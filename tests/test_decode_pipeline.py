@@ -13,10 +13,10 @@ import signal
 import time
 
 from drivers.camera.simulated import PhoneView, SimulatedCamera
-from drivers.qr.debounce import CodesInView
 from drivers.qr.isolated import IsolatedDecoder
 from drivers.qr.worker import DecodeWorker
 from kiosk.clock import RealClock
+from kiosk.sightings import CodesInView
 
 TEXT = "THP1:PIPELINE-" + "Z" * 150
 

@@ -170,6 +170,22 @@ def draw_one_at_a_time(canvas: Canvas, view: ScreenView) -> list[Drawn]:
                    lambda rect: _one_metre_picture(canvas, rect, far=NAVY_LIGHT))
 
 
+def draw_hold_still(canvas: Canvas, view: ScreenView) -> list[Drawn]:
+    def symbol(rect: pygame.Rect) -> list[Drawn]:
+        icons.person(canvas.surface, icons.square(rect, 0.8), AMBER)
+        return []
+
+    return _prompt(canvas, "hold_still.title", "hold_still.hint", symbol)
+
+
+def draw_one_code(canvas: Canvas, view: ScreenView) -> list[Drawn]:
+    def symbol(rect: pygame.Rect) -> list[Drawn]:
+        icons.warning(canvas.surface, icons.square(rect, 0.8), AMBER, INK)
+        return []
+
+    return _prompt(canvas, "one_code.title", "one_code.hint", symbol)
+
+
 # ---------------------------------------------------------------------------------- measuring
 
 
@@ -358,6 +374,8 @@ SCREENS: dict[Screen, ScreenFunction] = {
     Screen.STEP_CLOSER: draw_step_closer,
     Screen.STEP_BACK: draw_step_back,
     Screen.ONE_AT_A_TIME: draw_one_at_a_time,
+    Screen.HOLD_STILL: draw_hold_still,
+    Screen.ONE_CODE: draw_one_code,
     Screen.MEASURING: draw_measuring,
     Screen.REMEASURING: draw_remeasuring,
     Screen.PASS: draw_pass,

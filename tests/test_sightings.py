@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.qr.debounce import CodesInView
+from kiosk.sightings import CodesInView
 
 
 def test_the_same_code_read_on_many_frames_is_one_sighting() -> None:
