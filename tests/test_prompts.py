@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from test_checkpoint import DT, GREEN, Rig, frame  # the checkpoint tests' time-line rig
+from test_review_runtime import _kiosk, _play  # and the review tests' simulated kiosk
+
 from kiosk.checkpoint import Phase
 from kiosk.policy import Verdict
 from kiosk.ports import Screen
-from test_checkpoint import DT, GREEN, Rig, frame
-from test_review_runtime import _kiosk, _play
 
 
 def test_wandering_readings_ask_to_hold_still_and_never_decide_on_them() -> None:
