@@ -100,8 +100,8 @@ def test_privacy_notice_says_what_how_long_and_who(renderer: ScreenRenderer) -> 
     texts = [d.text for d in render_frame(sample(Screen.ATTRACT), (800, 480), renderer=custom)[1]
              if d.key == "attract.privacy"]
     zh, en = texts
-    assert "保存14天" in zh and "镇卫生院" in zh and "体温" in zh and "the town" not in zh
-    assert "Kept 14 days" in en and "the town health centre" in en and "no name" in en
+    assert "保存14天" in zh and "镇卫生院" in zh and "体温" in zh and "隐去部分的姓名" in zh and "the town" not in zh
+    assert "Kept 14 days" in en and "the town health centre" in en and "masked name" in en
 
 
 def test_status_strip_warnings_in_words_unknown_verbatim(renderer: ScreenRenderer) -> None:
