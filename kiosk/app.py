@@ -214,7 +214,8 @@ def run_kiosk(config: KioskConfig) -> int:
         # the township's signed configuration: the one saved by an earlier run now, newer ones as they come
         from kiosk.remote_config import PolicyState, RemoteConfig, attach_remote_config
 
-        remote = RemoteConfig.from_config(config, PolicyState.build(config.policy, trust))
+        remote = RemoteConfig.from_config(config, PolicyState.build(config.policy, trust), wall=clock.wall,
+                                          clock_synced=lambda: bool(kiosk.checkpoint.clock_synced))
         attach_remote_config(kiosk, remote, feed, feed.uplink, clock.wall, also=(feed, feed.daily))
     except (StartupError, OSError, ValueError) as exc:
         log.error("cannot start: %s", exc)

@@ -12,6 +12,10 @@ kernel's own status via adjtimex(2) (STA_UNSYNC clear once any NTP daemon — ti
 ntpd — disciplines the clock), and last `timedatectl show -p NTPSynchronized`.  The kiosk
 service runs with ProtectClock=yes, whose seccomp filter refuses adjtimex even for reading, so
 there the flag file and timedatectl are what answer.  `SimulatedClockSync` is the test double.
+
+The first two are a stat and a system call; timedatectl is a subprocess that talks to D-Bus and
+may take seconds.  The kiosk's main loop asks every pass, so that probe runs in a background
+thread and the loop gets the last answer at once (`False`, "unknown", until the first one).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import ctypes.util
 import logging
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -99,16 +105,26 @@ def timedatectl_synchronized(timeout_s: float = 3.0) -> bool | None:
 
 
 class SystemClockSync:
-    """The real system's answer, cached for `recheck_s` on the caller's monotonic clock."""
+    """The real system's answer, cached for `recheck_s` on the caller's monotonic clock.
+
+    With `background` (the default) the slow probe (timedatectl) runs in a thread of its own and
+    `synchronized()` never waits for it; `background=False` waits (the selftest, run once).
+    """
 
     def __init__(self, *, flag: Path = TIMESYNCD_FLAG, recheck_s: float = RECHECK_S,
-                 monotonic=None) -> None:  # type: ignore[no-untyped-def]
+                 monotonic: Callable[[], float] | None = None, background: bool = True,
+                 slow_probe: Callable[[], bool | None] = timedatectl_synchronized) -> None:
         import time
 
         self._flag = flag
         self._recheck_s = recheck_s
         self._monotonic = monotonic or time.monotonic
+        self._background = background
+        self._slow_probe = slow_probe
+        self._lock = threading.Lock()  # `_cached` and `_slow` are also written by the probe's thread
         self._cached: tuple[bool, str] | None = None
+        self._slow: tuple[bool, str] | None = None  # the slow probe's last answer
+        self._probing: threading.Thread | None = None
         self._checked_at = -1e18
 
     def _ask(self) -> tuple[bool, str]:
@@ -117,21 +133,41 @@ class SystemClockSync:
         kernel = kernel_synchronized()
         if kernel is not None:
             return kernel, "adjtimex"
-        tdc = timedatectl_synchronized()
-        if tdc is not None:
-            return tdc, "timedatectl"
-        return False, "unknown"  # nothing could tell: assume the worst
+        if not self._background:
+            return self._probe_slowly()
+        if self._probing is None or not self._probing.is_alive():
+            self._probing = threading.Thread(target=self._probe_in_background, name="clock-sync-probe", daemon=True)
+            self._probing.start()
+        return self._slow or (False, "unknown")  # nothing could tell yet: assume the worst
+
+    def _probe_slowly(self) -> tuple[bool, str]:
+        try:
+            answer = self._slow_probe()
+        except Exception:  # a probe that fails says nothing: not synchronised
+            log.exception("clock sync: probing failed")
+            answer = None
+        return (answer, "timedatectl") if answer is not None else (False, "unknown")
+
+    def _probe_in_background(self) -> None:
+        answer = self._probe_slowly()
+        with self._lock:
+            self._slow = answer
+            if self._cached is not None and self._cached[1] in ("timedatectl", "unknown"):
+                self._set(answer)  # the fast probes had nothing to say: this is the answer now
+
+    def _set(self, answer: tuple[bool, str]) -> None:
+        previous, self._cached = self._cached, answer
+        if previous is None or previous[0] != answer[0]:
+            log.log(logging.INFO if answer[0] else logging.WARNING, "wall clock %s (%s)",
+                    "synchronised" if answer[0] else "NOT synchronised", answer[1])
 
     def _answer(self) -> tuple[bool, str]:
         now = self._monotonic()
-        if self._cached is None or now - self._checked_at >= self._recheck_s:
-            previous = self._cached
-            self._cached = self._ask()
-            self._checked_at = now
-            if previous is None or previous[0] != self._cached[0]:
-                log.log(logging.INFO if self._cached[0] else logging.WARNING, "wall clock %s (%s)",
-                        "synchronised" if self._cached[0] else "NOT synchronised", self._cached[1])
-        return self._cached
+        with self._lock:
+            if self._cached is None or now - self._checked_at >= self._recheck_s:
+                self._set(self._ask())
+                self._checked_at = now
+            return self._cached  # type: ignore[return-value]
 
     def synchronized(self) -> bool:
         return self._answer()[0]

@@ -278,12 +278,16 @@ class StorageConfig(_Section):
                           description="Outbox and persisted state; on the writable data partition.")
     max_mb: float = Field(256.0, gt=0, le=65536, title="Outbox size (MB)",
                           description="Payload bytes the outbox may hold; beyond it the oldest sent, then the "
-                                      "oldest unsent ordinary rows are dropped (alerts last), and counted.")
+                                      "oldest unsent ordinary rows are dropped (alerts last), and counted. "
+                                      "An event never pushes out a more urgent unsent one: if only those "
+                                      "could make room, it is the one dropped (counted; FAULT for an entry).")
     max_rows: int = Field(500_000, ge=100, le=100_000_000, title="Outbox rows",
                           description="Rows the outbox may hold; the same dropping order as the size bound.")
     retention_days: float = Field(7.0, gt=0, le=366, title="Retention (days)",
                                   description="Events are deleted this long after delivery, and dropped (and "
-                                              "counted) if still undelivered this long after they were made.")
+                                              "counted) if still undelivered this long after they were made "
+                                              "(undelivered alerts excepted: they wait for delivery). Ages "
+                                              "count only while the wall clock is NTP-synchronised.")
 
 
 class KioskConfig(_Section):

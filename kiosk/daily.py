@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.config import KioskConfig
 from kiosk.events import ALERT_STREAM, ENTRY_STREAM, uuid7
-from kiosk.outbox import Outbox, Visit
+from kiosk.outbox import Outbox, OutboxFull, Visit
 from kiosk.policy import ALERT_REASONS, REASONS, Verdict
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,9 @@ class DailyReporter:
     def poll(self, wall: float) -> list[str]:
         """Store the summary of every finished day that is due and not yet reported; the days stored.
 
-        Cheap when nothing is due (checked once per minute of wall time).
+        Cheap when nothing is due (checked once per minute of wall time).  `wall` must come from a
+        synchronised clock: the feed does not call this until it is (`kiosk.feed`), since on the
+        stale time of a Pi without RTC the due days would be the wrong ones.
         """
         minute = int(wall // 60)
         if minute == self._checked_minute:
@@ -117,7 +119,11 @@ class DailyReporter:
         """Store `day`'s summary now unless it was reported already; True if stored."""
         summary = self.summary(day, wall)
         payload = json.dumps(summary, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
-        stored = self.outbox.report_day(day, DAILY_STREAM, summary["event_id"], payload, priority=DAILY_PRIORITY)
+        try:
+            stored = self.outbox.report_day(day, DAILY_STREAM, summary["event_id"], payload, priority=DAILY_PRIORITY)
+        except OutboxFull as exc:  # nothing recorded: tried again at a later minute
+            log.warning("daily summary of %s not stored yet: %s", day, exc)
+            return False
         if self._reported is not None:
             self._reported.add(day)
         if stored:

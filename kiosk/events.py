@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from kiosk.checkpoint import VisitorOutcome
 from kiosk.config import KioskConfig
+from kiosk.healthpass.model import mask_name
 from kiosk.sealing import SubjectSealer, sealer_for
 
 ENTRY_STREAM = "entry"
@@ -82,22 +83,6 @@ def _summarise_code(outcome: VisitorOutcome) -> CodeSummary | None:
         issuer=getattr(getattr(result, "health_pass", None), "iss", None),
         error=getattr(result, "error", None),
     )
-
-
-def mask_name(name: str | None) -> str | None:
-    """The name as the platform should have masked it: a name with no `*` is masked here.
-
-    Keeps the first and (for three characters or more) the last character, e.g. 张三 → 张*,
-    张三丰 → 张*丰, Alice Smith → A*h.
-    """
-    if not name:
-        return None
-    name = name.strip()[:40]
-    if "*" in name or len(name) <= 1:
-        return name or None
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" + name[-1]
 
 
 def entry_event(outcome: VisitorOutcome, config: KioskConfig, *, wall: float,

@@ -19,11 +19,25 @@ SQLite (stdlib, one file on the data partition) gives us atomic, crash-safe comm
 Bounded (`Limits`): by rows, by payload bytes and by age.  When an append would pass a bound,
 room is made in the same transaction, in this order: delivered rows (oldest first), dead
 letters, then undelivered rows of the lowest priority (ordinary entries before alerts), oldest
-first.  Undelivered rows dropped, by bound or by age, are counted per stream in the file
-(`dropped`), so the loss is reported in `stats` and in the kiosk's health, never silent.  The
-running totals live in memory (one scan at open, re-counted by `housekeeping`), so enforcing the
-bounds costs an append nothing until a bound is reached; making room then removes a tenth of
-the bound at once so that it happens rarely.
+first, but only rows of a priority at most the new row's own: an entry never pushes out an
+alert, an alert pushes out entries and, when nothing else is left, the oldest alerts.  If room
+cannot be made that way, the new row is the one dropped: it is counted and `append` raises
+`OutboxFull` (the kiosk then shows FAULT, never PASS, for an entry it could not store).
+Undelivered rows dropped, by bound or by age, are counted per stream in the file (`dropped`), so
+the loss is reported in `stats` and in the kiosk's health, never silent.  The running totals
+live in memory (one scan at open, re-counted by `housekeeping`), so enforcing the bounds costs
+an append nothing until a bound is reached; making room then removes a tenth of the bound at
+once (from the tiers it may touch) so that it happens rarely.
+
+Age (`retention_s`) and an unsynchronised clock.  The Pi has no RTC: until NTP answers, the wall
+clock is the stale time fake-hwclock saved, maybe weeks behind.  So `housekeeping` applies the
+retention only when told the clock is synchronised (`clock_synced`, from the feed), and a row
+appended while it is not is flagged (`unsynced`): its `created` is on the stale timeline and the
+age logic ignores it until `settle_clock` re-stamps it with the first synchronised time (from
+then on its age counts; it is kept at most `retention_s` after that).  The day tally of such a
+row waits for `settle_clock` too, and is counted on the day the clock was found right.  The
+retention never drops an undelivered alert (priority `Limits.keep_priority` or more): see
+`housekeeping`.
 
 Cheap on SD writes: an append is one transaction (one fsync) that writes the five or so pages
 it touched to the WAL, and the daily-summary tally (`Visit`) rides in that same transaction.
@@ -63,7 +77,7 @@ from types import TracebackType
 from kiosk.clock import RealClock
 from kiosk.ports import Clock, KioskError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 _FORBIDDEN_IN_STREAM = frozenset("+#\0")  # '/' allowed inside (`config/ack`), not at either end
 # Small pages: each commit writes every page it touched (about five) to the WAL, and a 4 KiB page
@@ -107,6 +121,12 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE daily_reports (day TEXT PRIMARY KEY, event_id TEXT NOT NULL, made REAL NOT NULL) WITHOUT ROWID",
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     ),
+    (  # 4: rows stamped on a wall clock not yet synchronised (age logic ignores them until settled)
+        "ALTER TABLE outbox ADD COLUMN unsynced INTEGER",  # 1: `created` is on a stale timeline
+        "ALTER TABLE visits ADD COLUMN unsynced INTEGER",  # 1: `day` is on a stale timeline
+        "CREATE INDEX outbox_unsynced ON outbox (seq) WHERE unsynced IS NOT NULL",
+        "CREATE INDEX visits_unsynced ON visits (seq) WHERE unsynced IS NOT NULL",
+    ),
 )
 _ROW = "seq, event_id, stream, priority, created, payload, sent_at, rejected"
 _PENDING = "sent_at IS NULL AND rejected IS NULL"
@@ -148,7 +168,8 @@ class OutboxStats:
 
 
 class OutboxFull(OutboxError):
-    """The disk (or the file's page limit) is full: the event was NOT stored."""
+    """The event was NOT stored: the disk (or the file's page limit) is full, or the bounds are
+    taken by undelivered events of a higher priority that it may not push out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +179,7 @@ class Limits:
     max_rows: int = 500_000
     max_bytes: int = 256 * 1024 * 1024
     retention_s: float = 7 * 86_400.0
+    keep_priority: int = 10  # undelivered rows this urgent (alerts: kiosk.events.ALERT_PRIORITY) never age out
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +242,7 @@ class Outbox:
 
     # ----------------------------------------------------------------------------- writing
     def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0,
-               visit: Visit | None = None) -> int:
+               visit: Visit | None = None, clock_synced: bool = True) -> int:
         """Store an event and return its sequence number once it is durably committed.
 
         Appending an `event_id` that is already stored changes nothing and returns the stored
@@ -229,9 +251,12 @@ class Outbox:
         `stream` becomes the topic's last levels, so it may not contain `+`, `#` or NUL, nor
         start or end with `/`.  Give every event of a stream the same `priority`: order within a
         stream is `seq` order only among rows of equal priority.  `visit` tallies the decision
-        for the daily summary in the same transaction.
+        for the daily summary in the same transaction.  `clock_synced=False` flags the row (and
+        its tally) as stamped on an unsynchronised wall clock (see `settle_clock`).
 
-        Raises `OutboxFull` when the disk is full: the event is then not stored.
+        Raises `OutboxFull` when the event is not stored: the disk is full, or a bound is reached
+        and only undelivered rows of a higher priority could make room (the event is then
+        counted as dropped for its stream: an alert is never pushed out by an entry).
         """
         if not stream or not _FORBIDDEN_IN_STREAM.isdisjoint(stream) or stream[0] == "/" or stream[-1] == "/":
             raise ValueError(f"stream {stream!r} must be a non-empty MQTT topic suffix")
@@ -239,7 +264,7 @@ class Outbox:
             raise ValueError("event_id must not be empty")
         data = bytes(payload)
         try:
-            return self._append(stream, event_id, data, int(priority), visit)
+            return self._append(stream, event_id, data, int(priority), visit, clock_synced)
         except sqlite3.OperationalError as exc:
             if not _is_full(exc):
                 raise
@@ -249,7 +274,7 @@ class Outbox:
         for make_room in (self._checkpoint, self._purge_for_room):
             try:
                 make_room()
-                return self._append(stream, event_id, data, int(priority), visit)
+                return self._append(stream, event_id, data, int(priority), visit, clock_synced)
             except sqlite3.OperationalError as exc:
                 if not _is_full(exc):
                     raise
@@ -282,20 +307,34 @@ class Outbox:
         except OSError:
             self.reserve_path.unlink(missing_ok=True)
 
-    def _append(self, stream: str, event_id: str, data: bytes, priority: int, visit: Visit | None) -> int:
+    def _append(self, stream: str, event_id: str, data: bytes, priority: int, visit: Visit | None,
+                clock_synced: bool) -> int:
+        unsynced = None if clock_synced else 1
         with self._write() as con:
-            self._make_room(con, 1, len(data))
-            inserted = con.execute(
-                "INSERT INTO outbox (event_id, stream, priority, created, payload) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (event_id) DO NOTHING RETURNING seq",
-                (event_id, stream, priority, self._clock.wall(), data),
-            ).fetchall()
-            if not inserted:
-                return int(con.execute("SELECT seq FROM outbox WHERE event_id = ?", (event_id,)).fetchone()[0])
-            seq = int(inserted[0][0])
-            if visit is not None:
-                con.execute("INSERT OR IGNORE INTO visits (seq, day, decision, reasons, policy) VALUES (?, ?, ?, ?, ?)",
-                            (seq, visit.day, visit.decision, ",".join(visit.reasons), visit.policy_version))
+            room = True
+            if self._over(1, len(data)):
+                known = con.execute("SELECT seq FROM outbox WHERE event_id = ?", (event_id,)).fetchone()
+                if known is not None:  # a retry: there is nothing to make room for
+                    return int(known[0])
+                room = self._make_room(con, 1, len(data), priority)
+                if not room:
+                    self._count_dropped(con, [stream])  # committed: the loss is counted, then we raise
+            if room:
+                inserted = con.execute(
+                    "INSERT INTO outbox (event_id, stream, priority, created, payload, unsynced) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
+                    (event_id, stream, priority, self._clock.wall(), data, unsynced),
+                ).fetchall()
+                if not inserted:
+                    return int(con.execute("SELECT seq FROM outbox WHERE event_id = ?", (event_id,)).fetchone()[0])
+                seq = int(inserted[0][0])
+                if visit is not None:
+                    con.execute("INSERT OR IGNORE INTO visits (seq, day, decision, reasons, policy, unsynced) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", (seq, visit.day, visit.decision,
+                                                              ",".join(visit.reasons), visit.policy_version, unsynced))
+        if not room:
+            raise OutboxFull(f"{self.path}: the bounds are held by undelivered events more urgent than this "
+                             f"{stream!r} event (priority {priority}); not stored, counted as dropped")
         self._rows += 1
         self._bytes += len(data)
         self.appended += 1
@@ -309,7 +348,9 @@ class Outbox:
         """Store a day's summary unless that day was already reported; False if it was.
 
         The report and the record that it was made commit together: a reboot at any instant
-        neither loses the report nor sends it twice.
+        neither loses the report nor sends it twice.  Raises `OutboxFull` (and records nothing,
+        so the day is tried again later, not counted as dropped) when only more urgent
+        undelivered rows could make room for it.
         """
         with self._write() as con:
             done = con.execute("INSERT INTO daily_reports (day, event_id, made) VALUES (?, ?, ?) "
@@ -317,7 +358,9 @@ class Outbox:
                                (day, event_id, self._clock.wall())).fetchall()
             if not done:
                 return False
-            self._make_room(con, 1, len(payload))
+            if self._over(1, len(payload)) and not self._make_room(con, 1, len(payload), int(priority)):
+                raise OutboxFull(f"{self.path}: the bounds are held by more urgent undelivered events; "
+                                 f"the summary of {day} is not stored yet")
             con.execute("INSERT INTO outbox (event_id, stream, priority, created, payload) VALUES (?, ?, ?, ?, ?)",
                         (event_id, stream, int(priority), self._clock.wall(), bytes(payload)))
         self._rows += 1
@@ -330,8 +373,8 @@ class Outbox:
 
     def day_tally(self, day: str) -> list[tuple[str, tuple[str, ...], float | None, str]]:
         """(decision, reasons, seconds, policy version) of every decision tallied on `day` (local)."""
-        rows = self._db.execute("SELECT seq, decision, reasons, seconds, policy FROM visits WHERE day = ?",
-                                (day,)).fetchall()
+        rows = self._db.execute("SELECT seq, decision, reasons, seconds, policy FROM visits "
+                                "WHERE day = ? AND unsynced IS NULL", (day,)).fetchall()
         return [(d, tuple(r for r in reasons.split(",") if r), self._seconds.get(seq, seconds), policy)
                 for seq, d, reasons, seconds, policy in rows]
 
@@ -351,66 +394,123 @@ class Outbox:
         """Undelivered rows dropped by a bound or by age, per stream, ever."""
         return dict(self._db.execute("SELECT stream, count FROM dropped ORDER BY stream").fetchall())
 
-    def housekeeping(self, *, keep_days_of_tally: float | None = None) -> dict[str, int]:
-        """Apply the retention: delete delivered rows older than it, drop (and count) undelivered
-        ones older than it, forget old tallies; then re-count the totals.  Returns what it did.
+    def housekeeping(self, *, keep_days_of_tally: float | None = None, clock_synced: bool = True) -> dict[str, int]:
+        """Apply the retention, forget old tallies, then re-count the totals.  Returns what it did.
+
+        What ages out after `limits.retention_s`: delivered rows (by when they were delivered),
+        dead letters (never retried, so keeping them longer serves nobody) and undelivered rows
+        below `limits.keep_priority` — ordinary entries, daily summaries, acks; those dropped
+        undelivered are counted.  An undelivered alert never ages out: it reports somebody
+        stopped at the door (fever, a red or forged code), which the township must follow up,
+        and it has not served its purpose until it is delivered; it stays bounded by `max_rows`
+        and `max_bytes` and leaves, as the kiosk's privacy notice says, once delivered and aged.
+
+        Nothing is aged while the wall clock is not synchronised (`clock_synced=False`): a clock
+        that jumps forward weeks when NTP answers would make minutes-old rows look expired.
+        Rows stamped on such a clock (`unsynced`) are ignored here until `settle_clock`.
 
         Cheap enough for every few minutes; the kiosk's feed calls it.
         """
-        cutoff = self._clock.wall() - self.limits.retention_s
-        tally_cutoff = self._clock.wall() - (keep_days_of_tally or max(2.0, self.limits.retention_s / 86_400)) * 86_400
-        with self._write() as con:
-            purged = con.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?", (cutoff,)).rowcount
-            old = con.execute("SELECT seq, stream FROM outbox WHERE sent_at IS NULL AND created <= ?",
-                              (cutoff,)).fetchall()
-            self._drop(con, old)
-            # A day's tally is kept a while after its report was made (for the CLI), then forgotten.
-            forgotten = con.execute("DELETE FROM visits WHERE day IN (SELECT day FROM daily_reports WHERE made <= ?)",
-                                    (tally_cutoff,)).rowcount
+        purged = forgotten = 0
+        old: list[tuple[int, str]] = []
+        if clock_synced:
+            cutoff = self._clock.wall() - self.limits.retention_s
+            keep_days = keep_days_of_tally or max(2.0, self.limits.retention_s / 86_400)
+            tally_cutoff = self._clock.wall() - keep_days * 86_400
+            with self._write() as con:
+                purged = con.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?",
+                                     (cutoff,)).rowcount
+                old = con.execute("SELECT seq, stream FROM outbox WHERE sent_at IS NULL AND created <= ? "
+                                  "AND unsynced IS NULL AND (rejected IS NOT NULL OR priority < ?)",
+                                  (cutoff, self.limits.keep_priority)).fetchall()
+                self._drop(con, old)
+                # A day's tally is kept a while after its report was made (for the CLI), then forgotten.
+                forgotten = con.execute("DELETE FROM visits WHERE day IN (SELECT day FROM daily_reports "
+                                        "WHERE made <= ?)", (tally_cutoff,)).rowcount
         self._count()
         self._keep_reserve()
-        return {"purged": purged, "dropped": len(old), "tallies_forgotten": forgotten}
+        return {"purged": purged, "dropped": len(old), "tallies_forgotten": forgotten, "aged": int(clock_synced)}
 
-    def _make_room(self, con: sqlite3.Connection, rows: int, size: int) -> None:
-        """Inside a write transaction: keep the bounds after adding `rows` rows of `size` bytes."""
+    def settle_clock(self, today: str | None = None) -> int:
+        """The wall clock is synchronised now: re-stamp what was stamped while it was not.
+
+        A row flagged `unsynced` gets `created` = now: its true age is unknown (the stale clock
+        ran behind, and the kiosk may have been off), so its age counts from the first moment
+        the clock is right, which keeps it at most `retention_s` longer than that.  Its day
+        tally moves to `today` (the local day now; not yet reported, so counted exactly once);
+        without `today` the tallies stay flagged, and out of the summaries, until a later call.
+        A delivery stamped in the future (a clock that was ahead) is brought back to now.  Returns
+        how many rows were re-stamped.
+        """
+        now = self._clock.wall()
+        with self._write() as con:
+            n = con.execute("UPDATE outbox SET created = ?, unsynced = NULL WHERE unsynced IS NOT NULL",
+                            (now,)).rowcount
+            con.execute("UPDATE outbox SET sent_at = ? WHERE sent_at > ?", (now, now))  # an index range
+            if today is not None:
+                con.execute("UPDATE visits SET day = ?, unsynced = NULL WHERE unsynced IS NOT NULL", (today,))
+        return n
+
+    def _over(self, rows: int, size: int) -> bool:
+        return self._rows + rows > self.limits.max_rows or self._bytes + size > self.limits.max_bytes
+
+    def _make_room(self, con: sqlite3.Connection, rows: int, size: int, priority: int) -> bool:
+        """Inside a write transaction: keep the bounds after adding `rows` rows of `size` bytes of
+        `priority`.  False, having deleted nothing, if that would need an undelivered row of a
+        higher priority.
+
+        Victims, in order: delivered rows (oldest delivery first), dead letters, undelivered rows
+        of priority <= `priority` (lowest priority first, oldest first).  A tenth of the bound is
+        freed at once so that a kiosk at its bound does not re-count the table on every append.
+        """
         max_rows, max_bytes = self.limits.max_rows, self.limits.max_bytes
         if self._rows + rows <= max_rows and self._bytes + size <= max_bytes:
-            return
+            return True
         self._count(con)
         excess_rows = self._rows + rows - max_rows
         excess_bytes = self._bytes + size - max_bytes
         if excess_rows <= 0 and excess_bytes <= 0:
-            return
-        free_rows = max(excess_rows, int(max_rows * ROOM_FRACTION)) if excess_rows > 0 else 0
-        free_bytes = max(excess_bytes, int(max_bytes * ROOM_FRACTION)) if excess_bytes > 0 else 0
-        for where, order, counted in (
-            ("sent_at IS NOT NULL", "sent_at, seq", False),
-            ("rejected IS NOT NULL AND sent_at IS NULL", "seq", True),
-            (_PENDING, "priority, seq", True),
+            return True
+        want_rows = max(excess_rows, int(max_rows * ROOM_FRACTION)) if excess_rows > 0 else 0
+        want_bytes = max(excess_bytes, int(max_bytes * ROOM_FRACTION)) if excess_bytes > 0 else 0
+        freed_rows = freed_bytes = 0
+        plan: list[tuple[list[tuple[int, str]], bool]] = []
+        for where, order, params, counted in (
+            ("sent_at IS NOT NULL", "sent_at, seq", (), False),
+            ("rejected IS NOT NULL AND sent_at IS NULL", "seq", (), True),
+            (f"{_PENDING} AND priority <= ?", "priority, seq", (priority,), True),
         ):
-            if free_rows <= 0 and free_bytes <= 0:
+            if freed_rows >= want_rows and freed_bytes >= want_bytes:
                 break
             victims: list[tuple[int, str]] = []
             for seq, stream, length in con.execute(
-                    f"SELECT seq, stream, length(payload) FROM outbox WHERE {where} ORDER BY {order}"):
-                if free_rows <= 0 and free_bytes <= 0:
+                    f"SELECT seq, stream, length(payload) FROM outbox WHERE {where} ORDER BY {order}", params):
+                if freed_rows >= want_rows and freed_bytes >= want_bytes:
                     break
                 victims.append((seq, stream))
-                free_rows -= 1
-                free_bytes -= length
+                freed_rows += 1
+                freed_bytes += length
+            plan.append((victims, counted))
+        if freed_rows < excess_rows or freed_bytes < excess_bytes:
+            return False  # only more urgent undelivered rows are left: the new row is the one that goes
+        for victims, counted in plan:
             if counted:
                 self._drop(con, victims)
             else:
                 con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _ in victims])
         self._count(con)
+        return True
 
     def _drop(self, con: sqlite3.Connection, victims: list[tuple[int, str]]) -> None:
         """Delete undelivered rows and count them per stream (the loss must be reported)."""
         if not victims:
             return
         con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _ in victims])
+        self._count_dropped(con, [stream for _, stream in victims])
+
+    def _count_dropped(self, con: sqlite3.Connection, streams: list[str]) -> None:
         per_stream: dict[str, int] = {}
-        for _, stream in victims:
+        for stream in streams:
             per_stream[stream] = per_stream.get(stream, 0) + 1
         con.executemany("INSERT INTO dropped (stream, count) VALUES (?, ?) "
                         "ON CONFLICT (stream) DO UPDATE SET count = count + excluded.count", per_stream.items())

@@ -28,7 +28,15 @@ Applying is atomic: the new `PolicyConfig`, `TrustList` and `Verifier` are all b
 then one reference (`current`) is swapped and the `on_apply` callbacks run.  The accepted
 message is persisted (temp file, fsync, rename, fsync of the directory) and re-verified at the
 next boot, so a kiosk that boots without a network decides by the last rules it was given, and
-a file tampered with on the SD card is ignored.
+a file tampered with on the SD card is ignored.  The highest version applied is also kept in a
+file of its own (`remote-config.version`, with the digest of its signed payload): after a reboot
+nothing older is accepted, nor anything else of that version, even if the configuration file
+itself was lost, so an old signed configuration cannot be replayed through the broker.  Failing
+to save either is logged as an error and reported on `config/ack` (`persisted: false`).
+
+`issued_at` must be a plausible epoch second (2020 to 2100); a configuration issued more than
+`FUTURE_SKEW_S` ahead of the kiosk's wall clock is refused, but only while that clock is known
+to be synchronised (`clock_synced`): a Pi without an RTC may boot hours in the past.
 """
 
 from __future__ import annotations
@@ -60,6 +68,10 @@ ALG = "Ed25519"
 ACK_STREAM = "config/ack"
 ACK_PRIORITY = 5  # ahead of a backlog of entries (the township waits for it), behind alerts
 STATE_FILE = "remote-config.json"
+VERSION_FILE = "remote-config.version"  # {"version": N, "sha256": digest of its signed payload}
+ISSUED_AT_MIN = 1_577_836_800  # 2020-01-01: earlier is not a configuration of this kiosk
+ISSUED_AT_MAX = 4_102_444_800  # 2100-01-01
+FUTURE_SKEW_S = 600  # a township's clock ahead of a synchronised kiosk's by more than this: refused
 MAX_MESSAGE_BYTES = 256 * 1024  # a trust list of a few hundred issuers; more is an attack, not a config
 MAX_REMEMBERED = 64  # verdicts kept to recognise retained messages coming back after a reconnect
 
@@ -104,7 +116,7 @@ class ConfigPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int = Field(ge=1, le=2**53, description="One increasing sequence per township.")
-    issued_at: int = Field(ge=0, description="Epoch seconds when the township signed it.")
+    issued_at: int = Field(ge=ISSUED_AT_MIN, le=ISSUED_AT_MAX, description="Epoch seconds when the township signed it.")
     township: str = Field(min_length=1, max_length=64)
     kiosk: str | None = Field(None, description="`T/S/K` for one kiosk; null for the whole township.")
     policy: dict[str, Any]
@@ -164,9 +176,10 @@ class Ack:
 
 
 class _Refused(Exception):
-    def __init__(self, reason: str, detail: str = "", version: int | None = None) -> None:
+    def __init__(self, reason: str, detail: str = "", version: int | None = None, *, final: bool = True) -> None:
         super().__init__(reason)
         self.reason, self.detail, self.version = reason, detail, version
+        self.final = final  # False: the same bytes may pass later (issued in the future), so not remembered
 
 
 @dataclass(slots=True)
@@ -185,22 +198,30 @@ class RemoteConfig:
     """
 
     def __init__(self, public_key: Ed25519PublicKey | None, state_dir: str | os.PathLike[str],
-                 current: PolicyState, *, topics: KioskTopics) -> None:
+                 current: PolicyState, *, topics: KioskTopics, wall: Callable[[], float] | None = None,
+                 clock_synced: Callable[[], bool] | None = None) -> None:
         self.public_key = public_key
         self.state_path = Path(state_dir) / STATE_FILE
+        self.version_path = Path(state_dir) / VERSION_FILE
         self.topics = topics
+        self.wall = wall  # with `clock_synced`: refuse what is issued in the future (None: never)
+        self.clock_synced = clock_synced
         self._current = current
+        self._floor = self._read_floor()  # (highest version applied by any run, sha256 of its payload)
         self._seen: dict[str, _Judged] = {}  # sha256 of topic + payload → verdict
         self.on_apply: list[Callable[[PolicyState], None]] = []
         self._load()
 
     @classmethod
-    def from_config(cls, config: KioskConfig, current: PolicyState | None = None) -> RemoteConfig:
+    def from_config(cls, config: KioskConfig, current: PolicyState | None = None, *,
+                    wall: Callable[[], float] | None = None,
+                    clock_synced: Callable[[], bool] | None = None) -> RemoteConfig:
         key = config.uplink.config_public_key
         site = config.site
         return cls(public_key_from_text(key) if key else None, config.storage.data_dir,
                    current or PolicyState.from_config(config),
-                   topics=KioskTopics(site.township, site.site_id, site.kiosk_id))
+                   topics=KioskTopics(site.township, site.site_id, site.kiosk_id), wall=wall,
+                   clock_synced=clock_synced)
 
     @property
     def current(self) -> PolicyState:
@@ -219,8 +240,8 @@ class RemoteConfig:
         A message judged before (the same topic and bytes, e.g. the retained one again after a
         reconnect) gets the same answer with `publish=False`, so the feed is not flooded.
         """
-        digest = hashlib.sha256(topic.encode() + b"\0" + bytes(payload)).hexdigest()
-        seen = self._seen.get(digest)
+        message_digest = hashlib.sha256(topic.encode() + b"\0" + bytes(payload)).hexdigest()
+        seen = self._seen.get(message_digest)
         if seen is not None:
             prior = seen.ack
             status = "unchanged" if seen.status == "applied" else "refused"
@@ -230,7 +251,7 @@ class RemoteConfig:
                        detail=prior.detail if prior else "", publish=False)
         try:
             try:
-                state = self._judge(topic, bytes(payload))
+                state, digest = self._judge(topic, bytes(payload))
             except _Refused:
                 raise
             except Exception as exc:  # a library surprise (e.g. JSON nested too deep): refused, never a crash
@@ -239,15 +260,20 @@ class RemoteConfig:
             ack = Ack(status="refused", topic=topic, applied_version=self._current.version,
                       policy_version=self._current.policy.version, version=refused.version,
                       reason=refused.reason, detail=refused.detail)
-            self._remember(digest, _Judged("refused", ack))
+            if refused.final:
+                self._remember(message_digest, _Judged("refused", ack))
             log.warning("configuration on %s refused: %s %s", topic, refused.reason, refused.detail)
             return ack
-        persisted = self._persist(topic, bytes(payload))
+        floor_saved = self._raise_floor(state.version, digest)
+        saved = self._persist(topic, bytes(payload))
         self._swap(state)
+        detail = "" if saved and floor_saved else \
+            "applied, but could not be saved for the next boot" if not saved else \
+            "applied, but its version could not be saved: after a reboot an older one could be replayed"
         ack = Ack(status="applied", topic=topic, applied_version=state.version,
-                  policy_version=state.policy.version, version=state.version, persisted=persisted,
-                  detail="" if persisted else "applied, but could not be saved for the next boot")
-        self._remember(digest, _Judged("applied", ack))
+                  policy_version=state.policy.version, version=state.version, persisted=saved and floor_saved,
+                  detail=detail)
+        self._remember(message_digest, _Judged("applied", ack))
         return ack
 
     def _remember(self, digest: str, judged: _Judged) -> None:
@@ -255,8 +281,8 @@ class RemoteConfig:
         while len(self._seen) > MAX_REMEMBERED:  # oldest first: dicts keep insertion order
             del self._seen[next(iter(self._seen))]
 
-    def _judge(self, topic: str, payload: bytes) -> PolicyState:
-        """The new state, fully built, or `_Refused`."""
+    def _judge(self, topic: str, payload: bytes, *, booting: bool = False) -> tuple[PolicyState, str]:
+        """The new state, fully built, and the sha256 of its signed payload; or `_Refused`."""
         if topic not in self.subscriptions:
             raise _Refused(WRONG_TARGET, f"not a configuration topic of this kiosk: {topic}")
         if len(payload) > MAX_MESSAGE_BYTES:
@@ -291,9 +317,18 @@ class RemoteConfig:
         if config.township != self.topics.township or config.kiosk != expected_kiosk:
             raise _Refused(WRONG_TARGET, f"signed for township {config.township!r}, kiosk {config.kiosk!r}",
                            config.version)
-        if config.version <= self._current.version:
-            raise _Refused(STALE, f"version {config.version} is not newer than {self._current.version}",
-                           config.version)
+        digest = hashlib.sha256(body).hexdigest()
+        floor_version, floor_digest = self._floor
+        newest = max(self._current.version, floor_version)
+        # the very configuration applied last (by an earlier run) may come back once: its bytes, no others
+        restoring = config.version == floor_version > self._current.version and digest == floor_digest
+        if config.version <= newest and not restoring:
+            raise _Refused(STALE, f"version {config.version} is not newer than {newest}", config.version)
+        if not booting and self.wall is not None and self.clock_synced is not None and self.clock_synced():
+            ahead = config.issued_at - self.wall()
+            if ahead > FUTURE_SKEW_S:
+                raise _Refused(INVALID, f"issued_at: {ahead:.0f} s in the future of this kiosk's synchronised clock",
+                               config.version, final=False)
         policy_data = dict(config.policy)
         policy_data.setdefault("version", f"remote-{config.version}")
         try:
@@ -306,7 +341,8 @@ class RemoteConfig:
                 trust = TrustList.from_json(config.trust_list, source="trust_list")
             except TrustListError as exc:
                 raise _Refused(INVALID, str(exc), config.version) from None
-        return PolicyState.build(policy, trust, version=config.version, issued_at=config.issued_at, source=topic)
+        return PolicyState.build(policy, trust, version=config.version, issued_at=config.issued_at,
+                                 source=topic), digest
 
     def _swap(self, state: PolicyState) -> None:
         self._current = state  # the one reference; readers see the old state or the new, never a mix
@@ -321,27 +357,40 @@ class RemoteConfig:
 
     # ----------------------------------------------------------------------------- persistence
     def _persist(self, topic: str, payload: bytes) -> bool:
-        """Write the accepted message for the next boot: temp file, fsync, rename, fsync the directory."""
+        """Write the accepted message for the next boot."""
         record = json.dumps({"topic": topic, "message": base64.b64encode(payload).decode()}).encode()
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
         try:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, record)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.state_path)
-            dir_fd = os.open(self.state_path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            _write_durably(self.state_path, record)
             return True
         except OSError as exc:
             log.error("could not save configuration for the next boot: %s", exc)
             return False
+
+    def _raise_floor(self, version: int, digest: str) -> bool:
+        """Remember `version` as the highest applied, in memory and on disk; False if the disk failed."""
+        if version <= self._floor[0]:
+            return True  # already remembered (the configuration of an earlier run, restored)
+        self._floor = (version, digest)
+        try:
+            _write_durably(self.version_path, json.dumps({"version": version, "sha256": digest}).encode())
+            return True
+        except OSError as exc:
+            log.error("could not save configuration version %d: after a reboot an older configuration could be "
+                      "replayed (%s)", version, exc)
+            return False
+
+    def _read_floor(self) -> tuple[int, str | None]:
+        try:
+            record = json.loads(self.version_path.read_bytes())
+            version, digest = record["version"], record["sha256"]
+            if not isinstance(version, int) or isinstance(version, bool) or not isinstance(digest, str):
+                raise ValueError("not {version: int, sha256: str}")
+            return version, digest
+        except FileNotFoundError:
+            return 0, None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("ignoring %s: unreadable (%s)", self.version_path, exc)
+            return 0, None
 
     def _load(self) -> None:
         """Re-judge the message saved by an earlier run; apply it if it still passes."""
@@ -354,12 +403,31 @@ class RemoteConfig:
             log.error("ignoring the saved configuration %s: unreadable (%s)", self.state_path, exc)
             return
         try:
-            state = self._judge(topic, payload)
+            state, digest = self._judge(topic, payload, booting=True)
         except _Refused as refused:
             log.error("ignoring the saved configuration %s: %s %s", self.state_path, refused.reason, refused.detail)
             return
+        self._raise_floor(state.version, digest)  # a file saved before the version file existed
         self._swap(state)
         self._remember(hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest(), _Judged("applied"))
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Temp file, fsync, rename, fsync of the directory: after a power cut, the old file or the new."""
+    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _errors(exc: ValidationError) -> str:

@@ -342,7 +342,7 @@ def real_hardware(config: KioskConfig) -> Hardware:
     clock = RealClock()
     return Hardware(clock=clock, open_sensor=lambda: build_sensor(config, clock),
                     open_camera=lambda: build_camera(config, clock), open_signals=lambda: build_signals(config),
-                    clock_sync=SystemClockSync())
+                    clock_sync=SystemClockSync(background=False))  # asked once: it may wait
 
 
 class _FullDisk:

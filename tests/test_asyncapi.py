@@ -122,12 +122,12 @@ def test_schema_examples_validate_and_wrong_payloads_do_not() -> None:
 def test_config_and_ack_messages_validate(tmp_path: Path) -> None:
     key = Ed25519PrivateKey.generate()
     topics = KioskTopics("t1", "s1", "k1")
-    signed = sign_config(key, {"version": 3, "issued_at": 1, "township": "t1", "kiosk": None,
+    signed = sign_config(key, {"version": 3, "issued_at": 1_764_000_000, "township": "t1", "kiosk": None,
                                "policy": {"mode": "no-risk-areas", "risk_areas": ["440104"]}})
     validate_message(topics.township_config, signed)
     assert validate_config_payload(signed)["version"] == 3
     rc = RemoteConfig(key.public_key(), tmp_path, PolicyState.from_config(KioskConfig()), topics=topics)
-    for message in (signed, b"{}", sign_config(key, {"version": 1, "issued_at": 1, "township": "t1",
+    for message in (signed, b"{}", sign_config(key, {"version": 1, "issued_at": 1_764_000_000, "township": "t1",
                                                      "kiosk": None, "policy": {}})):
         ack = rc.handle(topics.township_config, message, True)
         _, _, body = ack.event(topics, wall=time.time())

@@ -216,3 +216,14 @@ def test_numbers_no_clock_can_read_are_bad_lines(line: str) -> None:
     verifier = Verifier(TrustList.from_json(TRUST))
     (result,) = verify_lines(verifier, [line])
     assert (result["valid"], result["error"], result["line"]) == (False, "bad_line", 1)
+
+
+def test_the_name_is_printed_masked_whatever_the_platform_sent(files: dict[str, Path]) -> None:
+    for name, printed in (("李四光", "李*光"), ("Alice*Smith", "A*h"), ("李*", "李*")):
+        text = THP.issue("G", sid="cli-sid", name=name, iat=AT - 10, exp=AT + 600)
+        run = kiosk("code", "verify", text, "--trust", str(files["trust"]), "--at", str(AT))
+        assert run.stdout, run.stderr
+        assert json.loads(run.stdout)["name"] == printed
+        verifier = Verifier(TrustList.from_json(TRUST))
+        (line,) = verify_lines(verifier, [json.dumps({"text": text})], at=AT)
+        assert line["name"] == printed

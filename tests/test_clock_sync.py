@@ -7,8 +7,12 @@ visitor who shows a code is stopped with `clock_unsynced`, which is never an ale
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 from pathlib import Path
+
+import pytest
 
 from kiosk.clock import VirtualClock
 from kiosk.clocksync import SimulatedClockSync, SystemClockSync, kernel_synchronized
@@ -50,6 +54,40 @@ def test_system_clock_sync_reads_the_timesyncd_flag_and_caches(tmp_path: Path) -
     t[0] = 31.0
     # Without the flag the kernel (adjtimex) or timedatectl answers; whatever it says is a bool.
     assert sync.synchronized() in (True, False) and sync.source() in ("adjtimex", "timedatectl", "unknown")
+
+
+def test_a_slow_timedatectl_never_stalls_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ProtectClock=yes only timedatectl answers, and it may take seconds: never on the loop's time."""
+    import kiosk.clocksync as clocksync
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "timedatectl"
+    fake.write_text("#!/bin/sh\nsleep 1.5\necho yes\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(clocksync, "kernel_synchronized", lambda: None)  # adjtimex refused, as in the service
+    t = [0.0]
+    sync = SystemClockSync(flag=tmp_path / "no-flag", recheck_s=30.0, monotonic=lambda: t[0])
+
+    def timed() -> tuple[bool, float]:
+        start = time.perf_counter()
+        answer = sync.synchronized()
+        return answer, time.perf_counter() - start
+
+    answer, took = timed()
+    assert (answer, sync.source()) == (False, "unknown") and took < 0.05  # unknown is not synchronised
+    deadline = time.monotonic() + 10
+    while not sync.synchronized() and time.monotonic() < deadline:
+        answer, took = timed()
+        assert took < 0.05
+        time.sleep(0.05)
+    assert sync.synchronized() and sync.source() == "timedatectl"
+    t[0] = 31.0  # due again: a new probe starts, the last answer comes back at once
+    answer, took = timed()
+    assert answer and took < 0.05
+    waits = SystemClockSync(flag=tmp_path / "no-flag", background=False)  # the selftest's: asks and waits
+    assert waits.synchronized() and waits.source() == "timedatectl"
 
 
 def test_kernel_status_is_readable_here() -> None:

@@ -79,6 +79,10 @@ def test_each_kind_verifies_with_each_alg(issuer: DccTestIssuer, kind: str) -> N
     assert printed["format"] == "HC1" and printed["certificate"]["type"] == kind and printed["trip"] is None
     text = json.dumps(printed)
     assert "Musterfrau" not in text and "1964" not in text and "UVCI" not in text  # no name, birth date, id
+    assert printed["name"] == "M* E*"  # initials are a mask already: printed as they are
+    shown = repr(result)  # in a log line or a traceback: no name, no dates or result of the holder's health
+    assert "M*" not in shown and all(f"{f}=" not in shown for f in (
+        "n", "test_result", "sample_at", "vaccinated_on", "dose", "doses", "valid_from", "valid_until"))
 
 
 def test_kid_in_the_unprotected_header_is_read() -> None:

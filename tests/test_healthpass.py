@@ -138,6 +138,20 @@ def test_sid_is_kept_but_never_printed() -> None:
         assert SID not in shown
 
 
+def test_the_name_is_never_in_a_repr_nor_in_a_logged_outcome() -> None:
+    from kiosk.checkpoint import ScannedCode, VisitorOutcome
+    from kiosk.policy import CodeFacts, Decision, Verdict
+
+    result = verify(ES.issue("G", sid=SID, name="张三丰", iat=AT, exp=AT + 60))
+    assert result.health_pass is not None and result.health_pass.name == "张三丰"  # kept for the event, masked there
+    scanned = ScannedCode(key="k", facts=CodeFacts(valid=True, colour="G"), result=result)
+    outcome = VisitorOutcome(decision=Decision(Verdict.PASS, ()), temperature_c=36.5, first_reading_c=36.5,
+                             code=scanned, started_at=0.0, decided_at=1.0)
+    for shown in (repr(result), str(result.health_pass), repr(scanned), repr(outcome), f"{outcome}"):
+        assert "张" not in shown and "丰" not in shown and SID not in shown
+    assert result.to_json_dict()["name"] == "张*丰"
+
+
 def test_json_dict_of_a_valid_code() -> None:
     text = ES.issue("Y", sid=SID, name="李*", iat=AT, exp=AT + 60, trip_areas=["430626"], nat=None)
     assert verify(text).to_json_dict() == {

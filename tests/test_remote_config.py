@@ -388,3 +388,65 @@ def _first_visitors(n: int, tmp_path: Path) -> Any:
     path = tmp_path / "first-visitors.json"
     path.write_text(json.dumps(data))
     return load_scenario(path)
+
+
+# ----------------------------------------------------------------------------- replay after reboot, issued_at
+def test_after_a_reboot_without_the_saved_config_no_older_one_can_be_replayed(key: Ed25519PrivateKey,
+                                                                              tmp_path: Path) -> None:
+    rc = remote(key, tmp_path)
+    old, latest = sign_config(key, payload(5, fever_c=38.0)), sign_config(key, payload(6, fever_c=37.6))
+    assert rc.handle(WIDE, old, True).status == "applied"
+    assert rc.handle(WIDE, latest, True).status == "applied"
+    (tmp_path / STATE_FILE).unlink()  # the configuration file lost (SD card, a failed write)
+    reborn = remote(key, tmp_path)
+    assert reborn.current.version == 0  # the local rules until the township's latest comes back
+    ack = reborn.handle(WIDE, old, True)  # an attacker on the broker replaying the older signed message
+    assert (ack.status, ack.reason) == ("refused", STALE) and reborn.current.version == 0
+    other = reborn.handle(WIDE, sign_config(key, payload(6, fever_c=39.0)), True)  # signed 6, other content
+    assert (other.status, other.reason) == ("refused", STALE)
+    back = reborn.handle(WIDE, latest, True)  # the latest itself, retained on the broker: restored
+    assert (back.status, back.applied_version) == ("applied", 6) and reborn.current.policy.fever_c == 37.6
+    assert reborn.handle(WIDE, sign_config(key, payload(7)), True).status == "applied"
+
+
+def test_a_version_that_cannot_be_saved_is_reported_on_the_ack(key: Ed25519PrivateKey, tmp_path: Path,
+                                                              caplog: Any) -> None:
+    from kiosk.remote_config import VERSION_FILE
+
+    (tmp_path / VERSION_FILE).mkdir()  # the tiny file cannot be written
+    rc = remote(key, tmp_path)
+    with caplog.at_level("ERROR"):
+        ack = rc.handle(WIDE, sign_config(key, payload(5)), True)
+    assert (ack.status, ack.persisted) == ("applied", False) and "version" in ack.detail
+    assert json.loads(ack.event(TOPICS, wall=NOW)[2])["persisted"] is False
+    assert any(r.levelname == "ERROR" and "replayed" in r.getMessage() for r in caplog.records)
+    assert rc.handle(WIDE, sign_config(key, payload(4)), True).reason == STALE  # still refused in this run
+
+
+def test_absurd_issued_at_is_refused(key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    rc = remote(key, tmp_path)
+    for issued_at in (-1, 0, 1, 10**12):
+        ack = rc.handle(WIDE, sign_config(key, dict(payload(5), issued_at=issued_at)), True)
+        assert (ack.status, ack.reason) == ("refused", INVALID) and "issued_at" in ack.detail
+
+
+def test_issued_in_the_future_is_refused_only_on_a_synchronised_clock(key: Ed25519PrivateKey,
+                                                                      tmp_path: Path) -> None:
+    clock = {"wall": float(NOW), "synced": True}
+    rc = RemoteConfig(key.public_key(), tmp_path, PolicyState.from_config(KioskConfig()), topics=TOPICS,
+                      wall=lambda: clock["wall"], clock_synced=lambda: bool(clock["synced"]))
+    ahead = sign_config(key, dict(payload(5), issued_at=NOW + 3600))
+    ack = rc.handle(WIDE, ahead, True)
+    assert (ack.status, ack.reason) == ("refused", INVALID) and "future" in ack.detail
+    near = sign_config(key, dict(payload(6), issued_at=NOW + 60))  # within the skew
+    assert rc.handle(WIDE, near, True).status == "applied"
+    clock["synced"] = False  # a Pi booted in the past: its clock says nothing about the township's
+    later = sign_config(key, dict(payload(7), issued_at=NOW + 86_400))
+    assert rc.handle(WIDE, later, True).status == "applied"
+    clock.update(synced=True, wall=NOW + 3600.0)  # not remembered as refused: in time, the same bytes pass
+    rc2 = RemoteConfig(key.public_key(), tmp_path / "other", PolicyState.from_config(KioskConfig()), topics=TOPICS,
+                       wall=lambda: clock["wall"], clock_synced=lambda: bool(clock["synced"]))
+    clock["wall"] = float(NOW)
+    assert rc2.handle(WIDE, ahead, True).reason == INVALID
+    clock["wall"] = NOW + 3600.0
+    assert rc2.handle(WIDE, ahead, True).status == "applied"

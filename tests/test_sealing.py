@@ -70,6 +70,9 @@ def test_names_are_masked_even_if_the_platform_did_not() -> None:
     assert mask_name("张三丰") == "张*丰"
     assert mask_name("Alice Smith") == "A*h"
     assert mask_name("") is None and mask_name(None) is None
+    # a `*` somewhere is no pass: only what is already masked (X*, X*Y, HC1 initials) is kept as it is
+    assert mask_name("Alice*Smith") == "A*h" and mask_name("张**卿") == "张*卿" and mask_name("Alice Smith*") == "A**"
+    assert mask_name("M* E*") == "M* E*" and mask_name("李*") == "李*"
 
 
 def _db_bytes(data_dir: Path) -> bytes:

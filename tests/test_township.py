@@ -322,3 +322,133 @@ def _first_visitors(n: int, tmp_path: Path) -> Any:
     path = tmp_path / "first-visitors.json"
     path.write_text(json.dumps(data))
     return load_scenario(path)
+
+
+# ----------------------------------------------------------------------------- poison messages, identity
+class _Acks:
+    """Stands in for paho's client in `Listener._handle`: records what was acknowledged."""
+
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def ack(self, mid: int, qos: int) -> None:
+        self.acked.append(mid)
+
+
+def _queued(listener: Listener, topic: str, payload: bytes, mid: int) -> None:
+    from kiosk.township.listener import _Message
+
+    listener._inbox.put(_Message(topic, payload, mid, 1, None))
+
+
+def _body(config: KioskConfig, **changes: Any) -> bytes:
+    opener = SubjectOpener(X25519PrivateKey.generate())
+    body = json.loads(event(config, NOON, alert=False, sid="p", opener=opener).to_json())
+    return json.dumps({**body, **changes}, ensure_ascii=False).encode()
+
+
+def test_utf16_json_is_malformed_not_a_crash(tmp_path: Path) -> None:
+    """json.loads takes UTF-16/32 bytes; the store must not then fail on decoding them as UTF-8."""
+    payload = _body(kiosk_config("s1", "k1")).decode().encode("utf-16")
+    with EventStore(tmp_path / "t.sqlite") as store:
+        for poison in (payload, _body(kiosk_config("s1", "k1")).decode().encode("utf-32"), b"[" * 100_000):
+            assert not store.add("t1", "s1", "k1", "entry", poison, received_at=NOON).new
+        assert store.add("t1", "s1", "k1", "entry", b'{"at": 1' + b"0" * 400 + b"}", received_at=NOON).new
+        assert store.counter("malformed") == 3 and store.count() == 1  # the 400-digit `at` is stored, as None
+        assert store.rows("SELECT at FROM events")[0]["at"] is None
+
+
+def test_a_poison_message_is_counted_logged_without_content_and_acknowledged(tmp_path: Path, caplog: Any,
+                                                                              monkeypatch: Any) -> None:
+    import sqlite3
+
+    topic = f"{KioskTopics('t1', 's1', 'k1').prefix}/entry"
+    with EventStore(tmp_path / "t.sqlite") as store:
+        listener = Listener(store, BrokerAddress("127.0.0.1", 1, False), township="t1", out=io.StringIO())
+        listener._client = _Acks()  # type: ignore[assignment]
+        _queued(listener, topic, _body(kiosk_config("s1", "k1"), name="张*三").decode().encode("utf-16"), 1)
+        _queued(listener, topic, _body(kiosk_config("s1", "k1")), 2)
+        assert listener.poll() == 2
+        assert listener._client.acked == [1, 2] and listener.stored == 1 and listener.rejected == 1
+        assert store.counter("malformed") == 1
+
+        def explode(*_: Any, **__: Any) -> Any:
+            raise ValueError("张三 inside")
+
+        monkeypatch.setattr(store, "add", explode)
+        _queued(listener, topic, _body(kiosk_config("s1", "k1"), name="张*三"), 3)
+        with caplog.at_level("WARNING"):
+            assert listener.poll() == 1  # the handler raised: still counted and acknowledged
+        assert listener._client.acked == [1, 2, 3] and listener.rejected == 2 and store.counter("rejected") == 1
+        assert "张" not in caplog.text and "rejected" in caplog.text
+
+        def locked(*_: Any, **__: Any) -> Any:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(store, "add", locked)
+        _queued(listener, topic, _body(kiosk_config("s1", "k1")), 4)
+        with pytest.raises(sqlite3.OperationalError):  # the store failed, not the message: redelivered later
+            listener.poll()
+        assert listener._client.acked == [1, 2, 3]
+
+
+def test_a_malformed_message_does_not_stop_a_real_listener_nor_come_back(broker: Broker, tmp_path: Path,
+                                                                         opener: SubjectOpener) -> None:
+    config, topics = kiosk_config("s1", "k1"), KioskTopics("t1", "s1", "k1")
+    address = BrokerAddress(broker.host, broker.port, False)
+    with EventStore(tmp_path / "t.sqlite") as store, Outbox(tmp_path / "k1.sqlite") as outbox:
+        first = Listener(store, address, township="t1", client_id="township-poison", out=io.StringIO())
+        first.start()
+        republish(broker, f"{topics.prefix}/entry", _body(config).decode().encode("utf-16"))
+        store_event(outbox, event(config, NOON, alert=False, sid="p", opener=opener), DailyReporter(outbox, config))
+        drain(outbox, broker, topics)
+        try:
+            assert wait_until(lambda: first.stored == 1, 10, step=first.poll)
+        finally:
+            first.close()
+        assert first.rejected == 1 and store.counter("malformed") == 1
+        again = Listener(store, address, township="t1", client_id="township-poison", out=io.StringIO())
+        again.start()
+        try:
+            again.poll(1.0)
+        finally:
+            again.close()
+        assert again.rejected == 0 and store.counter("malformed") == 1  # acknowledged: not delivered again
+
+
+def test_event_ids_are_per_kiosk_and_a_kiosk_cannot_speak_for_another(tmp_path: Path) -> None:
+    k1, k2 = kiosk_config("s1", "k1"), kiosk_config("s1", "k2")
+    with EventStore(tmp_path / "t.sqlite") as store:
+        mine = _body(k1)
+        event_id = json.loads(mine)["event_id"]
+        assert store.add("t1", "s1", "k1", "entry", mine, received_at=NOON).new
+        # k2 re-using k1's event id for its own event: its own event, k1's stays as it was
+        assert store.add("t1", "s1", "k2", "entry", _body(k2, event_id=event_id), received_at=NOON).new
+        # k2 publishing an event that names k1 (on its own topic, all the ACL lets it): rejected
+        forged = _body(k1, event_id="forged-1")
+        assert not store.add("t1", "s1", "k2", "entry", forged, received_at=NOON).new
+        assert not store.add("t1", "s2", "k1", "entry", _body(k1, event_id="forged-2"), received_at=NOON).new
+        assert store.counter("mismatched") == 2 and store.count() == 2
+        rows = store.rows("SELECT kiosk, payload FROM events WHERE event_id = ? ORDER BY kiosk", (event_id,))
+        assert [(r["kiosk"], json.loads(r["payload"])["kiosk"]) for r in rows] == [("k1", "k1"), ("k2", "k2")]
+        assert not store.add("t1", "s1", "k1", "entry", mine, received_at=NOON).new  # still a duplicate
+
+
+def test_a_database_of_the_first_schema_is_rekeyed_with_its_rows(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("""CREATE TABLE events (event_id TEXT PRIMARY KEY, township TEXT NOT NULL, site TEXT NOT NULL,
+        kiosk TEXT NOT NULL, kind TEXT NOT NULL, at REAL, day TEXT, received_at REAL NOT NULL,
+        payload TEXT NOT NULL, sid TEXT)""")
+    con.execute("CREATE INDEX events_kind_day ON events (kind, day)")
+    con.execute("INSERT INTO events VALUES ('e1', 't1', 's1', 'k1', 'entry', 1.0, NULL, 2.0, '{}', NULL)")
+    con.commit()
+    con.close()
+    with EventStore(db) as store:
+        assert store.event_ids() == ["e1"]
+        assert store.add("t1", "s1", "k2", "entry", b'{"event_id": "e1"}', received_at=3.0).new
+        assert not store.add("t1", "s1", "k1", "entry", b'{"event_id": "e1"}', received_at=3.0).new
+    with EventStore(db) as store:
+        assert store.count() == 2

@@ -3,10 +3,14 @@
 A THP1 code carries a `HealthPass`; an EU Digital COVID Certificate (HC1) a `CovidCertificate`.
 All are frozen values.  They carry what policy, the event record and the command line need and
 nothing more; the subject id is kept (the entry record may pseudonymise it) but never printed.
+Whatever identifies the holder (the subject id, the name, an HC1 certificate's dates and result)
+is left out of `repr`, so a value logged or shown in a traceback (inside a `ScannedCode` or a
+`VisitorOutcome`) names nobody; the command line prints the name masked again (`mask_name`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +21,26 @@ CERTIFICATE_KINDS: tuple[str, ...] = ("vaccination", "test", "recovery")  # the 
 NAAT: str = "LP6464-4"  # LOINC: nucleic acid amplification test (PCR); "LP217198-3" is a rapid antigen test
 NOT_DETECTED: str = "260415000"  # SNOMED CT: the test did not detect the virus
 DETECTED: str = "260373001"
+# What `mask_name` makes, and an HC1 certificate's initials ("M* E*"): already masked, kept as it is.
+_MASKED = re.compile(r"[^*\s]\*[^*\s]?|[^*\s]\*(?: [^*\s]\*)+")
+
+
+def mask_name(name: str | None) -> str | None:
+    """The name as the platform should have masked it, whatever it sent.
+
+    Keeps the first and (for three characters or more) the last character, e.g. 张三 → 张*,
+    张三丰 → 张*丰, Alice Smith → A*h.  A name already in that form (张*卿) or in an HC1
+    certificate's initials (M* E*) is kept; any other, with a `*` in it or not, is masked
+    (Alice*Smith → A*h), so a `*` is no way to have a name printed in full.
+    """
+    if not name:
+        return None
+    name = name.strip()[:40]
+    if len(name) <= 1 or _MASKED.fullmatch(name):
+        return name or None
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" + name[-1]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,7 +58,7 @@ class HealthPass:
     kid: bytes
     colour: str
     sid: str = field(repr=False)
-    n: str | None = None  # the platform's masked name, e.g. "张*卿"
+    n: str | None = field(default=None, repr=False)  # the platform's masked name, e.g. "张*卿"
     trip_days: int | None = None  # None when the code carries no itinerary
     trip_areas: tuple[str, ...] = ()
     trip_star: bool = False
@@ -61,18 +85,18 @@ class CovidCertificate:
     kid: bytes
     kind: str  # "vaccination", "test" or "recovery"
     country: str  # where the vaccination, test or recovery took place (`co`)
-    n: str | None = None  # masked name, e.g. "M* E*"
+    n: str | None = field(default=None, repr=False)  # masked name, e.g. "M* E*"
     # test entry (kind == "test")
     test_type: str | None = None  # LOINC `tt`
-    test_result: str | None = None  # SNOMED CT `tr`
-    sample_at: int | None = None  # `sc`, epoch seconds
+    test_result: str | None = field(default=None, repr=False)  # SNOMED CT `tr`: health data
+    sample_at: int | None = field(default=None, repr=False)  # `sc`, epoch seconds
     # vaccination entry
-    dose: int | None = None  # `dn`
-    doses: int | None = None  # `sd`
-    vaccinated_on: str | None = None  # `dt`, ISO date
+    dose: int | None = field(default=None, repr=False)  # `dn`
+    doses: int | None = field(default=None, repr=False)  # `sd`
+    vaccinated_on: str | None = field(default=None, repr=False)  # `dt`, ISO date
     # recovery entry: valid from / until, epoch seconds (until is the end of the `du` day)
-    valid_from: int | None = None
-    valid_until: int | None = None
+    valid_from: int | None = field(default=None, repr=False)
+    valid_until: int | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str | None:
@@ -143,7 +167,7 @@ class CodeResult:
         return self.health_pass.colour if isinstance(self.health_pass, HealthPass) else None
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The result as the command line prints it: every claim policy uses, never the sid.
+        """The result as the command line prints it: every claim policy uses, never the sid, the name masked.
 
         An HC1 result has the same keys (`trip` null, `nat` the negative nucleic-acid sample
         time, if any) and one more, `certificate`, summarising its entry.
@@ -163,6 +187,6 @@ class CodeResult:
             "exp": hp.exp if hp else None,
             "trip": trip,
             "nat": hp.nat if hp else None,
-            "name": hp.name if hp else None,
+            "name": mask_name(hp.name) if hp else None,
             **extra,
         }

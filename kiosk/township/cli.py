@@ -47,7 +47,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
             listener.close()
             listener.poll()  # what arrived before the disconnect is stored (its ack is simply not sent)
         print(f"township listen: {listener.stored} new events, {listener.duplicates} duplicates dropped, "
-              f"{listener.alerts} alerts", file=sys.stderr)
+              f"{listener.alerts} alerts, {listener.rejected} rejected", file=sys.stderr)
     return 0
 
 

@@ -10,6 +10,9 @@
 * **Scale-out**: with `--share GROUP` it subscribes `$share/GROUP/...`, so several listeners
   behind a clustered broker split the township's traffic (see config/mosquitto/README.md).
 * paho's thread only queues; storing, unsealing and printing happen on the caller's thread.
+* **No poison message**: a message that cannot be handled (not UTF-8 JSON, or anything else that
+  raises) is counted, logged without its content, and acknowledged, so the broker does not hand it
+  back forever.  Only the store itself failing (a locked or full database) leaves it unacknowledged.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import ssl
 import sys
 import time
@@ -63,7 +67,7 @@ class Listener:
         self.filter = f"$share/{share}/{base}" if share else base
         self.client_id = client_id or f"township-listener-{township if township != '+' else 'all'}"
         self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
-        self.stored = self.duplicates = self.alerts = 0
+        self.stored = self.duplicates = self.alerts = self.rejected = 0
         self._client = new_client(self.client_id)
         self._client.manual_ack_set(True)
         self._client.on_message = self._on_message
@@ -116,23 +120,36 @@ class Listener:
             self.poll(timeout_s=min(0.5, max(0.01, deadline - time.monotonic())))
 
     def _handle(self, message: _Message) -> None:
+        try:
+            self._store(message)
+        except sqlite3.OperationalError:
+            raise  # the store, not the message: unacknowledged, so the broker delivers it again
+        except Exception as exc:
+            self.rejected += 1
+            log.error("listener: rejected a message on %s (%d bytes): %s", message.topic, len(message.payload),
+                      type(exc).__name__)  # never the payload: it may carry a name
+            try:
+                self.store.count_rejected("rejected")
+            except sqlite3.Error:
+                log.exception("listener: could not count a rejected message")
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)  # only now: the event is committed (or rejected)
+
+    def _store(self, message: _Message) -> None:
         where = parse(message.topic)
         if where is not None:
             township, site, kiosk, kind = where
             stored = self.store.add(township, site, kiosk, kind, message.payload, received_at=self.clock(),
                                     event_id=message.event_id, sid=self._unseal(message.payload, kind))
             self._after(stored, site, kiosk)
-        elif message.topic.endswith("/config"):
-            pass  # the township's own retained configuration, echoed to a township-wide subscription
-        if message.qos > 0:
-            self._client.ack(message.mid, message.qos)  # only now: the event is committed
+        # else: the township's own retained configuration, echoed to a township-wide subscription
 
     def _unseal(self, payload: bytes, kind: str) -> str | None:
         if self.opener is None or kind not in ("entry", "alert"):
             return None
         try:
             sealed = json.loads(payload).get("sid_sealed")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             return None
         if not isinstance(sealed, str):
             return None
@@ -144,6 +161,10 @@ class Listener:
 
     def _after(self, stored: Stored, site: str, kiosk: str) -> None:
         if not stored.event_id:
+            if stored.kind != "status":  # not stored: malformed, or another kiosk's identity in the body
+                self.rejected += 1
+                log.warning("listener: a %s message from %s/%s was not stored (see the store's counters)",
+                            stored.kind, site, kiosk)
             return
         if not stored.new:
             self.duplicates += 1

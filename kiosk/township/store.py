@@ -1,8 +1,12 @@
 """The township's event store: one SQLite file, every event once.
 
 Kiosks deliver at least once, so the same event can arrive twice (a kiosk re-sends what it had
-in flight when its link dropped).  The event id is the primary key and an insert of a known id
-changes nothing: that is the whole of deduplication, and it holds across listener restarts.
+in flight when its link dropped).  The key is (township, site, kiosk, event id) and an insert of a
+known key changes nothing: that is the whole of deduplication, and it holds across listener
+restarts.  The identity comes from the topic (which the broker's ACL confines to each kiosk's own
+branch), so one kiosk can neither take over another's event ids nor inject events in its name: an
+event whose body names another township, site or kiosk than its topic is rejected.
+A message that is not a UTF-8 JSON object is counted as `malformed` and not stored.
 The subject id is kept only as the township can read it: unsealed if the listener was given the
 township's sealing key, else sealed exactly as it arrived.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -18,7 +23,7 @@ from typing import Any
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS events (
-        event_id    TEXT PRIMARY KEY,
+        event_id    TEXT NOT NULL,      -- unique per kiosk, not across kiosks
         township    TEXT NOT NULL,
         site        TEXT NOT NULL,
         kiosk       TEXT NOT NULL,
@@ -27,7 +32,8 @@ SCHEMA = (
         day         TEXT,               -- daily summaries: the day they cover
         received_at REAL NOT NULL,
         payload     TEXT NOT NULL,      -- the JSON as received (subject id sealed)
-        sid         TEXT                -- the subject id, only if unsealed with the township's key
+        sid         TEXT,               -- the subject id, only if unsealed with the township's key
+        PRIMARY KEY (township, site, kiosk, event_id)
     )""",
     "CREATE INDEX IF NOT EXISTS events_kind_day ON events (kind, day)",
     "CREATE INDEX IF NOT EXISTS events_site ON events (township, site, kiosk)",
@@ -38,6 +44,7 @@ SCHEMA = (
     )""",
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
 )
+IDENTITY = ("township", "site", "kiosk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,17 @@ class Stored:
     event_id: str
     kind: str
     body: dict[str, Any] | None
+
+
+def _finite(value: Any) -> float | None:
+    """A JSON number SQLite can hold as REAL, else None (a bool, a 400-digit integer, NaN)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def fallback_event_id(topic: str, payload: bytes) -> str:
@@ -64,8 +82,28 @@ class EventStore:
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=FULL")  # a message is acked to the broker only after this commit
         self._con.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
         for statement in SCHEMA:
             self._con.execute(statement)
+
+    def _migrate(self) -> None:
+        """A database of the first schema (event id alone the key): re-key it per kiosk, rows kept."""
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            columns = self._con.execute("PRAGMA table_info(events)").fetchall()
+            if [c[1] for c in columns if c[5]] == ["event_id"]:
+                self._con.execute("DROP INDEX IF EXISTS events_kind_day")
+                self._con.execute("DROP INDEX IF EXISTS events_site")
+                self._con.execute("ALTER TABLE events RENAME TO events_v1")
+                for statement in SCHEMA:
+                    self._con.execute(statement)
+                names = ", ".join(c[1] for c in columns)
+                self._con.execute(f"INSERT INTO events ({names}) SELECT {names} FROM events_v1")
+                self._con.execute("DROP TABLE events_v1")
+            self._con.execute("COMMIT")
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._con.close()
@@ -79,27 +117,32 @@ class EventStore:
     def add(self, township: str, site: str, kiosk: str, kind: str, payload: bytes, *, received_at: float,
             event_id: str | None = None, sid: str | None = None) -> Stored:
         """Store one kiosk → township message; a known event id is counted as a duplicate and skipped."""
-        try:
-            body = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            body = None
         if kind == "status":
             self._seen(township, site, kiosk, received_at, status=payload.decode("utf-8", "replace")[:20])
             return Stored(False, "", kind, None)
+        try:  # json.loads would also take UTF-16/32 bytes, which the payload column cannot hold as text
+            text = payload.decode("utf-8")
+            body = json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            body = None
         if not isinstance(body, dict):
             self._count("malformed")
             return Stored(False, "", kind, None)
+        topic = {"township": township, "site": site, "kiosk": kiosk}
+        if any(name in body and body[name] != topic[name] for name in IDENTITY):
+            self._count("mismatched")  # a kiosk speaking for another: its topic is who it is
+            return Stored(False, "", kind, None)
         event_id = str(body.get("event_id") or event_id or fallback_event_id(f"{township}/{site}/{kiosk}/{kind}",
                                                                              payload))
-        at = body.get("at")
+        at = _finite(body.get("at"))
         day = body.get("day") if kind == "daily" else None
         self._con.execute("BEGIN IMMEDIATE")
         try:
             cur = self._con.execute(
                 "INSERT INTO events (event_id, township, site, kiosk, kind, at, day, received_at, payload, sid) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                (event_id, township, site, kiosk, kind, at if isinstance(at, int | float) else None,
-                 day if isinstance(day, str) else None, received_at, payload.decode("utf-8"), sid))
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (township, site, kiosk, event_id) DO NOTHING",
+                (event_id, township, site, kiosk, kind, at, day if isinstance(day, str) else None, received_at,
+                 text, sid))
             new = cur.rowcount == 1
             self._seen(township, site, kiosk, received_at)
             if not new:
@@ -117,6 +160,10 @@ class EventStore:
             "last_seen = excluded.last_seen, status = coalesce(excluded.status, status), "
             "status_at = coalesce(excluded.status_at, status_at)",
             (township, site, kiosk, status, at if status is not None else None, at, at))
+
+    def count_rejected(self, name: str) -> None:
+        """Count a message the listener could not handle at all (`name` says why)."""
+        self._count(name)
 
     def _count(self, name: str) -> None:
         self._con.execute("INSERT INTO counters (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1",
