@@ -9,11 +9,15 @@
 Measuring and scanning run at once: thermal frames and decoded codes arrive in any order and
 the decision is made when both are in (or the code timeout expires).  A reading at or above the
 threshold, or one whose uncertainty band contains the threshold, is re-measured before any
-verdict.  A visitor who reads cold (below the skin range, or low in a cold room) is asked to
-come back in a few minutes (COME_BACK); their code's digest is remembered for a while, and on
-return they are measured again — still cold then means a manual check by staff.  A sensor that stops
-delivering valid frames is a fault: no PASS is possible without a valid temperature, and the
-kiosk recovers by itself when frames come back.
+verdict.  A fever that was shown is recorded: when the re-measure cannot complete (the sensor
+fails, the visitor leaves or turns away) or its band still holds the threshold, the first
+reading decides (STOP `fever`, an alert).  A visitor who reads cold (below the skin range, or low
+in a cold room) is asked to come back in a few minutes (COME_BACK); a keyed hash of who they are
+is remembered for a while, and on return they are measured again — still cold then means a manual
+check by staff.  A code shown while the visitor just decided still stands in the spot (held up
+over their shoulder) starts a visit that measures nobody until the spot has been seen empty
+(ONE_AT_A_TIME meanwhile).  A sensor that stops delivering valid frames is a fault: no PASS is
+possible without a valid temperature, and the kiosk recovers by itself when frames come back.
 
 Pure logic: time is passed in, outputs are read from properties; no I/O.
 """
@@ -33,6 +37,7 @@ INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (w
 VISITOR_GONE_S = 0.5  # the spot empty this long: the visitor walked away; nothing of theirs is reused
 CLEAR_S = 0.5  # after a decision, the spot must be empty this long before the next visitor
 SAME_CODE_S = 60.0  # the code just decided, seen again within this time, is the same visitor
+SPOT_EMPTY_S = 0.25  # the spot empty this long (two frames at 4 Hz) since a decision: the decided visitor left
 SEVERAL_CODES_SHOWN_S = 1.5  # "show one code only" stays this long after several codes were last in view
 IMPLAUSIBLE_READINGS = 2  # this many readings above the skin range in one visit: a sensor fault
 
@@ -48,11 +53,21 @@ class Phase(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class ScannedCode:
-    """A decoded and verified QR code.  `key` is a digest of its text, never the text itself."""
+    """A decoded and verified QR code.  `key` is a digest of its text, never the text itself.
+
+    `person_key` names the holder across the codes their phone regenerates (a keyed hash of the
+    pass's stable subject id, see `kiosk.runtime`); None: only the text is known.
+    """
 
     key: str
     facts: CodeFacts
     result: Any = None  # the verifier's result, carried into the event
+    person_key: str | None = None
+
+    @property
+    def person(self) -> str:
+        """Who showed the code, as far as the kiosk can tell: the person's key, else the code's."""
+        return self.person_key or self.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,9 @@ class _Visit:
     remeasure_from: float | None = None
     first_uncertainty_c: float | None = None
     final_uncertainty_c: float | None = None
+    final_near: bool = False  # the final reading's band holds the threshold
+    remeasure_failed: bool = False  # a fever's re-measure came out cold: it cannot complete
+    await_empty: bool = False  # the visitor just decided may still stand in the spot: measure nobody yet
     cold: bool = False  # read cold: to be sent to warm up (or, on return, to staff)
     returning: bool = False  # their code was sent to warm up earlier
     sensor_failed: bool = False
@@ -103,7 +121,8 @@ class Checkpoint:
         self._last_decided_at = -1e9
         self._now = now
         self._unrecorded = False
-        self._came_back: dict[str, float] = {}  # code digest -> when the visitor was asked to come back
+        self._came_back: dict[str, float] = {}  # ScannedCode.person -> when the visitor was asked to come back
+        self._spot_cleared = True  # the spot was seen empty since the last decision
         self.clock_synced = True  # set by the loop from a `kiosk.clocksync.ClockSync`; False refuses PASS
 
     # ------------------------------------------------------------------------------ inputs
@@ -118,10 +137,17 @@ class Checkpoint:
         obs = self._screening.observe(frame)
         present = obs.placement is not Placement.NOBODY
         self._empty_since = None if present else (self._empty_since or now)
+        if self._empty_since is not None and now - self._empty_since >= SPOT_EMPTY_S:
+            self._spot_cleared = True
         visit = self._visit
         if self.phase is Phase.IDLE and present:
             visit = self._start_visit(now, keep_samples=True)  # this frame's sample is theirs
         if visit is not None and self.phase in (Phase.MEASURING, Phase.REMEASURE):
+            if visit.await_empty:
+                if not self._spot_cleared:
+                    return obs  # whoever stands there is the visitor just decided: nothing of theirs is used
+                visit.await_empty = False
+                self._screening.restart()
             visit.placement = obs.placement
             visit.companion = obs.companion
             if present:
@@ -138,14 +164,14 @@ class Checkpoint:
     def on_code(self, now: float, code: ScannedCode) -> None:
         if code.key == self._last_decided_key and now - self._last_decided_at < SAME_CODE_S:
             return  # the visitor just decided is still holding up their phone
-        sent_back_at = self._came_back.get(code.key)
+        sent_back_at = self._came_back.get(code.person)
         measuring = self.phase in (Phase.MEASURING, Phase.REMEASURE)
         if sent_back_at is not None and now - sent_back_at < SAME_CODE_S and not measuring:
             return  # the visitor just asked to come back is still walking off with the phone up
         if self.phase is Phase.COME_BACK:
             return
         if self.phase in (Phase.IDLE, Phase.CLEARING):
-            self._start_visit(now)
+            self._start_visit_from_code(now)
         visit = self._visit
         if visit is None or self.phase not in (Phase.MEASURING, Phase.REMEASURE):
             return
@@ -166,7 +192,7 @@ class Checkpoint:
         if self.phase in (Phase.DECIDED, Phase.COME_BACK):
             return
         if self.phase in (Phase.IDLE, Phase.CLEARING):
-            self._start_visit(now)
+            self._start_visit_from_code(now)
         if self._visit is not None:
             self._visit.several_codes_at = now
             self._visit.last_seen_at = now
@@ -188,9 +214,7 @@ class Checkpoint:
             if faulty:
                 visit.sensor_failed = True
             if self._gone(now, visit, faulty):
-                fever = visit.first_reading_c is not None and visit.first_reading_c >= self.policy.fever_c
-                if fever:  # a fever that was shown is recorded, even if they walk away
-                    visit.final_reading_c = visit.final_reading_c or visit.first_reading_c
+                if self._fever_shown(visit):  # a fever that was shown is recorded, even if they walk away
                     return self._decide(now, wall, visit)
                 self._to(Phase.IDLE, now)
                 self._visit = None
@@ -237,6 +261,8 @@ class Checkpoint:
                 return Screen.FAULT
             if visit.several_codes_at is not None and self._now - visit.several_codes_at < SEVERAL_CODES_SHOWN_S:
                 return Screen.ONE_CODE
+            if visit.await_empty:
+                return Screen.ONE_AT_A_TIME  # the one-metre line: the visitor just decided is still there
             if self.phase is Phase.REMEASURE and (visit.remeasure_from is not None
                                                   or visit.placement in (Placement.OK, Placement.NOBODY)):
                 return Screen.REMEASURING
@@ -286,7 +312,9 @@ class Checkpoint:
 
     @property
     def progress(self) -> float:
-        return self._screening.progress if self.phase in (Phase.MEASURING, Phase.REMEASURE) else 0.0
+        if self.phase not in (Phase.MEASURING, Phase.REMEASURE) or (self._visit and self._visit.await_empty):
+            return 0.0
+        return self._screening.progress
 
     @property
     def companion(self) -> bool:
@@ -305,6 +333,12 @@ class Checkpoint:
         self._to(Phase.MEASURING, now)
         return self._visit
 
+    def _start_visit_from_code(self, now: float) -> None:
+        """A code starts a visit.  If the spot has not been seen empty since the last decision,
+        the person standing there is the visitor just decided (the code is held up over their
+        shoulder): no reading is taken until they have left."""
+        self._start_visit(now).await_empty = not self._spot_cleared
+
     def _collect_reading(self, now: float, visit: _Visit) -> None:
         if visit.final_reading_c is not None or visit.remeasure_from is not None:
             return
@@ -318,8 +352,15 @@ class Checkpoint:
             return
         visit.unsteady = 0
         if self._is_cold(reading):
-            # Not a temperature: nothing of it is shown or stored.  First time: come back later;
-            # back again and still cold: no reading, so the decision goes to a manual check.
+            # Not a temperature: nothing of it is shown or stored.
+            if self.phase is Phase.REMEASURE:
+                # Cold on the re-measure (head turned, a hand on the forehead): nobody is sent away
+                # mid-check.  After a fever the re-measure has failed and the fever stands (`_decide`);
+                # after a reading only near the threshold the kiosk simply measures again.
+                visit.remeasure_failed = self._fever_shown(visit)
+                return
+            # First time: come back later; back again and still cold: no reading, so the decision
+            # goes to a manual check.
             visit.cold = True
             return
         visit.cold = False
@@ -336,6 +377,7 @@ class Checkpoint:
                 return
         visit.final_reading_c = value
         visit.final_uncertainty_c = reading.uncertainty_c
+        visit.final_near = reading.near(threshold)
 
     def _is_cold(self, reading: Reading) -> bool:
         return reading.cold or (self._screening.cold_room and reading.temperature_c < self._cfg.cold_room_skin_c)
@@ -348,7 +390,8 @@ class Checkpoint:
         if visit.code is not None:
             self._came_back = {k: t for k, t in self._came_back.items()
                                if now - t < self._cfg.come_back_memory_s}
-            self._came_back[visit.code.key] = now
+            self._came_back[visit.code.person] = now
+        self._spot_cleared = False
         self._visit = None
         self._outcome = None
         self._screening.restart()
@@ -358,7 +401,7 @@ class Checkpoint:
         return (visit.in_range_at or visit.started_at) + self._cfg.no_code_timeout_s
 
     def _ready(self, now: float, visit: _Visit) -> bool:
-        temperature_done = visit.final_reading_c is not None or visit.sensor_failed \
+        temperature_done = visit.final_reading_c is not None or visit.sensor_failed or visit.remeasure_failed \
             or (visit.cold and visit.returning)  # warmed up and still cold: staff check by hand
         if not temperature_done:
             # A visitor who never gets a reading (never in range, or readings never settle) is
@@ -386,10 +429,27 @@ class Checkpoint:
         """The outcome just decided could not be stored: show a fault instead of the verdict."""
         self._unrecorded = True
 
+    def _fever_shown(self, visit: _Visit) -> bool:
+        return visit.first_reading_c is not None and visit.first_reading_c >= self.policy.fever_c
+
+    def _judged_temperature(self, visit: _Visit) -> tuple[float | None, float | None]:
+        """The temperature the verdict rests on, and its ±; None: no valid measurement."""
+        final = None if visit.sensor_failed else visit.final_reading_c
+        if self._fever_shown(visit) and (final is None or (final < self.policy.fever_c and visit.final_near)):
+            # A fever that was shown is recorded.  Either the re-measure could not complete (the
+            # sensor failed, the visitor left, turned away or never came back into range), or it
+            # reads below the threshold with a band that still holds it: the kiosk cannot rule out
+            # a fever, so it decides conservatively on the fever reading (STOP `fever`, an alert
+            # staff can check), never a PASS on a coin toss.
+            return visit.first_reading_c, visit.first_uncertainty_c
+        if final is None:
+            return None, None
+        return final, visit.final_uncertainty_c or visit.first_uncertainty_c
+
     def _decide(self, now: float, wall: float, visit: _Visit) -> VisitorOutcome:
-        temperature = None if visit.sensor_failed else visit.final_reading_c
+        temperature, uncertainty = self._judged_temperature(visit)
         decision = decide(temperature, visit.code.facts if visit.code else None, self.policy, wall,
-                          clock_synced=self.clock_synced)
+                          clock_synced=self.clock_synced, sensor_fault=visit.sensor_failed)
         outcome = VisitorOutcome(
             decision=decision,
             temperature_c=temperature,
@@ -397,15 +457,16 @@ class Checkpoint:
             code=visit.code,
             started_at=visit.started_at,
             decided_at=now,
-            uncertainty_c=None if temperature is None else (visit.final_uncertainty_c or visit.first_uncertainty_c),
+            uncertainty_c=uncertainty,
         )
-        if temperature is not None:
+        if temperature is not None and not visit.sensor_failed:
             self._screening.drift.add(temperature)  # the crowd's median tracks calibration drift
         self._outcome = outcome
         self._unrecorded = False
         if visit.code is not None:
             self._last_decided_key = visit.code.key
             self._last_decided_at = now
+        self._spot_cleared = False
         self._visit = None
         self._screening.restart()
         self._to(Phase.DECIDED, now)

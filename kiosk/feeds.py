@@ -43,22 +43,31 @@ T = TypeVar("T")
 SENSOR_RETRY_S = (0.25, 0.5, 1.0, 2.0)  # back-off after a failed thermal read
 CAMERA_RETRY_S = 1.0
 MAX_WAIT_S = 0.05  # a worker re-checks its schedule (and `stop`) at least this often
+DROPS_LOGGED_EVERY = 100  # a full inbox logs its first drop, then one in this many
 
 
 class Inbox(Generic[T]):
-    """A bounded, thread-safe FIFO; `maxlen=1` makes it a mailbox where the latest wins."""
+    """A bounded, thread-safe FIFO; `maxlen=1` makes it a mailbox where the latest wins.
 
-    def __init__(self, maxlen: int, wake: threading.Event | None = None) -> None:
+    `dropped` counts the items pushed out unread.  A mailbox replaces by design; a longer inbox
+    that overflows means the loop fell behind, and says so in the log.
+    """
+
+    def __init__(self, maxlen: int, wake: threading.Event | None = None, *, name: str = "inbox") -> None:
         self._items: deque[T] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
         self._wake = wake
+        self.name = name
         self.dropped = 0
 
     def put(self, item: T) -> None:
         with self._lock:
-            if len(self._items) == self._items.maxlen:
+            full = len(self._items) == self._items.maxlen
+            if full:
                 self.dropped += 1
             self._items.append(item)
+        if full and self._items.maxlen != 1 and self.dropped % DROPS_LOGGED_EVERY == 1:
+            log.warning("%s full: %d items dropped so far (the main loop fell behind)", self.name, self.dropped)
         if self._wake is not None:
             self._wake.set()
 

@@ -97,6 +97,7 @@ def decide(
     now: float,
     *,
     clock_synced: bool = True,
+    sensor_fault: bool = False,
 ) -> Decision:
     """Decide one visitor.
 
@@ -105,11 +106,13 @@ def decide(
     None when the visitor showed nothing before the timeout.  `now` is wall time (epoch s), used
     only for the nucleic-acid window.  `clock_synced` False (no NTP answer since boot: the Pi
     has no RTC) means no shown code's freshness can be judged: STOP `clock_unsynced`.
+    `sensor_fault` True: the sensor failed before the measurement was complete; a
+    `temperature_c` given with it is a fever reading made before, recorded all the same.
     """
     reasons: list[str] = []
-    if temperature_c is None:
+    if temperature_c is None or sensor_fault:
         reasons.append("sensor_fault")
-    elif temperature_c >= policy.fever_c:
+    if temperature_c is not None and temperature_c >= policy.fever_c:
         reasons.append("fever")
     reasons.extend(_code_reasons(code, policy, now))
     if code is not None and not clock_synced:

@@ -13,7 +13,9 @@ Two ways to feed the loop, one decision path:
   camera frames when they are due, so a scenario is exactly reproducible;
 * **threaded** (a real clock: the kiosk, the demo): a thermal worker and a camera+decoder worker
   (`kiosk.feeds`) post their results, and the loop wakes for them or for the next frame, so the
-  screen redraws at a steady `display.fps` however long an I²C read or a decode takes.
+  screen redraws at a steady `display.fps` however long an I²C read or a decode takes.  Each
+  result is fed to the checkpoint at the time its frame was taken, in that order, with the
+  checkpoint's timers run after each: a late batch is decided as it happened.
 
 Each pass beats `loop_watch` (`kiosk.loop_watch.LoopWatch`: `is_alive()`, `last_beat`) and calls
 the `on_beat(now)` and `on_progress(part, now)` hooks, through which the systemd watchdog is fed.
@@ -22,7 +24,9 @@ the `on_beat(now)` and `on_progress(part, now)` hooks, through which the systemd
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -178,6 +182,7 @@ class Kiosk:
         # A THP1 code that already let somebody in is `code_replayed` (keyed hashes only; kiosk.replay).
         self.replay = ReplayGuard(max_code_age_s=config.policy.max_code_age_s, clock_skew_s=config.policy.clock_skew_s)
         self.on_outcome.append(self.replay.on_outcome)
+        self._person_secret = os.urandom(32)  # per boot, never stored: person keys cannot outlive the process
         self.on_view: list[Callable[[ScreenView], None]] = []
         self.store_failures = 0
         self._sensor_due = sensor.next_frame_at()
@@ -205,10 +210,16 @@ class Kiosk:
         self.on_progress: list[Callable[[str, float], None]] = []  # ("thermal"|"camera"|"ui", now)
         self.frames_drawn = 0
         self._wake = threading.Event()
-        self._thermal_inbox: Inbox[ThermalResult] = Inbox(THERMAL_INBOX, self._wake)
+        self._thermal_inbox: Inbox[ThermalResult] = Inbox(THERMAL_INBOX, self._wake, name="thermal inbox")
         self._camera_inbox: Inbox[CameraResult] = Inbox(1, self._wake)
         self._thermal_feed: ThermalFeed | None = None
         self._camera_feed: CameraFeed | None = None
+        self._fed_until = now  # threaded: the latest time fed to the checkpoint (it never goes back)
+
+    @property
+    def thermal_frames_dropped(self) -> int:
+        """Thermal frames the threaded loop fell too far behind to use (for the health report)."""
+        return self._thermal_inbox.dropped
 
     # ------------------------------------------------------------------------------ loop
     def run(self, until: Callable[[], bool]) -> None:
@@ -218,6 +229,7 @@ class Kiosk:
     def step(self) -> None:
         if self.threaded:
             self._wait_for_work()
+            self._sync_clock()
             self._take_results()
         else:
             self._step_inline()
@@ -225,14 +237,20 @@ class Kiosk:
         self.loop_watch.beat()
         for callback in self.on_beat:
             _guarded(callback, now)
-        if self.clock_sync is not None:  # an error answering is "not synchronised": fail closed
-            self.checkpoint.clock_synced = bool(_guarded(self.clock_sync.synchronized))
-        outcome = self.checkpoint.tick(now, self.clock.wall())
-        if outcome is not None:
-            self._record(outcome)
+        self._sync_clock()
+        self._tick(now, self.clock.wall())
         self._present(now)
         if self.uplink is not None:
             _guarded(self.uplink.poll)
+
+    def _sync_clock(self) -> None:
+        if self.clock_sync is not None:  # an error answering is "not synchronised": fail closed
+            self.checkpoint.clock_synced = bool(_guarded(self.clock_sync.synchronized))
+
+    def _tick(self, now: float, wall: float) -> None:
+        outcome = self.checkpoint.tick(now, wall)
+        if outcome is not None:
+            self._record(outcome)
 
     def _step_inline(self) -> None:
         """Sleep until the next thing is due, then read the sensor and the camera right here."""
@@ -274,16 +292,36 @@ class Kiosk:
                 feed.stop()
 
     def _take_results(self) -> None:
-        for result in self._thermal_inbox.take_all():
-            if result.frame is None:
-                self._thermal_failed(result.error or SensorError("no frame"))
+        """Feed the workers' results in the order, and at the times, their frames were taken.
+
+        After a main-loop stall a batch spans seconds.  Fed all at once, an empty spot in the
+        middle of it would never last long enough for the checkpoint to see the visitor leave,
+        and the next one would inherit their code; so each result is fed at its frame's
+        `taken_at` (a failed read at the time of the frame before it), and the checkpoint's
+        timers run after each.
+        """
+        now = self.clock.monotonic()
+        stamp = self._fed_until
+        batch: list[tuple[float, int, int, ThermalResult | CameraResult]] = []
+        for i, thermal in enumerate(self._thermal_inbox.take_all()):
+            stamp = thermal.frame.taken_at if thermal.frame is not None else stamp
+            batch.append((stamp, 0, i, thermal))
+        for i, camera in enumerate(self._camera_inbox.take_all()):  # one slot: the latest only
+            batch.append((camera.frame.taken_at if camera.frame is not None else now, 1, i, camera))
+        wall_offset = self.clock.wall() - now
+        for stamp, _kind, _i, result in sorted(batch, key=lambda item: item[:3]):
+            at = min(max(stamp, self._fed_until), now)  # a stamp off the kiosk clock cannot go back or ahead
+            self._fed_until = at
+            if isinstance(result, CameraResult):
+                self._progress("camera")
+                if result.frame is not None:
+                    self._camera_read_at = at
+                    self._codes_seen(list(result.texts), at)
+            elif result.frame is None:
+                self._thermal_failed(result.error or SensorError("no frame"), at)
             else:
-                self._thermal_read(result.frame)
-        for result in self._camera_inbox.take_all():  # one slot: the latest only
-            self._progress("camera")
-            if result.frame is not None:
-                self._camera_read_at = self.clock.monotonic()
-                self._codes_seen(list(result.texts))
+                self._thermal_read(result.frame, at)
+            self._tick(at, at + wall_offset)
         if self._camera_feed is not None:
             self._camera_feed.idle = self.checkpoint.phase is Phase.IDLE and not self.checkpoint.sensor_faulty
 
@@ -304,22 +342,22 @@ class Kiosk:
         self._thermal_read(frame)
         self._sensor_due = self.sensor.next_frame_at()
 
-    def _thermal_failed(self, exc: BaseException) -> None:
+    def _thermal_failed(self, exc: BaseException, now: float | None = None) -> None:
         if not isinstance(exc, SensorError) and self._sensor_failures == 0:
             log.error("thermal driver failed", exc_info=exc)
-        now = self.clock.monotonic()
+        now = self.clock.monotonic() if now is None else now
         if self._sensor_failures == 0:
             log.warning("thermal sensor: %s", exc)
         self._sensor_failures += 1
         self.checkpoint.on_sensor_error(now)
         self._progress("thermal")
 
-    def _thermal_read(self, frame: ThermalFrame) -> None:
+    def _thermal_read(self, frame: ThermalFrame, now: float | None = None) -> None:
         if self._sensor_failures:
             log.info("thermal sensor answers again after %d failed reads", self._sensor_failures)
             self._sensor_failures = 0
         self._last_pixels = frame.pixels
-        self.checkpoint.on_frame(self.clock.monotonic(), frame)
+        self.checkpoint.on_frame(self.clock.monotonic() if now is None else now, frame)
         self._progress("thermal")
 
     def _camera_due(self) -> float:
@@ -356,8 +394,9 @@ class Kiosk:
             return
         self._codes_seen(texts)
 
-    def _codes_seen(self, texts: list[str]) -> None:
-        now = self.clock.monotonic()
+    def _codes_seen(self, texts: list[str], now: float | None = None) -> None:
+        now = self.clock.monotonic() if now is None else now
+        texts = list(dict.fromkeys(texts))  # decoders do not de-duplicate: one code read twice is one code
         if self._in_view.update(texts, now).several:
             self.checkpoint.on_several_codes(now)  # decide on none; the screen asks for one code
             return
@@ -376,10 +415,21 @@ class Kiosk:
         except Exception:  # a verifier bug: the code is not valid, and the kiosk goes on
             log.exception("code verification failed")
             result, facts = None, CodeFacts(valid=False)
-        scanned = ScannedCode(key=key, facts=facts, result=result)
+        scanned = ScannedCode(key=key, facts=facts, result=result, person_key=self._person_key(key, result))
         self._codes = {k: c for k, c in self._codes.items() if now - c.at < VERIFY_CACHE_S}
         self._codes[key] = _Cached(scanned, now)
         return scanned
+
+    def _person_key(self, code_key: str, result: Any) -> str:
+        """Who holds the code, as a keyed hash under the per-boot key (never the id in clear).
+
+        A THP1 phone makes a new code every minute, so the pass's stable subject id (`sid`)
+        names the person; without one (an HC1 certificate, which shows the same text every
+        day, or an invalid code) the code's own digest does.
+        """
+        sid = getattr(getattr(result, "health_pass", None), "sid", None) if getattr(result, "valid", False) else None
+        subject = f"sid:{sid}" if isinstance(sid, str) and sid else f"code:{code_key}"
+        return hmac.new(self._person_secret, subject.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
 
     # ------------------------------------------------------------------------------ outputs
     def _record(self, outcome: VisitorOutcome) -> None:
@@ -460,11 +510,12 @@ class Kiosk:
 
     def close(self) -> None:
         self.stop_feeds()
-        for part in (self.sensor, self.camera, self.signals, self.display, self.voice):
-            if part is None:
+        for part in (self.sensor, self.camera, self.decoder, self.signals, self.display, self.voice):
+            close = getattr(part, "close", None)  # a decoder may have nothing to close
+            if close is None:
                 continue
             try:
-                part.close()
+                close()
             except Exception:
                 log.exception("closing %s", type(part).__name__)
 
