@@ -162,8 +162,11 @@ class Checkpoint:
         self._screening.restart()
 
     def on_code(self, now: float, code: ScannedCode) -> None:
-        if code.key == self._last_decided_key and now - self._last_decided_at < SAME_CODE_S:
-            return  # the visitor just decided is still holding up their phone
+        if code.person == self._last_decided_key and (
+                now - self._last_decided_at < SAME_CODE_S or self.phase is Phase.CLEARING):
+            # The visitor just decided is still holding up their phone (whose code regenerates:
+            # compared by person), or still lingers in the spot: not a new visit.
+            return
         sent_back_at = self._came_back.get(code.person)
         measuring = self.phase in (Phase.MEASURING, Phase.REMEASURE)
         if sent_back_at is not None and now - sent_back_at < SAME_CODE_S and not measuring:
@@ -464,7 +467,7 @@ class Checkpoint:
         self._outcome = outcome
         self._unrecorded = False
         if visit.code is not None:
-            self._last_decided_key = visit.code.key
+            self._last_decided_key = visit.code.person
             self._last_decided_at = now
         self._spot_cleared = False
         self._visit = None

@@ -7,6 +7,7 @@ whose worker inboxes are filled by hand, so that a threaded batch (a main-loop s
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 from test_checkpoint import DT, GREEN, Rig, frame
@@ -296,3 +297,15 @@ def test_dropped_frames_are_counted_and_logged(caplog) -> None:
     for _ in range(70):
         kiosk._thermal_inbox.put(ThermalResult(None))
     assert kiosk.thermal_frames_dropped == 70 - 64
+
+
+def test_a_visitor_lingering_with_a_regenerated_code_is_not_a_new_visit() -> None:
+    """THP1 codes regenerate every minute: the same person, still in the spot, is not a new visitor."""
+    rig = Rig()
+    first = replace(GREEN, key="code-1", person_key="person-a")
+    rig.run(2.0, 36.5, code=first)
+    assert len(rig.outcomes) == 1
+    regenerated = replace(GREEN, key="code-2", person_key="person-a")
+    rig.run(90.0, 36.5, code=regenerated)  # lingers for a minute and a half, phone still up
+    assert len(rig.outcomes) == 1 and rig.cp.phase is Phase.CLEARING
+    assert Screen.ONE_AT_A_TIME not in rig.screens[1:]
