@@ -5,46 +5,22 @@ receives it eventually, however long the network is down.  So an event is commit
 and the uplink (`kiosk.uplink`) publishes from here and marks a row sent only when the broker
 has acknowledged it.  Nothing is ever removed before that.
 
-SQLite (stdlib, one file on the data partition) gives us atomic, crash-safe commits:
+Two parts of it have their own modules, each read on its own:
 
-* WAL mode, so the CLI (`kiosk outbox stats`) can read from another process while the kiosk
-  writes, without either blocking the other;
-* `synchronous=FULL`, because in WAL mode `NORMAL` does not fsync on commit: a power cut right
-  after the visitor saw the decision could lose that row.  FULL costs one fsync per append;
-* a busy timeout, so a concurrent writer (a maintenance command) makes us wait, not fail;
-* `seq INTEGER PRIMARY KEY AUTOINCREMENT`, so sequence numbers never go backwards, even after
-  every row has been purged (a plain rowid would reuse the largest deleted one);
-* the schema version in `PRAGMA user_version`, so a newer file is refused rather than misread.
+* `kiosk.outbox_schema`: the SQLite file itself, opened in WAL mode with `synchronous=FULL` (a
+  commit is on the card when `append` returns), its tables and their migrations;
+* `kiosk.outbox_bounds`: the bounds (`Limits`: rows, bytes, age), what gives way when one is
+  reached (never an alert for an entry; never silently), and the retention, which waits for a
+  synchronised clock.
 
-Bounded (`Limits`): by rows, by payload bytes and by age.  When an append would pass a bound,
-room is made in the same transaction, in this order: delivered rows (oldest first), dead
-letters, then undelivered rows of the lowest priority (ordinary entries before alerts), oldest
-first, but only rows of a priority at most the new row's own: an entry never pushes out an
-alert, an alert pushes out entries and, when nothing else is left, the oldest alerts.  If room
-cannot be made that way, the new row is the one dropped: it is counted and `append` raises
-`OutboxFull` (the kiosk then shows FAULT, never PASS, for an entry it could not store).
-Undelivered rows dropped, by bound or by age, are counted per stream in the file (`dropped`), so
-the loss is reported in `stats` and in the kiosk's health, never silent.  The running totals
-live in memory (one scan at open, re-counted by `housekeeping`), so enforcing the bounds costs
-an append nothing until a bound is reached; making room then removes a tenth of the bound at
-once (from the tiers it may touch) so that it happens rarely.
-
-Age (`retention_s`) and an unsynchronised clock.  The Pi has no RTC: until NTP answers, the wall
-clock is the stale time fake-hwclock saved, maybe weeks behind.  So `housekeeping` applies the
-retention only when told the clock is synchronised (`clock_synced`, from the feed), and a row
-appended while it is not is flagged (`unsynced`): its `created` is on the stale timeline and the
-age logic ignores it until `settle_clock` re-stamps it with the first synchronised time (from
-then on its age counts; it is kept at most `retention_s` after that).  The day tally of such a
-row waits for `settle_clock` too, and is counted on the day the clock was found right.  The
-retention never drops an undelivered alert (priority `Limits.keep_priority` or more): see
-`housekeeping`.
+This module is the queue: `append`, `pending`, `mark_sent`/`mark_rejected`, the day tally that
+rides in the same transactions, and what happens when the disk is full.
 
 Cheap on SD writes: an append is one transaction (one fsync) that writes the five or so pages
 it touched to the WAL, and the daily-summary tally (`Visit`) rides in that same transaction.
-Pages are 1 KiB rather than SQLite's 4 KiB, which halves the bytes written per event (measured
-with bench/outbox_enqueue.py: about 13.5 KB per event including WAL checkpoints, against 27 KB
-with 4 KiB pages and 34 KB for a connection per event).  A busy kiosk (1,000 visitors a day)
-writes some 14 MB a day: negligible wear for an SD card.  Health reports are not stored at all.
+With 1 KiB pages (`kiosk.outbox_schema`) that is about 13.5 KB per event including WAL
+checkpoints (bench/outbox_enqueue.py).  A busy kiosk (1,000 visitors a day) writes some 14 MB
+a day: negligible wear for an SD card.  Health reports are not stored at all.
 
 A full disk: SQLite needs space even to delete (the WAL records the change first), so a disk
 filled by something else could leave the outbox unable to free anything.  The outbox therefore
@@ -75,68 +51,37 @@ from pathlib import Path
 from types import TracebackType
 
 from kiosk.clock import RealClock
-from kiosk.ports import Clock, KioskError
-
-SCHEMA_VERSION = 4
-BUSY_TIMEOUT_MS = 5000
-_FORBIDDEN_IN_STREAM = frozenset("+#\0")  # '/' allowed inside (`config/ack`), not at either end
-# Small pages: each commit writes every page it touched (about five) to the WAL, and a 4 KiB page
-# per touch doubled the bytes written per event (bench/outbox_enqueue.py: 27 KB vs 13.5 KB).
-PAGE_SIZE = 1024
-RESERVE_BYTES = 1 << 20  # given up on a full disk, so that delivered rows can still be deleted
-ROOM_FRACTION = 0.1  # making room frees this share of a bound, so it is rare
-
-# Each entry takes a file from version i to i + 1; a fresh file runs them all.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: the walking skeleton's queue
-        """CREATE TABLE outbox (
-        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
-        event_id TEXT    NOT NULL UNIQUE,
-        stream   TEXT    NOT NULL,
-        priority INTEGER NOT NULL DEFAULT 0,
-        created  REAL    NOT NULL,          -- Clock.wall() when appended
-        payload  BLOB    NOT NULL,
-        sent_at  REAL                       -- Clock.wall() when the broker acknowledged it
-    )""",
-        "CREATE INDEX outbox_pending ON outbox (priority DESC, seq) WHERE sent_at IS NULL",
-    ),
-    (  # 2: dead letters, so a row the broker refuses is set aside instead of retried forever
-        "ALTER TABLE outbox ADD COLUMN rejected INTEGER",  # the MQTT reason code (>= 0x80) it was refused with
-        # The uplink asks "what next?" on every loop: keep that an index walk, however long the history.
-        "DROP INDEX IF EXISTS outbox_pending",
-        "CREATE INDEX outbox_pending ON outbox (priority DESC, seq) WHERE sent_at IS NULL AND rejected IS NULL",
-        "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL",
-    ),
-    (  # 3: bounds (what was dropped undelivered), the daily summary's tally and its reported days
-        "CREATE TABLE dropped (stream TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID",
-        # One row per decision, keyed by its outbox seq (appended at the end of the b-tree: one page).
-        """CREATE TABLE visits (
-        seq      INTEGER PRIMARY KEY,
-        day      TEXT    NOT NULL,          -- local calendar day, YYYY-MM-DD
-        decision TEXT    NOT NULL,
-        reasons  TEXT    NOT NULL,          -- comma-separated
-        policy   TEXT    NOT NULL,          -- the policy version that decided it
-        seconds  REAL                       -- at the kiosk; NULL if lost in a power cut
-    )""",
-        "CREATE TABLE daily_reports (day TEXT PRIMARY KEY, event_id TEXT NOT NULL, made REAL NOT NULL) WITHOUT ROWID",
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    ),
-    (  # 4: rows stamped on a wall clock not yet synchronised (age logic ignores them until settled)
-        "ALTER TABLE outbox ADD COLUMN unsynced INTEGER",  # 1: `created` is on a stale timeline
-        "ALTER TABLE visits ADD COLUMN unsynced INTEGER",  # 1: `day` is on a stale timeline
-        "CREATE INDEX outbox_unsynced ON outbox (seq) WHERE unsynced IS NOT NULL",
-        "CREATE INDEX visits_unsynced ON visits (seq) WHERE unsynced IS NOT NULL",
-    ),
+from kiosk.outbox_bounds import ROOM_FRACTION, Bounds, Limits
+from kiosk.outbox_schema import (
+    BUSY_TIMEOUT_MS,
+    MIGRATIONS,
+    PAGE_SIZE,
+    PENDING,
+    ROW,
+    SCHEMA_VERSION,
+    OutboxError,
+    open_database,
 )
-_ROW = "seq, event_id, stream, priority, created, payload, sent_at, rejected"
-_PENDING = "sent_at IS NULL AND rejected IS NULL"
+from kiosk.ports import Clock
 
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "PAGE_SIZE",
+    "RESERVE_BYTES",
+    "ROOM_FRACTION",
+    "SCHEMA_VERSION",
+    "Limits",
+    "Outbox",
+    "OutboxError",
+    "OutboxFull",
+    "OutboxRow",
+    "OutboxStats",
+    "Visit",
+]
 
-class OutboxError(KioskError, sqlite3.DatabaseError):
-    """The outbox file cannot be used as it is (e.g. written by a newer kiosk).
-
-    A `sqlite3.DatabaseError` too, so a caller guarding against a broken database catches it.
-    """
+_MIGRATIONS = MIGRATIONS  # under its old name, for tests that build a file of an older schema
+_FORBIDDEN_IN_STREAM = frozenset("+#\0")  # '/' allowed inside (`config/ack`), not at either end
+RESERVE_BYTES = 1 << 20  # given up on a full disk, so that delivered rows can still be deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,16 +118,6 @@ class OutboxFull(OutboxError):
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """How much the outbox may hold (`storage.max_mb`, `max_rows`, `retention_days`)."""
-
-    max_rows: int = 500_000
-    max_bytes: int = 256 * 1024 * 1024
-    retention_s: float = 7 * 86_400.0
-    keep_priority: int = 10  # undelivered rows this urgent (alerts: kiosk.events.ALERT_PRIORITY) never age out
-
-
-@dataclass(frozen=True, slots=True)
 class Visit:
     """One decision in the day tally: no person, only what the daily summary counts."""
 
@@ -192,8 +127,8 @@ class Visit:
     policy_version: str = ""
 
 
-class Outbox:
-    """A durable, ordered queue of events on SQLite.  See the module docstring for why each setting."""
+class Outbox(Bounds):
+    """A durable, ordered queue of events on SQLite.  See the module docstrings for why each setting."""
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None,
                  limits: Limits | None = None, reserve_bytes: int = RESERVE_BYTES) -> None:
@@ -205,16 +140,9 @@ class Outbox:
         self._rows = self._bytes = 0
         self.appended = 0  # appends through this object: a reader's cue that its read-ahead may be stale
         self._seconds: dict[int, float] = {}  # visit seq -> seconds at the kiosk, written with the next commit
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        con = open_database(self.path)
         try:
-            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            con.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # takes effect only on a new, empty file
-            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise OutboxError(f"{self.path}: cannot use write-ahead logging (journal mode {mode})")
-            con.execute("PRAGMA synchronous = FULL")
             self._con = con
-            self._migrate()
             self._count()
             self._keep_reserve()
         except BaseException:
@@ -390,135 +318,6 @@ class Outbox:
     def tallied_days(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT day FROM visits ORDER BY day")]
 
-    def dropped(self) -> dict[str, int]:
-        """Undelivered rows dropped by a bound or by age, per stream, ever."""
-        return dict(self._db.execute("SELECT stream, count FROM dropped ORDER BY stream").fetchall())
-
-    def housekeeping(self, *, keep_days_of_tally: float | None = None, clock_synced: bool = True) -> dict[str, int]:
-        """Apply the retention, forget old tallies, then re-count the totals.  Returns what it did.
-
-        What ages out after `limits.retention_s`: delivered rows (by when they were delivered),
-        dead letters (never retried, so keeping them longer serves nobody) and undelivered rows
-        below `limits.keep_priority` — ordinary entries, daily summaries, acks; those dropped
-        undelivered are counted.  An undelivered alert never ages out: it reports somebody
-        stopped at the door (fever, a red or forged code), which the township must follow up,
-        and it has not served its purpose until it is delivered; it stays bounded by `max_rows`
-        and `max_bytes` and leaves, as the kiosk's privacy notice says, once delivered and aged.
-
-        Nothing is aged while the wall clock is not synchronised (`clock_synced=False`): a clock
-        that jumps forward weeks when NTP answers would make minutes-old rows look expired.
-        Rows stamped on such a clock (`unsynced`) are ignored here until `settle_clock`.
-
-        Cheap enough for every few minutes; the kiosk's feed calls it.
-        """
-        purged = forgotten = 0
-        old: list[tuple[int, str]] = []
-        if clock_synced:
-            cutoff = self._clock.wall() - self.limits.retention_s
-            keep_days = keep_days_of_tally or max(2.0, self.limits.retention_s / 86_400)
-            tally_cutoff = self._clock.wall() - keep_days * 86_400
-            with self._write() as con:
-                purged = con.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?",
-                                     (cutoff,)).rowcount
-                old = con.execute("SELECT seq, stream FROM outbox WHERE sent_at IS NULL AND created <= ? "
-                                  "AND unsynced IS NULL AND (rejected IS NOT NULL OR priority < ?)",
-                                  (cutoff, self.limits.keep_priority)).fetchall()
-                self._drop(con, old)
-                # A day's tally is kept a while after its report was made (for the CLI), then forgotten.
-                forgotten = con.execute("DELETE FROM visits WHERE day IN (SELECT day FROM daily_reports "
-                                        "WHERE made <= ?)", (tally_cutoff,)).rowcount
-        self._count()
-        self._keep_reserve()
-        return {"purged": purged, "dropped": len(old), "tallies_forgotten": forgotten, "aged": int(clock_synced)}
-
-    def settle_clock(self, today: str | None = None) -> int:
-        """The wall clock is synchronised now: re-stamp what was stamped while it was not.
-
-        A row flagged `unsynced` gets `created` = now: its true age is unknown (the stale clock
-        ran behind, and the kiosk may have been off), so its age counts from the first moment
-        the clock is right, which keeps it at most `retention_s` longer than that.  Its day
-        tally moves to `today` (the local day now; not yet reported, so counted exactly once);
-        without `today` the tallies stay flagged, and out of the summaries, until a later call.
-        A delivery stamped in the future (a clock that was ahead) is brought back to now.  Returns
-        how many rows were re-stamped.
-        """
-        now = self._clock.wall()
-        with self._write() as con:
-            n = con.execute("UPDATE outbox SET created = ?, unsynced = NULL WHERE unsynced IS NOT NULL",
-                            (now,)).rowcount
-            con.execute("UPDATE outbox SET sent_at = ? WHERE sent_at > ?", (now, now))  # an index range
-            if today is not None:
-                con.execute("UPDATE visits SET day = ?, unsynced = NULL WHERE unsynced IS NOT NULL", (today,))
-        return n
-
-    def _over(self, rows: int, size: int) -> bool:
-        return self._rows + rows > self.limits.max_rows or self._bytes + size > self.limits.max_bytes
-
-    def _make_room(self, con: sqlite3.Connection, rows: int, size: int, priority: int) -> bool:
-        """Inside a write transaction: keep the bounds after adding `rows` rows of `size` bytes of
-        `priority`.  False, having deleted nothing, if that would need an undelivered row of a
-        higher priority.
-
-        Victims, in order: delivered rows (oldest delivery first), dead letters, undelivered rows
-        of priority <= `priority` (lowest priority first, oldest first).  A tenth of the bound is
-        freed at once so that a kiosk at its bound does not re-count the table on every append.
-        """
-        max_rows, max_bytes = self.limits.max_rows, self.limits.max_bytes
-        if self._rows + rows <= max_rows and self._bytes + size <= max_bytes:
-            return True
-        self._count(con)
-        excess_rows = self._rows + rows - max_rows
-        excess_bytes = self._bytes + size - max_bytes
-        if excess_rows <= 0 and excess_bytes <= 0:
-            return True
-        want_rows = max(excess_rows, int(max_rows * ROOM_FRACTION)) if excess_rows > 0 else 0
-        want_bytes = max(excess_bytes, int(max_bytes * ROOM_FRACTION)) if excess_bytes > 0 else 0
-        freed_rows = freed_bytes = 0
-        plan: list[tuple[list[tuple[int, str]], bool]] = []
-        for where, order, params, counted in (
-            ("sent_at IS NOT NULL", "sent_at, seq", (), False),
-            ("rejected IS NOT NULL AND sent_at IS NULL", "seq", (), True),
-            (f"{_PENDING} AND priority <= ?", "priority, seq", (priority,), True),
-        ):
-            if freed_rows >= want_rows and freed_bytes >= want_bytes:
-                break
-            victims: list[tuple[int, str]] = []
-            for seq, stream, length in con.execute(
-                    f"SELECT seq, stream, length(payload) FROM outbox WHERE {where} ORDER BY {order}", params):
-                if freed_rows >= want_rows and freed_bytes >= want_bytes:
-                    break
-                victims.append((seq, stream))
-                freed_rows += 1
-                freed_bytes += length
-            plan.append((victims, counted))
-        if freed_rows < excess_rows or freed_bytes < excess_bytes:
-            return False  # only more urgent undelivered rows are left: the new row is the one that goes
-        for victims, counted in plan:
-            if counted:
-                self._drop(con, victims)
-            else:
-                con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _ in victims])
-        self._count(con)
-        return True
-
-    def _drop(self, con: sqlite3.Connection, victims: list[tuple[int, str]]) -> None:
-        """Delete undelivered rows and count them per stream (the loss must be reported)."""
-        if not victims:
-            return
-        con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _ in victims])
-        self._count_dropped(con, [stream for _, stream in victims])
-
-    def _count_dropped(self, con: sqlite3.Connection, streams: list[str]) -> None:
-        per_stream: dict[str, int] = {}
-        for stream in streams:
-            per_stream[stream] = per_stream.get(stream, 0) + 1
-        con.executemany("INSERT INTO dropped (stream, count) VALUES (?, ?) "
-                        "ON CONFLICT (stream) DO UPDATE SET count = count + excluded.count", per_stream.items())
-
-    def _count(self, con: sqlite3.Connection | None = None) -> None:
-        rows, size = (con or self._db).execute(
-            "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox").fetchone()
-        self._rows, self._bytes = int(rows), int(size)
 
     def mark_sent(self, seqs: Iterable[int]) -> int:
         """Record that the broker acknowledged these rows; returns how many changed.
@@ -534,7 +333,7 @@ class Outbox:
 
         They leave `pending`, are kept by `purge_sent`, and are counted in `stats().rejected`.
         """
-        return self._update(f"UPDATE outbox SET rejected = ? WHERE seq = ? AND {_PENDING}",
+        return self._update(f"UPDATE outbox SET rejected = ? WHERE seq = ? AND {PENDING}",
                             [(int(reason_code), int(s)) for s in seqs])
 
     def purge_sent(self, older_than_s: float = 0.0) -> int:
@@ -553,30 +352,30 @@ class Outbox:
         rows and earlier ones of the same priority are skipped (from the index, without reading
         them), which keeps a draining uplink's query as cheap as its window.
         """
-        where, params = _PENDING, []
+        where, params = PENDING, []
         if after:
             cases = " ".join("WHEN ? THEN ?" for _ in after)
             where += f" AND seq > CASE priority {cases} ELSE 0 END"
             for priority, seq in after.items():
                 params += [int(priority), int(seq)]
         rows = self._db.execute(
-            f"SELECT {_ROW} FROM outbox WHERE {where} ORDER BY priority DESC, seq LIMIT ?", (*params, int(limit))
+            f"SELECT {ROW} FROM outbox WHERE {where} ORDER BY priority DESC, seq LIMIT ?", (*params, int(limit))
         ).fetchall()
         return [OutboxRow(*r) for r in rows]
 
     def pending_count(self) -> int:
         """How many events wait for the broker (the status strip's "buffered" number)."""
-        return int(self._db.execute(f"SELECT count(*) FROM outbox WHERE {_PENDING}").fetchone()[0])
+        return int(self._db.execute(f"SELECT count(*) FROM outbox WHERE {PENDING}").fetchone()[0])
 
     def tail(self, n: int = 20) -> list[OutboxRow]:
         """The last `n` rows in any state, oldest first (for the CLI and for tests)."""
-        rows = self._db.execute(f"SELECT {_ROW} FROM outbox ORDER BY seq DESC LIMIT ?", (int(n),)).fetchall()
+        rows = self._db.execute(f"SELECT {ROW} FROM outbox ORDER BY seq DESC LIMIT ?", (int(n),)).fetchall()
         return [OutboxRow(*r) for r in reversed(rows)]
 
     def stats(self) -> OutboxStats:
         pending, sent, rejected, oldest, size = self._db.execute(
-            f"SELECT count(*) FILTER (WHERE {_PENDING}), count(sent_at), count(rejected), "
-            f"min(created) FILTER (WHERE {_PENDING}), coalesce(sum(length(payload)), 0) FROM outbox"
+            f"SELECT count(*) FILTER (WHERE {PENDING}), count(sent_at), count(rejected), "
+            f"min(created) FILTER (WHERE {PENDING}), coalesce(sum(length(payload)), 0) FROM outbox"
         ).fetchone()
         age = None if oldest is None else max(0.0, self._clock.wall() - oldest)
         dropped = self.dropped()
@@ -615,24 +414,6 @@ class Outbox:
             before = con.total_changes
             con.executemany(sql, params)
             return con.total_changes - before
-
-    def _migrate(self) -> None:
-        """Bring the file to `SCHEMA_VERSION`; refuse one written by a newer kiosk.
-
-        Runs under the write lock and re-reads the version, because the CLI may open the same
-        file at the same moment; the migration and the version bump commit together.
-        """
-        if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-            return
-        with self._write() as con:
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise OutboxError(f"{self.path}: outbox schema {version} is newer than this kiosk's "
-                                  f"({SCHEMA_VERSION}); upgrade the kiosk")
-            for statements in _MIGRATIONS[version:]:
-                for statement in statements:
-                    con.execute(statement)
-            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _is_full(exc: sqlite3.Error) -> bool:

@@ -12,12 +12,8 @@ Why it is built the way it is:
   what its callbacks left on a `queue.SimpleQueue`.  Callbacks run under paho's locks, so they
   do nothing else, and each is wrapped in try/except because an exception there kills paho's
   network thread without a word.
-* **One paho client per connection.**  paho keeps un-acknowledged QoS 1 messages and re-sends
-  them itself on reconnect; with the outbox re-sending the same rows, that would double the
-  duplicates and overflow the broker's receive window.  So paho's own reconnect is off, a
-  client lives for exactly one connection, and its leftovers die with it.  Reconnecting is ours:
-  exponential back-off with jitter (a township's kiosks must not all hit the broker in step
-  after an outage), timed on the injected `Clock`.
+* **One paho client per connection**, reconnecting with exponential back-off and jitter:
+  see `kiosk.uplink_connection`, which builds the client and receives paho's callbacks.
 * **Nothing is handed to paho while disconnected**, and never more than the in-flight window:
   `max_inflight`, or less if the broker's CONNACK announces a smaller Receive Maximum (paho 2.x
   does not honour that by itself; a strict broker disconnects a client that exceeds it).
@@ -34,10 +30,13 @@ Why it is built the way it is:
   acks are recorded in batches of up to `ACK_BATCH` rows or `ACK_DELAY_S`, one fsync each; an ack
   not yet recorded at a power cut costs a duplicate, never a loss.  With mosquitto's receive
   maximum of 20 that drains ~5,000 events/s locally (bench/uplink_drain.py).
-* **Township → kiosk messages** (`subscribe`): paho's thread only queues them; handlers run in
-  `poll()` on the kiosk loop's thread, each guarded.  Subscriptions are made on every connect.
+* **Township → kiosk messages** (`subscribe`, see `kiosk.uplink_subscriptions`): paho's thread
+  only queues them; handlers run in `poll()` on the kiosk loop's thread, each guarded.
+  Subscriptions are made on every connect.
 * **Health** goes out through `publish_direct` (not stored; see `kiosk.health`), inside the
   same window.
+* **An event's properties** (content type, `event_id`) are packed once, by hand, for speed:
+  see `kiosk.uplink_properties`.
 
 Payloads are never logged: they describe people.
 """
@@ -52,83 +51,59 @@ import sqlite3
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.clock import RealClock
 from kiosk.outbox import Outbox, OutboxRow
 from kiosk.ports import Clock
+from kiosk.uplink_connection import (
+    BACKOFF_MAX_S,
+    BACKOFF_MIN_S,
+    CONNECT_TIMEOUT_S,
+    OFFLINE,
+    ONLINE,
+    STATUS_LEVEL,
+    Connection,
+    Note,
+    backoff_delay,
+)
+from kiosk.uplink_properties import CONTENT_TYPE, PackedProperties, event_properties
+from kiosk.uplink_subscriptions import MessageHandler, Subscriptions
+
+__all__ = [
+    "ACK_BATCH",
+    "ACK_DELAY_S",
+    "BACKOFF_MAX_S",
+    "BACKOFF_MIN_S",
+    "CLOSE_TIMEOUT_S",
+    "CONNECT_TIMEOUT_S",
+    "CONTENT_TYPE",
+    "LOCAL_REJECT",
+    "OFFLINE",
+    "ONLINE",
+    "READ_AHEAD",
+    "STATUS_LEVEL",
+    "MessageHandler",
+    "MqttUplink",
+    "PackedProperties",
+    "UplinkStats",
+    "backoff_delay",
+    "event_properties",
+]
 
 log = logging.getLogger(__name__)
 
-STATUS_LEVEL = "status"  # `{topic_prefix}/status`; no stream may be called that
-ONLINE = b"online"
-OFFLINE = b"offline"
-CONTENT_TYPE = "application/json"
-BACKOFF_MIN_S = 0.5
-BACKOFF_MAX_S = 60.0
-CONNECT_TIMEOUT_S = 10.0  # TCP (and TLS) connect, in paho's thread
 CLOSE_TIMEOUT_S = 2.0  # how long close() waits for the broker to take "offline"
 READ_AHEAD = 200  # rows read from the outbox at once while draining
 ACK_BATCH = 256  # acks recorded in one transaction at most this many ...
 ACK_DELAY_S = 0.2  # ... or after this long, or at once when nothing more is in flight
 LOCAL_REJECT = 0x83  # "implementation specific error": a row we refuse to publish ourselves
-
-
-def backoff_delay(failures: int, rng: random.Random, *, low_s: float = BACKOFF_MIN_S,
-                  high_s: float = BACKOFF_MAX_S) -> float:
-    """Seconds to wait before attempt `failures + 1`: doubling, capped, with 50-100 % jitter."""
-    return min(high_s, low_s * 2.0 ** min(failures, 32)) * rng.uniform(0.5, 1.0)
-
-
-class PackedProperties:
-    """MQTT 5 PUBLISH properties packed once, handed to paho in place of a `Properties`.
-
-    paho only calls `pack()` on them; building a `Properties` per message (attribute lookups by
-    name, a list per user property) cost more than the rest of a publish in the drain benchmark.
-    """
-
-    __slots__ = ("_packed",)
-
-    def __init__(self, packed: bytes) -> None:
-        self._packed = packed
-
-    def pack(self) -> bytes:
-        return self._packed
-
-    def __str__(self) -> str:
-        return f"[{len(self._packed)} bytes of properties]"
-
-
-def _mqtt_string(text: str) -> bytes:
-    data = text.encode("utf-8")
-    return len(data).to_bytes(2, "big") + data
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-_CONTENT_TYPE_PROP = b"\x03" + _mqtt_string(CONTENT_TYPE)  # 0x03 Content Type
-_EVENT_ID_KEY = b"\x26" + _mqtt_string("event_id")  # 0x26 User Property, then its value
-
-
-def event_properties(event_id: str) -> PackedProperties:
-    """Content type `application/json` and the user property `event_id`, as paho would pack them."""
-    body = _CONTENT_TYPE_PROP + _EVENT_ID_KEY + _mqtt_string(event_id)
-    return PackedProperties(_varint(len(body)) + body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,25 +123,7 @@ class UplinkStats:
     direct_published: int = 0  # health messages published without the outbox
 
 
-@dataclass(frozen=True, slots=True)
-class _Note:
-    """What a paho callback tells the kiosk loop; `generation` says which client it came from."""
-
-    kind: str  # "connected", "lost", "acked" or "message"
-    generation: int
-    mid: int = 0
-    code: int = 0
-    receive_maximum: int = 0
-    topic: str = ""  # "message": what arrived
-    payload: bytes = b""
-    retained: bool = False
-    subscription_ids: tuple[int, ...] = ()
-
-
-MessageHandler = Callable[[str, bytes, bool], None]  # (topic, payload, retained)
-
-
-class MqttUplink:
+class MqttUplink(Connection, Subscriptions):
     """Publishes pending outbox rows to `{topic_prefix}/{stream}` over MQTT v5, QoS 1."""
 
     def __init__(self, outbox: Outbox, *, host: str, port: int = 1883, client_id: str, topic_prefix: str,
@@ -188,8 +145,8 @@ class MqttUplink:
         self._clock: Clock = clock or RealClock()
         self._backoff_s = backoff_s
         self._rng = rng or random.Random()
-        self._notes: queue.SimpleQueue[_Note] = queue.SimpleQueue()
-        self._early: list[_Note] = []  # taken off the queue by `wait`, handled first by the next poll
+        self._notes: queue.SimpleQueue[Note] = queue.SimpleQueue()
+        self._early: list[Note] = []  # taken off the queue by `wait`, handled first by the next poll
         self._client: mqtt.Client | None = None
         self._generation = 0
         self._connected = False
@@ -212,30 +169,6 @@ class MqttUplink:
         self._client_refused = False
         self._logged_reason: int | None = None  # a failure is logged once until something changes
         self._direct = 0
-
-    # ----------------------------------------------------------------------------- subscriptions
-    def subscribe(self, topic: str, handler: MessageHandler) -> None:
-        """Receive messages on `topic` (a filter; QoS 1): `handler(topic, payload, retained)`.
-
-        Subscriptions are made again on every connect (each connection is a clean session), so
-        retained messages (the township's signed configuration) arrive again after each
-        reconnect: handlers must be idempotent.  paho's thread only queues what arrives; the
-        handlers run inside `poll()` on the caller's thread, each guarded, so a failing handler
-        is logged and neither stops the others nor paho's network thread.  Each filter carries an
-        MQTT 5 subscription identifier, so a message matching two overlapping filters (which the
-        broker may deliver once per filter) reaches each filter's handlers once.
-        """
-        if not topic or "\0" in topic:
-            raise ValueError(f"bad topic filter {topic!r}")
-        first = topic not in self._subscriptions
-        self._subscriptions.setdefault(topic, []).append(handler)
-        if first and self._connected and self._client is not None:
-            self._subscribe(self._client, topic)
-
-    def _subscribe(self, client: mqtt.Client, topic: str) -> None:
-        props = Properties(PacketTypes.SUBSCRIBE)
-        props.SubscriptionIdentifier = list(self._subscriptions).index(topic) + 1
-        client.subscribe(topic, qos=1, properties=props)
 
     # ----------------------------------------------------------------------------- state
     @property
@@ -305,7 +238,7 @@ class MqttUplink:
         with contextlib.suppress(queue.Empty):
             self._early.append(self._notes.get(timeout=max(0.0, timeout_s)))
 
-    def _next_note(self) -> _Note:
+    def _next_note(self) -> Note:
         if self._early:
             return self._early.pop(0)
         return self._notes.get_nowait()
@@ -328,7 +261,7 @@ class MqttUplink:
         except queue.Empty:
             pass
 
-    def _on_ack(self, note: _Note) -> None:
+    def _on_ack(self, note: Note) -> None:
         if note.mid not in self._inflight:
             return
         seq = self._inflight.pop(note.mid)
@@ -341,18 +274,6 @@ class MqttUplink:
             self._acknowledged += 1
         else:
             self._reject(seq, note.code, "refused by the broker")
-
-    def _dispatch(self, note: _Note) -> None:
-        for number, (pattern, handlers) in enumerate(list(self._subscriptions.items()), start=1):
-            if note.subscription_ids and number not in note.subscription_ids:
-                continue  # this copy was delivered for another of our filters
-            if not note.subscription_ids and not mqtt.topic_matches_sub(pattern, note.topic):
-                continue
-            for handler in list(handlers):
-                try:
-                    handler(note.topic, note.payload, note.retained)
-                except Exception:  # one bad handler must not stop the uplink or the other handlers
-                    log.exception("uplink: handler for %s failed", pattern)
 
     def _reject(self, seq: int, code: int, why: str) -> None:
         self._refused.append((seq, code))
@@ -375,7 +296,7 @@ class MqttUplink:
             self.outbox.mark_rejected([seq], code)
             self._refused.pop(0)
 
-    def _on_connected(self, note: _Note, now: float) -> None:
+    def _on_connected(self, note: Note, now: float) -> None:
         self._connected, self._connected_at = True, now
         self._connects += 1
         self._client_refused, self._logged_reason = False, None
@@ -391,7 +312,7 @@ class MqttUplink:
         for topic in self._subscriptions:
             self._subscribe(self._client, topic)
 
-    def _on_lost(self, note: _Note, now: float) -> None:
+    def _on_lost(self, note: Note, now: float) -> None:
         was_connected = self._connected
         # A connection that held for a keepalive period counts as a success: start over at the short delay.
         if was_connected and now - self._connected_at >= self.keepalive:
@@ -462,64 +383,6 @@ class MqttUplink:
     def _track(self, mid: int, seq: int | None) -> None:
         self._inflight[mid] = seq
         self._max_inflight_seen = max(self._max_inflight_seen, len(self._inflight))
-
-    # ----------------------------------------------------------------------------- paho
-    def _connect(self) -> None:
-        """Start one connection attempt in a fresh client; paho's thread does the blocking part."""
-        self._generation += 1
-        gen = self._generation
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5,
-                             reconnect_on_failure=False)
-        client.connect_timeout = CONNECT_TIMEOUT_S
-        client.reconnect_delay_set(0, 0)  # paho's reconnect is off; this only lets a failed client's thread end
-        client.max_inflight_messages_set(self.max_inflight)  # a second guard; our window is never larger
-        client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
-        if self._username is not None:
-            client.username_pw_set(self._username, self._password)
-        if self._tls is not None:
-            client.tls_set_context(self._tls)
-        client.on_connect = self._guarded(gen, self._cb_connect)
-        client.on_connect_fail = self._guarded(gen, self._cb_connect_fail)
-        client.on_disconnect = self._guarded(gen, self._cb_disconnect)
-        client.on_publish = self._guarded(gen, self._cb_publish)
-        client.on_message = self._guarded(gen, self._cb_message)
-        self._client = client
-        try:
-            client.connect_async(self.host, self.port, keepalive=self.keepalive, clean_start=True)
-            client.loop_start()
-        except (OSError, ValueError) as exc:
-            self._notes.put(_Note("lost", gen, code=0x80))
-            log.warning("uplink: cannot start connecting to %s:%d: %s", self.host, self.port, exc)
-
-    def _guarded(self, gen: int, body: Callable[..., None]) -> Callable[..., None]:
-        def callback(*args: Any) -> None:
-            try:
-                body(gen, *args)
-            except Exception:
-                log.exception("uplink: error in a paho callback")
-
-        return callback
-
-    def _cb_connect(self, gen: int, _client: Any, _userdata: Any, _flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            self._notes.put(_Note("refused", gen, code=int(reason.value)))
-        else:
-            self._notes.put(_Note("connected", gen, receive_maximum=int(getattr(props, "ReceiveMaximum", 0) or 0)))
-
-    def _cb_connect_fail(self, gen: int, _client: Any, _userdata: Any) -> None:
-        self._notes.put(_Note("lost", gen, code=0x80))
-
-    def _cb_disconnect(self, gen: int, _client: Any, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
-        self._notes.put(_Note("lost", gen, code=int(getattr(reason, "value", 0x80))))
-
-    def _cb_publish(self, gen: int, _client: Any, _userdata: Any, mid: int, reason: Any, _props: Any) -> None:
-        self._notes.put(_Note("acked", gen, mid=mid, code=int(getattr(reason, "value", 0))))
-
-    def _cb_message(self, gen: int, _client: Any, _userdata: Any, msg: Any) -> None:
-        ids = getattr(getattr(msg, "properties", None), "SubscriptionIdentifier", None) or ()
-        self._notes.put(_Note("message", gen, topic=str(msg.topic), payload=bytes(msg.payload),
-                              retained=bool(msg.retain),
-                              subscription_ids=tuple(ids) if isinstance(ids, list) else (int(ids),)))
 
     # ----------------------------------------------------------------------------- shutdown
     def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
