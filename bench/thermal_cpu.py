@@ -3,8 +3,10 @@
 Both read the same register-level emulator on the real clock (every transfer takes its wire time
 at 400 kHz, as on a Pi) for `--seconds` each:
 
-* ours: `Mlx90640Sensor.read_frame()` in a loop — it sleeps until the next subpage is due, then
-  polls a few times with short sleeps, reads RAM in one transfer and converts with numpy;
+* ours: `Mlx90640Sensor.read_frame()` in a loop — it sleeps until just after the data-ready it
+  predicts from the array's measured phase and period (so one status read usually finds it set;
+  every few subpages it wakes early on purpose to re-measure), reads RAM in one transfer and
+  converts with numpy;
 * Adafruit: the unmodified library's `getFrame()` in a loop (two subpages per call), which polls
   the status register back to back and converts pixel by pixel in Python.
 

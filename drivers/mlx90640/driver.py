@@ -5,10 +5,16 @@ attributes, never times out, and converts pixel by pixel in Python.  This one
 
 * reads the EEPROM twice and compares, and refuses contents no device can have;
 * sleeps (on the injected `Clock`) until the next subpage is due, then polls with bounded
-  small sleeps and a timeout — never a busy loop, never a hang;
+  small sleeps and a timeout — never a busy loop, never a hang.  It locks onto the array's
+  own timing: each poll that straddles a data-ready brackets that moment, the period is
+  estimated from brackets many subpages apart (a part's oscillator is not exactly nominal),
+  and the driver wakes just after the predicted data-ready, so one status read usually finds
+  it set; every few subpages (at most `PROBE_EVERY`) it wakes a little early on purpose to
+  re-measure the phase;
 * reads RAM in one transfer, and detects overruns (a new subpage landing during the read);
 * rejects glitch words, constant RAM and a frozen array as `SensorError`;
-* converts with numpy (`calibration.compute_subpage`) and merges subpages into one image;
+* converts with numpy (`calibration.subpage_temperatures`, per-pixel constants gathered once
+  per subpage pattern) and merges subpages into one image;
 * times its own EEPROM read at start-up (832 words, as long as a RAM read) and, if the bus is
   slower than the configured rate needs — a Pi's I²C clock follows the core clock and is often
   below what `dtparam` says — runs the array at the fastest rate the bus can keep up with
@@ -20,9 +26,9 @@ configuration, because a sensor that was unplugged comes back at its power-on de
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
+import struct
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -35,19 +41,22 @@ from .calibration import (
     DEFAULT_EMISSIVITY,
     OPEN_AIR_TA_SHIFT,
     Calibration,
-    ambient_temperature,
-    compute_subpage,
+    die_state,
     extract_calibration,
-    supply_voltage,
+    subpage_plan,
+    subpage_temperatures,
 )
+from .deviating import interpolate_deviating
 
 ReflectedPolicy = float | Callable[[float], float] | None
 TRANSFER_BUDGET = 0.7  # a subpage's RAM read may take at most this share of its period (polls, margin)
-WAKE_EARLY = 0.96  # wake this share of a period after the last data-ready: one or two polls, no drift
+PROBE_EVERY = 16  # at most this many subpages between deliberate early wake-ups that re-measure the phase
+GUARD_S = 0.0005  # wake this long after the predicted data-ready (plus the phase's uncertainty)
 _STATUS_TO_CONTROL = reg.CONTROL - reg.STATUS + 1  # status and control in one 14-word read
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-_AUX_USED = (reg.FRAME_TA_VBE, reg.FRAME_GAIN, reg.FRAME_TA_PTAT, reg.FRAME_VDD)
+_U16 = np.dtype(np.uint16)
+_GLITCH = np.uint16(reg.GLITCH_WORD).tobytes()  # in native byte order, as `ndarray.tobytes` gives words
 
 
 @runtime_checkable
@@ -61,18 +70,6 @@ class Transport(Protocol):
     def write_word(self, address: int, value: int) -> None: ...
 
     def close(self) -> None: ...
-
-
-@functools.cache
-def _subpage_words(chess: bool, subpage: int) -> tuple[np.ndarray, np.ndarray]:
-    """(pixel indexes of the subpage, indexes of every frame word its conversion uses: those
-    pixels, then Ta/gain/Vdd, then its compensation pixel) — gathered once per pattern."""
-    pattern = reg.CHESS_PATTERN if chess else reg.INTERLEAVED_PATTERN
-    mine = np.flatnonzero(pattern == subpage)
-    used = np.concatenate([mine, list(_AUX_USED), [reg.FRAME_CP[subpage]]])
-    mine.setflags(write=False)
-    used.setflags(write=False)
-    return mine, used
 
 
 class Mlx90640Sensor:
@@ -109,9 +106,15 @@ class Mlx90640Sensor:
         self.tr = tr
         self._frozen_after = frozen_after
         self._image = np.full(reg.PIXELS, np.nan)
-        self._last: dict[int, np.ndarray] = {}
+        self._last: dict[int, bytes] = {}  # per subpage, the words of its last conversion
         self._same = 0
-        self._words: np.ndarray | None = None
+        self._words: tuple[np.ndarray, int, int] | None = None  # RAM, control, subpage
+        self._plans: dict[tuple[int, bool], object] = {}
+        self.polls = 0  # status reads spent waiting for data-ready, for diagnostics and tests
+        self._overrun_at: float | None = None
+        self._unlock()
+        self._p = self._period  # the array's measured subpage period (its oscillator is not exact)
+        self._p_var = (0.03 * self._period) ** 2
         self.vdd = math.nan
         self._eeprom = self._read_eeprom()
         self._calibration = extract_calibration(self._eeprom)
@@ -144,7 +147,10 @@ class Mlx90640Sensor:
     @property
     def last_words(self) -> np.ndarray | None:
         """The 834 frame words (RAM, control, subpage) behind the last frame, for diagnostics."""
-        return None if self._words is None else self._words.copy()
+        if self._words is None:
+            return None
+        ram, control, subpage = self._words
+        return np.concatenate([ram.astype(np.int64), [control, subpage]])
 
     @property
     def period(self) -> float:
@@ -168,6 +174,8 @@ class Mlx90640Sensor:
                         self.transfer_s * 1000, reg.REFRESH_RATES_HZ[self._code], reg.REFRESH_RATES_HZ[code])
             self._code = code
             self._period = 1.0 / reg.REFRESH_RATES_HZ[code]
+            self._p = self._period
+            self._p_var = (0.03 * self._period) ** 2
 
     def reflected_c(self, ta_c: float) -> float:
         """The reflected temperature the conversion uses for die temperature `ta_c`."""
@@ -191,7 +199,9 @@ class Mlx90640Sensor:
             raise SensorError(f"MLX90640 I²C error: {exc}") from exc
 
     def _read(self, address: int, count: int) -> np.ndarray:
-        words = np.asarray(self._transport.read_words(address, count), dtype=np.uint16)
+        words = self._transport.read_words(address, count)
+        if type(words) is not np.ndarray or words.dtype is not _U16:
+            words = np.asarray(words, dtype=np.uint16)
         if words.shape != (count,):
             raise SensorError(f"short read at 0x{address:04X}: {words.shape[0]} of {count} words")
         return words
@@ -223,6 +233,7 @@ class Mlx90640Sensor:
             self._next_due = self._clock.monotonic()  # phase unknown: start polling now
         self._transport.write_word(reg.STATUS, reg.STATUS_CLEAR)
         self._needs_setup = False
+        self._unlock()
 
     # ------------------------------------------------------------------------------- frames
     def next_frame_at(self) -> float:
@@ -230,35 +241,105 @@ class Mlx90640Sensor:
 
     def read_frame(self) -> ThermalFrame:
         self._clock.sleep_until(self._next_due)
-        if self._needs_setup:
-            self._bus(self._configure)
-            self._clock.sleep_until(self._next_due)
-        self._bus(self._wait_ready)
-        ready_at = self._clock.monotonic()
-        frame = self._bus(self._read_subpage)
-        # Wake a little early next time: polling then pins down the phase, so the schedule
-        # neither drifts late (into overruns) nor wastes polls.
-        self._next_due = ready_at + self._period * WAKE_EARLY
-        return self._convert(frame)
+        try:
+            if self._needs_setup:
+                self._bus(self._configure)
+                self._clock.sleep_until(self._next_due)
+            lo, hi = self._bus(self._wait_ready)
+            self._overrun_at = None
+            ram, control, subpage = self._bus(self._read_subpage)
+        except SensorError:
+            self._unlock()
+            raise
+        if self._overrun_at is not None:  # what we read landed during the first attempt
+            lo, hi = None, self._overrun_at
+        self._track(lo, hi)
+        return self._convert(ram, control, subpage)
 
-    def _wait_ready(self) -> None:
-        start = self._clock.monotonic()
+    # --------------------------------------------------------------------- phase tracking
+    def _unlock(self) -> None:
+        """Forget the array's phase: the next wait polls from `_next_due` until data-ready."""
+        self._r: float | None = None  # estimated moment of the last data-ready (clock.monotonic)
+        self._r_err = 0.0  # half-width of the bracket that moment was measured with
+        self._anchor: tuple[float, float] | None = None  # (moment, half-width) of the last bracket
+        self._since_probe = 0
+        self._probe_every = 1
+        self._lead = self._fine_step()
+
+    def _fine_step(self) -> float:
+        return min(max(self._period / 100, 0.0005), 0.01)
+
+    def _track(self, lo: float | None, hi: float) -> None:
+        """Update the phase/period estimate from one wait: data-ready came after `lo` (the start
+        of the last poll that found it clear, if any) and no later than `hi` (the end of the
+        poll that found it set); then schedule the next wake-up."""
+        p = self._p
+        if lo is not None:  # a bracket: the data-ready moment, measured
+            r, err = (lo + hi) / 2, (hi - lo) / 2
+            if self._anchor is not None:
+                t0, err0 = self._anchor
+                n = round((r - t0) / p)
+                if n >= 1 and abs((r - t0) / n - self._period) < 0.1 * self._period:
+                    # a scalar Kalman step: measurements far apart pin the period down finely
+                    var = ((err + err0) / n) ** 2 / 3
+                    self._p_var += (1e-4 * self._period) ** 2
+                    gain = self._p_var / (self._p_var + var)
+                    self._p = p + gain * ((r - t0) / n - p)
+                    self._p_var *= 1 - gain
+            self._anchor = (r, err)
+            self._r, self._r_err = r, err
+            self._since_probe = 0
+            self._probe_every = min(2 * self._probe_every, PROBE_EVERY)
+            self._lead = self._fine_step()
+        else:  # set at the first poll: it came at or before `hi`, which says little
+            if self._r is None:
+                self._r, self._r_err = hi, 0.0
+            else:
+                n = max(1, int((hi - self._r) / p + 0.1))
+                self._r = min(self._r + n * p, hi)
+            self._since_probe += 1
+            if self._since_probe > self._probe_every:  # a probe that was not early enough
+                self._lead = min(2 * self._lead, self._period / 4)
+        due = self._r + self._p
+        if self._since_probe + 1 >= self._probe_every:
+            due -= self._lead  # wake early on purpose: the next wait brackets the data-ready
+        else:
+            due += GUARD_S + self._r_err + 2 * self._since_probe * math.sqrt(self._p_var)
+        self._next_due = due
+
+    # ------------------------------------------------------------------------------- frames
+    def _wait_ready(self) -> tuple[float | None, float]:
+        """Poll status until data-ready: (start of the last poll that found it clear or None,
+        end of the poll that found it set)."""
+        clock = self._clock
+        start = clock.monotonic()
         timeout = self._period * 1.5 + 0.05
-        step = min(max(self._period / 40, 0.0005), 0.01)
-        for _ in range(math.ceil(timeout / step) + 2):  # bounded, with a sleep between polls
+        coarse = min(max(self._period / 40, 0.0005), 0.01)
+        step = self._fine_step() if self._r is not None else coarse
+        lo = None
+        for i in range(math.ceil(timeout / step) + 2):  # bounded, with a sleep between polls
+            before = clock.monotonic()
+            self.polls += 1
             if int(self._read(reg.STATUS, 1)[0]) & reg.STATUS_DATA_READY:
-                return
-            now = self._clock.monotonic()
+                return lo, clock.monotonic()
+            lo = before
+            now = clock.monotonic()
             if now - start >= timeout:
                 break
-            self._clock.sleep(min(step, start + timeout - now))
-        self._next_due = self._clock.monotonic()
+            clock.sleep(min(step, start + timeout - now))
+            if i >= 2:  # the phase was not where we thought: back off to the coarse step
+                step = min(2 * step, coarse)
+        self._next_due = clock.monotonic()
         self._needs_setup = True  # maybe it reset to its power-on rate: check the configuration
         raise SensorError(f"no data-ready from the MLX90640 within {timeout:.2f} s")
 
-    def _read_subpage(self) -> np.ndarray:
-        """Clear data-ready, read RAM in one transfer, and make sure no subpage landed meanwhile."""
-        for _ in range(2):
+    def _read_subpage(self) -> tuple[np.ndarray, int, int]:
+        """Clear data-ready, read RAM in one transfer, and make sure no subpage landed meanwhile:
+        (RAM words, control register, subpage)."""
+        for attempt in range(2):
+            if attempt:  # a subpage landed during the first read: the phase is off, re-measure it
+                self._unlock()
+                self._overrun_at = self._clock.monotonic()
             self._transport.write_word(reg.STATUS, reg.STATUS_CLEAR)
             ram = self._read(reg.RAM_START, reg.RAM_WORDS)
             regs = self._read(reg.STATUS, _STATUS_TO_CONTROL)  # status … control, one transfer
@@ -270,40 +351,50 @@ class Mlx90640Sensor:
                 code = (control & reg.CTRL_REFRESH_MASK) >> reg.CTRL_REFRESH_SHIFT
                 if code != self._code or bool(control & reg.CTRL_CHESS) != self._chess:
                     self._needs_setup = True  # the part reset itself (brown-out): configure again
-                return np.concatenate([ram.astype(np.int64), [control, after & 1]])
+                return ram, control, after & 1
         raise SensorError(
             f"overrun: a new subpage arrived during two RAM reads in a row (bus too slow for "
             f"{1 / self._period:g} Hz)"
         )
 
-    def _convert(self, frame: np.ndarray) -> ThermalFrame:
-        control, subpage = int(frame[reg.FRAME_CONTROL]), int(frame[reg.FRAME_SUBPAGE])
-        mine, used_at = _subpage_words(bool(control & reg.CTRL_CHESS), subpage)
-        used = frame[used_at]
-        words = used[:reg.PIXELS // 2]
-        # np.count_nonzero rather than .any()/.all()/array_equal: one C call each, which matters
-        # when the process wakes eight times a second with cold caches.
-        if np.count_nonzero(used == reg.GLITCH_WORD):
+    def _convert(self, ram: np.ndarray, control: int, subpage: int) -> ThermalFrame:
+        chess = bool(control & reg.CTRL_CHESS)
+        cal = self._calibration
+        plan = self._plans.get((subpage, chess))
+        if plan is None:
+            plan = self._plans[(subpage, chess)] = subpage_plan(cal, subpage, chess)
+        used = ram[plan.used]  # this subpage's pixels, then Ta/gain/Vdd, then its CP pixel
+        n = len(plan.sel)
+        # The checks work on the words as bytes: a find, a compare and a memcmp in C, where the
+        # numpy equivalents cost several times more in a process that wakes eight times a
+        # second with cold caches.
+        raw = used.tobytes()
+        at = raw.find(_GLITCH)
+        while at > 0 and at & 1:  # a match straddling two words is no glitch word: look further
+            at = raw.find(_GLITCH, at + 1)
+        if at >= 0:
             raise SensorError("glitch: 0x7FFF in the subpage's RAM words")
-        if not np.count_nonzero(words != words[0]):
-            raise SensorError(f"RAM pixels all read 0x{int(words[0]):04X}: no measurement")
+        if raw[:2] * n == raw[:2 * n]:
+            raise SensorError(f"RAM pixels all read 0x{int(used[0]):04X}: no measurement")
         if self._frozen_after is not None:
-            last = self._last.get(subpage)
-            self._same = self._same + 1 if last is not None and not np.count_nonzero(last != used) else 0
-            self._last[subpage] = used
+            self._same = self._same + 1 if self._last.get(subpage) == raw else 0
+            self._last[subpage] = raw
             if self._same >= self._frozen_after:
                 raise SensorError(f"frozen: RAM unchanged for {self._same} subpages")
-        cal = self._calibration
-        vdd = supply_voltage(cal, frame)
-        ta = ambient_temperature(cal, frame, vdd)
+        vbe, gain, ptat, vdd_word, cp = struct.unpack_from("=5h", raw, 2 * n)  # calibration.AUX_USED's order
+        vdd, ta = die_state(cal, vdd_word, ptat, vbe, control)
         if not (math.isfinite(ta) and -45.0 <= ta <= 130.0 and 2.5 <= vdd <= 4.0):
             raise SensorError(f"implausible die state: Ta {ta:.1f} °C, Vdd {vdd:.2f} V")
-        to = compute_subpage(cal, frame, self._emissivity, self.reflected_c(ta), vdd=vdd, ta=ta)
-        self._image[mine] = to[mine]  # `mine` is an index array: only this subpage's pixels
-        self._words = frame
+        to = subpage_temperatures(cal, plan, used[:n].view(np.int16), gain, cp, emissivity=self._emissivity,
+                                  tr=self.reflected_c(ta), vdd=vdd, ta=ta)
+        image = self._image
+        image[plan.sel] = to  # only this subpage's pixels; the other keeps its latest values
+        if plan.bad:  # from same-subpage neighbours only, all just written
+            interpolate_deviating(image, plan.bad, plan.all_bad, chess=chess)
+        self._words = (ram, control, subpage)
         self.vdd = vdd
         return ThermalFrame(
-            pixels=self._image.reshape(reg.ROWS, reg.COLS).copy(),
+            pixels=image.reshape(reg.ROWS, reg.COLS).copy(),
             ambient_c=ta,
             taken_at=self._clock.monotonic(),
             subpage=subpage,
