@@ -19,19 +19,19 @@ over their shoulder) starts a visit that measures nobody until the spot has been
 (ONE_AT_A_TIME meanwhile).  A sensor that stops delivering valid frames is a fault: no PASS is
 possible without a valid temperature, and the kiosk recovers by itself when frames come back.
 
-Pure logic: time is passed in, outputs are read from properties; no I/O.
+Pure logic: time is passed in, outputs are read from properties; no I/O.  The records it fills in
+and hands out (`Visit`, `ScannedCode`, `VisitorOutcome`) are in `kiosk.visit`.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Any
 
 from kiosk.config import CheckpointConfig, PolicyConfig
-from kiosk.policy import CodeFacts, Decision, decide
+from kiosk.policy import decide
 from kiosk.ports import Screen, ThermalFrame
 from kiosk.screening import Placement, Reading, Screening, ThermalObservation, frame_plausible
+from kiosk.visit import ScannedCode, Visit, VisitorOutcome  # the records; imported from here too
 
 INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (wrong QR shown first)
 VISITOR_GONE_S = 0.5  # the spot empty this long: the visitor walked away; nothing of theirs is reused
@@ -51,67 +51,13 @@ class Phase(enum.Enum):
     CLEARING = "clearing"
 
 
-@dataclass(frozen=True, slots=True)
-class ScannedCode:
-    """A decoded and verified QR code.  `key` is a digest of its text, never the text itself.
-
-    `person_key` names the holder across the codes their phone regenerates (a keyed hash of the
-    pass's stable subject id, see `kiosk.runtime`); None: only the text is known.
-    """
-
-    key: str
-    facts: CodeFacts
-    result: Any = None  # the verifier's result, carried into the event
-    person_key: str | None = None
-
-    @property
-    def person(self) -> str:
-        """Who showed the code, as far as the kiosk can tell: the person's key, else the code's."""
-        return self.person_key or self.key
-
-
-@dataclass(frozen=True, slots=True)
-class VisitorOutcome:
-    decision: Decision
-    temperature_c: float | None
-    first_reading_c: float | None
-    code: ScannedCode | None
-    started_at: float
-    decided_at: float
-    uncertainty_c: float | None = None  # ± of temperature_c
-
-
-@dataclass(slots=True)
-class _Visit:
-    started_at: float
-    in_range_at: float | None = None
-    last_seen_at: float = 0.0
-    code: ScannedCode | None = None
-    code_at: float | None = None
-    first_reading_c: float | None = None
-    final_reading_c: float | None = None
-    remeasure_from: float | None = None
-    first_uncertainty_c: float | None = None
-    final_uncertainty_c: float | None = None
-    final_near: bool = False  # the final reading's band holds the threshold
-    remeasure_failed: bool = False  # a fever's re-measure came out cold: it cannot complete
-    await_empty: bool = False  # the visitor just decided may still stand in the spot: measure nobody yet
-    cold: bool = False  # read cold: to be sent to warm up (or, on return, to staff)
-    returning: bool = False  # their code was sent to warm up earlier
-    sensor_failed: bool = False
-    placement: Placement = Placement.NOBODY
-    companion: bool = False
-    unsteady: int = 0  # unsteady reading windows since the last reading: "hold still" when it grows
-    several_codes_at: float | None = None  # when several codes were last in view
-
-
 class Checkpoint:
     def __init__(self, policy: PolicyConfig, config: CheckpointConfig, screening: Screening, *, now: float) -> None:
         self.policy = policy
         self._cfg = config
         self._screening = screening
         self.phase = Phase.IDLE
-        self._visit: _Visit | None = None
+        self._visit: Visit | None = None
         self._last_good_frame_at = now
         self._frame_seen = False
         self._phase_since = now
@@ -217,7 +163,7 @@ class Checkpoint:
             if faulty:
                 visit.sensor_failed = True
             if self._gone(now, visit, faulty):
-                if self._fever_shown(visit):  # a fever that was shown is recorded, even if they walk away
+                if visit.fever_shown(self.policy.fever_c):  # a fever that was shown is recorded, even if they walk away
                     return self._decide(now, wall, visit)
                 self._to(Phase.IDLE, now)
                 self._visit = None
@@ -328,8 +274,8 @@ class Checkpoint:
         self.phase = phase
         self._phase_since = now
 
-    def _start_visit(self, now: float, *, keep_samples: bool = False) -> _Visit:
-        self._visit = _Visit(started_at=now, last_seen_at=now)
+    def _start_visit(self, now: float, *, keep_samples: bool = False) -> Visit:
+        self._visit = Visit(started_at=now, last_seen_at=now)
         if not keep_samples:
             self._screening.restart()
         self._outcome = None
@@ -342,7 +288,7 @@ class Checkpoint:
         shoulder): no reading is taken until they have left."""
         self._start_visit(now).await_empty = not self._spot_cleared
 
-    def _collect_reading(self, now: float, visit: _Visit) -> None:
+    def _collect_reading(self, now: float, visit: Visit) -> None:
         if visit.final_reading_c is not None or visit.remeasure_from is not None:
             return
         unsteady_before = self._screening.unstable_windows
@@ -360,7 +306,7 @@ class Checkpoint:
                 # Cold on the re-measure (head turned, a hand on the forehead): nobody is sent away
                 # mid-check.  After a fever the re-measure has failed and the fever stands (`_decide`);
                 # after a reading only near the threshold the kiosk simply measures again.
-                visit.remeasure_failed = self._fever_shown(visit)
+                visit.remeasure_failed = visit.fever_shown(self.policy.fever_c)
                 return
             # First time: come back later; back again and still cold: no reading, so the decision
             # goes to a manual check.
@@ -385,11 +331,11 @@ class Checkpoint:
     def _is_cold(self, reading: Reading) -> bool:
         return reading.cold or (self._screening.cold_room and reading.temperature_c < self._cfg.cold_room_skin_c)
 
-    def _cold_ready(self, now: float, visit: _Visit) -> bool:
+    def _cold_ready(self, now: float, visit: Visit) -> bool:
         """Send a cold visitor back once their code is in (to recognise them), or at the timeout."""
         return visit.code is not None or now >= self._code_deadline(visit)
 
-    def _send_back(self, now: float, visit: _Visit) -> None:
+    def _send_back(self, now: float, visit: Visit) -> None:
         if visit.code is not None:
             self._came_back = {k: t for k, t in self._came_back.items()
                                if now - t < self._cfg.come_back_memory_s}
@@ -400,10 +346,10 @@ class Checkpoint:
         self._screening.restart()
         self._to(Phase.COME_BACK, now)
 
-    def _code_deadline(self, visit: _Visit) -> float:
+    def _code_deadline(self, visit: Visit) -> float:
         return (visit.in_range_at or visit.started_at) + self._cfg.no_code_timeout_s
 
-    def _ready(self, now: float, visit: _Visit) -> bool:
+    def _ready(self, now: float, visit: Visit) -> bool:
         temperature_done = visit.final_reading_c is not None or visit.sensor_failed or visit.remeasure_failed \
             or (visit.cold and visit.returning)  # warmed up and still cold: staff check by hand
         if not temperature_done:
@@ -418,7 +364,7 @@ class Checkpoint:
                 return True
         return now >= self._code_deadline(visit)
 
-    def _gone(self, now: float, visit: _Visit, faulty: bool) -> bool:
+    def _gone(self, now: float, visit: Visit, faulty: bool) -> bool:
         """The thermal view has shown an empty spot for a while: whoever was measured has left.
 
         Their reading and their code must never be used for whoever steps up next.  With the
@@ -432,25 +378,8 @@ class Checkpoint:
         """The outcome just decided could not be stored: show a fault instead of the verdict."""
         self._unrecorded = True
 
-    def _fever_shown(self, visit: _Visit) -> bool:
-        return visit.first_reading_c is not None and visit.first_reading_c >= self.policy.fever_c
-
-    def _judged_temperature(self, visit: _Visit) -> tuple[float | None, float | None]:
-        """The temperature the verdict rests on, and its ±; None: no valid measurement."""
-        final = None if visit.sensor_failed else visit.final_reading_c
-        if self._fever_shown(visit) and (final is None or (final < self.policy.fever_c and visit.final_near)):
-            # A fever that was shown is recorded.  Either the re-measure could not complete (the
-            # sensor failed, the visitor left, turned away or never came back into range), or it
-            # reads below the threshold with a band that still holds it: the kiosk cannot rule out
-            # a fever, so it decides conservatively on the fever reading (STOP `fever`, an alert
-            # staff can check), never a PASS on a coin toss.
-            return visit.first_reading_c, visit.first_uncertainty_c
-        if final is None:
-            return None, None
-        return final, visit.final_uncertainty_c or visit.first_uncertainty_c
-
-    def _decide(self, now: float, wall: float, visit: _Visit) -> VisitorOutcome:
-        temperature, uncertainty = self._judged_temperature(visit)
+    def _decide(self, now: float, wall: float, visit: Visit) -> VisitorOutcome:
+        temperature, uncertainty = visit.judged_temperature(self.policy.fever_c)
         decision = decide(temperature, visit.code.facts if visit.code else None, self.policy, wall,
                           clock_synced=self.clock_synced, sensor_fault=visit.sensor_failed)
         outcome = VisitorOutcome(

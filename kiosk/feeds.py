@@ -8,6 +8,8 @@ main loop through a small inbox, setting the loop's wake-up event; the loop neve
 * Thermal frames are all kept, in order (the checkpoint averages consecutive frames), in a
   bounded inbox: should the loop ever fall that far behind, the oldest are dropped and counted.
 * Camera results go through a one-slot mailbox: only the latest decode matters.
+* The loop feeds them to the checkpoint in the order, and at the times, their frames were
+  taken (`in_frame_order`): a batch that arrives late is decided as it happened.
 
 On a virtual clock none of this is used: the kiosk reads inline, deterministically
 (`kiosk.runtime.Kiosk` chooses).  Workers are daemon threads: a hung driver call cannot keep
@@ -89,6 +91,32 @@ class CameraResult:
     frame: GrayFrame | None
     texts: tuple[str, ...] = ()
     error: BaseException | None = None  # a camera error; a decoder error is logged and gives no texts
+
+
+def in_frame_order(thermal: list[ThermalResult], camera: list[CameraResult], *, since: float, now: float,
+                   ) -> list[tuple[float, ThermalResult | CameraResult]]:
+    """The workers' results in the order, and at the times, their frames were taken.
+
+    After a main-loop stall a batch spans seconds.  Fed all at once, an empty spot in the
+    middle of it would never last long enough for the checkpoint to see the visitor leave, and
+    the next one would inherit their code; so the loop feeds each result at its frame's
+    `taken_at` (a failed thermal read at the time of the frame before it, a failed camera read
+    at `now`) and runs the checkpoint's timers after each.  A stamp off the kiosk clock cannot
+    go back before `since` (the latest time already fed) or ahead of `now`.
+    """
+    stamp = since
+    batch: list[tuple[float, int, int, ThermalResult | CameraResult]] = []
+    for i, result in enumerate(thermal):
+        stamp = result.frame.taken_at if result.frame is not None else stamp
+        batch.append((stamp, 0, i, result))
+    for i, shot in enumerate(camera):
+        batch.append((shot.frame.taken_at if shot.frame is not None else now, 1, i, shot))
+    ordered: list[tuple[float, ThermalResult | CameraResult]] = []
+    fed = since
+    for stamp, _kind, _i, item in sorted(batch, key=lambda entry: entry[:3]):
+        fed = min(max(stamp, fed), now)
+        ordered.append((fed, item))
+    return ordered
 
 
 class _Worker:

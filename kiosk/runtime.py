@@ -17,27 +17,29 @@ Two ways to feed the loop, one decision path:
   result is fed to the checkpoint at the time its frame was taken, in that order, with the
   checkpoint's timers run after each: a late batch is decided as it happened.
 
+Around the loop, each in its own module: `kiosk.code_check` makes a decoded text a verified
+`ScannedCode` (cached, screened for replay, tied to its holder); `kiosk.feeds` holds the workers
+and the order their results are fed in; `kiosk.presentation` reads the screen view, the status
+strip and the signal off the checkpoint.
+
 Each pass beats `loop_watch` (`kiosk.loop_watch.LoopWatch`: `is_alive()`, `last_beat`) and calls
 the `on_beat(now)` and `on_progress(part, now)` hooks, through which the systemd watchdog is fed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from kiosk.checkpoint import Checkpoint, Phase, ScannedCode, VisitorOutcome
+from kiosk.code_check import VERIFY_CACHE_S, CodeCheck, CodeVerifier, facts_of
 from kiosk.config import KioskConfig
 from kiosk.events import ALERT_PRIORITY, EntryEvent, entry_event
-from kiosk.feeds import CameraFeed, CameraResult, Inbox, ThermalFeed, ThermalResult
+from kiosk.feeds import CameraFeed, CameraResult, Inbox, ThermalFeed, ThermalResult, in_frame_order
 from kiosk.loop_watch import LoopWatch
-from kiosk.policy import CodeFacts
 from kiosk.ports import (
     CameraError,
     Clock,
@@ -54,36 +56,23 @@ from kiosk.ports import (
     ThermalFrame,
     ThermalSensor,
 )
+from kiosk.presentation import SCREEN_SIGNALS, NullDisplay, status_strip, view_of
 from kiosk.replay import ReplayGuard
 from kiosk.screening import Screening
 from kiosk.sightings import CodesInView
+
+# Imported from here by the composition root, the simulation and tests, wherever they live.
+__all__ = ["SCREEN_SIGNALS", "VERIFY_CACHE_S", "CodeVerifier", "EventStore", "Kiosk", "NullDisplay", "Uplink",
+           "Voice", "facts_of"]
 
 log = logging.getLogger(__name__)
 
 RENDER_INTERVAL_S = 0.5  # re-render an unchanged view this often (clock, live inset)
 SENSOR_RETRY_S = (0.25, 0.5, 1.0, 2.0)  # back-off after a failed thermal read
 CAMERA_RETRY_S = 1.0
-VERIFY_CACHE_S = 1.0  # the same QR seen on consecutive frames is verified once per second
 IDLE_SCAN_FPS = 2.0  # QR scanning rate while nobody is at the kiosk
 STATUS_REFRESH_S = 0.5  # re-count the outbox for the status strip this often
 THERMAL_INBOX = 64  # thermal results the loop may fall behind by before the oldest are dropped
-
-SCREEN_SIGNALS = {
-    Screen.PASS: Signal.PASS,
-    Screen.STOP: Signal.STOP,
-    Screen.FAULT: Signal.FAULT,
-    Screen.STEP_CLOSER: Signal.ATTENTION,
-    Screen.STEP_BACK: Signal.ATTENTION,
-    Screen.ONE_AT_A_TIME: Signal.ATTENTION,
-    Screen.HOLD_STILL: Signal.ATTENTION,
-    Screen.ONE_CODE: Signal.ATTENTION,
-    Screen.COME_BACK: Signal.ATTENTION,
-    Screen.ATTRACT: Signal.IDLE,
-}
-
-
-class CodeVerifier(Protocol):
-    def verify(self, text: str, at: float) -> Any: ...
 
 
 class EventStore(Protocol):
@@ -105,40 +94,6 @@ class Uplink(Protocol):
     def online(self) -> bool: ...
 
     def poll(self) -> None: ...
-
-
-def facts_of(result: Any) -> CodeFacts:
-    """Map a verifier result to the facts policy needs, whatever the code's format."""
-    if not getattr(result, "valid", False):
-        return CodeFacts(valid=False)
-    hp = result.health_pass
-    if getattr(result, "format", None) == "HC1":  # an EU DCC: no colour, no itinerary (issue 4)
-        # A valid certificate counts as green, unless it is a test that detected the virus;
-        # `hp.nat` is the sample time of a negative nucleic-acid test, None for any other entry.
-        return CodeFacts(valid=True, colour="R" if hp.detected else "G", nat_at=hp.nat)
-    return CodeFacts(
-        valid=True,
-        colour=hp.colour,
-        trip_areas=tuple(hp.trip_areas),
-        trip_star=bool(hp.trip_star),
-        nat_at=hp.nat,
-    )
-
-
-class NullDisplay:
-    """No screen (headless simulation): the view is still computed and can be read."""
-
-    def render(self, view: ScreenView) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-@dataclass(slots=True)
-class _Cached:
-    scanned: ScannedCode
-    at: float
 
 
 class Kiosk:
@@ -182,7 +137,7 @@ class Kiosk:
         # A THP1 code that already let somebody in is `code_replayed` (keyed hashes only; kiosk.replay).
         self.replay = ReplayGuard(max_code_age_s=config.policy.max_code_age_s, clock_skew_s=config.policy.clock_skew_s)
         self.on_outcome.append(self.replay.on_outcome)
-        self._person_secret = os.urandom(32)  # per boot, never stored: person keys cannot outlive the process
+        self.code_check = CodeCheck(self.replay, wall=clock.wall)  # verified once a second; person keys per boot
         self.on_view: list[Callable[[ScreenView], None]] = []
         self.store_failures = 0
         self._sensor_due = sensor.next_frame_at()
@@ -193,7 +148,6 @@ class Kiosk:
         self._camera_read_at = -1e9
         self._render_due = -1e9  # compared exactly as the loop sleeps on it (float-safe)
         self._last_pixels = None
-        self._codes: dict[str, _Cached] = {}
         self._in_view = CodesInView()  # frame-level flicker out; two phones at once seen as several
         self._buffered = 0
         self._status_due = -1e9
@@ -292,25 +246,13 @@ class Kiosk:
                 feed.stop()
 
     def _take_results(self) -> None:
-        """Feed the workers' results in the order, and at the times, their frames were taken.
-
-        After a main-loop stall a batch spans seconds.  Fed all at once, an empty spot in the
-        middle of it would never last long enough for the checkpoint to see the visitor leave,
-        and the next one would inherit their code; so each result is fed at its frame's
-        `taken_at` (a failed read at the time of the frame before it), and the checkpoint's
-        timers run after each.
-        """
+        """Feed the workers' results in the order, and at the times, their frames were taken
+        (`kiosk.feeds.in_frame_order`), with the checkpoint's timers run after each."""
         now = self.clock.monotonic()
-        stamp = self._fed_until
-        batch: list[tuple[float, int, int, ThermalResult | CameraResult]] = []
-        for i, thermal in enumerate(self._thermal_inbox.take_all()):
-            stamp = thermal.frame.taken_at if thermal.frame is not None else stamp
-            batch.append((stamp, 0, i, thermal))
-        for i, camera in enumerate(self._camera_inbox.take_all()):  # one slot: the latest only
-            batch.append((camera.frame.taken_at if camera.frame is not None else now, 1, i, camera))
+        thermal = self._thermal_inbox.take_all()
+        camera = self._camera_inbox.take_all()  # one slot: the latest only
         wall_offset = self.clock.wall() - now
-        for stamp, _kind, _i, result in sorted(batch, key=lambda item: item[:3]):
-            at = min(max(stamp, self._fed_until), now)  # a stamp off the kiosk clock cannot go back or ahead
+        for at, result in in_frame_order(thermal, camera, since=self._fed_until, now=now):
             self._fed_until = at
             if isinstance(result, CameraResult):
                 self._progress("camera")
@@ -405,31 +347,7 @@ class Kiosk:
         self.checkpoint.on_code(now, self._verify(texts[0], now))
 
     def _verify(self, text: str, now: float) -> ScannedCode:
-        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        cached = self._codes.get(key)
-        if cached is not None and now - cached.at < VERIFY_CACHE_S:
-            return cached.scanned
-        try:
-            result = self.verifier.verify(text, self.clock.wall())
-            facts = self.replay.screen(key, facts_of(result), self.clock.wall())
-        except Exception:  # a verifier bug: the code is not valid, and the kiosk goes on
-            log.exception("code verification failed")
-            result, facts = None, CodeFacts(valid=False)
-        scanned = ScannedCode(key=key, facts=facts, result=result, person_key=self._person_key(key, result))
-        self._codes = {k: c for k, c in self._codes.items() if now - c.at < VERIFY_CACHE_S}
-        self._codes[key] = _Cached(scanned, now)
-        return scanned
-
-    def _person_key(self, code_key: str, result: Any) -> str:
-        """Who holds the code, as a keyed hash under the per-boot key (never the id in clear).
-
-        A THP1 phone makes a new code every minute, so the pass's stable subject id (`sid`)
-        names the person; without one (an HC1 certificate, which shows the same text every
-        day, or an invalid code) the code's own digest does.
-        """
-        sid = getattr(getattr(result, "health_pass", None), "sid", None) if getattr(result, "valid", False) else None
-        subject = f"sid:{sid}" if isinstance(sid, str) and sid else f"code:{code_key}"
-        return hmac.new(self._person_secret, subject.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+        return self.code_check.check(text, now, self.verifier)  # the verifier remote config applied last
 
     # ------------------------------------------------------------------------------ outputs
     def _record(self, outcome: VisitorOutcome) -> None:
@@ -453,28 +371,17 @@ class Kiosk:
                 self._buffered = self.outbox.pending_count()
             except Exception:
                 log.exception("outbox unreadable")
-        return StatusStrip(
+        return status_strip(
+            self.checkpoint,
             site_name=self.config.site.name,
             wall_time=self.clock.wall(),
             online=bool(self.uplink is not None and _guarded(lambda: self.uplink.online)),
             buffered_events=self._buffered,
-            clock_synced=self.checkpoint.clock_synced,
-            warnings=(() if self.checkpoint.clock_synced else ("warning_clock",)) + self.checkpoint.warnings,
         )
 
     def _present(self, now: float) -> None:
-        cp = self.checkpoint
-        view = ScreenView(
-            screen=cp.screen,
-            temperature_c=cp.shown_temperature,
-            reasons=cp.shown_reasons,
-            progress=cp.progress,
-            companion=cp.companion,
-            thermal=self._last_pixels,
-            status=self.view.status,
-            staff_spot=self.config.site.staff_spot,
-            uncertainty_c=getattr(cp, "shown_uncertainty", None),
-        )
+        view = view_of(self.checkpoint, thermal=self._last_pixels, status=self.view.status,
+                       staff_spot=self.config.site.staff_spot)
         changed = view.screen is not self.view.screen
         if view != self.view or now >= self._render_due:
             view = replace(view, status=self._status(now))
