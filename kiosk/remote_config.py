@@ -60,6 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kiosk.config import KioskConfig, PolicyConfig
 from kiosk.events import uuid7
 from kiosk.healthpass import TrustList, TrustListError, Verifier
+from kiosk.sealing import raw_key_from_text
 from kiosk.topics import KioskTopics
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,7 @@ REASONS = (MALFORMED, UNSIGNED, NO_KEY, BAD_SIGNATURE, INVALID, WRONG_TARGET, ST
 # ------------------------------------------------------------------------------------ keys
 def public_key_from_text(text: str) -> Ed25519PublicKey:
     """The township's configuration key as written in kiosk.toml: base64 of the 32 raw bytes."""
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("the configuration public key must be base64 of 32 bytes") from exc
-    if len(raw) != 32:
-        raise ValueError(f"the configuration public key is {len(raw)} bytes, not 32")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    return Ed25519PublicKey.from_public_bytes(raw_key_from_text(text, "configuration public key"))
 
 
 def public_key_text(key: Ed25519PublicKey) -> str:

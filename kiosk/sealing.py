@@ -61,15 +61,20 @@ def _key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=_KEY_LEN, salt=ephemeral + recipient, info=INFO).derive(shared)
 
 
-def public_key_from_text(text: str) -> X25519PublicKey:
-    """The township's sealing key as written in the kiosk configuration: base64 of the 32 raw bytes."""
+def raw_key_from_text(text: str, what: str) -> bytes:
+    """The 32 raw bytes of a township key as written in kiosk.toml (base64), or a ValueError naming `what`."""
     try:
         raw = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValueError("the sealing public key must be base64 of 32 bytes") from exc
+        raise ValueError(f"the {what} must be base64 of 32 bytes") from exc
     if len(raw) != 32:
-        raise ValueError(f"the sealing public key is {len(raw)} bytes, not 32")
-    return X25519PublicKey.from_public_bytes(raw)
+        raise ValueError(f"the {what} is {len(raw)} bytes, not 32")
+    return raw
+
+
+def public_key_from_text(text: str) -> X25519PublicKey:
+    """The township's sealing key as written in the kiosk configuration: base64 of the 32 raw bytes."""
+    return X25519PublicKey.from_public_bytes(raw_key_from_text(text, "sealing public key"))
 
 
 def public_key_text(public_key: X25519PublicKey) -> str:
