@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from pathlib import Path
 
 from kiosk.config import KioskConfig
@@ -178,6 +179,14 @@ def build_display(config: KioskConfig) -> Display:
                          renderer=ScreenRenderer(site=notice))
 
 
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM (systemd stopping the unit) or SIGINT: the loop finishes its pass and closes."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
 def run_kiosk(config: KioskConfig) -> int:
     """Run on real hardware until SIGTERM/SIGINT or the window is closed."""
     from kiosk.clock import RealClock
@@ -220,14 +229,7 @@ def run_kiosk(config: KioskConfig) -> int:
     except (StartupError, OSError, ValueError) as exc:
         log.error("cannot start: %s", exc)
         return 1
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = stop_on_signals()
     # systemd (kiosk.service, Type=notify): READY once everything is open; the watchdog is fed from
     # the loop's own passes, only while the sensor, the camera and the screen all make progress.
     watchdog = Watchdog(on_dead=lambda text: record_failure(Path(config.storage.data_dir), text))
@@ -235,7 +237,7 @@ def run_kiosk(config: KioskConfig) -> int:
     kiosk.on_beat.append(watchdog.beat)
     watchdog.ready(clock.monotonic(), status=f"running: {config.site.township}/{config.site.kiosk_id}")
     try:
-        kiosk.run(until=lambda: stopping or bool(getattr(kiosk.display, "closed", False)))
+        kiosk.run(until=lambda: stopping.is_set() or bool(getattr(kiosk.display, "closed", False)))
     finally:
         watchdog.stopping()
         kiosk.close()

@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -81,25 +80,18 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     if args.headless:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # stdout is the journal and the console
-    from kiosk.app import build_display
+    from kiosk.app import build_display, stop_on_signals
 
     try:
         display = build_display(config)
     except Exception as exc:  # no screen at all: the journal still has the diagnosis
         log.error("no display for the maintenance screen: %s", exc)
         return 1
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = stop_on_signals()
     started = time.monotonic()
     checked = started
     try:
-        while not stopping:
+        while not stopping.is_set():
             view = ScreenView(Screen.MAINTENANCE, detail=diagnosis.detail, staff_spot=config.site.staff_spot,
                               status=StatusStrip(site_name=config.site.name, wall_time=time.time()))
             display.render(view)

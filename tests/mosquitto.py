@@ -80,6 +80,10 @@ class Broker:
             "log_type error\nlog_type warning\nlog_type notice\n"
             f"{self.extra_config}\n"
         )
+        self.launch(conf, timeout_s)
+
+    def launch(self, conf: Path, timeout_s: float) -> None:
+        """Run mosquitto on `conf` and wait until it listens (a broker that exits says why)."""
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s

@@ -16,9 +16,7 @@ import os
 import pwd
 import random
 import re
-import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -37,7 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kiosk.app import build_uplink
 from kiosk.config import KioskConfig
 from kiosk.outbox import Outbox
-from tests.mosquitto import MOSQUITTO, Broker, free_port, wait_until
+from tests.mosquitto import Broker, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "mosquitto"
@@ -123,19 +121,7 @@ class ExampleBroker(Broker):
         text += f"\nuser {pwd.getpwuid(os.getuid()).pw_name}\nlog_type error\nlog_type warning\nlog_type notice\n"
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(text)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                socket.create_connection((self.host, self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        self.stop(kill=True)
-        raise RuntimeError(f"mosquitto did not start:\n{self.log()}")
+        self.launch(conf, timeout_s)
 
 
 @pytest.fixture
