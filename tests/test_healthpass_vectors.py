@@ -13,6 +13,8 @@ from drivers.qr.pyzbar_decoder import PyzbarDecoder
 from kiosk.healthpass import ERRORS, CodeResult, TrustList, Verifier
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "health-pass" / "vectors"  # shared/ beside main/
+if not VECTORS.is_dir():  # a checkout without ../shared beside it: the conformance floor is not here to test
+    pytest.skip(f"{VECTORS} is not checked out beside the project", allow_module_level=True)
 
 CASES: dict[str, dict[str, Any]] = {case["name"]: case
                                     for case in json.loads((VECTORS / "cases.json").read_text())}

@@ -20,10 +20,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from kiosk.healthpass.issuer import TestIssuer
 from kiosk.maintenance import diagnose
 from kiosk.provisioning import REPORT_NAME, ProvisioningReport, provision
 
-TRUST_LIST = Path(__file__).resolve().parents[2] / "shared" / "health-pass" / "vectors" / "trust-list.json"
+# A trust list of the project's own test issuer (shared/ need not be beside the checkout).
+TRUST_LIST_JSON = json.dumps(TestIssuer().trust_list_json()).encode()
 
 CONFIG = """config_version = 1
 
@@ -82,7 +84,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path, Path]:
 def _drop(boot: Path, config: str = CONFIG, pki: dict[str, bytes] | None = None) -> dict[str, bytes]:
     pki = pki or make_pki()
     (boot / "kiosk.toml").write_text(config)
-    (boot / "trust-list.json").write_bytes(TRUST_LIST.read_bytes())
+    (boot / "trust-list.json").write_bytes(TRUST_LIST_JSON)
     for name in ("ca.crt", "kiosk.crt", "kiosk.key"):
         (boot / name).write_bytes(pki[name])
     return pki
