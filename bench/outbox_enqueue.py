@@ -5,7 +5,7 @@
 Every path below makes each event durable before returning (fsync), as the kiosk must before
 it shows a decision:
 
-* `outbox`      kiosk.outbox.Outbox: one open WAL connection, synchronous=FULL, the day tally in
+* `outbox`      kiosk.outbox.store.Outbox: one open WAL connection, synchronous=FULL, the day tally in
                 the same transaction (exactly what the kiosk does per visitor);
 * `naive-sqlite` a new SQLite connection per event, default rollback journal, synchronous=FULL;
 * `naive-files`  one JSON file per event, written, fsynced, and its directory fsynced.
@@ -32,11 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.outbox import Outbox, Visit
+from kiosk.outbox.store import Outbox, Visit
 
 
 def payload(i: int) -> bytes:
-    """A realistic entry event (~500 bytes): the fields `kiosk.events.EntryEvent` carries."""
+    """A realistic entry event (~500 bytes): the fields `kiosk.feed.events.EntryEvent` carries."""
     body = {"event_id": str(uuid.uuid4()), "at": 1764032400.0 + i, "township": "demo-township",
             "site": "demo-site", "kiosk": "kiosk-1", "decision": "PASS", "reasons": [], "temperature_c": 36.5,
             "code": {"format": "THP1", "valid": True, "colour": "G", "issuer": "CN-GD", "error": None},

@@ -13,8 +13,8 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from kiosk.events import CodeSummary, EntryEvent
-from kiosk.sealing import SubjectOpener
+from kiosk.feed.events import CodeSummary, EntryEvent
+from kiosk.feed.sealing import SubjectOpener
 
 N = 5000
 

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import kiosk.screening as screening_module
+import kiosk.screening.thermal as screening_module
 from kiosk.simulation.screening_trial import measure_person
 
 BANDS = ((0.3, 0.8), (0.8, 1.2), (0.3, 1.2))

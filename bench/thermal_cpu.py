@@ -36,7 +36,7 @@ from drivers.mlx90640.emulated_bus import EmulatedI2C
 from drivers.mlx90640.emulator import EmulatedTransport, Mlx90640Device
 from drivers.mlx90640.scene import PeopleScene, Person
 from kiosk.clock import RealClock
-from kiosk.ports import SensorError
+from kiosk.errors import SensorError
 
 _ERRORS = {"ours": 0, "adafruit": 0}
 

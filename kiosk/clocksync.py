@@ -4,7 +4,7 @@ saved time (fake-hwclock, timesyncd's clock file) until NTP answers, maybe hours
 Code freshness (`iat` within `max_code_age_s`) and the nucleic-acid window are judged against
 the wall clock, so until it is synchronised the kiosk cannot tell a fresh code from a
 screenshot: it shows the clock warning, reports it, and refuses freshness-dependent PASS
-decisions with the reason `clock_unsynced` (see `kiosk.policy.decide`).
+decisions with the reason `clock_unsynced` (see `kiosk.checkpoint.policy.decide`).
 
 `SystemClockSync` asks, in order: systemd-timesyncd's flag file
 (/run/systemd/timesync/synchronized, created once the first NTP answer set the clock), the

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kiosk.errors import ConfigError
+
 CONFIG_VERSION = 1
 
 
@@ -310,15 +312,6 @@ class KioskConfig(_Section):
         if v != CONFIG_VERSION:
             raise ValueError(f"this kiosk reads config_version {CONFIG_VERSION}")
         return v
-
-
-class ConfigError(ValueError):
-    """A configuration that must not start the kiosk.  `problems` holds one line per fault."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 def _key_line(text: str, dotted: str) -> int | None:

@@ -1,6 +1,6 @@
 """The small interfaces through which the kiosk core meets hardware and time.
 
-The core (`kiosk/`) never imports a driver: the composition root (`kiosk.app`) builds concrete
+The core (`kiosk/`) never imports a driver: the composition root (`kiosk.service.app`) builds concrete
 objects from `drivers/` and `ui/` and hands them in.  Every interface here has a real and an
 emulated implementation side by side, so the whole checkpoint runs with no hardware.
 
@@ -18,19 +18,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class KioskError(Exception):
-    """Base of the kiosk's own exceptions."""
-
-
-class SensorError(KioskError, OSError):
-    """The thermal array did not answer, or answered with data that cannot be a measurement.
-
-    An `OSError` too, because that is what an I²C failure (NACK, EIO) is at the bottom.
-    """
-
-
-class CameraError(KioskError, OSError):
-    """The camera delivered no frame."""
 
 
 # --------------------------------------------------------------------------------------------- time

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import ConfigError, KioskConfig, Mode, load_config, parse_config
+from kiosk.config import KioskConfig, Mode, load_config, parse_config
+from kiosk.errors import ConfigError
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "kiosk.example.toml"
 
 

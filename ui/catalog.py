@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kiosk.ports import KioskError
+from kiosk.errors import KioskError
 
 
 class CatalogError(KioskError, LookupError):

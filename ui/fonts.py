@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pygame.freetype
 
-from kiosk.ports import KioskError
+from kiosk.errors import KioskError
 
 # Text that every usable face must have: Chinese, Latin and the degree sign of "36.5 °C".
 PROBE_TEXT = "请止步体温健康码 STOP °C"

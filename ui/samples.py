@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kiosk.policy import REASONS
+from kiosk.checkpoint.policy import REASONS
 from kiosk.ports import Screen, ScreenView, StatusStrip
 from ui.site import SiteNotice
 

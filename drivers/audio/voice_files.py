@@ -20,6 +20,8 @@ import wave
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from kiosk.errors import KioskError
+
 #: espeak-ng voice per catalogue language (`cmn` is Mandarin).
 VOICES = {"zh": "cmn", "en": "en"}
 PROMPTS = ("pass", "stop", "step_closer")
@@ -31,7 +33,7 @@ SILENCE = 300  # |sample| below this (of 32767) is silence, for trimming
 TRIM_MARGIN_S = 0.04
 
 
-class VoiceBuildError(RuntimeError):
+class VoiceBuildError(KioskError, RuntimeError):
     """espeak-ng is missing or failed; the message says which."""
 
 

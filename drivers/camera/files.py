@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from kiosk.ports import CameraError, Clock, GrayFrame
+from kiosk.errors import CameraError
+from kiosk.ports import Clock, GrayFrame
 
 from .pacing import FrameGrid
 

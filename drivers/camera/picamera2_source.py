@@ -25,7 +25,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kiosk.ports import CameraError, Clock, GrayFrame
+from kiosk.errors import CameraError
+from kiosk.ports import Clock, GrayFrame
 
 from .region import Region
 

@@ -13,7 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from kiosk.ports import CameraError, Clock, GrayFrame
+from kiosk.errors import CameraError
+from kiosk.ports import Clock, GrayFrame
 
 from .pacing import FrameGrid
 from .phone import DEFAULT_PHONE_HEIGHT_FRAC, PHONE_ASPECT, draw_phone, room_background

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.ports import CameraError, Clock, GrayFrame
+from kiosk.errors import CameraError
+from kiosk.ports import Clock, GrayFrame
 
 OPENCV_MISSING = ("the {what} needs OpenCV, which is not installed: "
                   "pip install opencv-python-headless (or apt install python3-opencv)")

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.ports import Clock, SensorError, ThermalFrame
+from kiosk.errors import SensorError
+from kiosk.ports import Clock, ThermalFrame
 
 from . import registers as reg
 from .calibration import DEFAULT_EMISSIVITY, OPEN_AIR_TA_SHIFT, extract_calibration

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kiosk.ports import SensorError
+from kiosk.errors import SensorError
 
 from . import registers as reg
 from .deviating import interpolate_deviating

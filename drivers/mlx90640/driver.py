@@ -34,7 +34,8 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from kiosk.ports import Clock, SensorError, ThermalFrame
+from kiosk.errors import SensorError
+from kiosk.ports import Clock, ThermalFrame
 
 from . import registers as reg
 from .calibration import (

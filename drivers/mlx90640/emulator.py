@@ -41,7 +41,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from kiosk.ports import Clock, SensorError
+from kiosk.errors import SensorError
+from kiosk.ports import Clock
 
 from . import registers as reg
 from .calibration import Calibration, extract_calibration

@@ -28,7 +28,7 @@ FOV_H_DEG = 55.0  # MLX90640BAB; the BAA variant is 110° × 75°
 FOV_V_DEG = 35.0
 PIXEL_ANGLE_H_DEG = FOV_H_DEG / reg.COLS  # ≈ 1.72°
 PIXEL_ANGLE_V_DEG = FOV_V_DEG / reg.ROWS  # ≈ 1.46°
-FACE_WIDTH_M = 0.16  # a typical adult head seen from the front (= kiosk.screening.FACE_WIDTH_M)
+FACE_WIDTH_M = 0.16  # a typical adult head seen from the front (= kiosk.screening.thermal.FACE_WIDTH_M)
 
 # Body proportions, as fractions of the face width
 _HEAD_HEIGHT = 1.45  # crown to chin

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.ports import SensorError
+from kiosk.errors import SensorError
 
 from . import registers as reg
 

@@ -7,7 +7,8 @@
 - `decoders.make_decoder`: a decoder by the name `camera.decoder` uses ("zxing", "pyzbar", …);
 - `isolated.IsolatedDecoder`: any of them in a child process, restarted when it crashes or hangs;
 - `worker.DecodeWorker`: decoding off the render loop with a one-frame mailbox (skip, never queue);
-- (`kiosk.sightings.CodesInView`, pure logic, turns frame-by-frame reads into sightings: one visitor; several codes);
+- (`kiosk.checkpoint.sightings.CodesInView`, pure logic, turns frame-by-frame reads into sightings:
+  one visitor; several codes);
 - `images.load_gray`: image files as luminance frames.
 
 Import the modules you need: importing this package loads neither zbar, zxing nor Pillow.

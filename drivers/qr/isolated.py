@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.ports import KioskError
+from kiosk.errors import KioskError
 
 from .decoders import make_decoder
 

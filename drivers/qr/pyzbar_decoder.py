@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.ports import KioskError
+from kiosk.errors import KioskError
 
 
 class ZbarUnavailable(KioskError, ImportError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from kiosk.ports import KioskError
+from kiosk.errors import KioskError
 
 PREFIX: Final = "prefix"  # not `THP1:` text at all (another code, a URL, noise)
 BASE45: Final = "base45"  # characters or length impossible in Base45

@@ -15,11 +15,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.app import build_feed, build_outbox, build_signals, build_uplink
 from kiosk.clock import RealClock, VirtualClock
 from kiosk.config import KioskConfig, parse_config
+from kiosk.loop.runtime import Kiosk, NullDisplay
 from kiosk.ports import Clock, Display
-from kiosk.runtime import Kiosk, NullDisplay
+from kiosk.service.app import build_feed, build_outbox, build_signals, build_uplink
 from kiosk.simulation.scenario import Scenario, SignedCode, load_scenario
 from kiosk.simulation.world import VisitorRecord, World
 
@@ -91,7 +91,7 @@ def build_simulated_kiosk(
 ) -> tuple[Kiosk, World, object]:
     """Wire a kiosk to a world of emulated hardware.  Returns (kiosk, world, thermal device).
 
-    Events go through the kiosk's own feed (`kiosk.feed.Feed`: outbox, daily tally); with
+    Events go through the kiosk's own feed (`kiosk.feed.pump.Feed`: outbox, daily tally); with
     `broker` (host, port) its MQTT uplink publishes them, timed in real time whatever `clock` is.
     """
     from drivers.camera.simulated import SimulatedCamera

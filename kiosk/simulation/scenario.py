@@ -8,8 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kiosk.config import ConfigError, Mode
-from kiosk.policy import REASONS
+from kiosk.checkpoint.policy import REASONS
+from kiosk.config import Mode
+from kiosk.errors import ConfigError
 
 
 class _Strict(BaseModel):

@@ -4,7 +4,7 @@
 
 The expected error of every entry is stated here by hand, from the spec (never computed by the
 verifier under test); `tests/test_healthpass_corpus.py` replays the whole corpus against it, and
-the atheris harness (`tests/fuzz_verify.py`) starts from the same seeds.  The keys in `keys/` are
+the atheris harness (`tests/healthpass/fuzz_verify.py`) starts from the same seeds.  The keys in `keys/` are
 test keys made for this corpus only (their certificates are in `trust-list.json`).
 """
 

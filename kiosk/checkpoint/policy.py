@@ -1,0 +1,121 @@
+"""The township's rules as one pure function: observations in, PASS or STOP with every reason out.
+
+Nothing here reads a clock, a sensor or a file.  The vocabulary of reasons is the scenario
+format's, so decisions can be compared with expectations and counted per reason in reports.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from kiosk.config import Mode, PolicyConfig
+
+
+class Verdict(enum.StrEnum):
+    PASS = "PASS"
+    STOP = "STOP"
+
+
+# Every reason, in the order screens list them (most urgent first).
+REASONS: tuple[str, ...] = (
+    "sensor_fault",
+    "fever",
+    "code_red",
+    "code_yellow",
+    "code_invalid",
+    "code_replayed",  # a THP1 code that already let somebody in (kiosk.checkpoint.replay); not an alert, see there
+    "no_code",
+    "clock_unsynced",  # the wall clock is not synchronised: a code's freshness cannot be judged
+    "trip_star",
+    "trip_risk_area",
+    "nat_missing",
+    "nat_stale",
+)
+
+# Reasons the epidemic-control notices require to be reported to the township at once.
+ALERT_REASONS: frozenset[str] = frozenset({"fever", "code_red", "code_yellow", "trip_star", "trip_risk_area"})
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFacts:
+    """What policy needs from a health code, whatever format it came in.
+
+    `valid` is False for anything shown that is not a valid, fresh, trusted code; the other
+    fields are then ignored.
+    """
+
+    valid: bool
+    colour: str | None = None  # "G", "Y" or "R"
+    trip_areas: tuple[str, ...] = ()
+    trip_star: bool = False
+    nat_at: float | None = None  # epoch seconds of the last negative test sample
+    replayed: bool = False  # valid, but it already let somebody in (kiosk.checkpoint.replay.ReplayGuard)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    reasons: tuple[str, ...]
+
+    @property
+    def is_alert(self) -> bool:
+        return any(r in ALERT_REASONS for r in self.reasons)
+
+
+def _code_reasons(code: CodeFacts | None, policy: PolicyConfig, now: float) -> list[str]:
+    if code is None:
+        return ["no_code"]
+    if not code.valid:
+        return ["code_invalid"]
+    if code.replayed:
+        return ["code_replayed"]
+    reasons: list[str] = []
+    if code.colour == "R":
+        reasons.append("code_red")
+    elif code.colour == "Y":
+        reasons.append("code_yellow")
+    elif code.colour != "G":
+        return ["code_invalid"]
+    if policy.mode is Mode.RISK_AREAS:
+        if code.trip_star:
+            reasons.append("trip_star")
+        if set(code.trip_areas) & set(policy.risk_areas):
+            reasons.append("trip_risk_area")
+    if policy.nat_max_age_h is not None:
+        if code.nat_at is None:
+            reasons.append("nat_missing")
+        elif now - code.nat_at > policy.nat_max_age_h * 3600:
+            reasons.append("nat_stale")
+    return reasons
+
+
+def decide(
+    temperature_c: float | None,
+    code: CodeFacts | None,
+    policy: PolicyConfig,
+    now: float,
+    *,
+    clock_synced: bool = True,
+    sensor_fault: bool = False,
+) -> Decision:
+    """Decide one visitor.
+
+    `temperature_c` is the final reading (after the re-measure, if one was due), or None when
+    no valid measurement could be made: that is `sensor_fault`, and never a PASS.  `code` is
+    None when the visitor showed nothing before the timeout.  `now` is wall time (epoch s), used
+    only for the nucleic-acid window.  `clock_synced` False (no NTP answer since boot: the Pi
+    has no RTC) means no shown code's freshness can be judged: STOP `clock_unsynced`.
+    `sensor_fault` True: the sensor failed before the measurement was complete; a
+    `temperature_c` given with it is a fever reading made before, recorded all the same.
+    """
+    reasons: list[str] = []
+    if temperature_c is None or sensor_fault:
+        reasons.append("sensor_fault")
+    if temperature_c is not None and temperature_c >= policy.fever_c:
+        reasons.append("fever")
+    reasons.extend(_code_reasons(code, policy, now))
+    if code is not None and not clock_synced:
+        reasons.append("clock_unsynced")  # a STOP, never an alert: nothing is known against the visitor
+    ordered = tuple(r for r in REASONS if r in reasons)
+    return Decision(Verdict.STOP if ordered else Verdict.PASS, ordered)

@@ -1,0 +1,212 @@
+"""`kiosk code verify`: one code (QR text, an image, or stdin), or a whole batch in one process.
+
+The single-code contract is the one the README shows: the result object on stdout, exit 0 if
+the code is valid and 1 otherwise.  `--batch IN.jsonl` is for technicians and audits: one JSON
+object per input line, one result per output line with the same `id`, thousands of lines a
+second because the trust list, the verifier and the QR decoder are built once.  A bad line is
+an error result for that line and the batch goes on: an audit file with one typo must still
+be read to the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, Final
+
+from kiosk.errors import KioskError
+
+MAX_LINE: Final = 64 * 1024  # a QR holds 4296 characters; a longer line is not a code to verify
+BAD_LINE: Final = "bad_line"  # batch errors beside the verifier's own: the line itself is unusable
+IMAGE_UNREADABLE: Final = "image_unreadable"
+NO_QR: Final = "no_qr"
+SEVERAL_QR: Final = "several_qr"
+
+EPILOG = """\
+input: QR text as the argument, an image file (a path that exists, or --image), or - for stdin.
+batch: --batch FILE (or - for stdin) holds one JSON object per line:
+  {"id": ..., "text": "THP1:..."}  or  {"id": ..., "image": "path.png"},  optional "at": epoch seconds
+  (default --at, else now).  Each output line is the result with the same "id" and its "line" number;
+  an image's result also has "text", the decoded QR text (null if none). A malformed line gives an
+  error result ("error": "bad_line") for its id (or line number) and the batch goes on.
+formats: THP1 and HC1 (EU DCC); the result's "format" says which was found.
+exit status: 0 if the code (with --batch: every line) is valid, 1 otherwise, 2 on a usage error
+  or a trust list that cannot be read."""
+
+
+def add_parser(code: Any) -> argparse.ArgumentParser:
+    """Register `verify` under the `kiosk code` subcommands (called by `kiosk.cli.main.build_parser`)."""
+    verify = code.add_parser("verify", help="verify a code: QR text (argument or stdin), an image file, or a batch",
+                             epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verify.add_argument("input", nargs="?", help="QR text, an image path, or - for stdin")
+    verify.add_argument("--image", help="read the QR code from this image file")
+    verify.add_argument("--batch", metavar="IN.jsonl", help="verify every line of this JSON-lines file (- for stdin)")
+    verify.add_argument("--trust", required=True, help="trust list (JSON)")
+    verify.add_argument("--at", type=float, help="validation time, epoch seconds (default: now)")
+    verify.add_argument("--max-age", type=int, default=300, help="maximum code age, s (default 300)")
+    verify.add_argument("--skew", type=int, default=60, help="allowed clock skew, s (default 60)")
+    from drivers.qr.decoders import DECODER_KINDS  # names only: no decoder library is loaded here
+
+    verify.add_argument("--decoder", choices=DECODER_KINDS, default=DECODER_KINDS[0],
+                        help=f"QR decoder for images (default {DECODER_KINDS[0]})")
+    verify.set_defaults(func=cmd_code_verify)
+    return verify
+
+
+def _print_json(obj: object, out: IO[str] | None = None) -> None:
+    (out or sys.stdout).write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def image_decoder(kind: str | None = None) -> Any:
+    """The QR decoder for images, by the drivers' name for it (default: the drivers' default decoder)."""
+    from drivers.qr.decoders import DECODER_KINDS, make_decoder
+
+    return make_decoder(kind or DECODER_KINDS[0])
+
+
+def decode_image(decoder: Any, path: str) -> list[str]:
+    """The QR texts in an image file, through the drivers' image loading and the given decoder."""
+    from drivers.qr.images import load_gray
+
+    return list(decoder.decode(load_gray(path)))
+
+
+def _image_error(error: str, detail: str = "") -> dict[str, Any]:
+    return {"valid": False, "error": error, "detail": detail, "format": None, "colour": None, "text": None}
+
+
+def cmd_code_verify(args: argparse.Namespace) -> int:
+    from kiosk.healthpass import TrustList, TrustListError, Verifier
+
+    if args.batch is not None and (args.input is not None or args.image is not None):
+        print("kiosk code verify: --batch takes no other input", file=sys.stderr)
+        return 2
+    try:
+        trust = TrustList.from_file(args.trust)
+        verifier = Verifier(trust, max_code_age_s=args.max_age, clock_skew_s=args.skew)
+    except (OSError, TrustListError, ValueError) as exc:
+        print(f"kiosk code verify: cannot use the trust list: {exc}", file=sys.stderr)
+        return 2
+    if args.batch is not None:
+        if args.batch == "-":
+            return verify_batch(verifier, sys.stdin, at=args.at, decoder_kind=args.decoder)
+        try:
+            with open(args.batch, encoding="utf-8", errors="surrogateescape") as lines:
+                return verify_batch(verifier, lines, at=args.at, decoder_kind=args.decoder)
+        except OSError as exc:
+            print(f"kiosk code verify: cannot read the batch: {exc}", file=sys.stderr)
+            return 2
+    at = args.at if args.at is not None else time.time()
+    source = args.image
+    text = args.input
+    if source is None and text is not None and text != "-" and Path(text).is_file():
+        source = text  # an existing file is an image; anything else is QR text
+    if source is not None:
+        try:
+            texts = decode_image(image_decoder(args.decoder), source)
+        except (OSError, ValueError) as exc:
+            _print_json(_image_error(IMAGE_UNREADABLE, f"{type(exc).__name__}: {exc}"))
+            return 1
+        if len(texts) != 1:
+            _print_json({"valid": False, "error": NO_QR if not texts else SEVERAL_QR, "colour": None, "text": None})
+            return 1
+        text = texts[0]
+    elif text is None or text == "-":
+        text = sys.stdin.read().strip()
+    result = verifier.verify(text, at)
+    _print_json(result.to_json_dict())
+    return 0 if result.valid else 1
+
+
+# ------------------------------------------------------------------------------------ batch
+class BadLine(KioskError, ValueError):
+    """A batch line that cannot be verified as it is; the message says why (never its content)."""
+
+    def __init__(self, message: str, ident: Any = None) -> None:
+        super().__init__(message)
+        self.ident = ident  # the line's id when it had a usable one, so the error can carry it
+
+
+def _line_at(obj: dict[str, Any], default: float | None) -> float:
+    if "at" not in obj:
+        return default if default is not None else time.time()
+    at = obj["at"]
+    try:
+        if isinstance(at, int | float) and not isinstance(at, bool) and math.isfinite(at):
+            return float(at)
+    except OverflowError:  # an integer too large for a float: no clock reads that
+        pass
+    raise BadLine('"at" is not a finite number of epoch seconds')
+
+
+def parse_line(raw: str) -> tuple[dict[str, Any], Any]:
+    """(the object, its id) of one batch line; raises `BadLine` (its id attached when it had one)."""
+    if len(raw) > MAX_LINE:
+        raise BadLine(f"line longer than {MAX_LINE} characters")
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BadLine(f"not JSON ({type(exc).__name__})") from exc
+    if not isinstance(obj, dict):
+        raise BadLine("not a JSON object")
+    ident = obj.get("id")
+    if ident is not None and (not isinstance(ident, str | int | float) or isinstance(ident, bool)):
+        raise BadLine('"id" is not a string or a number')
+    has_text, has_image = "text" in obj, "image" in obj
+    if has_text == has_image:
+        raise BadLine('exactly one of "text" and "image" is required', ident)
+    field = "text" if has_text else "image"
+    if not isinstance(obj[field], str):
+        raise BadLine(f'"{field}" is not a string', ident)
+    return obj, ident
+
+
+def verify_lines(verifier: Any, lines: Iterable[str], *, at: float | None = None,
+                 decoder_kind: str | None = None) -> Iterator[dict[str, Any]]:
+    """One result object per non-blank line: the verifier's result, or a batch error, with id and line.
+
+    The image decoder is built on the first image line (a text-only batch never loads zbar).
+    Nothing a line holds can stop the batch: every failure becomes that line's result.
+    """
+    decoder = None
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        ident: Any = None
+        try:
+            obj, ident = parse_line(raw)
+            when = _line_at(obj, at)
+        except BadLine as exc:
+            ident = exc.ident if exc.ident is not None else ident
+            yield {"id": ident, "line": number, "valid": False, "error": BAD_LINE, "detail": str(exc),
+                   "format": None, "colour": None}
+            continue
+        head = {"id": ident, "line": number}
+        if "image" in obj:
+            try:
+                decoder = decoder or image_decoder(decoder_kind)
+                texts = decode_image(decoder, obj["image"])
+            except Exception as exc:  # a missing file, a corrupt image, a decoder failure: this line only
+                yield {**head, **_image_error(IMAGE_UNREADABLE, type(exc).__name__)}
+                continue
+            if len(texts) != 1:
+                yield {**head, **_image_error(NO_QR if not texts else SEVERAL_QR)}
+                continue
+            yield {**head, **verifier.verify(texts[0], when).to_json_dict(), "text": texts[0]}
+        else:
+            yield {**head, **verifier.verify(obj["text"], when).to_json_dict()}
+
+
+def verify_batch(verifier: Any, lines: Iterable[str], *, at: float | None = None, out: IO[str] | None = None,
+                 decoder_kind: str | None = None) -> int:
+    """Print one result per line; 0 if every line was a valid code, 1 otherwise."""
+    all_valid = True
+    for result in verify_lines(verifier, lines, at=at, decoder_kind=decoder_kind):
+        all_valid = all_valid and result["valid"] is True
+        _print_json(result, out)
+    return 0 if all_valid else 1

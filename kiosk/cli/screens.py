@@ -1,0 +1,69 @@
+"""`kiosk screens --out DIR`: every screen as a PNG, at the panel sizes the kiosk supports.
+
+For reviewers and sites: see what a visitor sees without a kiosk, in each size and orientation.
+Writes `<stem>-<W>x<H>.png` for every `Screen` with sample data and the STOP variants
+(`ui.samples.gallery`).  Needs no display (SDL's dummy driver) but a CJK font.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_SIZES = ("800x480", "1920x1080", "480x800")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size WxH: {text!r}") from None
+    if not (200 <= width <= 7680 and 200 <= height <= 7680):
+        raise argparse.ArgumentTypeError(f"size out of range: {text!r}")
+    return width, height
+
+
+def cmd_screens(args: argparse.Namespace) -> int:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from kiosk.config import load_config
+    from kiosk.errors import ConfigError
+    from ui.display import ScreenRenderer, save_png
+    from ui.fonts import FontNotFoundError
+    from ui.samples import NOTICE, gallery
+    from ui.site import SiteNotice
+
+    notice = NOTICE
+    if args.config:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(f"{exc.source}: " + "; ".join(exc.problems), file=sys.stderr)
+            return 2
+        notice = SiteNotice(retention_days=float(getattr(config.storage, "retention_days", 7)),
+                            recipient=config.display.privacy_recipient,
+                            place_code=config.display.place_code or NOTICE.place_code)
+    try:
+        renderer = ScreenRenderer(site=notice)
+    except FontNotFoundError as exc:
+        print(f"kiosk screens: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    sizes = args.size or [_size(s) for s in DEFAULT_SIZES]
+    written = 0
+    for stem, view in gallery().items():
+        for width, height in sizes:
+            save_png(view, (width, height), out / f"{stem}-{width}x{height}.png", renderer=renderer)
+            written += 1
+    print(f"{written} screens written to {out}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    screens = sub.add_parser("screens", help="write every screen as PNG (sample data) for review")
+    screens.add_argument("--out", required=True, help="directory for the PNG files")
+    screens.add_argument("--size", type=_size, action="append",
+                         help=f"panel size WxH, repeatable (default {', '.join(DEFAULT_SIZES)})")
+    screens.add_argument("--config", help="take the privacy notice and place code from this configuration")
+    screens.set_defaults(func=cmd_screens)

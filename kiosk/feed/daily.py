@@ -1,0 +1,172 @@
+"""The daily summary: what one kiosk decided on one local calendar day, zero counts included.
+
+Townships need a report from every kiosk every day, including the kiosks that saw nobody: a
+missing report then means a kiosk that is down, never a quiet one.  So each day's summary is
+computed from the outbox's day tally (`kiosk.outbox.store.Visit`, written in the same transaction as
+each entry event) and stored in the outbox as an ordinary event of stream `daily`, in the one
+transaction that also records the day as reported (`Outbox.report_day`).  A reboot at any
+instant therefore neither loses a day's report nor makes a second one, and the report itself
+travels like every other event: at least once, dropped as a duplicate by its `event_id`.
+
+At `uplink.daily_report_time` (local time, `uplink.timezone`) the previous day is reported; a
+kiosk that was off for days reports each missed day when it comes back (they are zeros: it saw
+nobody), going back no further than the day the feed first ran on this outbox and no further
+than the outbox's retention.
+
+Payload (JSON, `schema` 1; these names are stable and are the `DailySummary` schema in
+`config/asyncapi.yaml`):
+
+    schema               1
+    event_id             UUIDv7 (consumers drop duplicates by it)
+    at                   epoch seconds the summary was made
+    day                  "YYYY-MM-DD", the local calendar day counted
+    timezone             IANA zone whose day it is, e.g. "Asia/Shanghai"
+    period_start/_end    epoch seconds of that day's local midnight and the next one
+    township/site/kiosk  where
+    policy_version       the policy in force when the summary was made
+    policy_versions      every policy version that decided an entry that day (sorted)
+    visitors             decisions made (every visitor, PASS or STOP)
+    alerts               decisions reported at once as alerts
+    decisions            {"PASS": n, "STOP": n}, both always present
+    reasons              {reason: n} for every reason in `kiosk.checkpoint.policy.REASONS`, zeros included
+    seconds_per_visitor  mean seconds from a visitor's arrival to the decision; null if no visitor
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kiosk.checkpoint.policy import ALERT_REASONS, REASONS, Verdict
+from kiosk.config import KioskConfig
+from kiosk.feed.events import ALERT_STREAM, ENTRY_STREAM
+from kiosk.ids import uuid7
+from kiosk.outbox.store import Outbox, OutboxFull, Visit
+
+log = logging.getLogger(__name__)
+
+DAILY_STREAM = "daily"
+DAILY_PRIORITY = 5  # ahead of a backlog of entries, behind alerts
+SCHEMA = 1
+SINCE_KEY = "daily_since"  # outbox meta: the first day this outbox's feed ran
+
+
+class DailyReporter:
+    """Tallies decisions by local day and stores each finished day's summary once."""
+
+    def __init__(self, outbox: Outbox, config: KioskConfig) -> None:
+        self.outbox = outbox
+        self.config = config
+        self.zone = ZoneInfo(config.uplink.timezone)
+        hh, mm = config.uplink.daily_report_time.split(":")
+        self.report_time = time(int(hh), int(mm))
+        self._reported: set[str] | None = None  # cache of the outbox's reported days
+        self._checked_minute: int | None = None
+
+    # ----------------------------------------------------------------------------- tally
+    def local_day(self, wall: float) -> str:
+        return datetime.fromtimestamp(wall, self.zone).date().isoformat()
+
+    def visit_of(self, stream: str, payload: bytes) -> Visit | None:
+        """The tally row of an entry/alert event's payload (our own JSON); None for other streams."""
+        if stream not in (ENTRY_STREAM, ALERT_STREAM):
+            return None
+        try:
+            body = json.loads(payload)
+            return Visit(day=self.local_day(float(body["at"])), decision=str(body["decision"]),
+                         reasons=tuple(str(r) for r in body.get("reasons") or ()),
+                         policy_version=str(body.get("policy_version") or ""))
+        except (ValueError, KeyError, TypeError):
+            log.exception("daily: an entry event could not be tallied")
+            return None
+
+    # ----------------------------------------------------------------------------- reporting
+    def poll(self, wall: float) -> list[str]:
+        """Store the summary of every finished day that is due and not yet reported; the days stored.
+
+        Cheap when nothing is due (checked once per minute of wall time).  `wall` must come from a
+        synchronised clock: the feed does not call this until it is (`kiosk.feed.pump`), since on the
+        stale time of a Pi without RTC the due days would be the wrong ones.
+        """
+        minute = int(wall // 60)
+        if minute == self._checked_minute:
+            return []
+        self._checked_minute = minute
+        return [day for day in self.due_days(wall) if self.report(day, wall)]
+
+    def due_days(self, wall: float) -> list[str]:
+        now = datetime.fromtimestamp(wall, self.zone)
+        today = now.date()
+        since = self.outbox.meta_get(SINCE_KEY)
+        if since is None:
+            since = today.isoformat()
+            self.outbox.meta_set(SINCE_KEY, since)
+        last_due = today - timedelta(days=1 if now.time() >= self.report_time else 2)
+        oldest = max(date.fromisoformat(since), today - timedelta(days=int(self.outbox.limits.retention_s // 86_400)))
+        if self._reported is None:
+            self._reported = set(self.outbox.reported_days())
+        days = []
+        day = oldest
+        while day <= last_due:
+            if day.isoformat() not in self._reported:
+                days.append(day.isoformat())
+            day += timedelta(days=1)
+        return days
+
+    def report(self, day: str, wall: float) -> bool:
+        """Store `day`'s summary now unless it was reported already; True if stored."""
+        summary = self.summary(day, wall)
+        payload = json.dumps(summary, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        try:
+            stored = self.outbox.report_day(day, DAILY_STREAM, summary["event_id"], payload, priority=DAILY_PRIORITY)
+        except OutboxFull as exc:  # nothing recorded: tried again at a later minute
+            log.warning("daily summary of %s not stored yet: %s", day, exc)
+            return False
+        if self._reported is not None:
+            self._reported.add(day)
+        if stored:
+            log.info("daily summary of %s stored: %d visitors", day, summary["visitors"])
+        return stored
+
+    def summary(self, day: str, wall: float) -> dict[str, Any]:
+        d = date.fromisoformat(day)
+        start = datetime.combine(d, time(0), self.zone).timestamp()
+        end = datetime.combine(d + timedelta(days=1), time(0), self.zone).timestamp()
+        decisions = {v.value: 0 for v in Verdict}
+        reasons = dict.fromkeys(REASONS, 0)
+        versions: set[str] = set()
+        alerts = 0
+        seconds: list[float] = []
+        tally = self.outbox.day_tally(day)
+        for decision, why, secs, version in tally:
+            decisions[decision] = decisions.get(decision, 0) + 1
+            for reason in why:
+                reasons[reason] = reasons.get(reason, 0) + 1
+            alerts += any(r in ALERT_REASONS for r in why)
+            if version:
+                versions.add(version)
+            if secs is not None:
+                seconds.append(secs)
+        site = self.config.site
+        return {
+            "schema": SCHEMA,
+            "event_id": uuid7(wall),
+            "at": round(wall, 3),
+            "day": day,
+            "timezone": self.config.uplink.timezone,
+            "period_start": start,
+            "period_end": end,
+            "township": site.township,
+            "site": site.site_id,
+            "kiosk": site.kiosk_id,
+            "policy_version": self.config.policy.version,
+            "policy_versions": sorted(versions),
+            "visitors": len(tally),
+            "alerts": alerts,
+            "decisions": decisions,
+            "reasons": reasons,
+            "seconds_per_visitor": round(sum(seconds) / len(seconds), 2) if seconds else None,
+        }

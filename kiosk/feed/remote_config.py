@@ -1,0 +1,490 @@
+"""Township → kiosk configuration: signed, versioned, applied atomically, persisted, acknowledged.
+
+The township changes the mode, the risk-area list, the thresholds and the health-pass trust list
+by publishing a retained message on `checkpoint/v1/{T}/config` (every kiosk of the township) or
+`checkpoint/v1/{T}/{S}/{K}/config` (one kiosk).  The broker is not trusted with the content: a
+message is applied only if it is signed with the township's configuration key (Ed25519; the
+public half is `uplink.config_public_key` in the kiosk's own file), names this township (and,
+on a kiosk topic, this kiosk), carries a version strictly newer than the one applied, and
+validates completely (`PolicyConfig`, `TrustList`).  Anything else is refused and the refusal
+is reported on `config/ack`, with the reason, so the township sees a kiosk that did not follow.
+
+The wire format (`config/asyncapi.yaml`, message `config`)::
+
+    {"alg": "Ed25519", "payload": "<base64 of the exact signed bytes>", "signature": "<base64, 64 bytes>"}
+
+The signature covers the payload bytes exactly as sent, so no canonical-JSON rules need to agree
+between signer and verifier.  The payload is a JSON object::
+
+    {"version": 7, "issued_at": 1764000000, "township": "T", "kiosk": null | "T/S/K",
+     "policy": {... PolicyConfig keys ...}, "trust_list": {... THP1 trust list ...}  (optional)}
+
+Each message is a complete policy (keys left out take their defaults); with no `trust_list`
+the one in force is kept.  Versions form one sequence per township across both topics, so a
+kiosk-specific message overrides the township-wide one only while its version is the newest
+(`kiosk township push-config` uses the current epoch second by default).
+
+Applying is atomic: the new `PolicyConfig`, `TrustList` and `Verifier` are all built first,
+then one reference (`current`) is swapped and the `on_apply` callbacks run.  The accepted
+message is persisted (temp file, fsync, rename, fsync of the directory) and re-verified at the
+next boot, so a kiosk that boots without a network decides by the last rules it was given, and
+a file tampered with on the SD card is ignored.  The highest version applied is also kept in a
+file of its own (`remote-config.version`, with the digest of its signed payload): after a reboot
+nothing older is accepted, nor anything else of that version, even if the configuration file
+itself was lost, so an old signed configuration cannot be replayed through the broker.  Failing
+to save either is logged as an error and reported on `config/ack` (`persisted: false`).
+
+`issued_at` must be a plausible epoch second (2020 to 2100); a configuration issued more than
+`FUTURE_SKEW_S` ahead of the kiosk's wall clock is refused, but only while that clock is known
+to be synchronised (`clock_synced`): a Pi without an RTC may boot hours in the past.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kiosk.config import KioskConfig, PolicyConfig
+from kiosk.feed.sealing import raw_key_from_text
+from kiosk.feed.topics import KioskTopics
+from kiosk.healthpass import TrustList, TrustListError, Verifier
+from kiosk.ids import uuid7
+
+log = logging.getLogger(__name__)
+
+ALG = "Ed25519"
+ACK_STREAM = "config/ack"
+ACK_PRIORITY = 5  # ahead of a backlog of entries (the township waits for it), behind alerts
+STATE_FILE = "remote-config.json"
+VERSION_FILE = "remote-config.version"  # {"version": N, "sha256": digest of its signed payload}
+ISSUED_AT_MIN = 1_577_836_800  # 2020-01-01: earlier is not a configuration of this kiosk
+ISSUED_AT_MAX = 4_102_444_800  # 2100-01-01
+FUTURE_SKEW_S = 600  # a township's clock ahead of a synchronised kiosk's by more than this: refused
+MAX_MESSAGE_BYTES = 256 * 1024  # a trust list of a few hundred issuers; more is an attack, not a config
+MAX_REMEMBERED = 64  # verdicts kept to recognise retained messages coming back after a reconnect
+
+# Reasons on `config/ack` (the AsyncAPI document lists the same words).
+MALFORMED = "malformed"  # not a JSON envelope at all
+UNSIGNED = "unsigned"  # no signature
+NO_KEY = "no_key"  # this kiosk has no township configuration key: it accepts nothing
+BAD_SIGNATURE = "bad_signature"  # not signed by the township's key (or altered since)
+INVALID = "invalid"  # signed, but not a valid configuration (detail says which key)
+WRONG_TARGET = "wrong_target"  # signed for another township or another kiosk, or on the wrong topic
+STALE = "stale"  # a version not newer than the one applied
+REASONS = (MALFORMED, UNSIGNED, NO_KEY, BAD_SIGNATURE, INVALID, WRONG_TARGET, STALE)
+
+
+# ------------------------------------------------------------------------------------ keys
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    """The township's configuration key as written in kiosk.toml: base64 of the 32 raw bytes."""
+    return Ed25519PublicKey.from_public_bytes(raw_key_from_text(text, "configuration public key"))
+
+
+def public_key_text(key: Ed25519PublicKey) -> str:
+    return base64.b64encode(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+
+
+def sign_config(private_key: Ed25519PrivateKey, payload: dict[str, Any]) -> bytes:
+    """The message `push-config` publishes: the payload serialised once, signed as those bytes."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    return json.dumps({"alg": ALG, "payload": base64.b64encode(body).decode(),
+                       "signature": base64.b64encode(private_key.sign(body)).decode()}).encode()
+
+
+# ------------------------------------------------------------------------------------ values
+class ConfigPayload(BaseModel):
+    """What the township signs.  `extra="forbid"`: a key this kiosk does not know is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=1, le=2**53, description="One increasing sequence per township.")
+    issued_at: int = Field(ge=ISSUED_AT_MIN, le=ISSUED_AT_MAX, description="Epoch seconds when the township signed it.")
+    township: str = Field(min_length=1, max_length=64)
+    kiosk: str | None = Field(None, description="`T/S/K` for one kiosk; null for the whole township.")
+    policy: dict[str, Any]
+    trust_list: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyState:
+    """The rules in force: what the runtime decides with.  Replaced whole, never changed in place."""
+
+    policy: PolicyConfig
+    trust_list: TrustList
+    verifier: Verifier
+    version: int = 0  # the township configuration version; 0 = only the local file so far
+    issued_at: int = 0
+    source: str = "local"  # "local", or the topic the configuration came from
+
+    @classmethod
+    def build(cls, policy: PolicyConfig, trust_list: TrustList, **kw: Any) -> PolicyState:
+        verifier = Verifier(trust_list, max_code_age_s=policy.max_code_age_s, clock_skew_s=policy.clock_skew_s)
+        return cls(policy=policy, trust_list=trust_list, verifier=verifier, **kw)
+
+    @classmethod
+    def from_config(cls, config: KioskConfig) -> PolicyState:
+        """The state of a kiosk that has heard nothing from its township yet."""
+        path = config.health_pass.trust_list
+        trust = TrustList.from_file(path) if path else TrustList([])
+        return cls.build(config.policy, trust)
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The verdict on one configuration message; `publish` is False for a repeat already reported."""
+
+    status: Literal["applied", "refused", "unchanged"]
+    topic: str
+    applied_version: int  # in force after this message
+    policy_version: str
+    version: int | None = None  # of the message, when it could be read
+    reason: str | None = None  # one of REASONS when refused
+    detail: str = ""  # what exactly was wrong; never personal data (configuration has none)
+    persisted: bool = False
+    publish: bool = True
+
+    def event(self, topics: KioskTopics, *, wall: float) -> tuple[str, str, bytes]:
+        """(stream, event_id, payload) for the outbox: the `config/ack` message of the feed."""
+        event_id = uuid7(wall)
+        body = {
+            "event_id": event_id, "at": round(wall, 3), "schema": 1,
+            "township": topics.township, "site": topics.site, "kiosk": topics.kiosk,
+            "status": self.status, "topic": self.topic, "version": self.version,
+            "applied_version": self.applied_version, "policy_version": self.policy_version,
+            "reason": self.reason, "detail": self.detail[:300], "persisted": self.persisted,
+        }
+        return ACK_STREAM, event_id, json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+                                                sort_keys=True).encode()
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, detail: str = "", version: int | None = None, *, final: bool = True) -> None:
+        super().__init__(reason)
+        self.reason, self.detail, self.version = reason, detail, version
+        self.final = final  # False: the same bytes may pass later (issued in the future), so not remembered
+
+
+@dataclass(slots=True)
+class _Judged:
+    """What a message already seen was found to be (retained messages come back on every reconnect)."""
+
+    status: str
+    ack: Ack | None = None
+
+
+# ------------------------------------------------------------------------------------ the object
+class RemoteConfig:
+    """Judges configuration messages for one kiosk and holds the `PolicyState` in force.
+
+    Used from the kiosk loop's thread only (the uplink calls `handle` from `poll`).
+    """
+
+    def __init__(self, public_key: Ed25519PublicKey | None, state_dir: str | os.PathLike[str],
+                 current: PolicyState, *, topics: KioskTopics, wall: Callable[[], float] | None = None,
+                 clock_synced: Callable[[], bool] | None = None) -> None:
+        self.public_key = public_key
+        self.state_path = Path(state_dir) / STATE_FILE
+        self.version_path = Path(state_dir) / VERSION_FILE
+        self.topics = topics
+        self.wall = wall  # with `clock_synced`: refuse what is issued in the future (None: never)
+        self.clock_synced = clock_synced
+        self._current = current
+        self._floor = self._read_floor()  # (highest version applied by any run, sha256 of its payload)
+        self._seen: dict[str, _Judged] = {}  # sha256 of topic + payload → verdict
+        self.on_apply: list[Callable[[PolicyState], None]] = []
+        self._load()
+
+    @classmethod
+    def from_config(cls, config: KioskConfig, current: PolicyState | None = None, *,
+                    wall: Callable[[], float] | None = None,
+                    clock_synced: Callable[[], bool] | None = None) -> RemoteConfig:
+        key = config.uplink.config_public_key
+        site = config.site
+        return cls(public_key_from_text(key) if key else None, config.storage.data_dir,
+                   current or PolicyState.from_config(config),
+                   topics=KioskTopics(site.township, site.site_id, site.kiosk_id), wall=wall,
+                   clock_synced=clock_synced)
+
+    @property
+    def current(self) -> PolicyState:
+        """The rules in force.  Read it afresh for each decision; it is replaced, never mutated."""
+        return self._current
+
+    @property
+    def subscriptions(self) -> tuple[str, str]:
+        """The two retained topics to subscribe to (QoS 1)."""
+        return self.topics.township_config, self.topics.kiosk_config
+
+    # ----------------------------------------------------------------------------- messages
+    def handle(self, topic: str, payload: bytes, retained: bool = False) -> Ack:
+        """Judge one message; apply it if it passes.  Never raises for anything a broker can send.
+
+        A message judged before (the same topic and bytes, e.g. the retained one again after a
+        reconnect) gets the same answer with `publish=False`, so the feed is not flooded.
+        """
+        message_digest = hashlib.sha256(topic.encode() + b"\0" + bytes(payload)).hexdigest()
+        seen = self._seen.get(message_digest)
+        if seen is not None:
+            prior = seen.ack
+            status = "unchanged" if seen.status == "applied" else "refused"
+            return Ack(status=status, topic=topic, applied_version=self._current.version,  # type: ignore[arg-type]
+                       policy_version=self._current.policy.version,
+                       version=prior.version if prior else None, reason=prior.reason if prior else None,
+                       detail=prior.detail if prior else "", publish=False)
+        try:
+            try:
+                state, digest = self._judge(topic, bytes(payload))
+            except _Refused:
+                raise
+            except Exception as exc:  # a library surprise (e.g. JSON nested too deep): refused, never a crash
+                raise _Refused(MALFORMED, f"unexpected {type(exc).__name__} while reading it") from None
+        except _Refused as refused:
+            ack = Ack(status="refused", topic=topic, applied_version=self._current.version,
+                      policy_version=self._current.policy.version, version=refused.version,
+                      reason=refused.reason, detail=refused.detail)
+            if refused.final:
+                self._remember(message_digest, _Judged("refused", ack))
+            log.warning("configuration on %s refused: %s %s", topic, refused.reason, refused.detail)
+            return ack
+        floor_saved = self._raise_floor(state.version, digest)
+        saved = self._persist(topic, bytes(payload))
+        self._swap(state)
+        detail = "" if saved and floor_saved else \
+            "applied, but could not be saved for the next boot" if not saved else \
+            "applied, but its version could not be saved: after a reboot an older one could be replayed"
+        ack = Ack(status="applied", topic=topic, applied_version=state.version,
+                  policy_version=state.policy.version, version=state.version, persisted=saved and floor_saved,
+                  detail=detail)
+        self._remember(message_digest, _Judged("applied", ack))
+        return ack
+
+    def _remember(self, digest: str, judged: _Judged) -> None:
+        self._seen[digest] = judged
+        while len(self._seen) > MAX_REMEMBERED:  # oldest first: dicts keep insertion order
+            del self._seen[next(iter(self._seen))]
+
+    def _judge(self, topic: str, payload: bytes, *, booting: bool = False) -> tuple[PolicyState, str]:
+        """The new state, fully built, and the sha256 of its signed payload; or `_Refused`."""
+        if topic not in self.subscriptions:
+            raise _Refused(WRONG_TARGET, f"not a configuration topic of this kiosk: {topic}")
+        if len(payload) > MAX_MESSAGE_BYTES:
+            raise _Refused(MALFORMED, f"{len(payload)} bytes, more than {MAX_MESSAGE_BYTES}")
+        try:
+            envelope = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _Refused(MALFORMED, f"not JSON: {exc}") from None
+        if not isinstance(envelope, dict):
+            raise _Refused(MALFORMED, "not a JSON object")
+        if "signature" not in envelope or "payload" not in envelope:
+            raise _Refused(UNSIGNED, "a configuration must be a signed envelope {alg, payload, signature}")
+        if envelope.get("alg") != ALG:
+            raise _Refused(BAD_SIGNATURE, f"alg must be {ALG!r}, not {envelope.get('alg')!r}")
+        if self.public_key is None:
+            raise _Refused(NO_KEY, "uplink.config_public_key is not set on this kiosk")
+        try:
+            body = base64.b64decode(envelope["payload"], validate=True)
+            signature = base64.b64decode(envelope["signature"], validate=True)
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise _Refused(MALFORMED, f"payload or signature is not base64: {exc}") from None
+        try:
+            self.public_key.verify(signature, body)
+        except InvalidSignature:
+            raise _Refused(BAD_SIGNATURE, "the signature does not verify with the township's key") from None
+        try:
+            config = ConfigPayload.model_validate_json(body)
+        except ValidationError as exc:
+            raise _Refused(INVALID, _errors(exc)) from None
+        expected_kiosk = None if topic == self.topics.township_config else \
+            f"{self.topics.township}/{self.topics.site}/{self.topics.kiosk}"
+        if config.township != self.topics.township or config.kiosk != expected_kiosk:
+            raise _Refused(WRONG_TARGET, f"signed for township {config.township!r}, kiosk {config.kiosk!r}",
+                           config.version)
+        digest = hashlib.sha256(body).hexdigest()
+        floor_version, floor_digest = self._floor
+        newest = max(self._current.version, floor_version)
+        # the very configuration applied last (by an earlier run) may come back once: its bytes, no others
+        restoring = config.version == floor_version > self._current.version and digest == floor_digest
+        if config.version <= newest and not restoring:
+            raise _Refused(STALE, f"version {config.version} is not newer than {newest}", config.version)
+        if not booting and self.wall is not None and self.clock_synced is not None and self.clock_synced():
+            ahead = config.issued_at - self.wall()
+            if ahead > FUTURE_SKEW_S:
+                raise _Refused(INVALID, f"issued_at: {ahead:.0f} s in the future of this kiosk's synchronised clock",
+                               config.version, final=False)
+        policy_data = dict(config.policy)
+        policy_data.setdefault("version", f"remote-{config.version}")
+        try:
+            policy = PolicyConfig.model_validate(policy_data)
+        except ValidationError as exc:
+            raise _Refused(INVALID, "policy: " + _errors(exc), config.version) from None
+        trust = self._current.trust_list
+        if config.trust_list is not None:
+            try:
+                trust = TrustList.from_json(config.trust_list, source="trust_list")
+            except TrustListError as exc:
+                raise _Refused(INVALID, str(exc), config.version) from None
+        return PolicyState.build(policy, trust, version=config.version, issued_at=config.issued_at,
+                                 source=topic), digest
+
+    def _swap(self, state: PolicyState) -> None:
+        self._current = state  # the one reference; readers see the old state or the new, never a mix
+        log.warning("configuration version %d applied (policy %s, mode %s, %d risk areas, %d trusted keys)",
+                    state.version, state.policy.version, state.policy.mode.value, len(state.policy.risk_areas),
+                    len(state.trust_list))
+        for callback in self.on_apply:
+            try:
+                callback(state)
+            except Exception:
+                log.exception("a configuration listener failed")
+
+    # ----------------------------------------------------------------------------- persistence
+    def _persist(self, topic: str, payload: bytes) -> bool:
+        """Write the accepted message for the next boot."""
+        record = json.dumps({"topic": topic, "message": base64.b64encode(payload).decode()}).encode()
+        try:
+            _write_durably(self.state_path, record)
+            return True
+        except OSError as exc:
+            log.error("could not save configuration for the next boot: %s", exc)
+            return False
+
+    def _raise_floor(self, version: int, digest: str) -> bool:
+        """Remember `version` as the highest applied, in memory and on disk; False if the disk failed."""
+        if version <= self._floor[0]:
+            return True  # already remembered (the configuration of an earlier run, restored)
+        self._floor = (version, digest)
+        try:
+            _write_durably(self.version_path, json.dumps({"version": version, "sha256": digest}).encode())
+            return True
+        except OSError as exc:
+            log.error("could not save configuration version %d: after a reboot an older configuration could be "
+                      "replayed (%s)", version, exc)
+            return False
+
+    def _read_floor(self) -> tuple[int, str | None]:
+        try:
+            record = json.loads(self.version_path.read_bytes())
+            version, digest = record["version"], record["sha256"]
+            if not isinstance(version, int) or isinstance(version, bool) or not isinstance(digest, str):
+                raise ValueError("not {version: int, sha256: str}")
+            return version, digest
+        except FileNotFoundError:
+            return 0, None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("ignoring %s: unreadable (%s)", self.version_path, exc)
+            return 0, None
+
+    def _load(self) -> None:
+        """Re-judge the message saved by an earlier run; apply it if it still passes."""
+        try:
+            record = json.loads(self.state_path.read_bytes())
+            topic, payload = record["topic"], base64.b64decode(record["message"], validate=True)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("ignoring the saved configuration %s: unreadable (%s)", self.state_path, exc)
+            return
+        try:
+            state, digest = self._judge(topic, payload, booting=True)
+        except _Refused as refused:
+            log.error("ignoring the saved configuration %s: %s %s", self.state_path, refused.reason, refused.detail)
+            return
+        self._raise_floor(state.version, digest)  # a file saved before the version file existed
+        self._swap(state)
+        self._remember(hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest(), _Judged("applied"))
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Temp file, fsync, rename, fsync of the directory: after a power cut, the old file or the new."""
+    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _errors(exc: ValidationError) -> str:
+    """Pydantic's errors in one line: key path and message, never the (possibly huge) input."""
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+@dataclass(slots=True)
+class AckSink:
+    """Appends acks to the outbox (stream `config/ack`), skipping repeats: the kiosk's usual wiring."""
+
+    outbox: Any
+    topics: KioskTopics
+    wall: Callable[[], float]
+    sent: list[Ack] = field(default_factory=list)
+
+    def __call__(self, ack: Ack) -> None:
+        if not ack.publish:
+            return
+        stream, event_id, payload = ack.event(self.topics, wall=self.wall())
+        self.outbox.append(stream, event_id, payload, priority=ACK_PRIORITY)
+        self.sent.append(ack)
+
+
+# ------------------------------------------------------------------------------------ wiring
+def apply_to_kiosk(kiosk: Any, state: PolicyState) -> None:
+    """Make a running `kiosk.loop.runtime.Kiosk` decide by `state` from its next decision on.
+
+    Called on the kiosk loop's thread (from `poll`, via `on_apply`), so no decision is half made
+    with the old rules and half with the new.  The event builder reads `kiosk.config.policy`, so
+    every event names the version applied.
+    """
+    kiosk.config = kiosk.config.model_copy(update={"policy": state.policy})
+    kiosk.checkpoint.policy = state.policy
+    kiosk.verifier = state.verifier
+    replay = getattr(kiosk, "replay", None)
+    if replay is not None:
+        replay.max_code_age_s = state.policy.max_code_age_s
+        replay.clock_skew_s = state.policy.clock_skew_s
+
+
+def attach_remote_config(kiosk: Any, remote: RemoteConfig, outbox: Any, uplink: Any, wall: Callable[[], float],
+                         *, also: tuple[Any, ...] = ()) -> AckSink:
+    """The composition root's wiring: the kiosk decides by `remote.current`, the uplink feeds `remote`.
+
+    `also` are other holders of a `config` attribute (the feed's daily reporter) that must name
+    the applied policy version too.  Returns the ack sink (its `sent` list is handy in tests).
+    """
+    def follow(state: PolicyState) -> None:
+        apply_to_kiosk(kiosk, state)
+        for holder in also:
+            holder.config = holder.config.model_copy(update={"policy": state.policy})
+
+    if remote.current.version:
+        follow(remote.current)  # the configuration saved by an earlier run
+    remote.on_apply.append(follow)
+    sink = AckSink(outbox, remote.topics, wall=wall)
+    if uplink is not None:
+        for topic in remote.subscriptions:
+            uplink.subscribe(topic, lambda t, p, r: sink(remote.handle(t, p, r)))
+    return sink

@@ -1,0 +1,231 @@
+"""`kiosk calibrate`: measure a reference at the marked spot and store the site's offset.
+
+A technician stands a reference — a blackbody set to R °C, or a person whose forehead a
+reference thermometer reads as R °C — at the marked spot in front of the kiosk.  The command
+takes several readings with the site's offset switched off, and the offset is R minus their
+median.  It is written into the configuration file as `thermal.calibration_offset_c`, with
+`thermal.calibrated_at` (UTC), by editing just those two lines: the technician's comments and
+every other key stay as they were, and the edited file is validated before it replaces the old
+one (atomically), so a calibration can never leave a kiosk that does not start.
+
+`--simulated` runs the same measurement on the emulated sensor (a person at the spot whose
+forehead the emulated kiosk sees `--simulated-bias` °C off), which is how it is tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kiosk.config import KioskConfig, ThermalConfig, load_config
+from kiosk.errors import ConfigError, KioskError, SensorError
+from kiosk.ports import Clock, ThermalSensor
+from kiosk.screening.thermal import Placement, Screening
+
+READINGS = 5  # readings whose median makes the offset
+MEASURE_TIMEOUT_S = 60.0  # the reference must be in place and steady within this
+MAX_SPREAD_C = 0.3  # readings of a reference wandering more than this: not a steady reference
+OFFSET_LIMIT_C = 5.0  # = the config's bound on thermal.calibration_offset_c
+
+
+class CalibrationError(KioskError, ValueError):
+    """The reference could not be measured, or the result cannot be stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationResult:
+    reference_c: float
+    measured_c: float  # median reading with no offset applied
+    offset_c: float
+    readings: tuple[float, ...]
+    distance_m: float
+    previous_offset_c: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "reference_c": self.reference_c,
+            "measured_c": round(self.measured_c, 3),
+            "offset_c": self.offset_c,
+            "previous_offset_c": self.previous_offset_c,
+            "readings": [round(r, 3) for r in self.readings],
+            "distance_m": round(self.distance_m, 3),
+        }
+
+
+def measure_reference(sensor: ThermalSensor, clock: Clock, thermal: ThermalConfig, reference_c: float, *,
+                      readings: int = READINGS, frames_per_reading: int = 4,
+                      timeout_s: float = MEASURE_TIMEOUT_S) -> CalibrationResult:
+    """Take `readings` readings of the reference (offset off) and compute the new offset."""
+    raw = thermal.model_copy(update={"calibration_offset_c": 0.0})
+    screening = Screening(raw, frames_per_reading=frames_per_reading)
+    values: list[float] = []
+    distances: list[float] = []
+    deadline = clock.monotonic() + timeout_s
+    last_problem = "no frame"
+    while len(values) < readings:
+        if clock.monotonic() > deadline:
+            raise CalibrationError(f"no steady reference at the spot within {timeout_s:.0f} s ({last_problem})")
+        try:
+            frame = sensor.read_frame()
+        except SensorError as exc:
+            last_problem = f"sensor: {exc}"
+            clock.sleep(0.25)
+            continue
+        obs = screening.observe(frame)
+        if obs.placement is not Placement.OK:
+            last_problem = f"reference {obs.placement.value}"
+            continue
+        reading = screening.take_reading()
+        if reading is None:
+            continue
+        if not reading.plausible:
+            raise CalibrationError(f"the reference reads {reading.temperature_c:.2f} °C: not a skin-like target")
+        values.append(reading.temperature_c)
+        distances.append(reading.distance_m)
+    if max(values) - min(values) > MAX_SPREAD_C:
+        raise CalibrationError(f"readings spread {max(values) - min(values):.2f} °C: the reference is not steady")
+    measured = statistics.median(values)
+    offset = round(reference_c - measured, 2)
+    if abs(offset) > OFFSET_LIMIT_C:
+        raise CalibrationError(f"offset {offset:+.2f} °C is beyond ±{OFFSET_LIMIT_C} °C: check the sensor and "
+                               "the reference before calibrating")
+    return CalibrationResult(reference_c, measured, offset, tuple(values), statistics.median(distances),
+                             thermal.calibration_offset_c)
+
+
+# ------------------------------------------------------------------------------ the config file
+def _set_key(text: str, section: str, key: str, value: str) -> str:
+    """`text` with `key = value` in `[section]`: the existing line replaced (its comment kept),
+    or a new line added at the end of the section (the section added if missing)."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip() == f"[{section}]"), None)
+    if start is None:
+        sep = "" if not text or text.endswith("\n") else "\n"
+        return f"{text}{sep}\n[{section}]\n{key} = {value}\n"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+    pattern = re.compile(rf"^(\s*){re.escape(key)}\s*=\s*[^#\n]*?(\s*#.*)?(\r?\n)?$")
+    for i in range(start + 1, end):
+        m = pattern.match(lines[i])
+        if m:
+            comment = m.group(2) or ""
+            lines[i] = f"{m.group(1)}{key} = {value}{comment}{m.group(3) or ''}"
+            return "".join(lines)
+    insert = end
+    while insert > start + 1 and not lines[insert - 1].strip():
+        insert -= 1  # before the blank lines that separate sections
+    if insert > 0 and not lines[insert - 1].endswith("\n"):
+        lines[insert - 1] += "\n"
+    lines.insert(insert, f"{key} = {value}\n")
+    return "".join(lines)
+
+
+def store_offset(path: str | Path, offset_c: float, at: datetime) -> KioskConfig:
+    """Write the offset and the calibration time into the file; validate; replace atomically."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    stamp = at.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = _set_key(text, "thermal", "calibration_offset_c", f"{offset_c:.2f}")
+    text = _set_key(text, "thermal", "calibrated_at", stamp)
+    fd, tmp = tempfile.mkstemp(prefix=".kiosk-calibrate-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        config = load_config(tmp)  # never leave a file the kiosk would refuse
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return config
+
+
+def calibration_age_s(thermal: ThermalConfig, wall: float) -> float | None:
+    """Seconds since `kiosk calibrate` last ran (for the health report), None if never."""
+    if thermal.calibrated_at is None:
+        return None
+    at = thermal.calibrated_at
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return max(0.0, wall - at.timestamp())
+
+
+# ------------------------------------------------------------------------------ the command
+def _simulated_sensor(config: KioskConfig, args: argparse.Namespace) -> tuple[ThermalSensor, Clock]:
+    from drivers.mlx90640.scene import PeopleScene, Person
+    from drivers.mlx90640.simulated import build_emulated_sensor
+    from kiosk.clock import VirtualClock
+
+    clock = VirtualClock()
+    arrive = clock.monotonic() + 2.0  # the room is empty first, so the background is learnt
+    person = Person(distance_m=args.distance, forehead_c=args.reference + args.simulated_bias)
+    scene = PeopleScene(lambda t: [person] if t >= arrive else [], ambient_c=args.ambient)
+    sensor, _ = build_emulated_sensor(scene, clock, config.thermal, seed=args.seed)
+    return sensor, clock
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import json
+
+    path = Path(args.config)
+    try:
+        config = load_config(path) if path.exists() or not args.simulated else KioskConfig()
+    except ConfigError as exc:
+        print(f"{exc.source}: " + "; ".join(exc.problems), file=sys.stderr)
+        return 2
+    try:
+        if args.simulated:
+            sensor, clock = _simulated_sensor(config, args)
+        else:
+            from kiosk.clock import RealClock
+            from kiosk.service.app import build_sensor
+
+            clock = RealClock()
+            sensor = build_sensor(config, clock)
+    except (SensorError, OSError, ValueError) as exc:
+        print(f"cannot open the thermal sensor: {exc}", file=sys.stderr)
+        return 1
+    try:
+        result = measure_reference(sensor, clock, config.thermal, args.reference, readings=args.readings)
+    except CalibrationError as exc:
+        print(f"calibration failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        sensor.close()
+    if args.dry_run:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    try:
+        store_offset(path, result.offset_c, datetime.fromtimestamp(clock.wall(), UTC)
+                     if args.simulated else datetime.now(UTC))
+    except (OSError, ConfigError) as exc:
+        print(f"cannot store the offset in {path}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({**result.to_dict(), "config": str(path)}, ensure_ascii=False))
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register `kiosk calibrate` (called from `kiosk.cli.main.build_parser`)."""
+    cal = sub.add_parser("calibrate", help="measure a reference at the marked spot and store the offset")
+    cal.add_argument("--reference", type=float, required=True,
+                     help="the reference's temperature, °C (blackbody setting, or the reference thermometer)")
+    cal.add_argument("--config", default="/etc/kiosk/kiosk.toml", help="configuration file to update")
+    cal.add_argument("--readings", type=int, default=READINGS, help=f"readings to take (default {READINGS})")
+    cal.add_argument("--dry-run", action="store_true", help="measure and print, do not write the file")
+    cal.add_argument("--simulated", action="store_true", help="emulated sensor and reference (for tests, demos)")
+    cal.add_argument("--simulated-bias", type=float, default=0.0,
+                     help="with --simulated: how far the emulated kiosk reads off, °C")
+    cal.add_argument("--distance", type=float, default=0.5, help="with --simulated: reference distance, m")
+    cal.add_argument("--ambient", type=float, default=24.0, help="with --simulated: room temperature, °C")
+    cal.add_argument("--seed", type=int, default=0, help="with --simulated: emulator seed")
+    cal.set_defaults(func=cmd_calibrate)

@@ -1,0 +1,421 @@
+"""The uplink: publishes the outbox to the township's MQTT broker, at least once and in order.
+
+The outbox is the only queue.  A row is published with QoS 1 and marked sent only when its
+PUBACK arrives; until then it stays pending on disk, so a reboot, a dead link or a dead broker
+loses nothing.  The price is duplicates across a disconnect, which consumers drop by event id
+(also sent as the `event_id` user property, so they need not parse the payload).
+
+Why it is built the way it is:
+
+* **Driven from the kiosk loop.**  `poll()` never blocks: paho's network I/O (and the TCP
+  connect) runs in paho's own thread (`loop_start`); `poll` only hands it publishes and reads
+  what its callbacks left on a `queue.SimpleQueue`.  Callbacks run under paho's locks, so they
+  do nothing else, and each is wrapped in try/except because an exception there kills paho's
+  network thread without a word.
+* **One paho client per connection**, reconnecting with exponential back-off and jitter:
+  see `kiosk.uplink.connection`, which builds the client and receives paho's callbacks.
+* **Nothing is handed to paho while disconnected**, and never more than the in-flight window:
+  `max_inflight`, or less if the broker's CONNACK announces a smaller Receive Maximum (paho 2.x
+  does not honour that by itself; a strict broker disconnects a client that exceeds it).
+* **A refused PUBACK (reason >= 0x80, e.g. not authorised) is final**: the row is set aside as
+  rejected in the outbox and logged; retrying cannot change the broker's mind.
+* **Availability** is the retained `{topic_prefix}/status`: "online" after each connect,
+  "offline" from `close()` or, if the kiosk dies, from the broker as our Last Will.  No message
+  expiry on it: "offline" must stay true until the kiosk says otherwise.
+* **A broker that refuses us** (CONNACK reason >= 0x80: bad certificate, not authorised, banned)
+  is logged once as an error, reported in `stats().refused`/`last_reason` (and so in health),
+  and retried with the same back-off: an operator may fix the ACL without touching the kiosk.
+* **Draining fast without cheating on durability**: rows are read ahead in batches (re-read at
+  once when anything is appended, so an alert still goes next), and while a backlog drains the
+  acks are recorded in batches of up to `ACK_BATCH` rows or `ACK_DELAY_S`, one fsync each; an ack
+  not yet recorded at a power cut costs a duplicate, never a loss.  With mosquitto's receive
+  maximum of 20 that drains ~5,000 events/s locally (bench/uplink_drain.py).
+* **Township → kiosk messages** (`subscribe`, see `kiosk.uplink.subscriptions`): paho's thread
+  only queues them; handlers run in `poll()` on the kiosk loop's thread, each guarded.
+  Subscriptions are made on every connect.
+* **Health** goes out through `publish_direct` (not stored; see `kiosk.feed.health`), inside the
+  same window.
+* **An event's properties** (content type, `event_id`) are packed once, by hand, for speed:
+  see `kiosk.uplink.properties`.
+
+Payloads are never logged: they describe people.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import sqlite3
+import ssl
+import time
+from collections import deque
+from dataclasses import dataclass
+from types import TracebackType
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kiosk.clock import RealClock
+from kiosk.outbox.store import Outbox, OutboxRow
+from kiosk.ports import Clock
+from kiosk.uplink.connection import (
+    BACKOFF_MAX_S,
+    BACKOFF_MIN_S,
+    CONNECT_TIMEOUT_S,
+    OFFLINE,
+    ONLINE,
+    STATUS_LEVEL,
+    Connection,
+    Note,
+    backoff_delay,
+)
+from kiosk.uplink.properties import CONTENT_TYPE, PackedProperties, event_properties
+from kiosk.uplink.subscriptions import MessageHandler, Subscriptions
+
+__all__ = [
+    "ACK_BATCH",
+    "ACK_DELAY_S",
+    "BACKOFF_MAX_S",
+    "BACKOFF_MIN_S",
+    "CLOSE_TIMEOUT_S",
+    "CONNECT_TIMEOUT_S",
+    "CONTENT_TYPE",
+    "LOCAL_REJECT",
+    "OFFLINE",
+    "ONLINE",
+    "READ_AHEAD",
+    "STATUS_LEVEL",
+    "MessageHandler",
+    "MqttUplink",
+    "PackedProperties",
+    "UplinkStats",
+    "backoff_delay",
+    "event_properties",
+]
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT_S = 2.0  # how long close() waits for the broker to take "offline"
+READ_AHEAD = 200  # rows read from the outbox at once while draining
+ACK_BATCH = 256  # acks recorded in one transaction at most this many ...
+ACK_DELAY_S = 0.2  # ... or after this long, or at once when nothing more is in flight
+LOCAL_REJECT = 0x83  # "implementation specific error": a row we refuse to publish ourselves
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkStats:
+    """Counters for the status strip, the CLI and the tests (the window must never be exceeded)."""
+
+    online: bool
+    in_flight: int
+    max_inflight_seen: int  # the most publishes ever awaiting their PUBACK at once
+    published: int
+    acknowledged: int
+    rejected: int
+    connects: int  # connections made
+    attempts: int  # connections tried
+    last_reason: int = 0  # MQTT reason code of the last failed or lost connection (0x87: not authorised)
+    refused: bool = False  # the broker answered our last CONNECT with a refusal (credentials, ACL, ban)
+    direct_published: int = 0  # health messages published without the outbox
+
+
+class MqttUplink(Connection, Subscriptions):
+    """Publishes pending outbox rows to `{topic_prefix}/{stream}` over MQTT v5, QoS 1."""
+
+    def __init__(self, outbox: Outbox, *, host: str, port: int = 1883, client_id: str, topic_prefix: str,
+                 clock: Clock | None = None, keepalive: int = 30, max_inflight: int = 20,
+                 tls: ssl.SSLContext | None = None, username: str | None = None, password: str | None = None,
+                 backoff_s: tuple[float, float] = (BACKOFF_MIN_S, BACKOFF_MAX_S),
+                 rng: random.Random | None = None) -> None:
+        if max_inflight < 1:
+            raise ValueError("max_inflight must be at least 1")
+        if not 0 < backoff_s[0] <= backoff_s[1]:
+            raise ValueError("backoff_s must be (shortest, longest) delay, both > 0")
+        self.outbox = outbox
+        self.host, self.port, self.client_id = host, port, client_id
+        self.topic_prefix = topic_prefix.rstrip("/")
+        self.status_topic = f"{self.topic_prefix}/{STATUS_LEVEL}"
+        self.keepalive = keepalive
+        self.max_inflight = max_inflight
+        self._tls, self._username, self._password = tls, username, password
+        self._clock: Clock = clock or RealClock()
+        self._backoff_s = backoff_s
+        self._rng = rng or random.Random()
+        self._notes: queue.SimpleQueue[Note] = queue.SimpleQueue()
+        self._early: list[Note] = []  # taken off the queue by `wait`, handled first by the next poll
+        self._client: mqtt.Client | None = None
+        self._generation = 0
+        self._connected = False
+        self._connected_at = 0.0
+        self._window = max_inflight
+        self._inflight: dict[int, int | None] = {}  # mid -> outbox seq (None: our status message)
+        self._acked: list[int] = []  # acknowledged, not yet recorded in the outbox
+        self._first_ack_at = 0.0  # time.monotonic() of the oldest unrecorded ack
+        self._cursor: dict[int, int] = {}  # priority -> last seq handed to paho on this connection
+        self._drained = True  # the last look at the outbox found fewer rows than the window had room for
+        self._ahead: deque[OutboxRow] = deque()  # rows read ahead, in publishing order
+        self._ahead_version: int | None = None
+        self._refused: list[tuple[int, int]] = []  # (seq, reason code) refused, not yet recorded
+        self._failures = 0
+        self._next_attempt = float("-inf")
+        self._closed = False
+        self._max_inflight_seen = self._published = self._acknowledged = self._rejected = self._connects = 0
+        self._subscriptions: dict[str, list[MessageHandler]] = {}  # filter -> handlers; its id is its index + 1
+        self._last_reason = 0
+        self._client_refused = False
+        self._logged_reason: int | None = None  # a failure is logged once until something changes
+        self._direct = 0
+
+    # ----------------------------------------------------------------------------- state
+    @property
+    def online(self) -> bool:
+        """Connected to the broker (as of the last `poll`)."""
+        return self._connected
+
+    def stats(self) -> UplinkStats:
+        return UplinkStats(online=self._connected, in_flight=len(self._inflight),
+                           max_inflight_seen=self._max_inflight_seen, published=self._published,
+                           acknowledged=self._acknowledged, rejected=self._rejected, connects=self._connects,
+                           attempts=self._generation, last_reason=self._last_reason, refused=self._client_refused,
+                           direct_published=self._direct)
+
+    def publish_direct(self, stream: str, payload: bytes, *, retain: bool = False,
+                       expiry_s: int | None = None) -> bool:
+        """Publish a message that need not survive a reboot (health), bypassing the outbox.
+
+        Only when connected and only within the in-flight window (it takes one slot like an
+        event); False if it was not handed over, and then it is simply not sent: the next one
+        will describe the kiosk as it is then.  `expiry_s` sets the MQTT 5 message expiry, so
+        a consumer connecting late is not shown stale health as current.
+        """
+        if self._closed or not self._connected or self._client is None or len(self._inflight) >= self._window:
+            return False
+        if stream == STATUS_LEVEL or not stream:
+            raise ValueError(f"stream {stream!r} is reserved or empty")
+        props = Properties(PacketTypes.PUBLISH)
+        props.ContentType = CONTENT_TYPE
+        if expiry_s is not None:
+            props.MessageExpiryInterval = int(expiry_s)
+        info = self._client.publish(f"{self.topic_prefix}/{stream}", payload, qos=1, retain=retain,
+                                    properties=props)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        self._track(info.mid, None)
+        self._direct += 1
+        return True
+
+    # ----------------------------------------------------------------------------- the loop
+    def poll(self, now: float | None = None) -> None:
+        """Handle what the network thread reported, (re)connect when due, fill the window.
+
+        Called from the kiosk loop on every step; returns at once.  A broken outbox is logged
+        and retried on the next call: the uplink never stops the checkpoint.
+        """
+        if self._closed:
+            return
+        now = self._clock.monotonic() if now is None else now
+        self._handle_notes(now)
+        if self._client is None and now >= self._next_attempt:
+            self._connect()
+        try:
+            self._record()
+            if self._connected:
+                self._fill_window()
+            self._record()
+        except sqlite3.Error:
+            log.exception("uplink: outbox unusable; retrying on the next poll")
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until the network thread reports something (an ack, a message) or `timeout_s` passed.
+
+        For loops that only drain (the simulation's end, the benchmark): polling in a tight loop
+        would hold the GIL against paho's network thread.  The kiosk loop never calls it.
+        """
+        with contextlib.suppress(queue.Empty):
+            self._early.append(self._notes.get(timeout=max(0.0, timeout_s)))
+
+    def _next_note(self) -> Note:
+        if self._early:
+            return self._early.pop(0)
+        return self._notes.get_nowait()
+
+    def _handle_notes(self, now: float) -> None:
+        """Apply the network thread's reports in order.  Touches no disk, so it cannot fail halfway."""
+        try:
+            while True:
+                note = self._next_note()
+                if note.generation != self._generation or self._client is None:
+                    continue  # from a client already given up
+                if note.kind == "acked":
+                    self._on_ack(note)
+                elif note.kind == "connected":
+                    self._on_connected(note, now)
+                elif note.kind in ("lost", "refused"):
+                    self._on_lost(note, now)
+                elif note.kind == "message":
+                    self._dispatch(note)
+        except queue.Empty:
+            pass
+
+    def _on_ack(self, note: Note) -> None:
+        if note.mid not in self._inflight:
+            return
+        seq = self._inflight.pop(note.mid)
+        if seq is None:
+            return
+        if note.code < 0x80:  # 0x00 success, 0x10 no matching subscribers: the broker has it
+            if not self._acked:
+                self._first_ack_at = time.monotonic()
+            self._acked.append(seq)
+            self._acknowledged += 1
+        else:
+            self._reject(seq, note.code, "refused by the broker")
+
+    def _reject(self, seq: int, code: int, why: str) -> None:
+        self._refused.append((seq, code))
+        self._rejected += 1
+        log.error("uplink: outbox row %d %s (reason 0x%02x); set aside, not retried", seq, why, code)
+
+    def _record(self, *, force: bool = False) -> None:
+        """Write acks and refusals to the outbox: one transaction each, kept for the next poll if it fails.
+
+        While a backlog drains, acks are recorded in batches (`ACK_BATCH` or `ACK_DELAY_S`), one
+        fsync for hundreds of rows; as soon as nothing is in flight they are recorded at once.  An
+        ack not yet recorded when the power goes means one duplicate later, never a loss.
+        """
+        if self._acked and (force or len(self._acked) >= ACK_BATCH or (self._drained and not self._inflight)
+                            or time.monotonic() - self._first_ack_at >= ACK_DELAY_S):
+            self.outbox.mark_sent(self._acked)
+            self._acked = []
+        while self._refused:
+            seq, code = self._refused[0]
+            self.outbox.mark_rejected([seq], code)
+            self._refused.pop(0)
+
+    def _on_connected(self, note: Note, now: float) -> None:
+        self._connected, self._connected_at = True, now
+        self._connects += 1
+        self._client_refused, self._logged_reason = False, None
+        self._window = min(self.max_inflight, note.receive_maximum or self.max_inflight)
+        self._inflight.clear()
+        self._cursor.clear()  # what the last connection handed over but did not get acked goes again
+        self._ahead.clear()
+        log.info("uplink: connected to %s:%d (window %d)", self.host, self.port, self._window)
+        assert self._client is not None
+        info = self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._track(info.mid, None)
+        for topic in self._subscriptions:
+            self._subscribe(self._client, topic)
+
+    def _on_lost(self, note: Note, now: float) -> None:
+        was_connected = self._connected
+        # A connection that held for a keepalive period counts as a success: start over at the short delay.
+        if was_connected and now - self._connected_at >= self.keepalive:
+            self._failures = 0
+        delay = backoff_delay(self._failures, self._rng, low_s=self._backoff_s[0], high_s=self._backoff_s[1])
+        self._failures += 1
+        self._next_attempt = now + delay
+        self._connected = False
+        self._client = None  # its thread ends by itself: paho's reconnect is off
+        self._inflight.clear()  # those rows are still pending in the outbox; sent again after reconnect
+        self._last_reason = note.code
+        self._client_refused = note.kind == "refused"
+        # Logged once per kind of failure: a kiosk behind a dead router must not fill its log every minute.
+        if was_connected:
+            log.warning("uplink: lost %s:%d (reason 0x%02x); reconnecting", self.host, self.port, note.code)
+        elif self._logged_reason != note.code:
+            if self._client_refused:
+                log.error("uplink: %s:%d refuses this kiosk (reason 0x%02x); check its credentials and ACL; "
+                          "retrying with back-off", self.host, self.port, note.code)
+            else:
+                log.warning("uplink: cannot reach %s:%d (reason 0x%02x); retrying with back-off",
+                            self.host, self.port, note.code)
+        else:
+            log.debug("uplink: still failing (reason 0x%02x); next attempt in %.1f s", note.code, delay)
+        self._logged_reason = note.code
+
+    def _fill_window(self) -> None:
+        free = self._window - len(self._inflight)
+        if free <= 0:
+            return
+        busy = {seq for seq in self._inflight.values() if seq is not None}
+        busy.update(self._acked, (seq for seq, _ in self._refused))  # done, though not yet on disk
+        # Rows already handed over on this connection are skipped in SQL (by the index alone), so a
+        # poll reads only the rows it will publish however many acks wait to be recorded.
+        # Read ahead a batch of rows, so that a draining backlog costs one query per batch, not per
+        # ack.  An append (an alert!) makes the batch stale: it is read again, in priority order.
+        appended = getattr(self.outbox, "appended", None)
+        if not self._ahead or appended != self._ahead_version:
+            limit = max(free, READ_AHEAD) + (len(busy) if not self._cursor else 0)
+            self._ahead = deque(self.outbox.pending(limit, after=self._cursor))
+            self._ahead_version = appended
+            self._drained = len(self._ahead) < limit  # nothing more waits: acks may be recorded at once
+        while free > 0 and self._ahead:
+            row = self._ahead[0]
+            if row.seq in busy or row.seq <= self._cursor.get(row.priority, 0):
+                self._ahead.popleft()
+                continue
+            if not self._publish(row):
+                break
+            self._ahead.popleft()
+            free -= 1
+
+    def _publish(self, row: OutboxRow) -> bool:
+        """Hand one row to paho; False if the connection is gone (the row stays pending)."""
+        if row.stream == STATUS_LEVEL:
+            self._reject(row.seq, LOCAL_REJECT, f"uses the reserved stream {STATUS_LEVEL!r}")
+            return True
+        assert self._client is not None
+        info = self._client.publish(f"{self.topic_prefix}/{row.stream}", row.payload, qos=1,
+                                    properties=event_properties(row.event_id))  # type: ignore[arg-type]
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False  # paho keeps it in a client that is about to be dropped; the "lost" note follows
+        self._track(info.mid, row.seq)
+        self._cursor[row.priority] = max(row.seq, self._cursor.get(row.priority, 0))
+        self._published += 1
+        return True
+
+    def _track(self, mid: int, seq: int | None) -> None:
+        self._inflight[mid] = seq
+        self._max_inflight_seen = max(self._max_inflight_seen, len(self._inflight))
+
+    # ----------------------------------------------------------------------------- shutdown
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
+        """Say "offline" (retained), record the acks that arrived, disconnect cleanly.
+
+        Blocks for at most about `timeout_s` plus a connect timeout; rows still in flight stay
+        pending and go out after the next start.
+        """
+        if self._closed:
+            return
+        client = self._client
+        if client is not None and self._connected:
+            info = client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout_s)
+            except (RuntimeError, ValueError):
+                log.warning("uplink: could not publish offline status")
+        self._handle_notes(self._clock.monotonic())
+        try:
+            self._record(force=True)
+        except sqlite3.Error:
+            log.exception("uplink: outbox unusable while closing")
+        self._closed = True
+        self._connected = False
+        self._client = None
+        self._inflight.clear()
+        if client is not None:
+            client.disconnect()  # a clean DISCONNECT: the broker discards our Last Will
+            client.loop_stop()
+
+    def __enter__(self) -> MqttUplink:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

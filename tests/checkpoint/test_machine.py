@@ -1,0 +1,261 @@
+"""The checkpoint state machine, driven by synthetic frames and codes on a plain time line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kiosk.checkpoint.machine import Checkpoint, Phase, ScannedCode, VisitorOutcome
+from kiosk.checkpoint.policy import CodeFacts, Verdict
+from kiosk.config import CheckpointConfig, PolicyConfig, ThermalConfig
+from kiosk.ports import Screen, ThermalFrame
+from kiosk.screening.thermal import Screening
+
+DT = 0.25  # one frame per subpage at 4 Hz
+WALL0 = 1_764_000_000.0
+GREEN = ScannedCode("green", CodeFacts(True, "G"))
+RED = ScannedCode("red", CodeFacts(True, "R"))
+FORGED = ScannedCode("forged", CodeFacts(False))
+
+
+def frame(t: float, face_c: float | None = None, *, width: int = 10, second: tuple[int, float] | None = None,
+          ambient: float = 24.0) -> ThermalFrame:
+    px = np.full((24, 32), ambient)
+    if face_c is not None:
+        c0 = 16 - width // 2
+        px[4:14, c0:c0 + width] = face_c - 1.0
+        px[5:8, c0 + 1:c0 + width - 1] = face_c  # forehead band
+    if second is not None:
+        w, temp = second
+        px[3:9, 1:1 + w] = temp
+    return ThermalFrame(px, ambient + 8.0, t)  # ambient_c is the die: about 8 °C above the room
+
+
+class Rig:
+    """A checkpoint with a time line: `run(seconds, ...)` feeds a frame every DT and ticks."""
+
+    def __init__(self, **checkpoint: object) -> None:
+        self.t = 100.0
+        self.cp = Checkpoint(PolicyConfig(), CheckpointConfig(**checkpoint),
+                             Screening(ThermalConfig(), frames_per_reading=4), now=self.t)
+        self.outcomes: list[VisitorOutcome] = []
+        self.screens: list[Screen] = []
+
+    def run(self, seconds: float, face_c: float | None = None, *, code: ScannedCode | None = None,
+            frames: bool = True, **kw: object) -> None:
+        end = self.t + seconds
+        while self.t < end - 1e-9:
+            self.t += DT
+            if frames:
+                self.cp.on_frame(self.t, frame(self.t, face_c, **kw))
+            else:
+                self.cp.on_sensor_error(self.t)
+            if code is not None:
+                self.cp.on_code(self.t, code)
+            out = self.cp.tick(self.t, WALL0 + self.t)
+            if out is not None:
+                self.outcomes.append(out)
+            if not self.screens or self.screens[-1] is not self.cp.screen:
+                self.screens.append(self.cp.screen)
+
+
+def test_healthy_visitor_passes_and_kiosk_returns_to_idle() -> None:
+    rig = Rig()
+    rig.run(1.0)
+    assert rig.cp.phase is Phase.IDLE and rig.cp.screen is Screen.ATTRACT
+    rig.run(2.0, 36.5, code=GREEN)
+    assert len(rig.outcomes) == 1
+    out = rig.outcomes[0]
+    assert out.decision.verdict is Verdict.PASS and out.temperature_c == 36.5
+    assert rig.cp.screen is Screen.PASS and rig.cp.shown_temperature == 36.5
+    rig.run(3.0, 36.5, code=GREEN)  # still holding the phone up: the same visitor, not a new one
+    assert len(rig.outcomes) == 1
+    rig.run(1.0)  # walks away
+    assert rig.cp.phase is Phase.IDLE
+    assert rig.screens == [Screen.ATTRACT, Screen.MEASURING, Screen.PASS, Screen.ATTRACT]
+
+
+def test_fever_is_stop_after_one_remeasure() -> None:
+    rig = Rig()
+    rig.run(1.5, 38.4, code=GREEN)
+    assert rig.cp.phase is Phase.REMEASURE and rig.cp.screen is Screen.REMEASURING
+    assert rig.cp.shown_temperature == 38.4 and not rig.outcomes
+    rig.run(3.0, 38.4, code=GREEN)
+    (out,) = rig.outcomes
+    assert out.decision.reasons == ("fever",) and out.temperature_c == 38.4 and out.first_reading_c == 38.4
+
+
+def test_remeasure_below_threshold_passes() -> None:
+    rig = Rig()
+    rig.run(1.25, 37.5, code=GREEN)
+    assert rig.cp.phase is Phase.REMEASURE
+    rig.run(3.0, 36.9, code=GREEN)
+    (out,) = rig.outcomes
+    assert out.decision.verdict is Verdict.PASS and out.temperature_c == 36.9 and out.first_reading_c == 37.5
+
+
+def test_no_remeasure_when_configured_off() -> None:
+    rig = Rig()
+    rig.cp.policy = PolicyConfig(remeasure=False)
+    rig.run(1.5, 38.0, code=GREEN)
+    assert rig.outcomes[0].decision.reasons == ("fever",)
+
+
+def test_no_code_times_out() -> None:
+    rig = Rig(no_code_timeout_s=5.0)
+    rig.run(4.5, 36.5)
+    assert not rig.outcomes and rig.cp.screen is Screen.MEASURING
+    rig.run(1.0, 36.5)
+    (out,) = rig.outcomes
+    assert out.decision.reasons == ("no_code",) and out.temperature_c == 36.5
+
+
+def test_invalid_code_waits_for_a_valid_one() -> None:
+    rig = Rig()
+    rig.run(1.25, 36.5, code=FORGED)
+    rig.run(0.5, 36.5, code=GREEN)
+    assert rig.outcomes[0].decision.verdict is Verdict.PASS
+
+
+def test_invalid_code_alone_is_code_invalid() -> None:
+    rig = Rig()
+    rig.run(4.0, 36.5, code=FORGED)
+    assert rig.outcomes[0].decision.reasons == ("code_invalid",)
+
+
+def test_sensor_fault_fails_closed_and_recovers() -> None:
+    rig = Rig()
+    rig.run(1.0)
+    rig.run(1.5, frames=False)
+    assert rig.cp.sensor_faulty and rig.cp.screen is Screen.FAULT
+    rig.run(0.5, frames=False, code=GREEN)  # a visitor shows a green code to a blind kiosk
+    (out,) = rig.outcomes
+    assert out.decision.verdict is Verdict.STOP and out.decision.reasons == ("sensor_fault",)
+    assert out.temperature_c is None
+    rig.run(4.0)  # sensor answers again, spot empty
+    assert not rig.cp.sensor_faulty and rig.cp.phase is Phase.IDLE and rig.cp.screen is Screen.ATTRACT
+    rig.run(2.0, 36.4, code=RED)
+    assert rig.outcomes[1].decision.reasons == ("code_red",)
+
+
+def test_sensor_fault_during_measurement_lists_code_reasons_too() -> None:
+    rig = Rig()
+    rig.run(0.5, 36.5)
+    rig.run(2.0, frames=False, code=RED)
+    assert rig.outcomes[0].decision.reasons == ("sensor_fault", "code_red")
+
+
+def test_visitor_who_walks_away_is_not_decided() -> None:
+    rig = Rig()
+    rig.run(0.5, 36.5)
+    rig.run(3.0)
+    assert not rig.outcomes and rig.cp.phase is Phase.IDLE
+
+
+def test_too_far_prompts_and_does_not_measure() -> None:
+    rig = Rig()
+    rig.run(2.0, 36.5, width=4, code=GREEN)
+    assert rig.cp.screen is Screen.STEP_CLOSER and rig.cp.progress == 0.0 and not rig.outcomes
+    rig.run(1.5, 36.5, code=GREEN)
+    assert rig.outcomes[0].decision.verdict is Verdict.PASS
+
+
+def test_companion_behind_is_flagged_and_two_side_by_side_wait() -> None:
+    rig = Rig()
+    rig.run(0.5, 36.5, second=(4, 36.0))
+    assert rig.cp.companion and rig.cp.screen is Screen.MEASURING
+    rig2 = Rig()
+    rig2.run(2.0, 36.5, second=(9, 36.0), code=GREEN)
+    assert rig2.cp.screen is Screen.ONE_AT_A_TIME and not rig2.outcomes
+
+
+@pytest.mark.parametrize("glitch", [np.nan, 90.0])
+def test_a_single_bad_pixel_cannot_make_or_hide_a_fever(glitch: float) -> None:
+    rig = Rig()
+    rig.t += DT
+    f = frame(rig.t, 36.5)
+    f.pixels[6, 16] = glitch
+    for _ in range(4):
+        rig.cp.on_frame(rig.t, f)
+    rig.cp.on_code(rig.t, GREEN)
+    out = rig.cp.tick(rig.t, WALL0)
+    assert out is not None and out.temperature_c == 36.5
+
+
+def test_the_loop_survives_failing_parts_and_never_passes_without_a_temperature(tmp_path) -> None:
+    """A decoder that crashes, a display that raises and a driver bug: the kiosk keeps deciding, fail-closed."""
+    from kiosk.clock import VirtualClock
+    from kiosk.config import KioskConfig
+    from kiosk.loop.runtime import Kiosk
+    from kiosk.outbox.store import Outbox
+    from kiosk.ports import GrayFrame, Signal
+
+    clock = VirtualClock()
+
+    class BrokenSensor:
+        due = clock.monotonic() + 0.25
+
+        def next_frame_at(self) -> float:
+            return self.due
+
+        def read_frame(self) -> ThermalFrame:
+            clock.sleep_until(self.due)
+            self.due += 0.25
+            raise ValueError("driver bug")
+
+        def close(self) -> None: ...
+
+    class Camera:
+        due = clock.monotonic() + 0.125
+
+        def next_frame_at(self) -> float:
+            return self.due
+
+        def read_frame(self) -> GrayFrame:
+            clock.sleep_until(self.due)
+            self.due += 0.125
+            return GrayFrame(np.zeros((4, 4), np.uint8), clock.monotonic())
+
+        def close(self) -> None: ...
+
+    calls = {"n": 0}
+
+    class FlakyDecoder:
+        def decode(self, y: np.ndarray) -> list[str]:
+            calls["n"] += 1
+            if calls["n"] % 2:
+                raise RuntimeError("zbar crashed")
+            return ["THP1:anything"]
+
+    class Verifier:
+        def verify(self, text: str, at: float) -> object:
+            from kiosk.healthpass import CodeResult
+
+            return CodeResult(valid=False, error="base45")
+
+    class BadDisplay:
+        def render(self, view: object) -> None:
+            raise OSError("panel gone")
+
+        def close(self) -> None: ...
+
+    class Quiet:
+        def show(self, signal: Signal, now: float) -> None: ...
+
+        def update(self, now: float) -> None: ...
+
+        def close(self) -> None: ...
+
+    outbox = Outbox(tmp_path / "o.sqlite")
+    kiosk = Kiosk(config=KioskConfig(), clock=clock, sensor=BrokenSensor(), camera=Camera(),
+                  decoder=FlakyDecoder(), verifier=Verifier(), signals=Quiet(), display=BadDisplay(),
+                  outbox=outbox)
+    decided: list[object] = []
+    kiosk.on_outcome.append(lambda outcome, event: decided.append(event))
+    end = clock.monotonic() + 10
+    kiosk.run(until=lambda: clock.monotonic() >= end or bool(decided))
+    assert decided, "the kiosk stopped deciding"
+    event = decided[0]
+    assert event.decision == "STOP" and event.reasons == ("sensor_fault", "code_invalid")  # type: ignore[attr-defined]
+    assert outbox.pending_count() == 1
+    outbox.close()

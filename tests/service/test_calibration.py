@@ -1,0 +1,82 @@
+"""`kiosk calibrate` on the emulated sensor: measures, computes the offset, edits only its keys."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli.main import main
+from kiosk.config import ThermalConfig, load_config
+from kiosk.service.calibration import _set_key, calibration_age_s, store_offset
+from kiosk.simulation.screening_trial import measure_person
+from tests.paths import ROOT
+
+EXAMPLE = ROOT / "config" / "kiosk.example.toml"
+
+
+@pytest.mark.parametrize("bias", [0.8, -0.6])
+def test_calibrate_simulated_stores_the_offset_and_keeps_the_file(tmp_path: Path, bias: float,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "kiosk.toml"
+    shutil.copy(EXAMPLE, path)
+    before = path.read_text().splitlines()
+    code = main(["calibrate", "--simulated", "--reference", "36.9", "--simulated-bias", str(bias),
+                 "--config", str(path)])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["offset_c"] == pytest.approx(-bias, abs=0.08)
+    config = load_config(path)
+    assert config.thermal.calibration_offset_c == result["offset_c"]
+    assert config.thermal.calibrated_at is not None
+    after = path.read_text().splitlines()
+    changed = [line for line in after if line not in before]
+    assert len(changed) == 2 and changed[0].startswith("calibration_offset_c = ")
+    assert "# added to every reading" in changed[0]  # the technician's comment stays
+    assert changed[1].startswith("calibrated_at = ")
+    assert [line for line in before if line not in after] == [line for line in before
+                                                             if line.startswith("calibration_offset_c")]
+    # and the stored offset makes the emulated kiosk read the reference right
+    thermal = config.thermal.model_copy(update={"min_distance_m": 0.25, "max_distance_m": 1.3})
+    reading = measure_person(forehead_c=36.9 + bias, distance_m=0.5, seed=7, thermal=thermal)
+    assert reading is not None and reading.temperature_c == pytest.approx(36.9, abs=0.1)
+
+
+def test_calibrate_refuses_an_absurd_offset_and_leaves_the_file_alone(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    shutil.copy(EXAMPLE, path)
+    text = path.read_text()
+    assert main(["calibrate", "--simulated", "--reference", "41.5", "--simulated-bias", "-5.5",
+                 "--config", str(path)]) == 1  # the reference reads 36.0: 5.5 °C off — something is broken
+    assert path.read_text() == text
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    shutil.copy(EXAMPLE, path)
+    text = path.read_text()
+    assert main(["calibrate", "--simulated", "--dry-run", "--reference", "36.5", "--config", str(path)]) == 0
+    assert path.read_text() == text
+
+
+def test_set_key_adds_missing_keys_and_sections() -> None:
+    text = "config_version = 1\n\n[thermal]\nemissivity = 0.98\n\n[camera]\nfps = 8.0\n"
+    out = _set_key(text, "thermal", "calibration_offset_c", "0.25")
+    assert tomllib.loads(out)["thermal"] == {"emissivity": 0.98, "calibration_offset_c": 0.25}
+    assert out.index("calibration_offset_c") < out.index("[camera]")
+    out2 = _set_key("config_version = 1", "thermal", "calibration_offset_c", "-0.1")
+    assert tomllib.loads(out2)["thermal"]["calibration_offset_c"] == -0.1
+
+
+def test_store_offset_on_a_file_without_thermal_section_and_age(tmp_path: Path) -> None:
+    path = tmp_path / "k.toml"
+    path.write_text("config_version = 1\n")
+    at = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
+    config = store_offset(path, 0.35, at)
+    assert config.thermal.calibration_offset_c == 0.35
+    assert calibration_age_s(config.thermal, at.timestamp() + 3600) == pytest.approx(3600)
+    assert calibration_age_s(ThermalConfig(), at.timestamp()) is None

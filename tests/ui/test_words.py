@@ -1,0 +1,179 @@
+"""The words and the glyphs: catalogues complete and consistent, a font that really draws Chinese,
+text broken where Chinese and English may break."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pygame.freetype
+import pytest
+
+from kiosk.checkpoint.policy import REASONS
+from ui.catalog import BilingualCatalog, Catalog, CatalogError, placeholders, split_bilingual
+from ui.fonts import FontNotFoundError, Fonts, find_cjk_font
+from ui.text import Line, Typesetter, tokens
+from ui.thermal import colourise
+
+NOTO = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+@pytest.fixture(scope="module")
+def fonts() -> Fonts:
+    return Fonts.discover()
+
+
+@pytest.fixture(scope="module")
+def words() -> BilingualCatalog:
+    return BilingualCatalog.load("zh", "en")
+
+
+def _all_strings(words: BilingualCatalog) -> list[str]:
+    return [text for catalog in words.catalogs for text in catalog.strings.values()]
+
+
+# ------------------------------------------------------------------------------------- catalogues
+
+
+def test_catalogues_have_the_same_keys_and_placeholders(words: BilingualCatalog) -> None:
+    zh, en = words.catalogs
+    assert zh.strings.keys() == en.strings.keys()
+    for key in zh.strings:
+        assert placeholders(zh.strings[key]) == placeholders(en.strings[key]), key
+
+
+def test_every_policy_reason_has_plain_words(words: BilingualCatalog) -> None:
+    assert len(REASONS) >= 10
+    for code in REASONS:
+        for catalog in words.catalogs:
+            assert f"reason.{code}" in catalog.strings, (catalog.language, code)
+            assert code not in catalog.reason(code)  # words, not the code itself
+    assert words.reasons("fever") == ("体温异常", "Temperature above limit")
+
+
+def test_unknown_reason_and_key_are_shown_not_hidden(words: BilingualCatalog) -> None:
+    assert words.reasons("moon_phase") == ("其他原因（moon_phase）", "Other reason (moon_phase)")
+    assert words.first.text("no.such.key") == "no.such.key"
+    assert words.second is not None
+    assert words.second.text("stop.next_staff") == "Please wait for staff at {staff_spot}"
+
+
+def test_broken_catalogue_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "xx.json").write_text('{"a": 1}', "utf-8")
+    with pytest.raises(CatalogError, match="flat JSON object"):
+        Catalog.load("xx", directory=tmp_path)
+    with pytest.raises(LookupError):
+        Catalog.load("yy", directory=tmp_path)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("服务台 the service desk", ("服务台", "the service desk")),
+    ("东门保安亭 / East gate kiosk", ("东门保安亭", "East gate kiosk")),
+    ("2号门 Gate 2", ("2号门", "Gate 2")),
+    ("服务台", ("服务台", "服务台")),
+    ("the service desk", ("the service desk", "the service desk")),
+])
+def test_split_bilingual(value: str, expected: tuple[str, str]) -> None:
+    assert split_bilingual(value) == expected
+
+
+def test_each_language_quotes_its_own_half_of_a_site_setting(words: BilingualCatalog) -> None:
+    assert words.texts_quoting("stop.next_staff", staff_spot="服务台 the service desk") == (
+        "请到服务台等候工作人员", "Please wait for staff at the service desk")
+
+
+# ------------------------------------------------------------------------------------------ fonts
+
+
+@pytest.mark.skipif(not NOTO.is_file(), reason="fonts-noto-cjk not installed")
+def test_noto_collection_face_is_simplified_chinese() -> None:
+    face = find_cjk_font()
+    assert face.path == NOTO
+    assert face.family == "Noto Sans CJK SC"
+    assert face.index == 2  # JP is 0: pygame.font.Font would have opened the wrong face
+
+
+def test_no_font_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FontNotFoundError, match="fonts-noto-cjk") as info:
+        find_cjk_font(candidates=(tmp_path / "none.ttc",), use_fontconfig=False)
+    assert isinstance(info.value, FileNotFoundError)
+
+
+def test_every_catalogue_character_has_a_glyph(fonts: Fonts, words: BilingualCatalog) -> None:
+    text = "".join(_all_strings(words)) + "0123456789.-:…"
+    assert fonts.missing_glyphs(text) == set()
+    assert fonts.missing_glyphs(text, bold=True) == set()
+    assert fonts.missing_glyphs("\ue000\ue001") == {"\ue000", "\ue001"}  # the check can fail
+
+
+@pytest.mark.skipif(not WQY.is_file(), reason="fonts-wqy-microhei not installed")
+def test_fallback_font_draws_every_catalogue_string(words: BilingualCatalog) -> None:
+    face = find_cjk_font(candidates=(WQY,), use_fontconfig=False)
+    assert face.family == "WenQuanYi Micro Hei"
+    fallback = Fonts(face)  # no bold face: bold is synthesised
+    assert fallback.missing_glyphs("".join(_all_strings(words))) == set()
+    assert fallback.font(30, bold=True).strong
+
+
+def _ink(fonts: Fonts, text: str) -> np.ndarray:
+    surface = pygame.Surface((64 * len(text), 96))
+    surface.fill((0, 0, 0))
+    fonts.font(48).render_to(surface, (4, 64), text, fgcolor=(255, 255, 255))
+    return pygame.surfarray.array3d(surface)[..., 0] > 0
+
+
+def test_chinese_glyphs_really_draw(fonts: Fonts, words: BilingualCatalog) -> None:
+    """A face without Chinese draws every character as the same box; ours draws distinct glyphs."""
+    tofu = _ink(fonts, "\ue000")
+    glyphs = [_ink(fonts, ch) for ch in "请止步通过"]
+    for glyph in glyphs:
+        assert glyph.sum() > 50
+        assert not np.array_equal(glyph, tofu)
+    assert len({g.tobytes() for g in glyphs}) == len(glyphs)
+    line = words.first.text("footer.one_metre")
+    assert not np.array_equal(_ink(fonts, line), _ink(fonts, "\ue000" * len(line)))
+
+
+# ------------------------------------------------------------------------------------------- text
+
+
+@pytest.mark.parametrize("text", ["请到服务台等候工作人员，谢谢。", "Wait for staff at the desk",
+                                  "其他原因（abc）def", "36.5\u00a0°C 体温"])
+def test_tokens_rebuild_the_text(text: str) -> None:
+    assert "".join(tokens(text)) == text
+
+
+def test_breaks_keep_punctuation_and_words_whole(fonts: Fonts) -> None:
+    typesetter = Typesetter(fonts)
+    rows = typesetter.wrap("请到服务台等候工作人员，谢谢。请保持不动，向摄像头出示健康码", 40, 200)
+    assert all(w <= 200 for _, w in rows)
+    assert not any(text[0] in "，。" for text, _ in rows)
+    english = typesetter.wrap("Please wait behind the one-metre line", 40, 300)
+    assert " ".join(text for text, _ in english) == "Please wait behind the one-metre line"
+    assert "36.5\u00a0°C" in [t for t, _ in typesetter.wrap("Temperature 36.5\u00a0°C", 40, 260)]
+
+
+def test_fit_shrinks_to_the_rectangle(fonts: Fonts) -> None:
+    typesetter = Typesetter(fonts)
+    lines = [Line("请在一米线外排队等候", bold=True),
+             Line("Please wait behind the one-metre line", scale=0.6)]
+    small = typesetter.fit(lines, 300, 80, max_px=200)
+    large = typesetter.fit(lines, 1200, 400, max_px=200)
+    assert small.fits and large.fits
+    assert small.height <= 80 and small.base < large.base
+
+
+# ---------------------------------------------------------------------------------------- thermal
+
+
+def test_thermal_colours_warm_brighter_and_nan_grey() -> None:
+    frame = np.full((24, 32), 24.0)
+    frame[10:14, 14:18] = 35.0
+    frame[0, 0] = np.nan
+    rgb = colourise(frame)
+    assert rgb.shape == (24, 32, 3) and rgb.dtype == np.uint8
+    assert rgb[12, 16].sum() > rgb[20, 2].sum()
+    assert tuple(rgb[0, 0]) == (90, 90, 90)
+    assert colourise(np.full((24, 32), np.nan)).std() == 0
