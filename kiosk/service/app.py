@@ -250,7 +250,7 @@ def build_display(config: KioskConfig) -> Display:
     from ui.site import SiteNotice
 
     d = config.display
-    notice = SiteNotice(retention_days=float(getattr(config.storage, "retention_days", 7)),
+    notice = SiteNotice(retention_days=float(config.storage.retention_days),
                         recipient=d.privacy_recipient, place_code=d.place_code)
     return PygameDisplay(size=(d.width, d.height), fullscreen=d.fullscreen,
                          driver=None if d.driver == "auto" else d.driver, title="Checkpoint kiosk",
