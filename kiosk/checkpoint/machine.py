@@ -75,8 +75,7 @@ class Checkpoint:
 
     @property
     def policy(self) -> PolicyConfig:
-        """The policy in force now (`PolicyInForce`): a policy the township pushes applies from the next reading."""
-        return self._policy.policy
+        return self._policy.policy  # the policy in force now: one the township pushes applies from the next reading
 
     # ------------------------------------------------------------------------------ inputs
     def on_frame(self, now: float, frame: ThermalFrame) -> ThermalObservation:

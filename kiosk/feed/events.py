@@ -24,9 +24,6 @@ from kiosk.feed.sealing import SubjectSealer, sealer_for
 from kiosk.healthpass.model import mask_name
 from kiosk.ids import uuid7
 
-__all__ = ["ALERT_PRIORITY", "ALERT_STREAM", "ENTRY_STREAM", "CodeSummary", "EntryEvent", "EventBuilder",
-           "mask_name", "summarise_code"]
-
 ENTRY_STREAM = "entry"
 ALERT_STREAM = "alert"
 ALERT_PRIORITY = 10  # alerts overtake a backlog of ordinary entries

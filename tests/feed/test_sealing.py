@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from kiosk.config import KioskConfig
-from kiosk.feed.events import mask_name
 from kiosk.feed.sealing import PREFIX, SealError, SubjectOpener, SubjectSealer, public_key_from_text, public_key_text
+from kiosk.healthpass.model import mask_name
 from kiosk.simulation import simulate
 from tests.simulation.rig import first_visitors
 
