@@ -34,8 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kiosk.clock import RealClock
 from kiosk.config import KioskConfig
 from kiosk.ports import ScreenView
-from kiosk.simulation.runner import build_simulated_kiosk, scenario_config
-from kiosk.simulation.scenario import Scenario
+from kiosk.simulation import Scenario, build_simulated_kiosk, scenario_config
 
 VISITORS = [
     {"id": "a", "arrive_s": 0.5, "forehead_c": 36.5, "distance_m": 0.5, "code": {"colour": "G"},
@@ -115,10 +114,10 @@ def run(mode: str, display: TimedDisplay, args: argparse.Namespace) -> dict[str,
         kiosk.decoder = decoder
         kiosk.threaded = mode == "threaded"
         # The old loop re-rendered an unchanged screen every 0.5 s; "inline-20fps" asks it for display.fps.
-        kiosk._render_interval = 0.5 if mode == "inline" else 1 / config.display.fps
+        kiosk.presenter.interval = 0.5 if mode == "inline" else 1 / config.display.fps
         meter = WaitMeter()
         kiosk.clock.sleep_until = meter.timed(kiosk.clock.sleep_until)  # type: ignore[method-assign]
-        kiosk._wake.wait = meter.timed(kiosk._wake.wait)  # type: ignore[method-assign]
+        kiosk.workers.wake.wait = meter.timed(kiosk.workers.wake.wait)  # type: ignore[method-assign]
         busy: list[float] = []  # per pass: the time the loop could not react (its gap less its waiting)
         mark = [time.perf_counter(), 0.0]
 
@@ -135,7 +134,6 @@ def run(mode: str, display: TimedDisplay, args: argparse.Namespace) -> dict[str,
             kiosk.run(until=lambda: time.perf_counter() > end)
         finally:
             kiosk.close()
-            kiosk.outbox.close()  # type: ignore[attr-defined]
         elapsed = time.perf_counter() - started
         frames = [b - a for a, b in zip(display.times, display.times[1:], strict=False)]
         gaps = list(kiosk.loop_watch.gaps)

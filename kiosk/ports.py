@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-
-
 # --------------------------------------------------------------------------------------------- time
 
 
@@ -154,6 +152,24 @@ class Screen(enum.Enum):
     FAULT = "fault"  # sensor/camera fault: manual check, wait for staff
     COME_BACK = "come_back"  # cold arrival: wait a few minutes and come back (the code is remembered)
     MAINTENANCE = "maintenance"  # cannot run (bad config, crash loop, provisioning): says what is wrong
+
+
+@dataclass(frozen=True, slots=True)
+class KioskStatus:
+    """The running kiosk as its loop sees it (`Kiosk.status()`), for whoever reports on it.
+
+    The health report (`kiosk.feed.health`) and the status strip read this, never the loop's
+    internals.  `warnings` are catalogue keys for the strip, most urgent first: `warning_clock`
+    while the wall clock is not synchronised, then the room or the calibration out of range.
+    """
+
+    sensor_ok: bool  # valid thermal frames are arriving
+    camera_ok: bool  # the camera is not being retried after a failed read
+    clock_synced: bool  # the wall clock can be trusted for code freshness (False refuses PASS)
+    drift_c: float | None = None  # calibration drift seen through the crowd; None until enough visitors
+    warnings: tuple[str, ...] = ()
+    thermal_frames_dropped: int = 0  # frames the threaded loop fell too far behind to use
+    store_failures: int = 0  # decisions the outbox could not store (each shown as FAULT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,22 +95,19 @@ def test_kernel_status_is_readable_here() -> None:
 
 
 def test_scenario_with_the_clock_unsynchronised_stops_every_code_with_clock_unsynced() -> None:
-    from kiosk.simulation.runner import _play, build_simulated_kiosk, scenario_config
-    from kiosk.simulation.scenario import load_scenario
+    from kiosk.simulation import build_simulated_kiosk, load_scenario, play, scenario_config
 
     scenario = load_scenario(SCENARIOS / "no-risk-areas.json")
     views = []
     with tempfile.TemporaryDirectory() as data:
         config = scenario_config(scenario, KioskConfig(), data)
         clock = VirtualClock(wall_start=scenario.start)
-        kiosk, world, device = build_simulated_kiosk(scenario, config, clock)
-        kiosk.clock_sync = SimulatedClockSync(False)
+        kiosk, world, device = build_simulated_kiosk(scenario, config, clock, clock_sync=SimulatedClockSync(False))
         kiosk.on_view.append(views.append)
         try:
-            _play(kiosk, world, device, clock, scenario)
+            play(kiosk, world, device, clock, scenario)
         finally:
             kiosk.close()
-            kiosk.outbox.close()  # type: ignore[attr-defined]
     records = world.records()
     assert records, "nobody was decided"
     with_code = [r for r in records if "no_code" not in r.reasons]

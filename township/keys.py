@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from kiosk.feed import remote_config, sealing
+from kiosk.feed import config_message, sealing
 
 SIGNING_KEY_FILE = "config-signing.pem"
 SEALING_KEY_FILE = "seal.pem"
@@ -30,7 +30,7 @@ def generate(directory: str | os.PathLike[str]) -> dict[str, str]:
     signing, sealing_key = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
     _write_private(out / SIGNING_KEY_FILE, signing)
     _write_private(out / SEALING_KEY_FILE, sealing_key)
-    return {"config_public_key": remote_config.public_key_text(signing.public_key()),
+    return {"config_public_key": config_message.public_key_text(signing.public_key()),
             "seal_public_key": sealing.public_key_text(sealing_key.public_key())}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.feed.remote_config import ConfigPayload, sign_config
+from kiosk.feed import ConfigPayload, sign_config
 from kiosk.feed.topics import KioskTopics, township_config_topic
 from township.broker import BrokerAddress, connect, new_client, publish_and_wait
 

@@ -1,1 +1,47 @@
-"""TODO front."""
+"""The checkpoint: one visitor at a time, from approach to PASS or STOP.
+
+The parts:
+
+* `Checkpoint` (`kiosk.checkpoint.machine`): the state machine; frames, codes and time in,
+  the screen and each `VisitorOutcome` out;
+* `decide`, `PolicyInForce` (`kiosk.checkpoint.policy`): the township's rules as one pure
+  function, and the one place the policy in force is held (every stage reads it there);
+* `CodeCheck`, `facts_of`, `verified_code` (`kiosk.checkpoint.code_check`): a decoded text made
+  a `ScannedCode` (verified, cached, screened for replay, tied to its holder);
+* `ReplayGuard` (`kiosk.checkpoint.replay`): a code that let somebody in is no ticket for the next;
+* `CodesInView` (`kiosk.checkpoint.sightings`): the codes in front of the camera, flicker removed;
+* the records (`kiosk.checkpoint.visit`): `VerifiedCode`, `ScannedCode`, `Visit`, `VisitorOutcome`.
+
+Pure logic: time is passed in; no I/O, no threads.
+"""
+
+from kiosk.checkpoint.code_check import VERIFY_CACHE_S, CodeCheck, CodeVerifier, facts_of, verified_code
+from kiosk.checkpoint.machine import Checkpoint, Phase
+from kiosk.checkpoint.policy import ALERT_REASONS, REASONS, CodeFacts, Decision, PolicyInForce, Verdict, decide
+from kiosk.checkpoint.replay import ReplayGuard
+from kiosk.checkpoint.sightings import CodesInView, Sightings
+from kiosk.checkpoint.visit import ScannedCode, VerifiedCode, Visit, VisitorOutcome
+
+__all__ = [
+    "ALERT_REASONS",
+    "REASONS",
+    "VERIFY_CACHE_S",
+    "Checkpoint",
+    "CodeCheck",
+    "CodeFacts",
+    "CodeVerifier",
+    "CodesInView",
+    "Decision",
+    "Phase",
+    "PolicyInForce",
+    "ReplayGuard",
+    "ScannedCode",
+    "Sightings",
+    "Verdict",
+    "VerifiedCode",
+    "Visit",
+    "VisitorOutcome",
+    "decide",
+    "facts_of",
+    "verified_code",
+]

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import enum
 
-from kiosk.checkpoint.policy import decide
-from kiosk.checkpoint.visit import ScannedCode, Visit, VisitorOutcome  # the records; imported from here too
+from kiosk.checkpoint.policy import PolicyInForce, decide
+from kiosk.checkpoint.visit import ScannedCode, Visit, VisitorOutcome
 from kiosk.config import CheckpointConfig, PolicyConfig
 from kiosk.ports import Screen, ThermalFrame
-from kiosk.screening.thermal import Placement, Reading, Screening, ThermalObservation, frame_plausible
+from kiosk.screening import Placement, Reading, Screening, ThermalObservation, frame_plausible
 
 INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (wrong QR shown first)
 VISITOR_GONE_S = 0.5  # the spot empty this long: the visitor walked away; nothing of theirs is reused
@@ -52,8 +52,10 @@ class Phase(enum.Enum):
 
 
 class Checkpoint:
-    def __init__(self, policy: PolicyConfig, config: CheckpointConfig, screening: Screening, *, now: float) -> None:
-        self.policy = policy
+    """One visitor at a time, by the policy in force (read afresh for every reading and decision)."""
+
+    def __init__(self, policy: PolicyInForce, config: CheckpointConfig, screening: Screening, *, now: float) -> None:
+        self._policy = policy
         self._cfg = config
         self._screening = screening
         self.phase = Phase.IDLE
@@ -70,6 +72,10 @@ class Checkpoint:
         self._came_back: dict[str, float] = {}  # ScannedCode.person -> when the visitor was asked to come back
         self._spot_cleared = True  # the spot was seen empty since the last decision
         self.clock_synced = True  # set by the loop from a `kiosk.clocksync.ClockSync`; False refuses PASS
+
+    @property
+    def policy(self) -> PolicyConfig:
+        return self._policy.policy  # the policy in force now: one the township pushes applies from the next reading
 
     # ------------------------------------------------------------------------------ inputs
     def on_frame(self, now: float, frame: ThermalFrame) -> ThermalObservation:

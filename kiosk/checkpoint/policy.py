@@ -119,3 +119,33 @@ def decide(
         reasons.append("clock_unsynced")  # a STOP, never an alert: nothing is known against the visitor
     ordered = tuple(r for r in REASONS if r in reasons)
     return Decision(Verdict.STOP if ordered else Verdict.PASS, ordered)
+
+
+class PolicyInForce:
+    """The policy the kiosk decides by now: the one place every stage reads it from.
+
+    The checkpoint (thresholds, `decide`), the replay guard (a code's validity window), the event
+    builder and the daily summary (the version that decided) all hold this object, never a copy
+    of the policy, so a policy the township pushes (`kiosk.loop.Kiosk.apply_policy`) is in force
+    for all of them from the next decision on, and every event and summary names it.  Replaced
+    whole on the loop's thread, never changed in place.
+    """
+
+    __slots__ = ("_policy",)
+
+    def __init__(self, policy: PolicyConfig) -> None:
+        self._policy = policy
+
+    @property
+    def policy(self) -> PolicyConfig:
+        return self._policy
+
+    @property
+    def version(self) -> str:
+        return self._policy.version
+
+    def replace(self, policy: PolicyConfig) -> None:
+        self._policy = policy
+
+    def __repr__(self) -> str:
+        return f"PolicyInForce(version={self._policy.version!r}, mode={self._policy.mode.value!r})"

@@ -31,9 +31,10 @@ import math
 import os
 from collections import OrderedDict
 from dataclasses import replace
-from typing import Any, Final
+from typing import Final
 
-from kiosk.checkpoint.policy import CodeFacts, Verdict
+from kiosk.checkpoint.policy import CodeFacts, PolicyInForce, Verdict
+from kiosk.checkpoint.visit import VerifiedCode, VisitorOutcome
 
 MAX_REMEMBERED: Final = 4096  # ~3 h of visitors at one every 3 s; far more than a 5-minute window holds
 
@@ -42,24 +43,25 @@ class ReplayGuard:
     """Remembers THP1 codes that passed; `screen` flags one shown again while still valid.
 
     Codes are named by the code check's digest of their text (`ScannedCode.key`), never the text.
+    How long a code is remembered follows the policy in force (`max_code_age_s`, `clock_skew_s`).
     """
 
-    def __init__(self, *, max_code_age_s: float = 300, clock_skew_s: float = 60, key: bytes | None = None) -> None:
+    def __init__(self, policy: PolicyInForce, *, key: bytes | None = None) -> None:
         self._key = key if key is not None else os.urandom(32)  # per boot: tags cannot outlive the process
-        self.max_code_age_s = max_code_age_s
-        self.clock_skew_s = clock_skew_s
+        self._policy = policy
         self._until: OrderedDict[bytes, float] = OrderedDict()  # tag → wall time after which it is forgotten
 
     def tag(self, code_key: str) -> bytes:
         """The keyed hash kept for a code; without the boot key it cannot be matched to anything."""
         return hmac.new(self._key, code_key.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
 
-    def remember(self, code_key: str, result: Any, wall: float) -> bool:
+    def remember(self, code_key: str, code: VerifiedCode | None, wall: float) -> bool:
         """Note that the code with this digest let a visitor pass; True if it is a THP1 code kept."""
-        health_pass = getattr(result, "health_pass", None)
-        if getattr(result, "format", None) != "THP1" or health_pass is None or not math.isfinite(wall):
+        if code is None or code.format != "THP1" or not code.valid or not math.isfinite(wall) \
+                or code.issued_at is None or code.expires_at is None:
             return False
-        until = min(health_pass.exp, health_pass.iat + self.max_code_age_s) + self.clock_skew_s
+        policy = self._policy.policy
+        until = min(code.expires_at, code.issued_at + policy.max_code_age_s) + policy.clock_skew_s
         self._forget(wall)
         tag = self.tag(code_key)
         self._until[tag] = until
@@ -79,13 +81,12 @@ class ReplayGuard:
             return replace(facts, replayed=True)
         return facts
 
-    def on_outcome(self, outcome: Any, event: Any = None) -> None:
-        """A `Kiosk.on_outcome` hook: remember the code of every visitor who passed."""
-        code = getattr(outcome, "code", None)
+    def passed(self, outcome: VisitorOutcome, wall: float) -> None:
+        """After each decision (stamped `wall`, epoch s): remember the code of a visitor who passed."""
+        code = outcome.code
         if code is None or outcome.decision.verdict is not Verdict.PASS or not code.facts.valid:
             return
-        wall = getattr(event, "at", None)
-        self.remember(code.key, code.result, wall if isinstance(wall, int | float) else math.nan)
+        self.remember(code.key, code.code, wall)
 
     def _forget(self, wall: float) -> None:
         for tag in [t for t, until in self._until.items() if until < wall]:

@@ -1,5 +1,7 @@
 """One visitor's check, as records: the code they showed, what was measured, what it came to.
 
+* `VerifiedCode`: what the verifier found in a code, typed: what the event, the replay guard and
+  the holder's key need, the personal parts hidden from every repr;
 * `ScannedCode`: a decoded and verified QR code, known by a digest of its text and by its holder;
 * `Visit`: what the checkpoint has gathered about the visitor in front of it (the readings, the
   code, how they stand), and the temperature a verdict on it rests on;
@@ -10,11 +12,30 @@ Plain data; the state machine that fills a `Visit` in is `kiosk.checkpoint.machi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from kiosk.checkpoint.policy import CodeFacts, Decision
-from kiosk.screening.thermal import Placement
+from kiosk.screening import Placement
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedCode:
+    """The verifier's verdict on one code, as the kiosk keeps it (`kiosk.checkpoint.code_check` makes it).
+
+    `subject_id` (the pass's pseudonymous id, THP1 only) is kept to be sealed to the township and
+    to recognise the holder; `name` is the platform's masked name, masked again in the event.
+    Both are left out of `repr` (so of logs and tracebacks).  The facts policy decides on are
+    not here but beside it, in `ScannedCode.facts`, as this kiosk judged them (replays marked).
+    """
+
+    format: str | None  # "THP1", "HC1", or None when the text was no format the verifier reads
+    valid: bool
+    error: str | None = None  # the first layer that refused the code (`kiosk.healthpass.ERRORS`)
+    issuer: str | None = None  # THP1: the issuing platform; HC1: the issuing country, if named
+    issued_at: int | None = None  # epoch seconds (`iat`), valid codes only
+    expires_at: int | None = None  # epoch seconds (`exp`), valid codes only
+    subject_id: str | None = field(default=None, repr=False)
+    name: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +48,7 @@ class ScannedCode:
 
     key: str
     facts: CodeFacts
-    result: Any = None  # the verifier's result, carried into the event
+    code: VerifiedCode | None = None  # what the verifier found, carried into the event; None if it failed
     person_key: str | None = None
 
     @property

@@ -23,7 +23,7 @@ Payload (JSON, `schema` 1; these names are stable and are the `DailySummary` sch
     timezone             IANA zone whose day it is, e.g. "Asia/Shanghai"
     period_start/_end    epoch seconds of that day's local midnight and the next one
     township/site/kiosk  where
-    policy_version       the policy in force when the summary was made
+    policy_version       the policy in force when the summary was made (`PolicyInForce`)
     policy_versions      every policy version that decided an entry that day (sorted)
     visitors             decisions made (every visitor, PASS or STOP)
     alerts               decisions reported at once as alerts
@@ -40,9 +40,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kiosk.checkpoint.policy import ALERT_REASONS, REASONS, Verdict
+from kiosk.checkpoint import ALERT_REASONS, REASONS, PolicyInForce, Verdict
 from kiosk.config import KioskConfig
-from kiosk.feed.events import ALERT_STREAM, ENTRY_STREAM
+from kiosk.feed.events import EntryEvent
 from kiosk.ids import uuid7
 from kiosk.outbox.store import Outbox, OutboxFull, Visit
 
@@ -57,9 +57,10 @@ SINCE_KEY = "daily_since"  # outbox meta: the first day this outbox's feed ran
 class DailyReporter:
     """Tallies decisions by local day and stores each finished day's summary once."""
 
-    def __init__(self, outbox: Outbox, config: KioskConfig) -> None:
+    def __init__(self, outbox: Outbox, config: KioskConfig, policy: PolicyInForce | None = None) -> None:
         self.outbox = outbox
         self.config = config
+        self.policy = policy or PolicyInForce(config.policy)  # the kiosk's, so a summary names the version applied
         self.zone = ZoneInfo(config.uplink.timezone)
         hh, mm = config.uplink.daily_report_time.split(":")
         self.report_time = time(int(hh), int(mm))
@@ -70,18 +71,10 @@ class DailyReporter:
     def local_day(self, wall: float) -> str:
         return datetime.fromtimestamp(wall, self.zone).date().isoformat()
 
-    def visit_of(self, stream: str, payload: bytes) -> Visit | None:
-        """The tally row of an entry/alert event's payload (our own JSON); None for other streams."""
-        if stream not in (ENTRY_STREAM, ALERT_STREAM):
-            return None
-        try:
-            body = json.loads(payload)
-            return Visit(day=self.local_day(float(body["at"])), decision=str(body["decision"]),
-                         reasons=tuple(str(r) for r in body.get("reasons") or ()),
-                         policy_version=str(body.get("policy_version") or ""))
-        except (ValueError, KeyError, TypeError):
-            log.exception("daily: an entry event could not be tallied")
-            return None
+    def tally_of(self, event: EntryEvent) -> Visit:
+        """The day tally's row for an entry or alert: its local day, decision, reasons and policy version."""
+        return Visit(day=self.local_day(event.at), decision=event.decision, reasons=tuple(event.reasons),
+                     policy_version=event.policy_version)
 
     # ----------------------------------------------------------------------------- reporting
     def poll(self, wall: float) -> list[str]:
@@ -162,7 +155,7 @@ class DailyReporter:
             "township": site.township,
             "site": site.site_id,
             "kiosk": site.kiosk_id,
-            "policy_version": self.config.policy.version,
+            "policy_version": self.policy.version,
             "policy_versions": sorted(versions),
             "visitors": len(tally),
             "alerts": alerts,

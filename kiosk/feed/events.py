@@ -7,6 +7,10 @@ carries the QR text, the subject id in clear, or anything else that identifies a
 name is masked again here if a platform ever sent it unmasked, and with no township sealing key
 configured the subject id is left out altogether.  Ids are time-ordered (UUIDv7), so consumers
 can drop duplicates and sort.  The payload's JSON Schema is in `config/asyncapi.yaml`.
+
+`EventBuilder` makes the event of each decision from the typed outcome (`VisitorOutcome`, whose
+`ScannedCode.code` is the verifier's typed record) and the policy in force (`PolicyInForce`),
+so every event names the policy version that decided it.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from kiosk.checkpoint.machine import VisitorOutcome
-from kiosk.config import KioskConfig
+from kiosk.checkpoint import PolicyInForce, ScannedCode, VisitorOutcome
+from kiosk.config import KioskConfig, SiteConfig
 from kiosk.feed.sealing import SubjectSealer, sealer_for
 from kiosk.healthpass.model import mask_name
 from kiosk.ids import uuid7
@@ -23,7 +27,6 @@ from kiosk.ids import uuid7
 ENTRY_STREAM = "entry"
 ALERT_STREAM = "alert"
 ALERT_PRIORITY = 10  # alerts overtake a backlog of ordinary entries
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,51 +60,67 @@ class EntryEvent:
     def stream(self) -> str:
         return ALERT_STREAM if self.alert else ENTRY_STREAM
 
+    @property
+    def priority(self) -> int:
+        return ALERT_PRIORITY if self.alert else 0
+
     def to_json(self) -> bytes:
         body = asdict(self)
         body["reasons"] = list(self.reasons)
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
-def _summarise_code(outcome: VisitorOutcome) -> CodeSummary | None:
-    scanned = outcome.code
+def summarise_code(scanned: ScannedCode | None) -> CodeSummary | None:
+    """What the event says of the code shown: its format, validity, colour, issuer, or why it was refused."""
     if scanned is None:
         return None
-    result = scanned.result
+    code = scanned.code  # None: the verifier failed on it (the code counts as invalid)
     return CodeSummary(
-        format=getattr(result, "format", None),
+        format=code.format if code is not None else None,
         valid=scanned.facts.valid,
         colour=scanned.facts.colour if scanned.facts.valid else None,
-        issuer=getattr(getattr(result, "health_pass", None), "iss", None),
-        error=getattr(result, "error", None),
+        issuer=code.issuer if code is not None else None,
+        error=code.error if code is not None else None,
     )
 
 
-def entry_event(outcome: VisitorOutcome, config: KioskConfig, *, wall: float,
-                sealer: SubjectSealer | None = None) -> EntryEvent:
-    """The event of one decision.  The health pass comes with the outcome's scanned code.
+class EventBuilder:
+    """The event of each decision of one kiosk: where, by which policy, the holder's subject id sealed.
 
-    `sealer` seals the subject id; by default the one for `uplink.seal_public_key`, and with no
-    key configured the event carries no subject id.
+    `sealer` seals the subject id to the township; without one the event carries no subject id.
     """
-    site = config.site
-    health_pass = getattr(getattr(outcome.code, "result", None), "health_pass", None)
-    if sealer is None and config.uplink.seal_public_key:
-        sealer = sealer_for(config.uplink.seal_public_key)
-    sid = getattr(health_pass, "sid", None)
-    return EntryEvent(
-        event_id=uuid7(wall),
-        at=round(wall, 3),
-        township=site.township,
-        site=site.site_id,
-        kiosk=site.kiosk_id,
-        decision=outcome.decision.verdict.value,
-        reasons=outcome.decision.reasons,
-        temperature_c=outcome.temperature_c,
-        code=_summarise_code(outcome),
-        policy_version=config.policy.version,
-        mode=config.policy.mode.value,
-        alert=outcome.decision.is_alert,
-        name=mask_name(getattr(health_pass, "n", None)),
-        sid_sealed=sealer.seal(sid) if sealer is not None and isinstance(sid, str) and sid else None,
-    )
+
+    def __init__(self, site: SiteConfig, policy: PolicyInForce, sealer: SubjectSealer | None = None) -> None:
+        self.site = site
+        self.policy = policy
+        self.sealer = sealer
+
+    @classmethod
+    def from_config(cls, config: KioskConfig, policy: PolicyInForce | None = None, *,
+                    sealer: SubjectSealer | None = None) -> EventBuilder:
+        """The builder for `config`'s site, sealing to `uplink.seal_public_key` unless `sealer` is given."""
+        if sealer is None and config.uplink.seal_public_key:
+            sealer = sealer_for(config.uplink.seal_public_key)
+        return cls(config.site, policy or PolicyInForce(config.policy), sealer)
+
+    def build(self, outcome: VisitorOutcome, *, wall: float) -> EntryEvent:
+        """The event of one decision, made at `wall` (epoch s), by the policy in force now."""
+        site, policy = self.site, self.policy.policy
+        code = outcome.code.code if outcome.code is not None else None
+        sid = code.subject_id if code is not None else None
+        return EntryEvent(
+            event_id=uuid7(wall),
+            at=round(wall, 3),
+            township=site.township,
+            site=site.site_id,
+            kiosk=site.kiosk_id,
+            decision=outcome.decision.verdict.value,
+            reasons=outcome.decision.reasons,
+            temperature_c=outcome.temperature_c,
+            code=summarise_code(outcome.code),
+            policy_version=policy.version,
+            mode=policy.mode.value,
+            alert=outcome.decision.is_alert,
+            name=mask_name(code.name if code is not None else None),
+            sid_sealed=self.sealer.seal(sid) if self.sealer is not None and sid else None,
+        )

@@ -14,6 +14,9 @@ so a kiosk that died is not shown as healthy forever (its retained `status` says
 too).  A report that cannot be sent is skipped: the next one describes the kiosk as it is then,
 including the outbox depth that built up meanwhile.
 
+The kiosk's side of it (sensor, camera, clock, drift) is its public `KioskStatus`, which the loop
+hands the feed on every pass (`FeedPump.poll`); before the first one those facts are unknown.
+
 Payload (JSON, `schema` 1; these names are stable and are the `Health` schema in
 `config/asyncapi.yaml`):
 
@@ -37,13 +40,15 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import KioskConfig
 from kiosk.ids import uuid7
 from kiosk.outbox.store import Outbox
-from kiosk.ports import Clock
+from kiosk.ports import Clock, KioskStatus
+
+if TYPE_CHECKING:
+    from kiosk.uplink.mqtt import MqttUplink
 
 log = logging.getLogger(__name__)
 
@@ -52,33 +57,23 @@ SCHEMA = 1
 EXPIRY_INTERVALS = 3
 
 
-@dataclass(slots=True)
-class HealthSources:
-    """Where the report's facts come from; any of them may be missing (reported as unknown)."""
+def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, *, status: KioskStatus | None,
+                  uplink: MqttUplink | None, policy_version: str, started_at: float) -> dict[str, Any]:
+    """The report as a dict (see the module docstring).  Never raises for a missing fact.
 
-    kiosk: Any = None  # kiosk.loop.runtime.Kiosk: sensor, camera, clock sync, drift
-    uplink: Any = None  # kiosk.uplink.mqtt.MqttUplink
-
-
-def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, sources: HealthSources, *,
-                  started_at: float) -> dict[str, Any]:
-    """The report as a dict (see the module docstring).  Never raises for a missing fact."""
+    `status` is the kiosk's latest (None: not heard from yet, its facts unknown); `policy_version`
+    the policy in force.
+    """
     wall, now = clock.wall(), clock.monotonic()
     stats = outbox.stats()
-    kiosk = sources.kiosk
-    checkpoint = getattr(kiosk, "checkpoint", None)
-    sensor_ok = None if checkpoint is None else not bool(getattr(checkpoint, "sensor_faulty", False))
-    camera_ok = _camera_ok(kiosk, now)
-    synced = getattr(checkpoint, "clock_synced", None)
-    drift = getattr(getattr(kiosk, "drift", None), "drift_c", None)
+    drift = None if status is None else status.drift_c
     thermal = config.thermal
-    calibrated_at = getattr(thermal, "calibrated_at", None)
+    calibrated_at = thermal.calibrated_at
     age = None if calibrated_at is None else max(0.0, wall - calibrated_at.timestamp())
     try:
         disk_free = shutil.disk_usage(os.path.dirname(os.path.abspath(outbox.path))).free
     except OSError:
         disk_free = None
-    uplink = sources.uplink
     ustats = uplink.stats() if uplink is not None else None
     site = config.site
     return {
@@ -88,16 +83,16 @@ def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, sources: He
         "township": site.township,
         "site": site.site_id,
         "kiosk": site.kiosk_id,
-        "policy_version": config.policy.version,
+        "policy_version": policy_version,
         "uptime_s": round(now - started_at, 1),
-        "sensor": {"ok": sensor_ok},
-        "camera": {"ok": camera_ok},
+        "sensor": {"ok": None if status is None else status.sensor_ok},
+        "camera": {"ok": None if status is None else status.camera_ok},
         "outbox": {"pending": stats.pending, "rows": stats.rows, "bytes": stats.bytes, "rejected": stats.rejected,
                    "dropped": stats.dropped, "oldest_pending_age_s": None if stats.oldest_pending_age_s is None
                    else round(stats.oldest_pending_age_s, 1)},
         "dropped": stats.dropped,
         "disk_free_bytes": disk_free,
-        "clock_synced": None if synced is None else bool(synced),
+        "clock_synced": None if status is None else status.clock_synced,
         "calibration": {"offset_c": thermal.calibration_offset_c,
                         "calibrated_at": None if calibrated_at is None else calibrated_at.isoformat(),
                         "age_s": None if age is None else round(age),
@@ -105,15 +100,6 @@ def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, sources: He
         "uplink": {"connects": 0 if ustats is None else ustats.connects,
                    "last_reason": 0 if ustats is None else ustats.last_reason},
     }
-
-
-def _camera_ok(kiosk: Any, now: float) -> bool | None:
-    """False while the camera is being retried after a failed read (threaded or inline loop)."""
-    if kiosk is None:
-        return None
-    feed = getattr(kiosk, "_camera_feed", None)
-    retry_at = getattr(feed, "_retry_at", None) if feed is not None else getattr(kiosk, "_camera_retry_at", None)
-    return None if retry_at is None else bool(retry_at <= now)
 
 
 def encode(report: dict[str, Any]) -> bytes:

@@ -1,39 +1,51 @@
-"""The kiosk side of the township feed, as one part the kiosk loop drives.
+"""The kiosk side of the township feed: the entry log the loop stores into, the pump it turns.
 
-`Feed` is both the kiosk's event store (`kiosk.loop.runtime.EventStore`: it tallies each entry for
-the daily summary in the same transaction as the event) and its uplink (`kiosk.loop.runtime.Uplink`:
-`poll()` on every loop step, `online` for the status strip).  Each `poll` runs, never blocking:
+`Feed.build` makes both over one outbox, and the composition root hands them to the kiosk loop
+as two collaborators: `Feed.entries` (`kiosk.feed.entries.EntryLog`, the loop's event sink:
+each decision committed with its day tally before it is shown) and `Feed.pump` (`FeedPump`, the
+loop's poller: `poll(status)` on every pass, `online` for the status strip).  Each `poll` runs,
+never blocking:
 
 * the MQTT uplink (`kiosk.uplink.mqtt.MqttUplink`), which drains the outbox, alerts first;
-* the health report every `uplink.health_interval_s` (`kiosk.feed.health`), published directly;
+* the health report every `uplink.health_interval_s` (`kiosk.feed.health`), published directly,
+  from the `KioskStatus` the loop handed in;
 * the daily summary of finished days at `uplink.daily_report_time` (`kiosk.feed.daily`), stored in
   the outbox;
 * the outbox's retention and bounds (`Outbox.housekeeping`) every few minutes.
 
 The wall clock may be wrong: the Pi has no RTC, and until NTP answers it runs on the stale time
-fake-hwclock saved.  The feed asks the kiosk's `clock_sync` (`kiosk.clocksync`, learnt in
-`attach`; none means the clock is trusted): while it is not synchronised, events are stored
-flagged as stamped on a stale clock, no daily summary is made (its days would be the stale
-timeline's) and nothing is aged out (a jump forward would make minutes-old rows look expired).
-Once it is synchronised, the flagged rows are re-stamped (`Outbox.settle_clock`) before either
-runs again.
+fake-hwclock saved.  Both parts ask the kiosk's `clock_sync` (`kiosk.clocksync`; none means the
+clock is trusted): while it is not synchronised, events are stored flagged as stamped on a stale
+clock, no daily summary is made (its days would be the stale timeline's) and nothing is aged out
+(a jump forward would make minutes-old rows look expired).  Once it is synchronised, the flagged
+rows are re-stamped (`Outbox.settle_clock`) before either runs again.
 
 Everything is timed on the kiosk's `Clock`, so a simulation on a virtual clock sees health and
 daily reports at virtual times.  Without an uplink (disabled in the configuration) the feed
 still tallies, stores daily summaries and keeps the outbox bounded: they go out once a broker is
-configured.
+configured.  Summaries and health name the policy in force (`PolicyInForce`), the one the kiosk
+decides by.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from kiosk.checkpoint import PolicyInForce
+from kiosk.clocksync import ClockSync
 from kiosk.config import KioskConfig
 from kiosk.feed.daily import DailyReporter
-from kiosk.feed.health import EXPIRY_INTERVALS, HEALTH_STREAM, HealthSources, encode, health_report
+from kiosk.feed.entries import EntryLog, clock_trusted
+from kiosk.feed.health import EXPIRY_INTERVALS, HEALTH_STREAM, encode, health_report
 from kiosk.outbox.store import Outbox
-from kiosk.ports import Clock
+from kiosk.ports import Clock, KioskStatus
+
+if TYPE_CHECKING:
+    from kiosk.uplink.mqtt import MqttUplink
 
 log = logging.getLogger(__name__)
 
@@ -41,69 +53,44 @@ HOUSEKEEPING_S = 600.0
 SETTLE_RETRY_S = 60.0  # a failed `Outbox.settle_clock` is tried again this much later (not every loop step)
 
 
-class Feed:
-    """Outbox + uplink + health + daily summary behind the two small protocols the loop knows."""
+class FeedPump:
+    """Uplink, health, daily summary and housekeeping: one non-blocking turn per pass of the loop."""
 
-    def __init__(self, config: KioskConfig, clock: Clock, outbox: Outbox, uplink: Any = None, *,
-                 clock_sync: Any = None) -> None:
+    def __init__(self, config: KioskConfig, clock: Clock, outbox: Outbox, daily: DailyReporter,
+                 uplink: MqttUplink | None = None, *, policy: PolicyInForce,
+                 clock_sync: ClockSync | None = None) -> None:
         self.config = config
         self.clock = clock
         self.outbox = outbox
-        self.uplink = uplink  # a kiosk.uplink.mqtt.MqttUplink, or None
-        self.clock_sync = clock_sync  # a kiosk.clocksync.ClockSync; None: the attached kiosk's, if any
-        self._settled = False  # rows stamped on an unsynchronised clock re-stamped since it became synchronised
-        self.daily = DailyReporter(outbox, config)
-        self.sources = HealthSources(uplink=uplink)
+        self.daily = daily
+        self.uplink = uplink  # None: no uplink configured (the feed still tallies and keeps the outbox bounded)
+        self.policy = policy
+        self.clock_sync = clock_sync  # None: the wall clock is trusted
+        self.status: KioskStatus | None = None  # the kiosk's, as of the last pass (None: not heard from yet)
         self.health_sent = 0
+        self._settled = False  # rows stamped on an unsynchronised clock re-stamped since it became synchronised
         self._started = clock.monotonic()
         self._health_due = self._started  # the first report goes out as soon as we are online
         self._housekeeping_due = self._started
         self._settle_due = self._started
-        self._last: tuple[str, int] | None = None  # (event_id, seq) of the last appended event
 
-    def attach(self, kiosk: Any) -> None:
-        """Read the kiosk's state for health and learn each visitor's seconds at the kiosk."""
-        self.sources.kiosk = kiosk
-        kiosk.on_outcome.append(self.on_outcome)
-
-    @property
-    def clock_synced(self) -> bool:
-        """Whether the wall clock can be trusted for ages and days (an error answering: no).
-
-        Asks our own `clock_sync`, else the attached kiosk's (`Kiosk.clock_sync`); none: trusted.
-        """
-        sync = self.clock_sync if self.clock_sync is not None else getattr(self.sources.kiosk, "clock_sync", None)
-        if sync is None:
-            return True
-        return bool(_guarded(sync.synchronized))
-
-    # ----------------------------------------------------------------------------- EventStore
-    def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0) -> int:
-        seq = self.outbox.append(stream, event_id, payload, priority=priority,
-                                 visit=self.daily.visit_of(stream, payload), clock_synced=self.clock_synced)
-        self._last = (event_id, seq)
-        return seq
-
-    def pending_count(self) -> int:
-        return self.outbox.pending_count()
-
-    def on_outcome(self, outcome: Any, event: Any) -> None:
-        if self._last is not None and self._last[0] == getattr(event, "event_id", None):
-            self.outbox.note_seconds(self._last[1], max(0.0, outcome.decided_at - outcome.started_at))
-
-    # ----------------------------------------------------------------------------- Uplink
     @property
     def online(self) -> bool:
         return bool(self.uplink is not None and self.uplink.online)
 
-    def poll(self) -> None:
-        """One non-blocking turn of the whole feed; each part is guarded so one cannot stop another."""
+    def poll(self, status: KioskStatus | None = None) -> None:
+        """One non-blocking turn of the whole feed; each part is guarded so one cannot stop another.
+
+        `status` is the kiosk's as of this pass (kept for the health report); None keeps the last.
+        """
+        if status is not None:
+            self.status = status
         now = self.clock.monotonic()
         if self.uplink is not None:
             _guarded(self.uplink.poll)
         if now >= self._health_due and self.online and _guarded(self._publish_health):
             self._health_due = now + self.config.uplink.health_interval_s
-        synced = self.clock_synced
+        synced = clock_trusted(self.clock_sync)
         if not synced:
             self._settled = False
         elif not self._settled and now >= self._settle_due:  # first synchronised turn: re-stamp stale rows first
@@ -125,18 +112,17 @@ class Feed:
         return restamped
 
     def _publish_health(self) -> bool:
-        report = health_report(self.config, self.clock, self.outbox, self.sources, started_at=self._started)
+        assert self.uplink is not None  # only called while online
+        report = health_report(self.config, self.clock, self.outbox, status=self.status, uplink=self.uplink,
+                               policy_version=self.policy.version, started_at=self._started)
         interval = self.config.uplink.health_interval_s
         sent = bool(self.uplink.publish_direct(HEALTH_STREAM, encode(report), retain=True,
                                                expiry_s=int(interval * EXPIRY_INTERVALS)))
         self.health_sent += sent
         return sent
 
-    # ----------------------------------------------------------------------------- the end
-    def drain(self, timeout_s: float, *, sleep: Any = None) -> bool:
+    def drain(self, timeout_s: float, *, sleep: Callable[[float], None] | None = None) -> bool:
         """Poll (in real time) until the outbox has nothing pending or `timeout_s` passed; True if empty."""
-        import time
-
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             self.poll()
@@ -149,10 +135,43 @@ class Feed:
         return self.outbox.pending_count() == 0
 
     def close(self) -> None:
-        """Say offline, record the last acks, close the outbox."""
+        """Say offline and record the last acks (the outbox itself is the entry log's to close)."""
         if self.uplink is not None:
             _guarded(self.uplink.close)
-        self.outbox.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """The two halves of the feed over one outbox, as the composition root builds them."""
+
+    entries: EntryLog
+    pump: FeedPump
+
+    @classmethod
+    def build(cls, config: KioskConfig, clock: Clock, outbox: Outbox, uplink: MqttUplink | None = None, *,
+              policy: PolicyInForce | None = None, clock_sync: ClockSync | None = None) -> Feed:
+        """The feed of `outbox` (and `uplink`, if any), naming `policy` (the kiosk's policy in force)."""
+        policy = policy or PolicyInForce(config.policy)
+        daily = DailyReporter(outbox, config, policy)
+        return cls(EntryLog(outbox, daily, clock_sync=clock_sync),
+                   FeedPump(config, clock, outbox, daily, uplink, policy=policy, clock_sync=clock_sync))
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.entries.outbox
+
+    @property
+    def daily(self) -> DailyReporter:
+        return self.entries.daily
+
+    @property
+    def uplink(self) -> MqttUplink | None:
+        return self.pump.uplink
+
+    def close(self) -> None:
+        """Say offline, record the last acks, close the outbox."""
+        self.pump.close()
+        self.entries.close()
 
 
 def _guarded(call: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,23 +1,13 @@
-"""Township → kiosk configuration: signed, versioned, applied atomically, persisted, acknowledged.
+"""Township → kiosk configuration: judged, versioned, applied atomically, persisted, acknowledged.
 
 The township changes the mode, the risk-area list, the thresholds and the health-pass trust list
 by publishing a retained message on `checkpoint/v1/{T}/config` (every kiosk of the township) or
-`checkpoint/v1/{T}/{S}/{K}/config` (one kiosk).  The broker is not trusted with the content: a
-message is applied only if it is signed with the township's configuration key (Ed25519; the
-public half is `uplink.config_public_key` in the kiosk's own file), names this township (and,
-on a kiosk topic, this kiosk), carries a version strictly newer than the one applied, and
-validates completely (`PolicyConfig`, `TrustList`).  Anything else is refused and the refusal
-is reported on `config/ack`, with the reason, so the township sees a kiosk that did not follow.
-
-The wire format (`config/asyncapi.yaml`, message `config`)::
-
-    {"alg": "Ed25519", "payload": "<base64 of the exact signed bytes>", "signature": "<base64, 64 bytes>"}
-
-The signature covers the payload bytes exactly as sent, so no canonical-JSON rules need to agree
-between signer and verifier.  The payload is a JSON object::
-
-    {"version": 7, "issued_at": 1764000000, "township": "T", "kiosk": null | "T/S/K",
-     "policy": {... PolicyConfig keys ...}, "trust_list": {... THP1 trust list ...}  (optional)}
+`checkpoint/v1/{T}/{S}/{K}/config` (one kiosk).  A message (its signed envelope and payload:
+`kiosk.feed.config_message`) is applied only if it is signed with the township's configuration
+key, names this township (and, on a kiosk topic, this kiosk), carries a version strictly newer
+than the one applied, and validates completely (`PolicyConfig`, `TrustList`).  Anything else is
+refused and the refusal is reported on `config/ack`, with the reason, so the township sees a
+kiosk that did not follow.
 
 Each message is a complete policy (keys left out take their defaults); with no `trust_list`
 the one in force is kept.  Versions form one sequence per township across both topics, so a
@@ -25,14 +15,15 @@ kiosk-specific message overrides the township-wide one only while its version is
 (`kiosk township push-config` uses the current epoch second by default).
 
 Applying is atomic: the new `PolicyConfig`, `TrustList` and `Verifier` are all built first,
-then one reference (`current`) is swapped and the `on_apply` callbacks run.  The accepted
-message is persisted (temp file, fsync, rename, fsync of the directory) and re-verified at the
-next boot, so a kiosk that boots without a network decides by the last rules it was given, and
-a file tampered with on the SD card is ignored.  The highest version applied is also kept in a
-file of its own (`remote-config.version`, with the digest of its signed payload): after a reboot
-nothing older is accepted, nor anything else of that version, even if the configuration file
-itself was lost, so an old signed configuration cannot be replayed through the broker.  Failing
-to save either is logged as an error and reported on `config/ack` (`persisted: false`).
+then one reference (`current`) is swapped and the `on_apply` callbacks run (the composition root
+makes the kiosk decide by it: `kiosk.loop.Kiosk.apply_policy`).  The accepted message is
+persisted (temp file, fsync, rename, fsync of the directory) and re-verified at the next boot,
+so a kiosk that boots without a network decides by the last rules it was given, and a file
+tampered with on the SD card is ignored.  The highest version applied is also kept in a file of
+its own (`remote-config.version`, with the digest of its signed payload): after a reboot nothing
+older is accepted, nor anything else of that version, even if the configuration file itself was
+lost, so an old signed configuration cannot be replayed through the broker.  Failing to save
+either is logged as an error and reported on `config/ack` (`persisted: false`).
 
 `issued_at` must be a plausible epoch second (2020 to 2100); a configuration issued more than
 `FUTURE_SKEW_S` ahead of the kiosk's wall clock is refused, but only while that clock is known
@@ -42,7 +33,6 @@ to be synchronised (`clock_synced`): a Pi without an RTC may boot hours in the p
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -50,77 +40,39 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
 
 from kiosk.config import KioskConfig, PolicyConfig
-from kiosk.feed.sealing import raw_key_from_text
+from kiosk.feed.config_message import (
+    INVALID,
+    MALFORMED,
+    STALE,
+    WRONG_TARGET,
+    ConfigRefused,
+    errors_in_one_line,
+    open_envelope,
+    public_key_from_text,
+)
 from kiosk.feed.topics import KioskTopics
 from kiosk.healthpass import TrustList, TrustListError, Verifier
 from kiosk.ids import uuid7
 
 log = logging.getLogger(__name__)
 
-ALG = "Ed25519"
 ACK_STREAM = "config/ack"
 ACK_PRIORITY = 5  # ahead of a backlog of entries (the township waits for it), behind alerts
 STATE_FILE = "remote-config.json"
 VERSION_FILE = "remote-config.version"  # {"version": N, "sha256": digest of its signed payload}
-ISSUED_AT_MIN = 1_577_836_800  # 2020-01-01: earlier is not a configuration of this kiosk
-ISSUED_AT_MAX = 4_102_444_800  # 2100-01-01
 FUTURE_SKEW_S = 600  # a township's clock ahead of a synchronised kiosk's by more than this: refused
-MAX_MESSAGE_BYTES = 256 * 1024  # a trust list of a few hundred issuers; more is an attack, not a config
 MAX_REMEMBERED = 64  # verdicts kept to recognise retained messages coming back after a reconnect
-
-# Reasons on `config/ack` (the AsyncAPI document lists the same words).
-MALFORMED = "malformed"  # not a JSON envelope at all
-UNSIGNED = "unsigned"  # no signature
-NO_KEY = "no_key"  # this kiosk has no township configuration key: it accepts nothing
-BAD_SIGNATURE = "bad_signature"  # not signed by the township's key (or altered since)
-INVALID = "invalid"  # signed, but not a valid configuration (detail says which key)
-WRONG_TARGET = "wrong_target"  # signed for another township or another kiosk, or on the wrong topic
-STALE = "stale"  # a version not newer than the one applied
-REASONS = (MALFORMED, UNSIGNED, NO_KEY, BAD_SIGNATURE, INVALID, WRONG_TARGET, STALE)
-
-
-# ------------------------------------------------------------------------------------ keys
-def public_key_from_text(text: str) -> Ed25519PublicKey:
-    """The township's configuration key as written in kiosk.toml: base64 of the 32 raw bytes."""
-    return Ed25519PublicKey.from_public_bytes(raw_key_from_text(text, "configuration public key"))
-
-
-def public_key_text(key: Ed25519PublicKey) -> str:
-    return base64.b64encode(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
-
-
-def sign_config(private_key: Ed25519PrivateKey, payload: dict[str, Any]) -> bytes:
-    """The message `push-config` publishes: the payload serialised once, signed as those bytes."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
-    return json.dumps({"alg": ALG, "payload": base64.b64encode(body).decode(),
-                       "signature": base64.b64encode(private_key.sign(body)).decode()}).encode()
-
-
-# ------------------------------------------------------------------------------------ values
-class ConfigPayload(BaseModel):
-    """What the township signs.  `extra="forbid"`: a key this kiosk does not know is refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: int = Field(ge=1, le=2**53, description="One increasing sequence per township.")
-    issued_at: int = Field(ge=ISSUED_AT_MIN, le=ISSUED_AT_MAX, description="Epoch seconds when the township signed it.")
-    township: str = Field(min_length=1, max_length=64)
-    kiosk: str | None = Field(None, description="`T/S/K` for one kiosk; null for the whole township.")
-    policy: dict[str, Any]
-    trust_list: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PolicyState:
-    """The rules in force: what the runtime decides with.  Replaced whole, never changed in place."""
+    """One set of rules: a policy with its trust list and the verifier made for both.  Never changed in place."""
 
     policy: PolicyConfig
     trust_list: TrustList
@@ -170,13 +122,6 @@ class Ack:
                                                 sort_keys=True).encode()
 
 
-class _Refused(Exception):
-    def __init__(self, reason: str, detail: str = "", version: int | None = None, *, final: bool = True) -> None:
-        super().__init__(reason)
-        self.reason, self.detail, self.version = reason, detail, version
-        self.final = final  # False: the same bytes may pass later (issued in the future), so not remembered
-
-
 @dataclass(slots=True)
 class _Judged:
     """What a message already seen was found to be (retained messages come back on every reconnect)."""
@@ -220,7 +165,10 @@ class RemoteConfig:
 
     @property
     def current(self) -> PolicyState:
-        """The rules in force.  Read it afresh for each decision; it is replaced, never mutated."""
+        """The rules applied last (the local file's until the township's first).  Replaced, never mutated.
+
+        The kiosk decides by what `on_apply` hands it (`kiosk.loop.Kiosk.apply_policy`), not by reading this.
+        """
         return self._current
 
     @property
@@ -247,11 +195,11 @@ class RemoteConfig:
         try:
             try:
                 state, digest = self._judge(topic, bytes(payload))
-            except _Refused:
+            except ConfigRefused:
                 raise
             except Exception as exc:  # a library surprise (e.g. JSON nested too deep): refused, never a crash
-                raise _Refused(MALFORMED, f"unexpected {type(exc).__name__} while reading it") from None
-        except _Refused as refused:
+                raise ConfigRefused(MALFORMED, f"unexpected {type(exc).__name__} while reading it") from None
+        except ConfigRefused as refused:
             ack = Ack(status="refused", topic=topic, applied_version=self._current.version,
                       policy_version=self._current.policy.version, version=refused.version,
                       reason=refused.reason, detail=refused.detail)
@@ -277,65 +225,39 @@ class RemoteConfig:
             del self._seen[next(iter(self._seen))]
 
     def _judge(self, topic: str, payload: bytes, *, booting: bool = False) -> tuple[PolicyState, str]:
-        """The new state, fully built, and the sha256 of its signed payload; or `_Refused`."""
+        """The new state, fully built, and the sha256 of its signed payload; or `ConfigRefused`."""
         if topic not in self.subscriptions:
-            raise _Refused(WRONG_TARGET, f"not a configuration topic of this kiosk: {topic}")
-        if len(payload) > MAX_MESSAGE_BYTES:
-            raise _Refused(MALFORMED, f"{len(payload)} bytes, more than {MAX_MESSAGE_BYTES}")
-        try:
-            envelope = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise _Refused(MALFORMED, f"not JSON: {exc}") from None
-        if not isinstance(envelope, dict):
-            raise _Refused(MALFORMED, "not a JSON object")
-        if "signature" not in envelope or "payload" not in envelope:
-            raise _Refused(UNSIGNED, "a configuration must be a signed envelope {alg, payload, signature}")
-        if envelope.get("alg") != ALG:
-            raise _Refused(BAD_SIGNATURE, f"alg must be {ALG!r}, not {envelope.get('alg')!r}")
-        if self.public_key is None:
-            raise _Refused(NO_KEY, "uplink.config_public_key is not set on this kiosk")
-        try:
-            body = base64.b64decode(envelope["payload"], validate=True)
-            signature = base64.b64decode(envelope["signature"], validate=True)
-        except (binascii.Error, ValueError, TypeError) as exc:
-            raise _Refused(MALFORMED, f"payload or signature is not base64: {exc}") from None
-        try:
-            self.public_key.verify(signature, body)
-        except InvalidSignature:
-            raise _Refused(BAD_SIGNATURE, "the signature does not verify with the township's key") from None
-        try:
-            config = ConfigPayload.model_validate_json(body)
-        except ValidationError as exc:
-            raise _Refused(INVALID, _errors(exc)) from None
+            raise ConfigRefused(WRONG_TARGET, f"not a configuration topic of this kiosk: {topic}")
+        config, body = open_envelope(payload, self.public_key)
         expected_kiosk = None if topic == self.topics.township_config else \
             f"{self.topics.township}/{self.topics.site}/{self.topics.kiosk}"
         if config.township != self.topics.township or config.kiosk != expected_kiosk:
-            raise _Refused(WRONG_TARGET, f"signed for township {config.township!r}, kiosk {config.kiosk!r}",
-                           config.version)
+            raise ConfigRefused(WRONG_TARGET, f"signed for township {config.township!r}, kiosk {config.kiosk!r}",
+                                config.version)
         digest = hashlib.sha256(body).hexdigest()
         floor_version, floor_digest = self._floor
         newest = max(self._current.version, floor_version)
         # the very configuration applied last (by an earlier run) may come back once: its bytes, no others
         restoring = config.version == floor_version > self._current.version and digest == floor_digest
         if config.version <= newest and not restoring:
-            raise _Refused(STALE, f"version {config.version} is not newer than {newest}", config.version)
+            raise ConfigRefused(STALE, f"version {config.version} is not newer than {newest}", config.version)
         if not booting and self.wall is not None and self.clock_synced is not None and self.clock_synced():
             ahead = config.issued_at - self.wall()
             if ahead > FUTURE_SKEW_S:
-                raise _Refused(INVALID, f"issued_at: {ahead:.0f} s in the future of this kiosk's synchronised clock",
-                               config.version, final=False)
+                raise ConfigRefused(INVALID, f"issued_at: {ahead:.0f} s in the future of this kiosk's "
+                                    "synchronised clock", config.version, final=False)
         policy_data = dict(config.policy)
         policy_data.setdefault("version", f"remote-{config.version}")
         try:
             policy = PolicyConfig.model_validate(policy_data)
         except ValidationError as exc:
-            raise _Refused(INVALID, "policy: " + _errors(exc), config.version) from None
+            raise ConfigRefused(INVALID, "policy: " + errors_in_one_line(exc), config.version) from None
         trust = self._current.trust_list
         if config.trust_list is not None:
             try:
                 trust = TrustList.from_json(config.trust_list, source="trust_list")
             except TrustListError as exc:
-                raise _Refused(INVALID, str(exc), config.version) from None
+                raise ConfigRefused(INVALID, str(exc), config.version) from None
         return PolicyState.build(policy, trust, version=config.version, issued_at=config.issued_at,
                                  source=topic), digest
 
@@ -399,7 +321,7 @@ class RemoteConfig:
             return
         try:
             state, digest = self._judge(topic, payload, booting=True)
-        except _Refused as refused:
+        except ConfigRefused as refused:
             log.error("ignoring the saved configuration %s: %s %s", self.state_path, refused.reason, refused.detail)
             return
         self._raise_floor(state.version, digest)  # a file saved before the version file existed
@@ -425,20 +347,23 @@ def _write_durably(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def _errors(exc: ValidationError) -> str:
-    """Pydantic's errors in one line: key path and message, never the (possibly huge) input."""
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+class AckStore(Protocol):
+    """Where acks are stored to go out with the feed (`kiosk.feed.entries.EntryLog`, or a bare outbox)."""
+
+    def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0) -> int: ...
+
+
+class ConfigSubscriber(Protocol):
+    """The uplink's side: hand each message on a topic to a handler (topic, payload, retained)."""
+
+    def subscribe(self, topic: str, handler: Callable[[str, bytes, bool], None]) -> None: ...
 
 
 @dataclass(slots=True)
 class AckSink:
     """Appends acks to the outbox (stream `config/ack`), skipping repeats: the kiosk's usual wiring."""
 
-    outbox: Any
+    outbox: AckStore
     topics: KioskTopics
     wall: Callable[[], float]
     sent: list[Ack] = field(default_factory=list)
@@ -451,39 +376,14 @@ class AckSink:
         self.sent.append(ack)
 
 
-# ------------------------------------------------------------------------------------ wiring
-def apply_to_kiosk(kiosk: Any, state: PolicyState) -> None:
-    """Make a running `kiosk.loop.runtime.Kiosk` decide by `state` from its next decision on.
+def listen_for_config(remote: RemoteConfig, uplink: ConfigSubscriber | None, acks: AckStore,
+           wall: Callable[[], float]) -> AckSink:
+    """Hand the configuration messages `uplink` receives to `remote`, its verdicts to the feed as acks.
 
-    Called on the kiosk loop's thread (from `poll`, via `on_apply`), so no decision is half made
-    with the old rules and half with the new.  The event builder reads `kiosk.config.policy`, so
-    every event names the version applied.
+    What follows an applied configuration is `remote.on_apply`'s (the composition root makes the
+    kiosk decide by it).  Returns the ack sink (its `sent` list is handy in tests).
     """
-    kiosk.config = kiosk.config.model_copy(update={"policy": state.policy})
-    kiosk.checkpoint.policy = state.policy
-    kiosk.verifier = state.verifier
-    replay = getattr(kiosk, "replay", None)
-    if replay is not None:
-        replay.max_code_age_s = state.policy.max_code_age_s
-        replay.clock_skew_s = state.policy.clock_skew_s
-
-
-def attach_remote_config(kiosk: Any, remote: RemoteConfig, outbox: Any, uplink: Any, wall: Callable[[], float],
-                         *, also: tuple[Any, ...] = ()) -> AckSink:
-    """The composition root's wiring: the kiosk decides by `remote.current`, the uplink feeds `remote`.
-
-    `also` are other holders of a `config` attribute (the feed's daily reporter) that must name
-    the applied policy version too.  Returns the ack sink (its `sent` list is handy in tests).
-    """
-    def follow(state: PolicyState) -> None:
-        apply_to_kiosk(kiosk, state)
-        for holder in also:
-            holder.config = holder.config.model_copy(update={"policy": state.policy})
-
-    if remote.current.version:
-        follow(remote.current)  # the configuration saved by an earlier run
-    remote.on_apply.append(follow)
-    sink = AckSink(outbox, remote.topics, wall=wall)
+    sink = AckSink(acks, remote.topics, wall=wall)
     if uplink is not None:
         for topic in remote.subscriptions:
             uplink.subscribe(topic, lambda t, p, r: sink(remote.handle(t, p, r)))

@@ -17,10 +17,15 @@ Two ways to feed the loop, one decision path:
   result is fed to the checkpoint at the time its frame was taken, in that order, with the
   checkpoint's timers run after each: a late batch is decided as it happened.
 
-Around the loop, each in its own module: `kiosk.checkpoint.code_check` makes a decoded text a verified
-`ScannedCode` (cached, screened for replay, tied to its holder); `kiosk.loop.workers` holds the workers
-and the order their results are fed in; `kiosk.loop.presentation` reads the screen view, the status
-strip and the signal off the checkpoint.
+Around the loop, each in its own module: `kiosk.checkpoint.code_check` makes a decoded text a
+verified `ScannedCode`; `kiosk.loop.workers` holds the threaded mode (`Workers`);
+`kiosk.loop.presentation` decides the view and shows it (`Presenter`); `kiosk.loop.collaborators`
+names what the loop is handed besides hardware (the event sink, the poller, the voice).
+
+The policy in force lives in one place, a `PolicyInForce` that the checkpoint, the replay guard,
+the event builder and the feed's daily summary all read; `apply_policy` is the one way to change
+it (the township's configuration arrives that way).  What others may know of the running kiosk is
+its `status()` (`KioskStatus`): the poller is handed it on every pass.
 
 Each pass beats `loop_watch` (`kiosk.loop.heartbeat.LoopWatch`: `is_alive()`, `last_beat`) and calls
 the `on_beat(now)` and `on_progress(part, now)` hooks, through which the systemd watchdog is fed.
@@ -29,39 +34,40 @@ the `on_beat(now)` and `on_progress(part, now)` hooks, through which the systemd
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any, Protocol
 
-from kiosk.checkpoint.code_check import VERIFY_CACHE_S, CodeCheck, CodeVerifier, facts_of
-from kiosk.checkpoint.machine import Checkpoint, Phase, ScannedCode, VisitorOutcome
-from kiosk.checkpoint.replay import ReplayGuard
-from kiosk.checkpoint.sightings import CodesInView
-from kiosk.config import KioskConfig
+from kiosk.checkpoint import (
+    Checkpoint,
+    CodeCheck,
+    CodesInView,
+    CodeVerifier,
+    Phase,
+    PolicyInForce,
+    ReplayGuard,
+    ScannedCode,
+    VisitorOutcome,
+)
+from kiosk.clocksync import ClockSync
+from kiosk.config import KioskConfig, PolicyConfig
 from kiosk.errors import CameraError, KioskError, SensorError
-from kiosk.feed.events import ALERT_PRIORITY, EntryEvent, entry_event
+from kiosk.feed import EntryEvent, EventBuilder
+from kiosk.loop.collaborators import EventSink, Poller, Voice, guarded
 from kiosk.loop.heartbeat import LoopWatch
-from kiosk.loop.presentation import SCREEN_SIGNALS, NullDisplay, status_strip, view_of
-from kiosk.loop.workers import CameraFeed, CameraResult, Inbox, ThermalFeed, ThermalResult, in_frame_order
+from kiosk.loop.presentation import Presenter, status_strip, view_of
+from kiosk.loop.workers import CameraResult, Workers
 from kiosk.ports import (
     Clock,
     Display,
     FrameSource,
+    KioskStatus,
     QrDecoder,
-    Screen,
     ScreenView,
-    Signal,
     Signals,
     StatusStrip,
     ThermalFrame,
     ThermalSensor,
 )
-from kiosk.screening.thermal import Screening
-
-# Imported from here by the composition root, the simulation and tests, wherever they live.
-__all__ = ["SCREEN_SIGNALS", "VERIFY_CACHE_S", "CodeVerifier", "EventStore", "Kiosk", "NullDisplay", "Uplink",
-           "Voice", "facts_of"]
+from kiosk.screening import Screening
 
 log = logging.getLogger(__name__)
 
@@ -70,32 +76,14 @@ SENSOR_RETRY_S = (0.25, 0.5, 1.0, 2.0)  # back-off after a failed thermal read
 CAMERA_RETRY_S = 1.0
 IDLE_SCAN_FPS = 2.0  # QR scanning rate while nobody is at the kiosk
 STATUS_REFRESH_S = 0.5  # re-count the outbox for the status strip this often
-THERMAL_INBOX = 64  # thermal results the loop may fall behind by before the oldest are dropped
-
-
-class EventStore(Protocol):
-    def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0) -> int: ...
-
-    def pending_count(self) -> int: ...
-
-
-class Voice(Protocol):
-    """Spoken prompts; `say` returns at once (the sound plays on its own)."""
-
-    def say(self, screen: Screen) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class Uplink(Protocol):
-    @property
-    def online(self) -> bool: ...
-
-    def poll(self) -> None: ...
 
 
 class Kiosk:
-    """Owns the loop; builds nothing (see `kiosk.service.app`)."""
+    """Owns the loop; builds nothing (see `kiosk.service.app`).
+
+    `policy` is the policy in force, shared with the feed (its daily summary names it); by default
+    a new one holding `config.policy`.  `verifier` checks codes (the one made for that policy).
+    """
 
     def __init__(
         self,
@@ -108,11 +96,12 @@ class Kiosk:
         verifier: CodeVerifier,
         signals: Signals,
         display: Display,
-        outbox: EventStore,
-        uplink: Uplink | None = None,
+        sink: EventSink,
+        poller: Poller | None = None,
         voice: Voice | None = None,
         threaded: bool | None = None,
-        clock_sync: Any = None,
+        clock_sync: ClockSync | None = None,
+        policy: PolicyInForce | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -120,31 +109,23 @@ class Kiosk:
         self.camera = camera
         self.decoder = decoder
         self.verifier = verifier
-        self.signals = signals
-        self.display = display
-        self.outbox = outbox
-        self.uplink = uplink
-        self.voice = voice
-        self.clock_sync = clock_sync  # a `kiosk.clocksync.ClockSync`; None: the wall clock is trusted
+        self.sink = sink
+        self.poller = poller
+        self.clock_sync = clock_sync  # None: the wall clock is trusted
+        self.policy = policy or PolicyInForce(config.policy)
         now = clock.monotonic()
         screening = Screening(config.thermal, frames_per_reading=config.checkpoint.frames_per_reading)
-        self.checkpoint = Checkpoint(config.policy, config.checkpoint, screening, now=now)
-        self.drift = screening.drift  # calibration drift from the visitors' running median (health report)
-        self.view = ScreenView(Screen.ATTRACT)
+        self.checkpoint = Checkpoint(self.policy, config.checkpoint, screening, now=now)
+        self.events = EventBuilder.from_config(config, self.policy)
         self.on_outcome: list[Callable[[VisitorOutcome, EntryEvent], None]] = []
         # A THP1 code that already let somebody in is `code_replayed` (keyed hashes only; kiosk.checkpoint.replay).
-        self.replay = ReplayGuard(max_code_age_s=config.policy.max_code_age_s, clock_skew_s=config.policy.clock_skew_s)
-        self.on_outcome.append(self.replay.on_outcome)
+        self.replay = ReplayGuard(self.policy)
         self.code_check = CodeCheck(self.replay, wall=clock.wall)  # verified once a second; person keys per boot
-        self.on_view: list[Callable[[ScreenView], None]] = []
         self.store_failures = 0
         self._sensor_due = sensor.next_frame_at()
         self._sensor_failures = 0
-        self._display_failures = 0
-        self._signal_failures = 0
         self._camera_retry_at = -1e9
         self._camera_read_at = -1e9
-        self._render_due = -1e9  # compared exactly as the loop sleeps on it (float-safe)
         self._last_pixels = None
         self._in_view = CodesInView()  # frame-level flicker out; two phones at once seen as several
         self._buffered = 0
@@ -155,23 +136,59 @@ class Kiosk:
 
             threaded = isinstance(clock, RealClock)
         self.threaded = threaded
-        fps = float(getattr(config.display, "fps", 20.0))
-        self._render_interval = 1.0 / fps if threaded else RENDER_INTERVAL_S
-        self.loop_watch = LoopWatch(stall_s=getattr(config.display, "stall_ms", 1000) / 1000)
+        self.presenter = Presenter(display, signals, voice, on_drawn=lambda: self._progress("ui"),
+                                   interval=1.0 / config.display.fps if threaded else RENDER_INTERVAL_S)
+        self.loop_watch = LoopWatch(stall_s=config.display.stall_ms / 1000)
         self.on_beat: list[Callable[[float], None]] = []  # each pass of the loop, with clock.monotonic()
         self.on_progress: list[Callable[[str, float], None]] = []  # ("thermal"|"camera"|"ui", now)
-        self.frames_drawn = 0
-        self._wake = threading.Event()
-        self._thermal_inbox: Inbox[ThermalResult] = Inbox(THERMAL_INBOX, self._wake, name="thermal inbox")
-        self._camera_inbox: Inbox[CameraResult] = Inbox(1, self._wake)
-        self._thermal_feed: ThermalFeed | None = None
-        self._camera_feed: CameraFeed | None = None
-        self._fed_until = now  # threaded: the latest time fed to the checkpoint (it never goes back)
+        self.workers = Workers(clock, idle_fps=IDLE_SCAN_FPS, now=now)  # threaded mode only
+
+    # What is shown, and on what: the presenter's (`kiosk.loop.presentation.Presenter`).
+    @property
+    def display(self) -> Display:
+        return self.presenter.display
 
     @property
-    def thermal_frames_dropped(self) -> int:
-        """Thermal frames the threaded loop fell too far behind to use (for the health report)."""
-        return self._thermal_inbox.dropped
+    def signals(self) -> Signals:
+        return self.presenter.signals
+
+    @property
+    def view(self) -> ScreenView:
+        return self.presenter.view  # the view on the screen now
+
+    @property
+    def on_view(self) -> list[Callable[[ScreenView], None]]:
+        return self.presenter.on_view  # called with each view drawn
+
+    # ------------------------------------------------------------------------------ public surface
+    def status(self) -> KioskStatus:
+        """The kiosk as its loop sees it now: what the health report and the status strip read."""
+        cp = self.checkpoint
+        return KioskStatus(
+            sensor_ok=not cp.sensor_faulty,
+            camera_ok=self._camera_ok(self.clock.monotonic()),
+            clock_synced=cp.clock_synced,
+            drift_c=cp.screening.drift.drift_c,
+            warnings=(() if cp.clock_synced else ("warning_clock",)) + cp.warnings,
+            thermal_frames_dropped=self.workers.dropped,
+            store_failures=self.store_failures,
+        )
+
+    def apply_policy(self, policy: PolicyConfig, verifier: CodeVerifier) -> None:
+        """Decide by `policy`, checking codes with `verifier` (made for it), from the next decision on.
+
+        The one way to change the rules: the checkpoint, the replay guard, the event builder and the
+        daily summary all read the same `PolicyInForce`, so every event names the version applied.
+        Call it on the loop's thread (the township's configuration is handled in `poll`), so no
+        decision is half made with the old rules and half with the new.
+        """
+        self.policy.replace(policy)
+        self.verifier = verifier
+
+    def _camera_ok(self, now: float) -> bool:
+        """False while the camera is being retried after a failed read (threaded or inline)."""
+        threaded = self.workers.camera_ok(now)
+        return self._camera_retry_at <= now if threaded is None else threaded
 
     # ------------------------------------------------------------------------------ loop
     def run(self, until: Callable[[], bool]) -> None:
@@ -188,16 +205,17 @@ class Kiosk:
         now = self.clock.monotonic()
         self.loop_watch.beat()
         for callback in self.on_beat:
-            _guarded(callback, now)
+            guarded(callback, now)
         self._sync_clock()
         self._tick(now, self.clock.wall())
         self._present(now)
-        if self.uplink is not None:
-            _guarded(self.uplink.poll)
+        if self.poller is not None:
+            poller = self.poller
+            guarded(lambda: poller.poll(self.status()))
 
     def _sync_clock(self) -> None:
         if self.clock_sync is not None:  # an error answering is "not synchronised": fail closed
-            self.checkpoint.clock_synced = bool(_guarded(self.clock_sync.synchronized))
+            self.checkpoint.clock_synced = bool(guarded(self.clock_sync.synchronized))
 
     def _tick(self, now: float, wall: float) -> None:
         outcome = self.checkpoint.tick(now, wall)
@@ -206,7 +224,7 @@ class Kiosk:
 
     def _step_inline(self) -> None:
         """Sleep until the next thing is due, then read the sensor and the camera right here."""
-        deadline = min(self._sensor_due, self._camera_due(), self._render_due)
+        deadline = min(self._sensor_due, self._camera_due(), self.presenter.due)
         checkpoint_deadline = self.checkpoint.next_deadline()
         if checkpoint_deadline is not None and checkpoint_deadline > self.clock.monotonic():
             deadline = min(deadline, checkpoint_deadline)  # a past one is handled by this step's tick
@@ -219,39 +237,26 @@ class Kiosk:
 
     def _wait_for_work(self) -> None:
         """Threaded: wait for a worker's result, the next frame or a checkpoint deadline."""
-        if self._thermal_feed is None:
-            self._start_feeds()
+        if not self.workers.started:
+            self.workers.start(self.sensor, self.camera, self.decoder)
         now = self.clock.monotonic()
-        deadline = self._render_due
+        deadline = self.presenter.due
         checkpoint_deadline = self.checkpoint.next_deadline()
         if checkpoint_deadline is not None and checkpoint_deadline > now:
             deadline = min(deadline, checkpoint_deadline)
-        if deadline > now:
-            self._wake.wait(deadline - now)
-        self._wake.clear()  # before taking: a result posted from here on wakes the next pass
-
-    def _start_feeds(self) -> None:
-        self._thermal_feed = ThermalFeed(self.sensor, self.clock, self._thermal_inbox)
-        self._camera_feed = CameraFeed(self.camera, self.decoder, self.clock, self._camera_inbox,
-                                       idle_fps=IDLE_SCAN_FPS)
-        self._thermal_feed.start()
-        self._camera_feed.start()
+        self.workers.wait(deadline, now)
 
     def stop_feeds(self) -> None:
         """Stop the worker threads (threaded mode); `close` does it too."""
-        for feed in (self._thermal_feed, self._camera_feed):
-            if feed is not None:
-                feed.stop()
+        self.workers.stop()
 
     def _take_results(self) -> None:
         """Feed the workers' results in the order, and at the times, their frames were taken
         (`kiosk.loop.workers.in_frame_order`), with the checkpoint's timers run after each."""
         now = self.clock.monotonic()
-        thermal = self._thermal_inbox.take_all()
-        camera = self._camera_inbox.take_all()  # one slot: the latest only
+        batch = self.workers.take(now)
         wall_offset = self.clock.wall() - now
-        for at, result in in_frame_order(thermal, camera, since=self._fed_until, now=now):
-            self._fed_until = at
+        for at, result in batch:
             if isinstance(result, CameraResult):
                 self._progress("camera")
                 if result.frame is not None:
@@ -262,13 +267,12 @@ class Kiosk:
             else:
                 self._thermal_read(result.frame, at)
             self._tick(at, at + wall_offset)
-        if self._camera_feed is not None:
-            self._camera_feed.idle = self.checkpoint.phase is Phase.IDLE and not self.checkpoint.sensor_faulty
+        self.workers.scan_idle(self.checkpoint.phase is Phase.IDLE and not self.checkpoint.sensor_faulty)
 
     def _progress(self, part: str) -> None:
         now = self.clock.monotonic()
         for callback in self.on_progress:
-            _guarded(callback, part, now)
+            guarded(callback, part, now)
 
     # ------------------------------------------------------------------------------ inputs
     def _read_thermal(self) -> None:
@@ -345,77 +349,48 @@ class Kiosk:
         self.checkpoint.on_code(now, self._verify(texts[0], now))
 
     def _verify(self, text: str, now: float) -> ScannedCode:
-        return self.code_check.check(text, now, self.verifier)  # the verifier remote config applied last
+        return self.code_check.check(text, now, self.verifier)  # the verifier of the policy in force
 
     # ------------------------------------------------------------------------------ outputs
     def _record(self, outcome: VisitorOutcome) -> None:
-        event = entry_event(outcome, self.config, wall=self.clock.wall())
+        event = self.events.build(outcome, wall=self.clock.wall())
         try:
-            self.outbox.append(
-                event.stream, event.event_id, event.to_json(), priority=ALERT_PRIORITY if event.alert else 0
-            )
+            self.sink.store(event, outcome)
         except Exception:  # a full or broken disk must not stop the checkpoint…
             self.store_failures += 1
             log.exception("could not store event %s", event.event_id)
             self.checkpoint.mark_unrecorded()  # …but an entry not stored is never shown as PASS
         log.info("decision %s %s", event.decision, ",".join(event.reasons) or "-")
+        guarded(self.replay.passed, outcome, event.at)
         for callback in self.on_outcome:
-            _guarded(callback, outcome, event)
+            guarded(callback, outcome, event)
 
     def _status(self, now: float) -> StatusStrip:
         if now >= self._status_due:
             self._status_due = now + STATUS_REFRESH_S
             try:
-                self._buffered = self.outbox.pending_count()
+                self._buffered = self.sink.pending_count()
             except Exception:
                 log.exception("outbox unreadable")
+        poller = self.poller
         return status_strip(
-            self.checkpoint,
+            self.status(),
             site_name=self.config.site.name,
             wall_time=self.clock.wall(),
-            online=bool(self.uplink is not None and _guarded(lambda: self.uplink.online)),
+            online=bool(poller is not None and guarded(lambda: poller.online)),
             buffered_events=self._buffered,
         )
 
     def _present(self, now: float) -> None:
-        view = view_of(self.checkpoint, thermal=self._last_pixels, status=self.view.status,
+        view = view_of(self.checkpoint, thermal=self._last_pixels, status=self.presenter.view.status,
                        staff_spot=self.config.site.staff_spot)
-        changed = view.screen is not self.view.screen
-        if view != self.view or now >= self._render_due:
-            view = replace(view, status=self._status(now))
-            self.view = view
-            try:
-                self.display.render(view)
-                self._display_failures = 0
-                self.frames_drawn += 1
-                self._progress("ui")
-            except Exception:  # keep deciding and storing; the watchdog (issue 7) restarts a dead UI
-                if self._display_failures == 0:
-                    log.exception("display failed")
-                self._display_failures += 1
-            if not self.threaded:
-                self._render_due = now + self._render_interval
-            elif now >= self._render_due:  # a steady frame rate: the next frame on the grid, or now
-                self._render_due += self._render_interval
-                if self._render_due <= now:
-                    self._render_due = now + self._render_interval
-            for callback in self.on_view:
-                _guarded(callback, view)
-        try:
-            if changed:
-                self.signals.show(SCREEN_SIGNALS.get(view.screen, Signal.IDLE), now)
-                if self.voice is not None:
-                    _guarded(self.voice.say, view.screen)
-            self.signals.update(now)
-            self._signal_failures = 0
-        except Exception:  # a GPIO error must not stop the checkpoint; the screen still speaks
-            if self._signal_failures == 0:
-                log.exception("signals failed")
-            self._signal_failures += 1
+        self.presenter.present(view, now, status=lambda: self._status(now), steady=self.threaded)
 
     def close(self) -> None:
+        """Stop the workers and close every part the kiosk was handed (the poller before the sink)."""
         self.stop_feeds()
-        for part in (self.sensor, self.camera, self.decoder, self.signals, self.display, self.voice):
+        p = self.presenter
+        for part in (self.sensor, self.camera, self.decoder, p.signals, p.display, p.voice, self.poller, self.sink):
             close = getattr(part, "close", None)  # a decoder may have nothing to close
             if close is None:
                 continue
@@ -424,11 +399,3 @@ class Kiosk:
             except Exception:
                 log.exception("closing %s", type(part).__name__)
 
-
-def _guarded(call: Callable[..., Any], *args: Any) -> Any:
-    """Call a collaborator's hook; an exception is logged, never allowed to stop the loop."""
-    try:
-        return call(*args)
-    except Exception:
-        log.exception("%s failed", getattr(call, "__qualname__", call))
-        return None

@@ -11,9 +11,11 @@ main loop through a small inbox, setting the loop's wake-up event; the loop neve
 * The loop feeds them to the checkpoint in the order, and at the times, their frames were
   taken (`in_frame_order`): a batch that arrives late is decided as it happened.
 
-On a virtual clock none of this is used: the kiosk reads inline, deterministically
-(`kiosk.loop.runtime.Kiosk` chooses).  Workers are daemon threads: a hung driver call cannot keep
-the process from exiting, and `stop()` waits for them only briefly.
+`Workers` is the loop's threaded mode as one part: both workers, their inboxes, the wake-up
+event the loop waits on, and the time up to which results were fed.  On a virtual clock none of
+this is used: the kiosk reads inline, deterministically (`kiosk.loop.runtime.Kiosk` chooses).
+Workers are daemon threads: a hung driver call cannot keep the process from exiting, and
+`stop()` waits for them only briefly.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ SENSOR_RETRY_S = (0.25, 0.5, 1.0, 2.0)  # back-off after a failed thermal read
 CAMERA_RETRY_S = 1.0
 MAX_WAIT_S = 0.05  # a worker re-checks its schedule (and `stop`) at least this often
 DROPS_LOGGED_EVERY = 100  # a full inbox logs its first drop, then one in this many
+THERMAL_INBOX = 64  # thermal results the loop may fall behind by before the oldest are dropped
 
 
 class Inbox(Generic[T]):
@@ -201,6 +204,10 @@ class CameraFeed(_Worker):
         self._retry_at = -1e9
         self.decode_s = 0.0  # time spent decoding, for the bench
 
+    def camera_ok(self, now: float) -> bool:
+        """False while a failed read is being retried (the health report says so)."""
+        return self._retry_at <= now
+
     def _due(self) -> float:
         due = max(self.camera.next_frame_at(), self._retry_at)
         if self.idle:
@@ -231,3 +238,64 @@ class CameraFeed(_Worker):
                 texts = ()
             self.decode_s += time.perf_counter() - started
             self.mailbox.put(CameraResult(frame, texts))
+
+
+class Workers:
+    """The loop's threaded mode: both workers, their inboxes, and what has been fed of their results.
+
+    The workers start on the loop's first pass (`start`), with the parts the kiosk holds then.
+    """
+
+    def __init__(self, clock: Clock, *, idle_fps: float, now: float) -> None:
+        self.clock = clock
+        self.idle_fps = idle_fps
+        self.wake = threading.Event()  # set by every result posted: the loop wakes for it
+        self.thermal_inbox: Inbox[ThermalResult] = Inbox(THERMAL_INBOX, self.wake, name="thermal inbox")
+        self.camera_inbox: Inbox[CameraResult] = Inbox(1, self.wake)
+        self.thermal: ThermalFeed | None = None
+        self.camera: CameraFeed | None = None
+        self.fed_until = now  # the latest time fed to the checkpoint (it never goes back)
+
+    @property
+    def started(self) -> bool:
+        return self.thermal is not None
+
+    @property
+    def dropped(self) -> int:
+        """Thermal frames the loop fell too far behind to use."""
+        return self.thermal_inbox.dropped
+
+    def start(self, sensor: ThermalSensor, camera: FrameSource, decoder: QrDecoder) -> None:
+        self.thermal = ThermalFeed(sensor, self.clock, self.thermal_inbox)
+        self.camera = CameraFeed(camera, decoder, self.clock, self.camera_inbox, idle_fps=self.idle_fps)
+        self.thermal.start()
+        self.camera.start()
+
+    def stop(self) -> None:
+        for feed in (self.thermal, self.camera):
+            if feed is not None:
+                feed.stop()
+
+    def wait(self, deadline: float, now: float) -> None:
+        """Until a result is posted or `deadline` (kiosk clock) passes; then ready for the next posts."""
+        if deadline > now:
+            self.wake.wait(deadline - now)
+        self.wake.clear()  # before taking: a result posted from here on wakes the next pass
+
+    def take(self, now: float) -> list[tuple[float, ThermalResult | CameraResult]]:
+        """Everything posted since the last take, in frame order, stamped (`in_frame_order`)."""
+        thermal = self.thermal_inbox.take_all()
+        camera = self.camera_inbox.take_all()  # one slot: the latest only
+        batch = in_frame_order(thermal, camera, since=self.fed_until, now=now)
+        if batch:
+            self.fed_until = batch[-1][0]
+        return batch
+
+    def scan_idle(self, idle: bool) -> None:
+        """Scan slowly while nobody is being checked (the camera worker's rate)."""
+        if self.camera is not None:
+            self.camera.idle = idle
+
+    def camera_ok(self, now: float) -> bool | None:
+        """The camera worker's view; None before the workers started."""
+        return None if self.camera is None else self.camera.camera_ok(now)

@@ -1,1 +1,42 @@
-"""TODO front."""
+"""Thermal screening: from the array's frames to who stands where and one honest temperature.
+
+The parts:
+
+* `Screening` (`kiosk.screening.thermal`): placement (too far, too close, two people, fine) and
+  readings with their uncertainty, from consecutive frames of a visitor standing still;
+  `frame_plausible` refuses frames no working sensor produces;
+* `find_faces` (`kiosk.screening.face`): warm regions over the empty room's background, the
+  nearest face first;
+* `DriftTracker` (`kiosk.screening.drift`): calibration drift seen through the crowd's median.
+
+Pure computation on numbers: no clock, no I/O.  The checkpoint (`kiosk.checkpoint`) decides what
+a reading means.
+"""
+
+from kiosk.screening.drift import SKIN_RANGE_C, DriftReport, DriftTracker
+from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
+from kiosk.screening.thermal import (
+    WARNING_AMBIENT,
+    WARNING_DRIFT,
+    Placement,
+    Reading,
+    Screening,
+    ThermalObservation,
+    frame_plausible,
+)
+
+__all__ = [
+    "FACE_WIDTH_M",
+    "SKIN_RANGE_C",
+    "WARNING_AMBIENT",
+    "WARNING_DRIFT",
+    "DriftReport",
+    "DriftTracker",
+    "Face",
+    "Placement",
+    "Reading",
+    "Screening",
+    "ThermalObservation",
+    "find_faces",
+    "frame_plausible",
+]

@@ -3,6 +3,13 @@
 Everything else receives its collaborators; nothing else reads the configuration file or picks
 hardware.  Drivers are imported here, lazily, so that a laptop never imports picamera2 or smbus2
 and a Pi never needs the emulators.
+
+There is one assembly path: `assemble(config, hardware)` builds a running kiosk (`Assembly`) from
+a configuration and the parts it runs on (`Hardware`: the Pi's from `open_hardware`, or the
+emulated ones of `kiosk.simulation`): the outbox, the uplink, the feed, the township's signed
+configuration, and the loop, each built in full and handed to the next, nothing attached after.
+The policy in force is one `PolicyInForce` shared by the loop and the feed; the township's
+configuration changes it through `Kiosk.apply_policy` (`RemoteConfig.on_apply`).
 """
 
 from __future__ import annotations
@@ -10,17 +17,99 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.checkpoint import PolicyInForce
+from kiosk.clocksync import ClockSync
 from kiosk.config import KioskConfig
 from kiosk.errors import StartupError
-from kiosk.ports import Clock, Display, FrameSource, Signals, ThermalSensor
+from kiosk.feed import AckSink, Feed, PolicyState, RemoteConfig, clock_trusted, listen_for_config
+from kiosk.healthpass import TrustList
+from kiosk.loop import Kiosk, Voice
+from kiosk.outbox.store import Outbox
+from kiosk.ports import Clock, Display, FrameSource, QrDecoder, Signals, ThermalSensor
+from kiosk.uplink.mqtt import MqttUplink
 
 log = logging.getLogger(__name__)
 
+NO_TRUST_LIST = "health_pass.trust_list is not set: no code could ever be valid"
 
-def build_outbox(config: KioskConfig, clock: Clock):  # type: ignore[no-untyped-def]
-    from kiosk.outbox.store import Limits, Outbox
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """The parts a kiosk runs on, open: the Pi's (`open_hardware`) or emulated (`kiosk.simulation`).
+
+    `trust_list` says whose health codes are genuine; the verifier is made from it and the policy
+    in force (as every later one is, when the township changes either).  `clock_sync` None: the
+    wall clock is trusted (a simulation).
+    """
+
+    clock: Clock
+    sensor: ThermalSensor
+    camera: FrameSource
+    decoder: QrDecoder
+    signals: Signals
+    display: Display
+    trust_list: TrustList
+    clock_sync: ClockSync | None = None
+    voice: Voice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assembly:
+    """A kiosk ready to run: the loop, the feed it stores into and turns, the township's configuration."""
+
+    kiosk: Kiosk
+    feed: Feed
+    remote: RemoteConfig
+    acks: AckSink  # configuration acks as they go out (its `sent` list)
+
+    def close(self) -> None:
+        """Stop and close everything: the kiosk closes its parts, then the feed (offline, then the outbox)."""
+        self.kiosk.close()
+
+
+def assemble(config: KioskConfig, hardware: Hardware, *, broker: tuple[str, int] | None = None,
+             threaded: bool | None = None) -> Assembly:
+    """Build a running kiosk of `config` on `hardware`: the one assembly path.
+
+    The uplink is `config.uplink`'s (none when disabled), or one to `broker` (host, port) when
+    given; it is timed in real time whatever `hardware.clock` is.  `threaded` None: worker threads
+    on a real clock only.  Raises `StartupError` (or `OSError`, `ValueError`) when a part cannot be had.
+    """
+    clock, clock_sync = hardware.clock, hardware.clock_sync
+    outbox = build_outbox(config, clock)
+    uplink = build_uplink(config, outbox) if broker is None else \
+        build_uplink(config, outbox, host=broker[0], port=broker[1])
+    # the township's signed configuration: the one saved by an earlier run now, newer ones as they come
+    remote = RemoteConfig.from_config(config, PolicyState.build(config.policy, hardware.trust_list), wall=clock.wall,
+                                      clock_synced=lambda: clock_trusted(clock_sync))
+    policy = PolicyInForce(remote.current.policy)  # the one place the policy in force lives
+    feed = Feed.build(config, clock, outbox, uplink, policy=policy, clock_sync=clock_sync)
+    kiosk = Kiosk(
+        config=config,
+        clock=clock,
+        sensor=hardware.sensor,
+        camera=hardware.camera,
+        decoder=hardware.decoder,
+        verifier=remote.current.verifier,
+        signals=hardware.signals,
+        display=hardware.display,
+        sink=feed.entries,
+        poller=feed.pump,
+        voice=hardware.voice,
+        threaded=threaded,
+        clock_sync=clock_sync,
+        policy=policy,
+    )
+    remote.on_apply.append(lambda state: kiosk.apply_policy(state.policy, state.verifier))
+    acks = listen_for_config(remote, uplink, feed.entries, clock.wall)
+    return Assembly(kiosk, feed, remote, acks)
+
+
+def build_outbox(config: KioskConfig, clock: Clock) -> Outbox:
+    from kiosk.outbox.store import Limits
 
     data_dir = Path(config.storage.data_dir)
     try:
@@ -32,8 +121,8 @@ def build_outbox(config: KioskConfig, clock: Clock):  # type: ignore[no-untyped-
     return Outbox(data_dir / "outbox.sqlite", clock=clock, limits=limits)
 
 
-def build_uplink(config: KioskConfig, outbox, *, clock: Clock | None = None, host: str | None = None,  # type: ignore[no-untyped-def]
-                 port: int | None = None):
+def build_uplink(config: KioskConfig, outbox: Outbox, *, clock: Clock | None = None, host: str | None = None,
+                 port: int | None = None) -> MqttUplink | None:
     """The MQTT uplink of `config.uplink` (None when disabled and no `host` is given).
 
     `clock` times reconnects: leave it None (real time) in a simulation on a virtual clock.
@@ -43,8 +132,7 @@ def build_uplink(config: KioskConfig, outbox, *, clock: Clock | None = None, hos
         return None
     import ssl
 
-    from kiosk.feed.topics import KioskTopics
-    from kiosk.uplink.mqtt import MqttUplink
+    from kiosk.feed import KioskTopics
 
     tls = None
     if u.tls:
@@ -62,13 +150,6 @@ def build_uplink(config: KioskConfig, outbox, *, clock: Clock | None = None, hos
                       backoff_s=(u.reconnect_min_s, max(u.reconnect_min_s, u.reconnect_max_s)))
 
 
-def build_feed(config: KioskConfig, clock: Clock, outbox, uplink=None):  # type: ignore[no-untyped-def]
-    """The outbox, uplink, health and daily summary as the kiosk loop's event store and uplink."""
-    from kiosk.feed.pump import Feed
-
-    return Feed(config, clock, outbox, uplink)
-
-
 def build_signals(config: KioskConfig, clock: Clock | None = None) -> Signals:
     from drivers.signals import GpioSignals, QuietHours
 
@@ -83,7 +164,7 @@ def build_signals(config: KioskConfig, clock: Clock | None = None) -> Signals:
                        quiet_hours=quiet, **({"wall": clock.wall} if clock is not None else {}))
 
 
-def build_voice(config: KioskConfig):  # type: ignore[no-untyped-def]
+def build_voice(config: KioskConfig) -> Voice | None:
     """Spoken prompts when the site wants them (`display.voice`); None otherwise, or when they cannot be had."""
     if not config.display.voice:
         return None
@@ -150,7 +231,7 @@ def build_camera(config: KioskConfig, clock: Clock) -> FrameSource:
     return source if region.is_full else CroppedSource(source, region)
 
 
-def build_decoder(config: KioskConfig):  # type: ignore[no-untyped-def]
+def build_decoder(config: KioskConfig) -> QrDecoder:
     """The QR decoder `camera.decoder` names, in a child process unless `camera.decoder_isolated` is off."""
     from drivers.qr.decoders import make_decoder
     from drivers.qr.isolated import IsolatedDecoder
@@ -169,7 +250,7 @@ def build_display(config: KioskConfig) -> Display:
     from ui.site import SiteNotice
 
     d = config.display
-    notice = SiteNotice(retention_days=float(getattr(config.storage, "retention_days", 7)),
+    notice = SiteNotice(retention_days=float(config.storage.retention_days),
                         recipient=d.privacy_recipient, place_code=d.place_code)
     return PygameDisplay(size=(d.width, d.height), fullscreen=d.fullscreen,
                          driver=None if d.driver == "auto" else d.driver, title="Checkpoint kiosk",
@@ -184,48 +265,41 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def open_hardware(config: KioskConfig, clock: Clock) -> Hardware:
+    """The Pi's parts, as `config` names them (raises `StartupError` for one that cannot be had)."""
+    from kiosk.clocksync import SystemClockSync
+
+    if not config.health_pass.trust_list:
+        raise StartupError(NO_TRUST_LIST)
+    return Hardware(
+        clock=clock,
+        trust_list=TrustList.from_file(config.health_pass.trust_list),
+        sensor=build_sensor(config, clock),
+        camera=build_camera(config, clock),
+        decoder=build_decoder(config),
+        signals=build_signals(config, clock),
+        display=build_display(config),
+        clock_sync=SystemClockSync(),
+        voice=build_voice(config),
+    )
+
+
 def run_kiosk(config: KioskConfig) -> int:
     """Run on real hardware until SIGTERM/SIGINT or the window is closed."""
     from kiosk.clock import RealClock
-    from kiosk.clocksync import SystemClockSync
-    from kiosk.healthpass import TrustList, Verifier
-    from kiosk.loop.runtime import Kiosk
     from kiosk.service.maintenance import record_failure
     from kiosk.service.watchdog import Watchdog
 
     if not config.health_pass.trust_list:
-        log.error("health_pass.trust_list is not set: no code could ever be valid")
+        log.error(NO_TRUST_LIST)
         return 1
     clock = RealClock()
     try:
-        trust = TrustList.from_file(config.health_pass.trust_list)
-        outbox = build_outbox(config, clock)
-        feed = build_feed(config, clock, outbox, build_uplink(config, outbox, clock=clock))
-        kiosk = Kiosk(
-            config=config,
-            clock=clock,
-            sensor=build_sensor(config, clock),
-            camera=build_camera(config, clock),
-            decoder=build_decoder(config),
-            verifier=Verifier(trust, max_code_age_s=config.policy.max_code_age_s,
-                              clock_skew_s=config.policy.clock_skew_s),
-            signals=build_signals(config, clock),
-            display=build_display(config),
-            outbox=feed,
-            uplink=feed,
-            clock_sync=SystemClockSync(),
-            voice=build_voice(config),
-        )
-        feed.attach(kiosk)
-        # the township's signed configuration: the one saved by an earlier run now, newer ones as they come
-        from kiosk.feed.remote_config import PolicyState, RemoteConfig, attach_remote_config
-
-        remote = RemoteConfig.from_config(config, PolicyState.build(config.policy, trust), wall=clock.wall,
-                                          clock_synced=lambda: bool(kiosk.checkpoint.clock_synced))
-        attach_remote_config(kiosk, remote, feed, feed.uplink, clock.wall, also=(feed, feed.daily))
+        assembly = assemble(config, open_hardware(config, clock))
     except (StartupError, OSError, ValueError) as exc:
         log.error("cannot start: %s", exc)
         return 1
+    kiosk = assembly.kiosk
     stopping = stop_on_signals()
     # systemd (kiosk.service, Type=notify): READY once everything is open; the watchdog is fed from
     # the loop's own passes, only while the sensor, the camera and the screen all make progress.
@@ -237,6 +311,5 @@ def run_kiosk(config: KioskConfig) -> int:
         kiosk.run(until=lambda: stopping.is_set() or bool(getattr(kiosk.display, "closed", False)))
     finally:
         watchdog.stopping()
-        kiosk.close()
-        kiosk.outbox.close()  # type: ignore[attr-defined]  # the feed: says offline, then closes the outbox
+        assembly.close()  # the parts, then the feed: says offline, then closes the outbox
     return 0

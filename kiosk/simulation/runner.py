@@ -5,7 +5,8 @@
       └──phones──▶ phone-screen renderer ──Y plane──▶ zbar ──text──▶ THP1 verifier ───────┘
 
 Headless runs use a `VirtualClock`: nothing waits, so a scenario takes as long as the CPU needs
-for the work itself.  `run_demo` uses the real clock and a window, through the same code.
+for the work itself.  `run_demo` uses the real clock and a window, through the same code.  The
+kiosk is assembled exactly as on a Pi (`kiosk.service.assemble`), on emulated `Hardware`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.clock import RealClock, VirtualClock
+from kiosk.clocksync import ClockSync
 from kiosk.config import KioskConfig, parse_config
-from kiosk.loop.runtime import Kiosk, NullDisplay
+from kiosk.loop import Kiosk, NullDisplay
 from kiosk.ports import Clock, Display
-from kiosk.service.app import build_feed, build_outbox, build_signals, build_uplink
+from kiosk.service import Assembly, Hardware, assemble, build_signals
 from kiosk.simulation.scenario import Scenario, SignedCode, load_scenario
 from kiosk.simulation.world import VisitorRecord, World
 
@@ -54,12 +56,17 @@ class SimulationResult:
 
 
 def scenario_config(scenario: Scenario, base: KioskConfig, data_dir: str) -> KioskConfig:
-    """The kiosk's configuration with the scenario's site policy and emulated hardware."""
+    """The kiosk's configuration with the scenario's site policy and emulated hardware.
+
+    A simulated kiosk never reaches the township's broker of `base`: its uplink is off (a run
+    publishes to a broker only when one is named: `simulate(broker=...)`).
+    """
     data = base.model_dump(mode="json")
     data["policy"] = {**data["policy"], **scenario.policy_overrides()}
     data["thermal"]["backend"] = "emulated"
     data["camera"]["source"] = "emulated"
     data["signals"]["backend"] = "mock"
+    data["uplink"]["enabled"] = False
     data["storage"]["data_dir"] = data_dir
     return parse_config(data, source=f"scenario {scenario.name!r}")
 
@@ -79,7 +86,7 @@ class _Signer:
                                  trip_areas=tuple(code.trip), star=code.star, nat=nat)
 
 
-def build_simulated_kiosk(
+def build_simulated(
     scenario: Scenario,
     config: KioskConfig,
     clock: Clock,
@@ -88,16 +95,18 @@ def build_simulated_kiosk(
     display: Display | None = None,
     seed: int = 0,
     broker: tuple[str, int] | None = None,
-) -> tuple[Kiosk, World, object]:
-    """Wire a kiosk to a world of emulated hardware.  Returns (kiosk, world, thermal device).
+    clock_sync: ClockSync | None = None,
+    threaded: bool | None = None,
+) -> tuple[Assembly, World, object]:
+    """A kiosk assembled on a world of emulated hardware.  Returns (assembly, world, thermal device).
 
-    Events go through the kiosk's own feed (`kiosk.feed.pump.Feed`: outbox, daily tally); with
+    Events go through the kiosk's own feed (`kiosk.feed.Feed`: outbox, daily tally); with
     `broker` (host, port) its MQTT uplink publishes them, timed in real time whatever `clock` is.
+    `clock_sync` None: the wall clock is trusted.  Flip faults on the thermal device.
     """
     from drivers.camera.simulated import SimulatedCamera
     from drivers.mlx90640.simulated import build_emulated_sensor
     from drivers.qr.decoders import make_decoder
-    from kiosk.healthpass import Verifier
 
     signer = _Signer()
     world = World(scenario, clock, sign=signer, max_distance_m=config.thermal.max_distance_m,
@@ -105,31 +114,35 @@ def build_simulated_kiosk(
     sensor, device = build_emulated_sensor(world, clock, config.thermal, backend=backend, seed=seed)
     camera = SimulatedCamera(world, clock, fps=config.camera.fps,
                              frame_size=(config.camera.width, config.camera.height), seed=seed)
-    verifier = Verifier(signer.issuer.trust_list(), max_code_age_s=config.policy.max_code_age_s,
-                        clock_skew_s=config.policy.clock_skew_s)
-    outbox = build_outbox(config, clock)
-    uplink = None if broker is None else build_uplink(config, outbox, host=broker[0], port=broker[1])
-    feed = build_feed(config, clock, outbox, uplink)
-    kiosk = Kiosk(
-        config=config,
+    hardware = Hardware(
         clock=clock,
         sensor=sensor,
         camera=camera,
         decoder=make_decoder(config.camera.decoder),  # inline: deterministic on the virtual clock
-        verifier=verifier,
         signals=build_signals(config),
         display=display or NullDisplay(),
-        outbox=feed,
-        uplink=feed,
+        trust_list=signer.issuer.trust_list(),  # the phones' codes are signed by the simulator's issuer
+        clock_sync=clock_sync,
     )
-    feed.attach(kiosk)
-    kiosk.on_view.append(world.see)
-    kiosk.on_outcome.append(world.decided)
-    return kiosk, world, device
+    assembly = assemble(config, hardware, broker=broker, threaded=threaded)
+    assembly.kiosk.on_view.append(world.see)
+    assembly.kiosk.on_outcome.append(world.decided)
+    return assembly, world, device
 
 
-def _play(kiosk: Kiosk, world: World, device: object, clock: Clock, scenario: Scenario,
-          should_stop: object = None) -> float:
+def build_simulated_kiosk(scenario: Scenario, config: KioskConfig, clock: Clock, *, backend: str = "native",
+                          display: Display | None = None, seed: int = 0, broker: tuple[str, int] | None = None,
+                          clock_sync: ClockSync | None = None, threaded: bool | None = None,
+                          ) -> tuple[Kiosk, World, object]:
+    """`build_simulated`'s kiosk, world and thermal device; `Kiosk.close` closes its feed too."""
+    assembly, world, device = build_simulated(scenario, config, clock, backend=backend, display=display, seed=seed,
+                                              broker=broker, clock_sync=clock_sync, threaded=threaded)
+    return assembly.kiosk, world, device
+
+
+def play(kiosk: Kiosk, world: World, device: object, clock: Clock, scenario: Scenario,
+         should_stop: object = None) -> float:
+    """Step the kiosk through the scenario until everyone has left (and `TAIL_S` more); the seconds played."""
     t0 = clock.monotonic()
     last_arrival = max((v.arrive_s for v in scenario.visitors), default=0.0)
     limit = t0 + last_arrival + LIMIT_PAST_LAST_ARRIVAL_S
@@ -160,15 +173,16 @@ def parse_broker(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 1883
 
 
-def _finish_feed(kiosk: Kiosk, drain_timeout_s: float) -> dict[str, int]:
+def _finish_feed(assembly: Assembly, drain_timeout_s: float) -> dict[str, int]:
     """Report the simulated days (the run is the whole of them) and drain the outbox to the broker."""
-    feed = kiosk.outbox
-    wall = kiosk.clock.wall()
-    for day in feed.outbox.tallied_days():  # type: ignore[attr-defined]
-        feed.daily.report(day, wall)  # type: ignore[attr-defined]
-    drained = feed.drain(drain_timeout_s)  # type: ignore[attr-defined]
-    up = feed.uplink.stats()  # type: ignore[attr-defined]
-    stats = feed.outbox.stats()  # type: ignore[attr-defined]
+    feed = assembly.feed
+    wall = assembly.kiosk.clock.wall()
+    for day in feed.outbox.tallied_days():
+        feed.daily.report(day, wall)
+    drained = feed.pump.drain(drain_timeout_s)
+    assert feed.uplink is not None  # only called with a broker
+    up = feed.uplink.stats()
+    stats = feed.outbox.stats()
     if not drained:
         log.error("simulation: %d events still pending after %.0f s (broker unreachable?)",
                   stats.pending, drain_timeout_s)
@@ -195,16 +209,15 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
             from ui.display import PygameDisplay
 
             display = PygameDisplay(size=(cfg.display.width, cfg.display.height), title="kiosk simulate")
-        kiosk, world, device = build_simulated_kiosk(scenario, cfg, clock, backend=backend,
-                                                     display=display, seed=seed, broker=address)
+        assembly, world, device = build_simulated(scenario, cfg, clock, backend=backend, display=display,
+                                                  seed=seed, broker=address)
         feed = None
         try:
-            simulated = _play(kiosk, world, device, clock, scenario)
+            simulated = play(assembly.kiosk, world, device, clock, scenario)
             if address is not None:
-                feed = _finish_feed(kiosk, drain_timeout_s)
+                feed = _finish_feed(assembly, drain_timeout_s)
         finally:
-            kiosk.close()
-            kiosk.outbox.close()  # type: ignore[attr-defined]
+            assembly.close()
         return SimulationResult(scenario, world.records(), world.spurious, simulated, feed=feed)
 
 
@@ -232,13 +245,13 @@ def run_demo(config: KioskConfig, *, headless: bool = False, loops: int = 0) -> 
             clock = RealClock()
             played = scenario.model_copy(update={"start": time.time()})
             cfg = scenario_config(played, config, tmp)
-            kiosk, world, device = build_simulated_kiosk(played, cfg, clock, display=display)
+            assembly, world, device = build_simulated(played, cfg, clock, display=display)
             closed = (lambda: bool(getattr(display, "closed", False))) if display else None
             try:
-                _play(kiosk, world, device, clock, played, should_stop=closed)
+                play(assembly.kiosk, world, device, clock, played, should_stop=closed)
             finally:
-                kiosk.stop_feeds()  # the sensor and camera threads of this round's world
-                kiosk.outbox.close()  # type: ignore[attr-defined]
+                assembly.kiosk.stop_feeds()  # the sensor and camera threads of this round's world
+                assembly.feed.close()  # the window stays open for the next round
             for record in world.records():
                 print(record.to_dict(), flush=True)
             if display is not None and getattr(display, "closed", False):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kiosk.checkpoint.policy import REASONS
+from kiosk.checkpoint import REASONS
 from kiosk.config import Mode
 from kiosk.errors import ConfigError
 

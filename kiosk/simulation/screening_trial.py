@@ -14,7 +14,7 @@ from drivers.mlx90640.emulator import DEFAULT_NETD_K, EmulatedTransport, Mlx9064
 from drivers.mlx90640.scene import PeopleScene, Person
 from kiosk.clock import VirtualClock
 from kiosk.config import ThermalConfig
-from kiosk.screening.thermal import Reading, Screening
+from kiosk.screening import Reading, Screening
 
 EMPTY_ROOM_S = 4.0  # the room alone first, as before anyone walks up
 TRIAL_THERMAL = ThermalConfig(min_distance_m=0.25, max_distance_m=1.3)  # measure wherever they stand

@@ -19,8 +19,8 @@ import numpy as np
 
 from drivers.camera.simulated import PhoneView
 from drivers.mlx90640.scene import Person, SlowDrift, render_people
-from kiosk.checkpoint.machine import VisitorOutcome
-from kiosk.feed.events import EntryEvent
+from kiosk.checkpoint import VisitorOutcome
+from kiosk.feed import EntryEvent
 from kiosk.ports import Clock, Screen, ScreenView
 from kiosk.simulation.scenario import RawCode, Scenario, SignedCode, Visitor
 

@@ -5,62 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kiosk.checkpoint.machine import Checkpoint, Phase, ScannedCode, VisitorOutcome
-from kiosk.checkpoint.policy import CodeFacts, Verdict
-from kiosk.config import CheckpointConfig, PolicyConfig, ThermalConfig
+from kiosk.checkpoint import Phase, Verdict
+from kiosk.config import PolicyConfig
 from kiosk.ports import Screen, ThermalFrame
-from kiosk.screening.thermal import Screening
-
-DT = 0.25  # one frame per subpage at 4 Hz
-WALL0 = 1_764_000_000.0
-GREEN = ScannedCode("green", CodeFacts(True, "G"))
-RED = ScannedCode("red", CodeFacts(True, "R"))
-FORGED = ScannedCode("forged", CodeFacts(False))
+from tests.checkpoint.rig import DT, FORGED, GREEN, RED, WALL0, Rig, frame
 
 
-def frame(t: float, face_c: float | None = None, *, width: int = 10, second: tuple[int, float] | None = None,
-          ambient: float = 24.0) -> ThermalFrame:
-    px = np.full((24, 32), ambient)
-    if face_c is not None:
-        c0 = 16 - width // 2
-        px[4:14, c0:c0 + width] = face_c - 1.0
-        px[5:8, c0 + 1:c0 + width - 1] = face_c  # forehead band
-    if second is not None:
-        w, temp = second
-        px[3:9, 1:1 + w] = temp
-    return ThermalFrame(px, ambient + 8.0, t)  # ambient_c is the die: about 8 °C above the room
-
-
-class Rig:
-    """A checkpoint with a time line: `run(seconds, ...)` feeds a frame every DT and ticks."""
-
-    def __init__(self, **checkpoint: object) -> None:
-        self.t = 100.0
-        self.cp = Checkpoint(PolicyConfig(), CheckpointConfig(**checkpoint),
-                             Screening(ThermalConfig(), frames_per_reading=4), now=self.t)
-        self.outcomes: list[VisitorOutcome] = []
-        self.screens: list[Screen] = []
-
-    def run(self, seconds: float, face_c: float | None = None, *, code: ScannedCode | None = None,
-            frames: bool = True, **kw: object) -> None:
-        end = self.t + seconds
-        while self.t < end - 1e-9:
-            self.t += DT
-            if frames:
-                self.cp.on_frame(self.t, frame(self.t, face_c, **kw))
-            else:
-                self.cp.on_sensor_error(self.t)
-            if code is not None:
-                self.cp.on_code(self.t, code)
-            out = self.cp.tick(self.t, WALL0 + self.t)
-            if out is not None:
-                self.outcomes.append(out)
-            if not self.screens or self.screens[-1] is not self.cp.screen:
-                self.screens.append(self.cp.screen)
-
-
-def test_healthy_visitor_passes_and_kiosk_returns_to_idle() -> None:
-    rig = Rig()
+def test_healthy_visitor_passes_and_kiosk_returns_to_idle(rig: Rig) -> None:
     rig.run(1.0)
     assert rig.cp.phase is Phase.IDLE and rig.cp.screen is Screen.ATTRACT
     rig.run(2.0, 36.5, code=GREEN)
@@ -75,8 +26,7 @@ def test_healthy_visitor_passes_and_kiosk_returns_to_idle() -> None:
     assert rig.screens == [Screen.ATTRACT, Screen.MEASURING, Screen.PASS, Screen.ATTRACT]
 
 
-def test_fever_is_stop_after_one_remeasure() -> None:
-    rig = Rig()
+def test_fever_is_stop_after_one_remeasure(rig: Rig) -> None:
     rig.run(1.5, 38.4, code=GREEN)
     assert rig.cp.phase is Phase.REMEASURE and rig.cp.screen is Screen.REMEASURING
     assert rig.cp.shown_temperature == 38.4 and not rig.outcomes
@@ -85,8 +35,7 @@ def test_fever_is_stop_after_one_remeasure() -> None:
     assert out.decision.reasons == ("fever",) and out.temperature_c == 38.4 and out.first_reading_c == 38.4
 
 
-def test_remeasure_below_threshold_passes() -> None:
-    rig = Rig()
+def test_remeasure_below_threshold_passes(rig: Rig) -> None:
     rig.run(1.25, 37.5, code=GREEN)
     assert rig.cp.phase is Phase.REMEASURE
     rig.run(3.0, 36.9, code=GREEN)
@@ -94,9 +43,8 @@ def test_remeasure_below_threshold_passes() -> None:
     assert out.decision.verdict is Verdict.PASS and out.temperature_c == 36.9 and out.first_reading_c == 37.5
 
 
-def test_no_remeasure_when_configured_off() -> None:
-    rig = Rig()
-    rig.cp.policy = PolicyConfig(remeasure=False)
+def test_no_remeasure_when_configured_off(rig: Rig) -> None:
+    rig.policy.replace(PolicyConfig(remeasure=False))
     rig.run(1.5, 38.0, code=GREEN)
     assert rig.outcomes[0].decision.reasons == ("fever",)
 
@@ -110,21 +58,18 @@ def test_no_code_times_out() -> None:
     assert out.decision.reasons == ("no_code",) and out.temperature_c == 36.5
 
 
-def test_invalid_code_waits_for_a_valid_one() -> None:
-    rig = Rig()
+def test_invalid_code_waits_for_a_valid_one(rig: Rig) -> None:
     rig.run(1.25, 36.5, code=FORGED)
     rig.run(0.5, 36.5, code=GREEN)
     assert rig.outcomes[0].decision.verdict is Verdict.PASS
 
 
-def test_invalid_code_alone_is_code_invalid() -> None:
-    rig = Rig()
+def test_invalid_code_alone_is_code_invalid(rig: Rig) -> None:
     rig.run(4.0, 36.5, code=FORGED)
     assert rig.outcomes[0].decision.reasons == ("code_invalid",)
 
 
-def test_sensor_fault_fails_closed_and_recovers() -> None:
-    rig = Rig()
+def test_sensor_fault_fails_closed_and_recovers(rig: Rig) -> None:
     rig.run(1.0)
     rig.run(1.5, frames=False)
     assert rig.cp.sensor_faulty and rig.cp.screen is Screen.FAULT
@@ -138,30 +83,26 @@ def test_sensor_fault_fails_closed_and_recovers() -> None:
     assert rig.outcomes[1].decision.reasons == ("code_red",)
 
 
-def test_sensor_fault_during_measurement_lists_code_reasons_too() -> None:
-    rig = Rig()
+def test_sensor_fault_during_measurement_lists_code_reasons_too(rig: Rig) -> None:
     rig.run(0.5, 36.5)
     rig.run(2.0, frames=False, code=RED)
     assert rig.outcomes[0].decision.reasons == ("sensor_fault", "code_red")
 
 
-def test_visitor_who_walks_away_is_not_decided() -> None:
-    rig = Rig()
+def test_visitor_who_walks_away_is_not_decided(rig: Rig) -> None:
     rig.run(0.5, 36.5)
     rig.run(3.0)
     assert not rig.outcomes and rig.cp.phase is Phase.IDLE
 
 
-def test_too_far_prompts_and_does_not_measure() -> None:
-    rig = Rig()
+def test_too_far_prompts_and_does_not_measure(rig: Rig) -> None:
     rig.run(2.0, 36.5, width=4, code=GREEN)
     assert rig.cp.screen is Screen.STEP_CLOSER and rig.cp.progress == 0.0 and not rig.outcomes
     rig.run(1.5, 36.5, code=GREEN)
     assert rig.outcomes[0].decision.verdict is Verdict.PASS
 
 
-def test_companion_behind_is_flagged_and_two_side_by_side_wait() -> None:
-    rig = Rig()
+def test_companion_behind_is_flagged_and_two_side_by_side_wait(rig: Rig) -> None:
     rig.run(0.5, 36.5, second=(4, 36.0))
     assert rig.cp.companion and rig.cp.screen is Screen.MEASURING
     rig2 = Rig()
@@ -170,8 +111,7 @@ def test_companion_behind_is_flagged_and_two_side_by_side_wait() -> None:
 
 
 @pytest.mark.parametrize("glitch", [np.nan, 90.0])
-def test_a_single_bad_pixel_cannot_make_or_hide_a_fever(glitch: float) -> None:
-    rig = Rig()
+def test_a_single_bad_pixel_cannot_make_or_hide_a_fever(rig: Rig, glitch: float) -> None:
     rig.t += DT
     f = frame(rig.t, 36.5)
     f.pixels[6, 16] = glitch
@@ -186,7 +126,9 @@ def test_the_loop_survives_failing_parts_and_never_passes_without_a_temperature(
     """A decoder that crashes, a display that raises and a driver bug: the kiosk keeps deciding, fail-closed."""
     from kiosk.clock import VirtualClock
     from kiosk.config import KioskConfig
-    from kiosk.loop.runtime import Kiosk
+    from kiosk.feed import Feed
+    from kiosk.healthpass import CodeResult
+    from kiosk.loop import Kiosk
     from kiosk.outbox.store import Outbox
     from kiosk.ports import GrayFrame, Signal
 
@@ -228,9 +170,7 @@ def test_the_loop_survives_failing_parts_and_never_passes_without_a_temperature(
             return ["THP1:anything"]
 
     class Verifier:
-        def verify(self, text: str, at: float) -> object:
-            from kiosk.healthpass import CodeResult
-
+        def verify(self, text: str, at: float) -> CodeResult:
             return CodeResult(valid=False, error="base45")
 
     class BadDisplay:
@@ -247,9 +187,10 @@ def test_the_loop_survives_failing_parts_and_never_passes_without_a_temperature(
         def close(self) -> None: ...
 
     outbox = Outbox(tmp_path / "o.sqlite")
+    feed = Feed.build(KioskConfig(), clock, outbox)
     kiosk = Kiosk(config=KioskConfig(), clock=clock, sensor=BrokenSensor(), camera=Camera(),
                   decoder=FlakyDecoder(), verifier=Verifier(), signals=Quiet(), display=BadDisplay(),
-                  outbox=outbox)
+                  sink=feed.entries)
     decided: list[object] = []
     kiosk.on_outcome.append(lambda outcome, event: decided.append(event))
     end = clock.monotonic() + 10

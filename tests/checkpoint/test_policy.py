@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from kiosk.checkpoint.policy import REASONS, CodeFacts, Verdict, decide
+from kiosk.checkpoint import REASONS, CodeFacts, Verdict, decide
 from kiosk.config import Mode, PolicyConfig
 
 NOW = 1_764_000_000.0

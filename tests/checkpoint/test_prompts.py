@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
-from kiosk.checkpoint.machine import Phase
-from kiosk.checkpoint.policy import Verdict
+from kiosk.checkpoint import Phase, Verdict
 from kiosk.ports import Screen
-from tests.checkpoint.test_machine import DT, GREEN, Rig, frame  # the checkpoint tests' time-line rig
-from tests.loop.test_failing_parts import _kiosk, _play  # and the review tests' simulated kiosk
+from tests.checkpoint.rig import DT, GREEN, Rig, frame
+from tests.loop.rig import SimulatedKiosk
 
 
-def test_wandering_readings_ask_to_hold_still_and_never_decide_on_them() -> None:
-    rig = Rig()
+def test_wandering_readings_ask_to_hold_still_and_never_decide_on_them(rig: Rig) -> None:
     for i in range(16):  # 4 s of a face jumping by 1.5 °C from frame to frame (turning, stepping about)
         rig.run(DT, 36.0 if i % 2 else 37.5, code=GREEN)
     assert rig.cp.screen is Screen.HOLD_STILL
@@ -23,14 +21,12 @@ def test_wandering_readings_ask_to_hold_still_and_never_decide_on_them() -> None
     assert Screen.HOLD_STILL in rig.screens and rig.screens[-1] is Screen.PASS
 
 
-def test_a_steady_visitor_is_never_asked_to_hold_still() -> None:
-    rig = Rig()
+def test_a_steady_visitor_is_never_asked_to_hold_still(rig: Rig) -> None:
     rig.run(3.0, 36.5, code=GREEN)
     assert Screen.HOLD_STILL not in rig.screens and rig.outcomes
 
 
-def test_several_codes_are_explained_and_none_is_decided_on() -> None:
-    rig = Rig()
+def test_several_codes_are_explained_and_none_is_decided_on(rig: Rig) -> None:
     for _ in range(12):  # 3 s: two phones held up together (the decoder reports both)
         rig.t += DT
         rig.cp.on_frame(rig.t, frame(rig.t, 36.5))
@@ -54,14 +50,16 @@ class _SecondPhone:
         return texts
 
 
-def test_two_phones_through_the_real_loop_show_one_code_then_decide(tmp_path: Path) -> None:
-    kiosk, world, device, clock, views = _kiosk(tmp_path)
+def test_two_phones_through_the_real_loop_show_one_code_then_decide(
+        simulated: Callable[..., SimulatedKiosk]) -> None:
+    sim = simulated()
+    kiosk, clock = sim.kiosk, sim.clock
     start = clock.monotonic()
     kiosk.decoder = _SecondPhone(kiosk.decoder, clock, until=start + 5.0)
     outcomes = []
     kiosk.on_outcome.append(lambda outcome, event: outcomes.append((clock.monotonic(), outcome)))
-    _play(kiosk, world, device, clock, seconds=20.0)
-    screens = [v.screen for v in views]
+    sim.play(seconds=20.0)
+    screens = [v.screen for v in sim.views]
     assert Screen.ONE_CODE in screens
     assert len(outcomes) == 1
     decided_at, outcome = outcomes[0]

@@ -9,20 +9,29 @@ during their visit, is not flagged.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-from types import SimpleNamespace
+from collections.abc import Callable
 
 import pytest
 
-from kiosk.checkpoint.policy import ALERT_REASONS, REASONS, CodeFacts, Verdict, decide
+from kiosk.checkpoint import (
+    ALERT_REASONS,
+    REASONS,
+    CodeFacts,
+    PolicyInForce,
+    ScannedCode,
+    Verdict,
+    VisitorOutcome,
+    decide,
+    facts_of,
+    verified_code,
+)
 from kiosk.checkpoint.replay import MAX_REMEMBERED, ReplayGuard
 from kiosk.config import PolicyConfig
 from kiosk.healthpass import TrustList, Verifier
 from kiosk.healthpass.dcc_issuer import DccTestIssuer
 from kiosk.healthpass.issuer import TestIssuer
-from kiosk.loop.runtime import facts_of
-from kiosk.simulation.scenario import Scenario
-from tests.loop.test_failing_parts import _kiosk, _play  # the review tests' emulated-hardware rig
+from kiosk.simulation import Scenario
+from tests.loop.rig import SimulatedKiosk
 
 AT = 1_765_900_000
 THP = TestIssuer("ES256")
@@ -35,18 +44,23 @@ def key_of(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def guard_of(max_code_age_s: int = 300, clock_skew_s: int = 60) -> ReplayGuard:
+    """A guard following a policy with this validity window (300 s and 60 s: the defaults)."""
+    return ReplayGuard(PolicyInForce(PolicyConfig(max_code_age_s=max_code_age_s, clock_skew_s=clock_skew_s)))
+
+
 def passed(guard: ReplayGuard, text: str, wall: float) -> None:
     result = VERIFIER.verify(text, wall)
-    code = SimpleNamespace(key=key_of(text), facts=facts_of(result), result=result)
-    outcome = SimpleNamespace(code=code, decision=decide(36.5, code.facts, PolicyConfig(), wall))
-    guard.on_outcome(outcome, SimpleNamespace(at=wall))
+    code = ScannedCode(key_of(text), facts_of(result), code=verified_code(result))
+    outcome = VisitorOutcome(decide(36.5, code.facts, PolicyConfig(), wall), 36.5, 36.5, code, wall, wall)
+    guard.passed(outcome, wall)
 
 
 # -------------------------------------------------------------------------------------- the guard
 
 
 def test_a_passed_code_is_flagged_until_it_could_not_pass_anyway() -> None:
-    guard = ReplayGuard(max_code_age_s=300, clock_skew_s=60)
+    guard = guard_of(max_code_age_s=300, clock_skew_s=60)
     text = THP.issue("G", sid="s", iat=AT, exp=AT + 3600)
     assert not guard.seen(key_of(text), AT + 1)
     passed(guard, text, AT + 1)
@@ -60,7 +74,7 @@ def test_a_passed_code_is_flagged_until_it_could_not_pass_anyway() -> None:
 
 
 def test_screen_marks_only_valid_codes_it_has_seen_pass() -> None:
-    guard = ReplayGuard()
+    guard = guard_of()
     text = THP.issue("G", sid="s", iat=AT, exp=AT + 600)
     facts = facts_of(VERIFIER.verify(text, AT))
     assert guard.screen(key_of(text), facts, AT) == facts  # first presentation
@@ -72,18 +86,18 @@ def test_screen_marks_only_valid_codes_it_has_seen_pass() -> None:
 
 
 def test_only_passes_of_thp1_codes_are_remembered() -> None:
-    guard = ReplayGuard()
+    guard = guard_of()
     red = THP.issue("R", sid="s", iat=AT, exp=AT + 600)
     passed(guard, red, AT)  # a STOP: the visitor did not get in, and may show it again to staff
     cert = DCC.issue_dcc("vaccination", iat=AT - 86_400, exp=AT + 86_400)
     passed(guard, cert, AT)  # a certificate is meant to be shown every day
     assert len(guard) == 0 and not guard.seen(key_of(cert), AT + 10)
-    assert not guard.remember(key_of(red), VERIFIER.verify(red, AT), float("nan"))
+    assert not guard.remember(key_of(red), verified_code(VERIFIER.verify(red, AT)), float("nan"))
 
 
 def test_nothing_kept_can_be_matched_without_the_boot_key() -> None:
     text = THP.issue("G", sid="secret-sid", iat=AT, exp=AT + 600)
-    first, second = ReplayGuard(), ReplayGuard()
+    first, second = guard_of(), guard_of()
     assert first.tag(key_of(text)) != second.tag(key_of(text))  # per-boot keys
     passed(first, text, AT)
     kept = list(first._until)  # the only state: tags and times
@@ -95,8 +109,8 @@ def test_nothing_kept_can_be_matched_without_the_boot_key() -> None:
 
 
 def test_memory_is_bounded_and_forgets_expired_codes() -> None:
-    guard = ReplayGuard(max_code_age_s=300, clock_skew_s=0)
-    result = VERIFIER.verify(THP.issue("G", sid="s", iat=AT, exp=AT + 600), AT)
+    guard = guard_of(max_code_age_s=300, clock_skew_s=0)
+    result = verified_code(VERIFIER.verify(THP.issue("G", sid="s", iat=AT, exp=AT + 600), AT))
     for i in range(MAX_REMEMBERED + 10):
         guard.remember(f"k{i}", result, AT)
     assert len(guard) == MAX_REMEMBERED and not guard.seen("k0", AT) and guard.seen(f"k{MAX_REMEMBERED + 9}", AT)
@@ -135,15 +149,17 @@ def _scenario(code: str, fresh: str) -> Scenario:
 
 
 @pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
-def test_the_kiosk_stops_a_replayed_code_and_passes_its_owner(tmp_path: Path, alg: str) -> None:
+def test_the_kiosk_stops_a_replayed_code_and_passes_its_owner(simulated: Callable[..., SimulatedKiosk],
+                                                                alg: str) -> None:
     issuer = TestIssuer(alg)
     code = issuer.issue("G", sid="owner", iat=AT, exp=AT + 3600)
     fresh = issuer.issue("G", sid="next", iat=AT + 125, exp=AT + 3600)
-    kiosk, world, device, clock, _ = _kiosk(tmp_path, _scenario(code, fresh))
-    kiosk.verifier = Verifier(issuer.trust_list())  # the phones' codes are signed by this test's issuer
+    sim = simulated(_scenario(code, fresh))
+    kiosk = sim.kiosk
+    kiosk.apply_policy(kiosk.policy.policy, Verifier(issuer.trust_list()))  # the phones' codes: this test's issuer
     decisions: list[tuple[str, tuple[str, ...]]] = []
     kiosk.on_outcome.append(lambda outcome, event: decisions.append((event.decision, tuple(event.reasons))))
-    _play(kiosk, world, device, clock, seconds=200)
+    sim.play(seconds=200)
     assert decisions == [("PASS", ()), ("STOP", ("code_replayed",)), ("PASS", ())]
-    assert [(r.visitor, r.decision, r.reasons) for r in world.records()] == [
+    assert [(r.visitor, r.decision, r.reasons) for r in sim.world.records()] == [
         ("owner", "PASS", ()), ("screenshot", "STOP", ("code_replayed",)), ("next", "PASS", ())]

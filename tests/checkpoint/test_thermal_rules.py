@@ -3,16 +3,14 @@ come back, warnings, drift, and sensor faults within a second."""
 
 from __future__ import annotations
 
-from kiosk.checkpoint.machine import Phase, ScannedCode
-from kiosk.checkpoint.policy import CodeFacts, Verdict
+from kiosk.checkpoint import CodeFacts, Phase, ScannedCode, Verdict
 from kiosk.ports import Screen
-from tests.checkpoint.test_machine import GREEN, RED, Rig
+from tests.checkpoint.rig import GREEN, RED, Rig
 
 OTHER = ScannedCode("other-green", CodeFacts(True, "G"))
 
 
-def test_reading_inside_the_band_below_the_threshold_is_remeasured_not_passed() -> None:
-    rig = Rig()
+def test_reading_inside_the_band_below_the_threshold_is_remeasured_not_passed(rig: Rig) -> None:
     rig.run(1.25, 37.2, code=GREEN)  # 0.1 below 37.3, ± ~0.22: a PASS now would be a guess
     assert rig.cp.phase is Phase.REMEASURE and rig.cp.screen is Screen.REMEASURING and not rig.outcomes
     assert rig.cp.shown_temperature == 37.2
@@ -23,8 +21,7 @@ def test_reading_inside_the_band_below_the_threshold_is_remeasured_not_passed() 
     assert out.decision.verdict is Verdict.PASS and out.temperature_c == 37.2 and out.uncertainty_c is not None
 
 
-def test_reading_clear_of_the_band_is_decided_at_once() -> None:
-    rig = Rig()
+def test_reading_clear_of_the_band_is_decided_at_once(rig: Rig) -> None:
     rig.run(1.5, 36.6, code=GREEN)
     (out,) = rig.outcomes
     assert out.first_reading_c == 36.6 and out.decision.verdict is Verdict.PASS
@@ -48,8 +45,7 @@ def test_cold_arrival_is_asked_to_come_back_and_recognised_on_return() -> None:
     assert Screen.COME_BACK in rig.screens
 
 
-def test_returning_visitor_still_cold_goes_to_staff_without_a_temperature() -> None:
-    rig = Rig()
+def test_returning_visitor_still_cold_goes_to_staff_without_a_temperature(rig: Rig) -> None:
     rig.run(2.0, 32.0, code=GREEN)
     assert rig.cp.screen is Screen.COME_BACK
     rig.run(4.0)
@@ -69,8 +65,7 @@ def test_come_back_memory_expires() -> None:
     assert rig.cp.screen is Screen.COME_BACK and not rig.outcomes
 
 
-def test_cold_room_sends_cooled_skin_back_but_measures_warm_visitors() -> None:
-    rig = Rig()
+def test_cold_room_sends_cooled_skin_back_but_measures_warm_visitors(rig: Rig) -> None:
     rig.run(2.0, 35.0, code=GREEN, ambient=12.0)  # 35.0 in a 12 °C hall: cooled skin
     assert rig.cp.screen is Screen.COME_BACK
     assert rig.cp.warnings == ("warning_ambient",)
@@ -79,8 +74,7 @@ def test_cold_room_sends_cooled_skin_back_but_measures_warm_visitors() -> None:
     assert rig.outcomes[-1].decision.reasons == ("code_red",) and rig.outcomes[-1].temperature_c == 36.5
 
 
-def test_final_readings_feed_the_drift_tracker() -> None:
-    rig = Rig()
+def test_final_readings_feed_the_drift_tracker(rig: Rig) -> None:
     drift = rig.cp.screening.drift
     for _ in range(16):
         rig.run(1.5, 35.9, code=GREEN)
@@ -90,8 +84,7 @@ def test_final_readings_feed_the_drift_tracker() -> None:
     assert "warning_drift" in rig.cp.warnings
 
 
-def test_sensor_fault_within_one_second_and_recovery() -> None:
-    rig = Rig()
+def test_sensor_fault_within_one_second_and_recovery(rig: Rig) -> None:
     rig.run(1.0)
     rig.run(0.75, frames=False)
     assert not rig.cp.sensor_faulty
@@ -101,8 +94,7 @@ def test_sensor_fault_within_one_second_and_recovery() -> None:
     assert not rig.cp.sensor_faulty and rig.cp.screen is Screen.ATTRACT
 
 
-def test_readings_above_the_skin_range_are_never_published_and_become_a_fault() -> None:
-    rig = Rig()
+def test_readings_above_the_skin_range_are_never_published_and_become_a_fault(rig: Rig) -> None:
     rig.run(3.0, 44.5, code=GREEN)  # no skin is 44.5 °C: a heater in view, or a broken sensor
     (out,) = rig.outcomes  # two refused readings: decided for a manual check, without a number
     assert out.decision.reasons == ("sensor_fault",) and out.temperature_c is None

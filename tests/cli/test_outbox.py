@@ -13,10 +13,9 @@ from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
 from kiosk.outbox.store import Limits, Outbox, OutboxFull
 from kiosk.ports import Screen, ScreenView
-from kiosk.simulation.runner import _play, build_simulated_kiosk, scenario_config
-from kiosk.simulation.scenario import load_scenario
-from tests.feed.test_broker import small_scenario
+from kiosk.simulation import build_simulated_kiosk, load_scenario, play, scenario_config
 from tests.paths import ROOT
+from tests.simulation.rig import first_visitors_file
 
 
 def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
@@ -56,11 +55,11 @@ def test_stats_from_the_configuration(tmp_path: Path) -> None:
 
 
 def test_a_full_disk_shows_fault_never_pass(tmp_path: Path) -> None:
-    scenario = load_scenario(small_scenario(tmp_path / "s.json", visitors=2))  # a PASS, then a fever
+    scenario = load_scenario(first_visitors_file(tmp_path / "s.json", visitors=2))  # a PASS, then a fever
     config = scenario_config(scenario, KioskConfig(), str(tmp_path / "data"))
     clock = VirtualClock(wall_start=scenario.start)
     kiosk_, world, device = build_simulated_kiosk(scenario, config, clock)
-    outbox = kiosk_.outbox.outbox  # type: ignore[attr-defined]  # the feed's outbox
+    outbox = kiosk_.sink.outbox  # type: ignore[attr-defined]  # the feed's outbox
     pages = outbox._db.execute("PRAGMA page_count").fetchone()[0]
     outbox._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from now on ...
     with pytest.raises(OutboxFull):
@@ -69,9 +68,8 @@ def test_a_full_disk_shows_fault_never_pass(tmp_path: Path) -> None:
     screens: list[Screen] = []
     kiosk_.on_view.append(lambda view: screens.append(view.screen) if isinstance(view, ScreenView) else None)
     try:
-        _play(kiosk_, world, device, clock, scenario)
+        play(kiosk_, world, device, clock, scenario)
     finally:
         kiosk_.close()
-        kiosk_.outbox.close()  # type: ignore[attr-defined]
     assert kiosk_.store_failures == 2
     assert Screen.FAULT in screens and Screen.PASS not in screens and Screen.STOP not in screens

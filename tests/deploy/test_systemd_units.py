@@ -194,8 +194,7 @@ def test_the_kiosk_loop_feeds_the_watchdog_until_the_screen_dies(notify_socket) 
 
     from kiosk.clock import VirtualClock
     from kiosk.config import KioskConfig
-    from kiosk.simulation.runner import build_simulated_kiosk, scenario_config
-    from kiosk.simulation.scenario import load_scenario
+    from kiosk.simulation import build_simulated_kiosk, load_scenario, scenario_config
 
     path, sock = notify_socket
     scenario = load_scenario(ROOT / "tests" / "scenarios" / "no-risk-areas.json")
@@ -226,4 +225,3 @@ def test_the_kiosk_loop_feeds_the_watchdog_until_the_screen_dies(notify_socket) 
             assert after.count("WATCHDOG=1") <= 1  # at most the one due before the screen was 10 s dead
         finally:
             kiosk.close()
-            kiosk.outbox.close()  # type: ignore[attr-defined]

@@ -17,18 +17,17 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from kiosk.checkpoint.policy import REASONS
+from kiosk.checkpoint import REASONS
 from kiosk.config import KioskConfig, PolicyConfig
+from kiosk.feed import CONFIG_REASONS as ACK_REASONS
+from kiosk.feed import KioskTopics, PolicyState, RemoteConfig, sign_config
 from kiosk.feed import schema as feed_schema
-from kiosk.feed.remote_config import REASONS as ACK_REASONS
-from kiosk.feed.remote_config import PolicyState, RemoteConfig, sign_config
 from kiosk.feed.schema import FeedSchemaError, message_name, validate_config_payload, validate_message, validate_payload
 from kiosk.feed.sealing import public_key_text
-from kiosk.feed.topics import UPLINK_LEVELS, KioskTopics
-from tests.mosquitto import Broker, broker, subscribe, wait_until
-from tests.paths import ROOT, SCENARIOS
-
-__all__ = ["broker", "subscribe"]
+from kiosk.feed.topics import UPLINK_LEVELS
+from tests.mosquitto import Broker, wait_until
+from tests.paths import ROOT
+from tests.simulation.rig import first_visitors
 
 DOC = yaml.safe_load((ROOT / "config" / "asyncapi.yaml").read_text(encoding="utf-8"))
 OFFICIAL = json.loads((ROOT / "tests" / "schemas" / "asyncapi-3.0.0.json").read_text())
@@ -137,13 +136,13 @@ def test_config_and_ack_messages_validate(tmp_path: Path) -> None:
 def test_every_message_of_a_simulated_run_published_to_a_real_broker_validates(
         broker: Broker, subscribe: Any, tmp_path: Path) -> None:
     """The whole feed of `kiosk simulate --broker` (entries, alerts, status, health, daily) as received."""
-    from kiosk.simulation.runner import simulate
+    from kiosk.simulation import simulate
 
     township = subscribe(broker, "checkpoint/v1/#")
     base = KioskConfig()
     config = base.model_copy(update={"uplink": base.uplink.model_copy(update={
         "seal_public_key": public_key_text(X25519PrivateKey.generate().public_key())})})
-    scenario = _first_visitors(4, tmp_path)
+    scenario = first_visitors(4, tmp_path)
     result = simulate(scenario, config, broker=f"mqtt://{broker.host}:{broker.port}", data_dir=str(tmp_path))
     assert not result.mismatches()
     assert wait_until(lambda: any(m.topic.endswith("/daily") for m in township.received()), 10)
@@ -160,17 +159,6 @@ def test_every_message_of_a_simulated_run_published_to_a_real_broker_validates(
 
 def test_the_helper_reads_the_document_once() -> None:
     assert feed_schema.load_document() is feed_schema.load_document()
-
-
-def _first_visitors(n: int, tmp_path: Path) -> Any:
-    """The first `n` visitors of every-reason.json (PASS, fever, yellow, red+star, risk area, ...)."""
-    from kiosk.simulation.scenario import load_scenario
-
-    data = json.loads((SCENARIOS / "every-reason.json").read_text())
-    data["visitors"] = data["visitors"][:n]
-    path = tmp_path / "first-visitors.json"
-    path.write_text(json.dumps(data))
-    return load_scenario(path)
 
 
 def test_sealed_subject_ids_of_any_length_match_the_schema() -> None:

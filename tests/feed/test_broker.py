@@ -20,28 +20,16 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.checkpoint.policy import ALERT_REASONS, REASONS
+from kiosk.checkpoint import ALERT_REASONS, REASONS
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
-from kiosk.feed.pump import Feed
-from kiosk.feed.schema import validate_message
-from kiosk.feed.topics import KioskTopics
+from kiosk.feed import Feed, KioskTopics, validate_message
 from kiosk.outbox.store import Limits, Outbox
 from kiosk.uplink.mqtt import MqttUplink
-from tests.mosquitto import Broker, Subscriber, broker, subscribe, wait_until
+from tests.mosquitto import Broker, Subscriber, wait_until
 from tests.paths import ROOT
+from tests.simulation.rig import first_visitors_file
 
-__all__ = ["broker", "subscribe"]
-
-EVERY_REASON = ROOT / "tests" / "scenarios" / "every-reason.json"
-
-
-def small_scenario(path: Path, visitors: int = 5) -> Path:
-    """The first visitors of every-reason.json (a pass, a fever, a yellow code, red+fever+star, a risk area)."""
-    data = json.loads(EVERY_REASON.read_text(encoding="utf-8"))
-    data["visitors"] = data["visitors"][:visitors]
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
 TOPICS = KioskTopics("demo-township", "demo-site", "kiosk-1")
 
 
@@ -50,7 +38,7 @@ def test_simulate_with_a_broker_publishes_the_whole_feed(broker: Broker, subscri
     sub = subscribe(broker, "checkpoint/v1/#")
     out = tmp_path / "visitors.jsonl"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    scenario = small_scenario(tmp_path / "scenario.json")
+    scenario = first_visitors_file(tmp_path / "scenario.json")
     done = subprocess.run([sys.executable, "-m", "kiosk.cli.main", "simulate", str(scenario), "--headless", "--out",
                            str(out), "--broker", f"mqtt://{broker.host}:{broker.port}"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -105,20 +93,20 @@ def test_health_is_retained_expires_and_reports_drops(broker: Broker, tmp_path: 
     outbox = Outbox(tmp_path / "o.sqlite", clock=clock, limits=Limits(max_rows=100))
     uplink = MqttUplink(outbox, host=broker.host, port=broker.port, client_id="k", topic_prefix=TOPICS.prefix,
                         backoff_s=(0.05, 0.2), rng=random.Random(1))
-    feed = Feed(config, clock, outbox, uplink)
+    feed = Feed.build(config, clock, outbox, uplink)
     try:
         for i in range(130):  # while offline: more than the outbox may hold
-            feed.append("entry", f"e{i}", json.dumps({"event_id": f"e{i}"}).encode())
+            feed.entries.append("entry", f"e{i}", json.dumps({"event_id": f"e{i}"}).encode())
         assert outbox.stats().dropped == 30  # three times a tenth of the bound made room
-        assert wait_until(lambda: feed.health_sent == 1, 5, step=feed.poll)
+        assert wait_until(lambda: feed.pump.health_sent == 1, 5, step=feed.pump.poll)
         report, expiry = retained_health(broker)
         validate_message(TOPICS.stream("health"), json.dumps(report).encode())
         assert report["dropped"] == 30 and report["outbox"]["dropped"] == 30
         assert expiry is not None and 0 < expiry <= 3 * config.uplink.health_interval_s
         clock.advance(config.uplink.health_interval_s - 1)
-        wait_until(lambda: False, 0.2, step=feed.poll)
-        assert feed.health_sent == 1  # not before its interval ...
+        wait_until(lambda: False, 0.2, step=feed.pump.poll)
+        assert feed.pump.health_sent == 1  # not before its interval ...
         clock.advance(2)
-        assert wait_until(lambda: feed.health_sent == 2, 5, step=feed.poll)  # ... then again
+        assert wait_until(lambda: feed.pump.health_sent == 2, 5, step=feed.pump.poll)  # ... then again
     finally:
         feed.close()

@@ -26,10 +26,8 @@ import paho.mqtt.client as mqtt
 
 from kiosk.outbox.store import Outbox
 from kiosk.uplink.mqtt import MqttUplink
-from tests.mosquitto import Broker, Subscriber, make_broker, wait_until
+from tests.mosquitto import Broker, Subscriber, wait_until
 from tests.paths import ROOT
-
-__all__ = ["make_broker"]
 
 CHILD = ROOT / "tests" / "feed" / "feed_child.py"
 PREFIX = "checkpoint/v1/t/s/k"

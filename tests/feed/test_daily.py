@@ -14,11 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.checkpoint.policy import REASONS
+from kiosk.checkpoint import REASONS
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
-from kiosk.feed.daily import DailyReporter
-from kiosk.feed.schema import validate_payload
+from kiosk.feed import DailyReporter, validate_payload
 from kiosk.outbox.store import Outbox, Visit
 from tests.paths import ROOT
 

@@ -10,39 +10,35 @@ import base64
 import json
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.config import KioskConfig, Mode
-from kiosk.feed.remote_config import (
+from kiosk.feed import AckSink, KioskTopics, PolicyState, RemoteConfig, listen_for_config, sign_config
+from kiosk.feed.config_message import (
     BAD_SIGNATURE,
     INVALID,
     MALFORMED,
     NO_KEY,
     STALE,
-    STATE_FILE,
     UNSIGNED,
     WRONG_TARGET,
-    AckSink,
-    PolicyState,
-    RemoteConfig,
     public_key_text,
-    sign_config,
 )
-from kiosk.feed.topics import KioskTopics
+from kiosk.feed.remote_config import STATE_FILE, VERSION_FILE
 from kiosk.healthpass.issuer import TestIssuer
 from kiosk.outbox.store import Outbox
+from kiosk.simulation import play
 from kiosk.uplink.mqtt import MqttUplink
-from tests.mosquitto import Broker, Subscriber, broker, subscribe, wait_until
-from tests.paths import SCENARIOS
+from tests.loop.rig import SimulatedKiosk
+from tests.mosquitto import Broker, Subscriber, wait_until
+from tests.simulation.rig import first_visitors
 from township.broker import BrokerAddress
 from township.push import config_payload, push_config
-
-__all__ = ["broker", "subscribe"]
 
 TOPICS = KioskTopics("t1", "s1", "k1")
 WIDE = TOPICS.township_config
@@ -54,11 +50,6 @@ def payload(config_version: int, *, kiosk: str | None = None, township: str = "t
             **policy: Any) -> dict[str, Any]:
     return {"version": config_version, "issued_at": NOW, "township": township, "kiosk": kiosk,
             "policy": {"mode": "risk-areas", "risk_areas": ["440104"], "fever_c": 37.5, **policy}}
-
-
-@pytest.fixture
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
 
 
 def remote(key: Ed25519PrivateKey | None, state_dir: Path) -> RemoteConfig:
@@ -212,9 +203,7 @@ def _kiosk(broker: Broker, key: Ed25519PrivateKey, tmp_path: Path) -> tuple[Mqtt
     uplink = MqttUplink(outbox, host=broker.host, port=broker.port, client_id="t1-s1-k1", topic_prefix=TOPICS.prefix,
                         backoff_s=(0.05, 0.2), rng=random.Random(0))
     rc = remote(key, tmp_path / "state")
-    sink = AckSink(outbox, TOPICS, wall=time.time)
-    for topic in rc.subscriptions:
-        uplink.subscribe(topic, lambda t, p, r: sink(rc.handle(t, p, r)))
+    listen_for_config(rc, uplink, outbox, time.time)
     return uplink, rc, outbox
 
 
@@ -300,41 +289,35 @@ def test_push_config_cli_signs_and_publishes_retained(broker: Broker, key: Ed255
     assert public_key_text(key.public_key())  # what kiosk.toml's uplink.config_public_key holds
 
 
-def test_an_applied_config_decides_the_next_visitors_and_names_its_version(key: Ed25519PrivateKey,
-                                                                           tmp_path: Path) -> None:
+def test_an_applied_config_decides_the_next_visitors_and_names_its_version(
+        key: Ed25519PrivateKey, simulated: Callable[..., SimulatedKiosk], tmp_path: Path) -> None:
     """Through the real runtime: the township switches to no-risk-areas; the risk-area visitor passes."""
     import sqlite3
 
-    from kiosk.clock import VirtualClock
-    from kiosk.feed.remote_config import attach_remote_config
-    from kiosk.simulation.runner import _play, build_simulated_kiosk, scenario_config
-
-    scenario = _first_visitors(5, tmp_path)
-    data = tmp_path / "data"
-    config = scenario_config(scenario, KioskConfig(), str(data))
-    clock = VirtualClock(wall_start=scenario.start)
-    kiosk, world, device = build_simulated_kiosk(scenario, config, clock)
-    local = PolicyState.build(config.policy, kiosk.verifier.trust_list)
-    rc = RemoteConfig(key.public_key(), tmp_path / "state", local, topics=KioskTopics(
-        config.site.township, config.site.site_id, config.site.kiosk_id))
-    feed = kiosk.outbox  # the kiosk's feed (outbox + daily summary), as app.run_kiosk wires it
-    sink = attach_remote_config(kiosk, rc, feed, None, clock.wall, also=(feed, feed.daily))
+    scenario = first_visitors(5, tmp_path)
+    base = KioskConfig()
+    config = base.model_copy(update={"uplink": base.uplink.model_copy(
+        update={"config_public_key": public_key_text(key.public_key())})})
+    sim = simulated(scenario, config=config)  # assembled as app.run_kiosk assembles it
+    rc, sink, feed = sim.assembly.remote, sim.assembly.acks, sim.feed
+    site = sim.kiosk.config.site
     wide = rc.topics.township_config
     ack = rc.handle(wide, sign_config(key, {
-        "version": 3, "issued_at": NOW, "township": config.site.township, "kiosk": None,
-        "policy": {**config.policy.model_dump(mode="json"), "mode": "no-risk-areas", "version": "township-3"}}), True)
+        "version": 3, "issued_at": NOW, "township": site.township, "kiosk": None,
+        "policy": {**sim.kiosk.config.policy.model_dump(mode="json"), "mode": "no-risk-areas",
+                   "version": "township-3"}}), True)
     sink(ack)
     assert ack.status == "applied" and len(sink.sent) == 1
+    database = feed.outbox.path
     try:
-        _play(kiosk, world, device, clock, scenario)
+        play(sim.kiosk, sim.world, sim.device, sim.clock, scenario)
         day = feed.daily.local_day(scenario.start)
-        summary = feed.daily.summary(day, clock.wall())
+        summary = feed.daily.summary(day, sim.clock.wall())
         assert summary["policy_version"] == "township-3" and summary["policy_versions"] == ["township-3"]
     finally:
-        kiosk.close()
-    with sqlite3.connect(data / "outbox.sqlite") as con:
+        sim.close()
+    with sqlite3.connect(database) as con:
         rows = [(s, json.loads(p)) for s, p in con.execute("SELECT stream, payload FROM outbox ORDER BY seq")]
-    kiosk.outbox.close()
     entries = [p for s, p in rows if s in ("entry", "alert")]
     assert entries and all(p["policy_version"] == "township-3" and p["mode"] == "no-risk-areas" for p in entries)
     assert not any("trip_risk_area" in p["reasons"] or "trip_star" in p["reasons"] for p in entries)
@@ -380,17 +363,6 @@ def test_whatever_arrives_handle_never_raises(key: Ed25519PrivateKey, tmp_path: 
     judge()
 
 
-def _first_visitors(n: int, tmp_path: Path) -> Any:
-    """The first `n` visitors of every-reason.json (PASS, fever, yellow, red+star, risk area, ...)."""
-    from kiosk.simulation.scenario import load_scenario
-
-    data = json.loads((SCENARIOS / "every-reason.json").read_text())
-    data["visitors"] = data["visitors"][:n]
-    path = tmp_path / "first-visitors.json"
-    path.write_text(json.dumps(data))
-    return load_scenario(path)
-
-
 # ----------------------------------------------------------------------------- replay after reboot, issued_at
 def test_after_a_reboot_without_the_saved_config_no_older_one_can_be_replayed(key: Ed25519PrivateKey,
                                                                               tmp_path: Path) -> None:
@@ -412,8 +384,6 @@ def test_after_a_reboot_without_the_saved_config_no_older_one_can_be_replayed(ke
 
 def test_a_version_that_cannot_be_saved_is_reported_on_the_ack(key: Ed25519PrivateKey, tmp_path: Path,
                                                               caplog: Any) -> None:
-    from kiosk.feed.remote_config import VERSION_FILE
-
     (tmp_path / VERSION_FILE).mkdir()  # the tiny file cannot be written
     rc = remote(key, tmp_path)
     with caplog.at_level("ERROR"):

@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from kiosk.config import KioskConfig
-from kiosk.feed.events import mask_name
 from kiosk.feed.sealing import PREFIX, SealError, SubjectOpener, SubjectSealer, public_key_from_text, public_key_text
-from kiosk.simulation.runner import simulate
-from kiosk.simulation.scenario import load_scenario
-from tests.paths import ROOT
+from kiosk.healthpass.model import mask_name
+from kiosk.simulation import simulate
+from tests.simulation.rig import first_visitors
 
 
 def _township() -> SubjectOpener:
@@ -78,15 +76,6 @@ def _db_bytes(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.glob("outbox.sqlite*")))
 
 
-def first_visitors(n: int, tmp_path: Path) -> Any:
-    """The first `n` visitors of every-reason.json (PASS, fever, yellow, red+star, risk area, ...)."""
-    data = json.loads((ROOT / "tests" / "scenarios" / "every-reason.json").read_text())
-    data["visitors"] = data["visitors"][:n]
-    path = tmp_path / "scenario.json"
-    path.write_text(json.dumps(data))
-    return load_scenario(path)
-
-
 def test_sd_card_and_logs_hold_no_subject_id_in_clear(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The real pipeline (a scenario through the runtime) with a township sealing key, logging at DEBUG."""
     import logging
@@ -124,23 +113,21 @@ def test_sd_card_and_logs_hold_no_subject_id_in_clear(tmp_path: Path, caplog: py
 
 
 def test_without_a_township_key_an_event_carries_no_subject_id_at_all() -> None:
-    from kiosk.checkpoint.machine import ScannedCode, VisitorOutcome
-    from kiosk.checkpoint.policy import Decision, Verdict
-    from kiosk.feed.events import entry_event
+    from kiosk.checkpoint import Decision, ScannedCode, Verdict, VisitorOutcome, facts_of, verified_code
+    from kiosk.feed import EventBuilder
+    from kiosk.healthpass import Verifier
     from kiosk.healthpass.issuer import TestIssuer
-    from kiosk.healthpass.verifier import Verifier
-    from kiosk.loop.runtime import facts_of
 
     issuer = TestIssuer("EdDSA", iss="CN-T")
     now = 1_764_000_000
     result = Verifier(issuer.trust_list()).verify(issuer.issue("G", sid="person-9", name="李四", iat=now,
                                                                exp=now + 600), now)
     assert result.valid
-    outcome = VisitorOutcome(Decision(Verdict.PASS, ()), 36.5, 36.5, ScannedCode("k", facts_of(result), result),
-                             now - 3, now)
-    plain = entry_event(outcome, KioskConfig(), wall=now)
+    code = ScannedCode("k", facts_of(result), verified_code(result))
+    outcome = VisitorOutcome(Decision(Verdict.PASS, ()), 36.5, 36.5, code, now - 3, now)
+    plain = EventBuilder.from_config(KioskConfig()).build(outcome, wall=now)
     assert plain.sid_sealed is None and plain.name == "李*"  # masked here: the platform had not
     assert b"person-9" not in plain.to_json()
     township = _township()
-    sealed = entry_event(outcome, KioskConfig(), wall=now, sealer=township.sealer)
+    sealed = EventBuilder.from_config(KioskConfig(), sealer=township.sealer).build(outcome, wall=now)
     assert township.open(sealed.sid_sealed or "") == "person-9" and b"person-9" not in sealed.to_json()

@@ -17,14 +17,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kiosk.checkpoint.policy import decide
+from kiosk.checkpoint import decide, facts_of
 from kiosk.config import Mode, PolicyConfig
 from kiosk.healthpass import ERRORS, CodeResult, TrustList, TrustListError, Verifier
 from kiosk.healthpass.dcc import KIND_USAGES
 from kiosk.healthpass.dcc_issuer import DccTestIssuer
 from kiosk.healthpass.issuer import TestIssuer, encode_text
 from kiosk.healthpass.model import CovidCertificate
-from kiosk.loop.runtime import facts_of
 
 AT = 1_765_900_000
 DAY = 86_400
@@ -389,8 +388,8 @@ def test_the_hc1_issuer_issues_only_certificates() -> None:
 
 def test_the_kiosk_reads_eu_certificates_from_the_phone_screen(tmp_path: Path) -> None:
     """Rendered phone → camera frame → zbar → HC1 verifier → policy, on emulated hardware."""
-    from kiosk.simulation.scenario import Scenario
-    from tests.loop.test_failing_parts import _kiosk, _play  # the review tests' emulated-hardware rig
+    from kiosk.simulation import Scenario
+    from tests.loop.rig import simulated_kiosk  # the whole kiosk on emulated hardware
 
     start = AT
     visitor = {"forehead_c": 36.5, "distance_m": 0.5}
@@ -409,11 +408,12 @@ def test_the_kiosk_reads_eu_certificates_from_the_phone_screen(tmp_path: Path) -
                       "expect": {"decision": decision, "reasons": reasons}}
                      for i, (name, (text, decision, reasons)) in enumerate(codes.items())],
     })
-    kiosk, world, device, clock, _ = _kiosk(tmp_path, scenario)
-    kiosk.verifier = Verifier(TrustList.from_json(DE.trust_list_json(FR)))
+    sim = simulated_kiosk(tmp_path, scenario)
+    kiosk, world = sim.kiosk, sim.world
+    kiosk.apply_policy(kiosk.policy.policy, Verifier(TrustList.from_json(DE.trust_list_json(FR))))
     formats: list[str | None] = []
     kiosk.on_outcome.append(lambda outcome, event: formats.append(event.code.format if event.code else None))
-    _play(kiosk, world, device, clock, seconds=200)
+    sim.play(seconds=200)
     assert [(r.visitor, r.decision, list(r.reasons)) for r in world.records()] == [
         (name, decision, reasons) for name, (_, decision, reasons) in codes.items()]
     assert formats == ["HC1"] * 4

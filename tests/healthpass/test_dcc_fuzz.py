@@ -16,11 +16,11 @@ import cbor2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kiosk.checkpoint import facts_of
 from kiosk.cli.code import verify_lines
 from kiosk.healthpass import ERRORS, CodeResult, TrustList, Verifier
 from kiosk.healthpass.dcc_issuer import DccTestIssuer
 from kiosk.healthpass.issuer import TestIssuer, encode_text
-from kiosk.loop.runtime import facts_of
 
 AT = 1_765_900_000
 DE = DccTestIssuer("ES256")

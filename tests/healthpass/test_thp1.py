@@ -139,12 +139,11 @@ def test_sid_is_kept_but_never_printed() -> None:
 
 
 def test_the_name_is_never_in_a_repr_nor_in_a_logged_outcome() -> None:
-    from kiosk.checkpoint.machine import ScannedCode, VisitorOutcome
-    from kiosk.checkpoint.policy import CodeFacts, Decision, Verdict
+    from kiosk.checkpoint import CodeFacts, Decision, ScannedCode, Verdict, VisitorOutcome, verified_code
 
     result = verify(ES.issue("G", sid=SID, name="张三丰", iat=AT, exp=AT + 60))
     assert result.health_pass is not None and result.health_pass.name == "张三丰"  # kept for the event, masked there
-    scanned = ScannedCode(key="k", facts=CodeFacts(valid=True, colour="G"), result=result)
+    scanned = ScannedCode(key="k", facts=CodeFacts(valid=True, colour="G"), code=verified_code(result))
     outcome = VisitorOutcome(decision=Decision(Verdict.PASS, ()), temperature_c=36.5, first_reading_c=36.5,
                              code=scanned, started_at=0.0, decided_at=1.0)
     for shown in (repr(result), str(result.health_pass), repr(scanned), repr(outcome), f"{outcome}"):

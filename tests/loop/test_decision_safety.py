@@ -11,15 +11,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from kiosk.checkpoint.machine import Phase, ScannedCode
-from kiosk.checkpoint.policy import CodeFacts, Verdict
+from kiosk.checkpoint import CodeFacts, Phase, ScannedCode, Verdict, VisitorOutcome
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
-from kiosk.healthpass.model import CodeResult, CovidCertificate, HealthPass
-from kiosk.loop.runtime import Kiosk, NullDisplay
+from kiosk.feed import EntryEvent
+from kiosk.healthpass import CodeResult, CovidCertificate, HealthPass
+from kiosk.loop import Kiosk, NullDisplay
 from kiosk.loop.workers import CameraResult, Inbox, ThermalResult
 from kiosk.ports import GrayFrame, Screen, Signal
-from tests.checkpoint.test_machine import DT, GREEN, Rig, frame
+from tests.checkpoint.rig import DT, GREEN, Rig, frame
 
 OTHER = ScannedCode("other", CodeFacts(True, "G"))
 
@@ -140,16 +140,19 @@ class _Signals:
         pass
 
 
-class _Outbox:
+class _Sink:
     def __init__(self) -> None:
-        self.rows: list[bytes] = []
+        self.rows: list[EntryEvent] = []
 
-    def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0) -> int:
-        self.rows.append(payload)
+    def store(self, event: EntryEvent, outcome: VisitorOutcome) -> int:
+        self.rows.append(event)
         return len(self.rows)
 
     def pending_count(self) -> int:
         return len(self.rows)
+
+    def close(self) -> None:
+        pass
 
 
 def _pass(colour: str = "G", sid: str = "subject-1", iat: int = 1_764_000_000) -> CodeResult:
@@ -174,6 +177,9 @@ class _Feed:
     def stop(self) -> None:
         pass
 
+    def camera_ok(self, now: float) -> bool:
+        return True
+
 
 class _Decoder:
     def __init__(self) -> None:
@@ -189,10 +195,10 @@ class _Decoder:
 def _kiosk(*, threaded: bool) -> tuple[Kiosk, VirtualClock]:
     clock = VirtualClock()
     kiosk = Kiosk(config=KioskConfig(), clock=clock, sensor=_Sensor(), camera=_Sensor(), decoder=_Decoder(),
-                  verifier=_Verifier(), signals=_Signals(), display=NullDisplay(), outbox=_Outbox(),
+                  verifier=_Verifier(), signals=_Signals(), display=NullDisplay(), sink=_Sink(),
                   threaded=threaded)
     if threaded:
-        kiosk._thermal_feed = kiosk._camera_feed = _Feed()  # type: ignore[assignment]  # no threads: filled by hand
+        kiosk.workers.thermal = kiosk.workers.camera = _Feed()  # type: ignore[assignment]  # no threads: filled by hand
     return kiosk, clock
 
 
@@ -210,9 +216,9 @@ def _feed(kiosk: Kiosk, clock: VirtualClock, seconds: float, face_c: float | Non
     n = round(seconds / DT)
     for i in range(1, n + 1):
         t = t0 + i * DT
-        kiosk._thermal_inbox.put(ThermalResult(frame(t, face_c, **kw)))
+        kiosk.workers.thermal_inbox.put(ThermalResult(frame(t, face_c, **kw)))
     if code is not None:
-        kiosk._camera_inbox.put(CameraResult(GrayFrame(np.zeros((2, 2), np.uint8), t0 + DT), (code,)))
+        kiosk.workers.camera_inbox.put(CameraResult(GrayFrame(np.zeros((2, 2), np.uint8), t0 + DT), (code,)))
     clock.advance(n * DT)
 
 
@@ -295,8 +301,8 @@ def test_dropped_frames_are_counted_and_logged(caplog) -> None:
     assert any("dropped" in r.getMessage() for r in caplog.records)
     kiosk, _ = _kiosk(threaded=True)
     for _ in range(70):
-        kiosk._thermal_inbox.put(ThermalResult(None))
-    assert kiosk.thermal_frames_dropped == 70 - 64
+        kiosk.workers.thermal_inbox.put(ThermalResult(None))
+    assert kiosk.status().thermal_frames_dropped == 70 - 64
 
 
 def test_a_visitor_lingering_with_a_regenerated_code_is_not_a_new_visit() -> None:

@@ -7,40 +7,12 @@ fails the way a real device or library can.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from kiosk.clock import VirtualClock
-from kiosk.config import KioskConfig
-from kiosk.ports import Screen, ScreenView
-from kiosk.simulation.runner import build_simulated_kiosk, scenario_config
-from kiosk.simulation.scenario import Scenario
-
-ONE_GREEN = Scenario.model_validate({
-    "name": "one healthy visitor",
-    "visitors": [{"id": "v01", "arrive_s": 1.0, "forehead_c": 36.5, "distance_m": 0.5,
-                  "code": {"colour": "G"}, "expect": {"decision": "PASS", "reasons": []}}],
-})
-
-
-def _kiosk(tmp_path: Path, scenario: Scenario = ONE_GREEN):
-    cfg = scenario_config(scenario, KioskConfig(), str(tmp_path))
-    clock = VirtualClock(wall_start=scenario.start)
-    kiosk, world, device = build_simulated_kiosk(scenario, cfg, clock)
-    views: list[ScreenView] = []
-    kiosk.on_view.append(views.append)
-    return kiosk, world, device, clock, views
-
-
-def _play(kiosk, world, device, clock, seconds: float = 40.0) -> None:
-    end = clock.monotonic() + seconds
-    try:
-        while clock.monotonic() < end and not world.finished():
-            device.unplugged = world.sensor_unplugged(clock.monotonic())
-            kiosk.step()
-    finally:
-        kiosk.close()
+from kiosk.ports import Screen
+from tests.loop.rig import SimulatedKiosk
 
 
 class _FlakyVerifier:
@@ -99,19 +71,24 @@ class _FlakySignals:
 
 
 @pytest.mark.parametrize("part", ["verifier", "camera", "signals"])
-def test_a_failing_part_does_not_stop_the_kiosk(tmp_path: Path, part: str) -> None:
-    kiosk, world, device, clock, _views = _kiosk(tmp_path)
-    wrap = {"verifier": _FlakyVerifier, "camera": _FlakyCamera, "signals": _FlakySignals}[part]
-    setattr(kiosk, part, wrap(getattr(kiosk, part)))
-    _play(kiosk, world, device, clock)  # must not raise
-    assert [r.decision for r in world.records()] == ["PASS"]
+def test_a_failing_part_does_not_stop_the_kiosk(simulated: Callable[..., SimulatedKiosk], part: str) -> None:
+    sim = simulated()
+    kiosk = sim.kiosk
+    if part == "verifier":
+        kiosk.apply_policy(kiosk.policy.policy, _FlakyVerifier(kiosk.verifier))
+    elif part == "camera":
+        kiosk.camera = _FlakyCamera(kiosk.camera)
+    else:
+        kiosk.presenter.signals = _FlakySignals(kiosk.signals)
+    sim.play()  # must not raise
+    assert [r.decision for r in sim.world.records()] == ["PASS"]
 
 
-def test_no_pass_is_shown_for_an_entry_that_could_not_be_stored(tmp_path: Path) -> None:
+def test_no_pass_is_shown_for_an_entry_that_could_not_be_stored(simulated: Callable[..., SimulatedKiosk]) -> None:
     """runtime.py promises "an entry that was shown was stored".  With the outbox unusable (here:
     closed, as after a failed disk), `_record` counts the failure and shows PASS all the same."""
-    kiosk, world, device, clock, views = _kiosk(tmp_path)
-    kiosk.outbox.close()
-    _play(kiosk, world, device, clock)
-    assert kiosk.store_failures == 1  # the decision was made and could not be stored ...
-    assert Screen.PASS not in [v.screen for v in views]  # ... yet it was shown as PASS
+    sim = simulated()
+    sim.feed.outbox.close()
+    sim.play()
+    assert sim.kiosk.store_failures == 1  # the decision was made and could not be stored ...
+    assert Screen.PASS not in [v.screen for v in sim.views]  # ... yet it was shown as PASS

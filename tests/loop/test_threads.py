@@ -10,22 +10,17 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from kiosk.clock import RealClock, VirtualClock
-from kiosk.config import KioskConfig
-from kiosk.loop.heartbeat import LoopWatch
+from kiosk.clock import RealClock
+from kiosk.loop import LoopWatch
 from kiosk.ports import Screen, ScreenView
-from kiosk.simulation.runner import build_simulated_kiosk, scenario_config
-from kiosk.simulation.scenario import Scenario
+from tests.loop.rig import SimulatedKiosk
+from tests.simulation.rig import one_green
 
-ONE_GREEN = Scenario.model_validate({
-    "name": "one healthy visitor",
-    "visitors": [{"id": "v01", "arrive_s": 0.5, "forehead_c": 36.5, "distance_m": 0.5,
-                  "code": {"colour": "G"}, "expect": {"decision": "PASS", "reasons": []}}],
-})
+ONE_GREEN = one_green(arrive_s=0.5)
 
 
 class RecordingDisplay:
@@ -68,16 +63,13 @@ class SlowSensor:
         self.inner.close()
 
 
-def _real_kiosk(tmp_path: Path, *, threaded: bool | None = None, sensor_delay_s: float = 0.0):
+def _real_kiosk(simulated: Callable[..., SimulatedKiosk], *, threaded: bool | None = None,
+                sensor_delay_s: float = 0.0):
     scenario = ONE_GREEN.model_copy(update={"start": time.time()})
-    config = scenario_config(scenario, KioskConfig(), str(tmp_path))
     display = RecordingDisplay()
-    kiosk, world, _device = build_simulated_kiosk(scenario, config, RealClock(), display=display)
-    if threaded is not None:
-        kiosk.threaded = threaded
-        kiosk._render_interval = 1 / config.display.fps if threaded else 0.5
-    kiosk.sensor = SlowSensor(kiosk.sensor, sensor_delay_s)
-    return kiosk, world, display
+    sim = simulated(scenario, clock=RealClock(), display=display, threaded=threaded)
+    sim.kiosk.sensor = SlowSensor(sim.kiosk.sensor, sensor_delay_s)
+    return sim.kiosk, sim.world, display
 
 
 def _run(kiosk, seconds: float, until=lambda: False) -> None:
@@ -88,8 +80,8 @@ def _run(kiosk, seconds: float, until=lambda: False) -> None:
         kiosk.close()
 
 
-def test_real_time_is_threaded_and_decides_as_inline(tmp_path: Path) -> None:
-    kiosk, world, display = _real_kiosk(tmp_path)
+def test_real_time_is_threaded_and_decides_as_inline(simulated: Callable[..., SimulatedKiosk]) -> None:
+    kiosk, world, display = _real_kiosk(simulated)
     assert kiosk.threaded  # a real clock: workers
     parts: set[str] = set()
     beats: list[float] = []
@@ -101,12 +93,12 @@ def test_real_time_is_threaded_and_decides_as_inline(tmp_path: Path) -> None:
     assert parts == {"thermal", "camera", "ui"}
     assert len(beats) >= len(display.frames) > 0
     assert kiosk.loop_watch.beats == len(beats)
-    assert not kiosk._thermal_feed.alive and not kiosk._camera_feed.alive  # close() stopped them
+    assert not kiosk.workers.thermal.alive and not kiosk.workers.camera.alive  # close() stopped them
 
 
-def test_a_slow_bus_does_not_freeze_the_screen(tmp_path: Path) -> None:
+def test_a_slow_bus_does_not_freeze_the_screen(simulated: Callable[..., SimulatedKiosk]) -> None:
     """Each thermal read blocks 0.3 s: threaded, frames keep coming every 1/fps; inline, the screen waits."""
-    threaded, _world, display = _real_kiosk(tmp_path / "t", sensor_delay_s=0.3)
+    threaded, _world, display = _real_kiosk(simulated, sensor_delay_s=0.3)
     _run(threaded, 3.0)
     fps = threaded.config.display.fps
     start = display.frames[0][0]
@@ -115,13 +107,13 @@ def test_a_slow_bus_does_not_freeze_the_screen(tmp_path: Path) -> None:
     assert display.longest_gap(after=start + 0.5) < 0.25
     assert threaded.loop_watch.stalls == 0
 
-    inline, _world, slow_display = _real_kiosk(tmp_path / "i", threaded=False, sensor_delay_s=0.3)
+    inline, _world, slow_display = _real_kiosk(simulated, threaded=False, sensor_delay_s=0.3)
     _run(inline, 3.0)
     assert slow_display.longest_gap() >= 0.3  # the old loop: frozen while the bus is read
 
 
-def test_a_hung_sensor_shows_fault_and_stops_thermal_progress(tmp_path: Path) -> None:
-    kiosk, _world, display = _real_kiosk(tmp_path)
+def test_a_hung_sensor_shows_fault_and_stops_thermal_progress(simulated: Callable[..., SimulatedKiosk]) -> None:
+    kiosk, _world, display = _real_kiosk(simulated)
     last: dict[str, float] = {}
     kiosk.on_progress.append(lambda part, now: last.__setitem__(part, now))
     kiosk.sensor.hang.set()  # the very first read never returns
@@ -134,10 +126,9 @@ def test_a_hung_sensor_shows_fault_and_stops_thermal_progress(tmp_path: Path) ->
     assert all(alive) and kiosk.loop_watch.stalls == 0  # the loop itself never stopped
 
 
-def test_virtual_time_stays_inline_and_feeds_the_hooks(tmp_path: Path) -> None:
-    config = scenario_config(ONE_GREEN, KioskConfig(), str(tmp_path))
-    clock = VirtualClock(wall_start=ONE_GREEN.start)
-    kiosk, world, _device = build_simulated_kiosk(ONE_GREEN, config, clock)
+def test_virtual_time_stays_inline_and_feeds_the_hooks(simulated: Callable[..., SimulatedKiosk]) -> None:
+    sim = simulated(ONE_GREEN)
+    kiosk, world = sim.kiosk, sim.world
     assert not kiosk.threaded
 
     said: list[Screen] = []
@@ -149,7 +140,7 @@ def test_virtual_time_stays_inline_and_feeds_the_hooks(tmp_path: Path) -> None:
         def close(self) -> None:
             pass
 
-    kiosk.voice = Voice()
+    kiosk.presenter.voice = Voice()
     parts: list[str] = []
     kiosk.on_progress.append(lambda part, now: parts.append(part))
     steps = 0
@@ -161,7 +152,7 @@ def test_virtual_time_stays_inline_and_feeds_the_hooks(tmp_path: Path) -> None:
     assert kiosk.loop_watch.beats == steps
     assert {"thermal", "camera", "ui"} <= set(parts)
     assert Screen.PASS in said
-    assert kiosk._thermal_feed is None  # no thread was ever started
+    assert not kiosk.workers.started  # no thread was ever started
 
 
 def test_loop_watch_reports_stalls_and_liveness() -> None:

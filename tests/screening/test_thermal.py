@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from kiosk.config import ThermalConfig
-from kiosk.ports import ThermalFrame
 from kiosk.screening.drift import DriftTracker
 from kiosk.screening.face import FACE_WIDTH_M, find_faces
 from kiosk.screening.thermal import Placement, Reading, Screening
-from kiosk.simulation.screening_trial import measure_person
+from kiosk.simulation import measure_person
+from tests.screening.rig import frame_of, paint_face, room
 
 
 @pytest.mark.parametrize("distance", [0.3, 0.5, 0.8, 1.0, 1.2])
@@ -60,33 +60,24 @@ def test_reading_near_the_threshold_is_flagged() -> None:
     assert r.near(37.3) and r.near(37.0) and not r.near(37.5) and not r.near(36.9)
 
 
-def _frame(px: np.ndarray, room: float = 24.0) -> ThermalFrame:
-    return ThermalFrame(px, room + 8.0, 0.0)
-
-
-def _face(px: np.ndarray, col: int, width: int, temp: float, top: int = 4) -> None:
-    px[top:top + 10, col:col + width] = temp - 1.0
-    px[top + 1:top + 4, col + 1:col + width - 1] = temp
-
-
-def test_placements_nobody_far_close_crowded_ok() -> None:
-    s = Screening(ThermalConfig())
-    empty = np.full((24, 32), 24.0)
-    assert s.observe(_frame(empty)).placement is Placement.NOBODY
+def test_placements_nobody_far_close_crowded_ok(screening: Screening) -> None:
+    s = screening
+    empty = room()
+    assert s.observe(frame_of(empty)).placement is Placement.NOBODY
     cases = [(10, Placement.OK), (4, Placement.TOO_FAR), (24, Placement.TOO_CLOSE)]
     for width, expected in cases:
         px = empty.copy()
-        _face(px, 16 - width // 2, width, 36.5)
-        assert s.observe(_frame(px)).placement is expected
+        paint_face(px, 16 - width // 2, width, 36.5)
+        assert s.observe(frame_of(px)).placement is expected
     px = empty.copy()
-    _face(px, 4, 9, 36.5)
-    _face(px, 20, 9, 36.6)
-    assert s.observe(_frame(px)).placement is Placement.CROWDED
+    paint_face(px, 4, 9, 36.5)
+    paint_face(px, 20, 9, 36.6)
+    assert s.observe(frame_of(px)).placement is Placement.CROWDED
 
 
 def test_warm_clothing_below_the_face_is_not_a_second_person() -> None:
-    px = np.full((24, 32), 31.0)
-    _face(px, 12, 8, 36.5, top=2)
+    px = room(31.0)
+    paint_face(px, 12, 8, 36.5, top=2)
     px[14:24, 8:24] = 35.0  # clothes as warm as skin in a warm room, separated by a cooler collar
     px[12:14, :] = 31.0
     faces = find_faces(px, 31.0, np.radians(55.0) / 32)
@@ -95,16 +86,16 @@ def test_warm_clothing_below_the_face_is_not_a_second_person() -> None:
 
 def test_unstable_window_is_refused_and_slides_on() -> None:
     s = Screening(ThermalConfig(), frames_per_reading=4)
-    base = np.full((24, 32), 24.0)
+    base = room()
     for temp in (36.0, 36.9, 36.1, 36.8):  # wandering by 0.9 °C: not a steady forehead
         px = base.copy()
-        _face(px, 11, 10, temp)
-        s.observe(_frame(px))
+        paint_face(px, 11, 10, temp)
+        s.observe(frame_of(px))
     assert s.take_reading() is None and s.unstable_windows == 1
     for _ in range(3):
         px = base.copy()
-        _face(px, 11, 10, 36.8)
-        s.observe(_frame(px))
+        paint_face(px, 11, 10, 36.8)
+        s.observe(frame_of(px))
     reading = s.take_reading()
     assert reading is not None and reading.temperature_c == pytest.approx(36.8, abs=0.02)
 
@@ -134,12 +125,12 @@ def test_drift_tracker_running_median() -> None:
     assert d.drift_c == pytest.approx(-0.5)
 
 
-def test_environment_warnings_carry_catalogue_keys() -> None:
-    s = Screening(ThermalConfig())
-    s.observe(_frame(np.full((24, 32), 12.0), room=12.0))
+def test_environment_warnings_carry_catalogue_keys(screening: Screening) -> None:
+    s = screening
+    s.observe(frame_of(room(12.0), room_c=12.0))
     assert s.environment_warnings() == ("warning_ambient",) and s.cold_room
     s2 = Screening(ThermalConfig())
-    s2.observe(_frame(np.full((24, 32), 24.0)))
+    s2.observe(frame_of(room()))
     assert s2.environment_warnings() == ()
     for _ in range(20):
         s2.drift.add(37.2)
@@ -156,7 +147,7 @@ def test_health_exposes_drift_room_and_calibration() -> None:
     from datetime import UTC, datetime
 
     s = Screening(ThermalConfig(calibration_offset_c=0.3, calibrated_at=datetime(2026, 11, 1, tzinfo=UTC)))
-    s.observe(_frame(np.full((24, 32), 22.0), room=22.0))
+    s.observe(frame_of(room(22.0), room_c=22.0))
     for _ in range(15):
         s.drift.add(36.9)
     health = s.health()

@@ -15,9 +15,19 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import KioskConfig, parse_config
-from kiosk.service.selftest import FAIL, FAULTS, PASS, SKIP, WARN, exit_code, run_selftest, simulated_hardware
+from kiosk.service.selftest import (
+    FAIL,
+    FAULTS,
+    PASS,
+    SKIP,
+    WARN,
+    exit_code,
+    real_hardware,
+    run_selftest,
+    simulated_hardware,
+)
 from tests.mosquitto import Broker, free_port
-from tests.service.test_provisioning import make_pki
+from tests.service.rig import make_pki
 
 EXPECTED_FAILURE = {
     "thermal-unplugged": ("thermal", "not found on I²C bus 1 at 0x33"),
@@ -87,7 +97,7 @@ def test_calibration_age() -> None:
 
 # ------------------------------------------------------------------------------------ broker over TLS
 @pytest.fixture
-def tls_broker(tmp_path: Path):  # type: ignore[no-untyped-def]
+def tls_broker(tmp_path: Path, pki: dict[str, bytes]):  # type: ignore[no-untyped-def]
     import datetime as dt
     import ipaddress
 
@@ -96,7 +106,6 @@ def tls_broker(tmp_path: Path):  # type: ignore[no-untyped-def]
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    pki = make_pki()
     ca = x509.load_pem_x509_certificate(pki["ca.crt"])
     ca_key = serialization.load_pem_private_key(pki["ca.key"], password=None)
     now = dt.datetime.now(dt.UTC)
@@ -189,7 +198,7 @@ def test_selftest_command_with_an_invalid_config_file(tmp_path: Path) -> None:
 
 def test_real_hardware_with_an_emulator_configuration_says_which_key_to_change() -> None:
     """On a Pi, a configuration still set to the emulators fails with the key to change, not a wiring hint."""
-    from kiosk.service.selftest import check_camera, check_signals, check_thermal, real_hardware
+    from kiosk.service.checklist import check_camera, check_signals, check_thermal
 
     config = KioskConfig()  # thermal "emulated", camera "emulated", signals "mock"
     hw = real_hardware(config)

@@ -7,12 +7,13 @@ checkpoint → outbox.  Nothing in the decision path reads the scenario's expect
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from kiosk.simulation.runner import DEMO_SCENARIO, simulate
-from kiosk.simulation.scenario import load_scenario
+from kiosk.simulation import DEMO_SCENARIO, load_scenario, play, simulate
+from tests.loop.rig import SimulatedKiosk
 from tests.paths import ROOT
 
 SHARED = ROOT.parent / "shared" / "scenarios"
@@ -66,20 +67,17 @@ def test_events_are_stored_before_shown_and_carry_no_personal_data(tmp_path: Pat
                                                                           "nat_missing"})
 
 
-def test_screens_and_signals_follow_the_decisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_screens_and_signals_follow_the_decisions(simulated: Callable[..., SimulatedKiosk],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The same run with the real pygame display (dummy video driver) and gpiozero mock pins."""
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    from kiosk.clock import VirtualClock
-    from kiosk.config import KioskConfig
     from kiosk.ports import Screen
-    from kiosk.simulation.runner import _play, build_simulated_kiosk, scenario_config
     from ui.display import PygameDisplay
 
     scenario = load_scenario(ROOT / "tests" / "scenarios" / "no-risk-areas.json")
-    config = scenario_config(scenario, KioskConfig(), str(tmp_path))
-    clock = VirtualClock(wall_start=scenario.start)
     display = PygameDisplay(size=(800, 480), driver="dummy")
-    kiosk, world, device = build_simulated_kiosk(scenario, config, clock, display=display)
+    sim = simulated(scenario, display=display)
+    kiosk, world = sim.kiosk, sim.world
     shown: list[tuple[Screen, tuple[str, ...], str]] = []
 
     def drawn(view: object) -> None:
@@ -89,10 +87,9 @@ def test_screens_and_signals_follow_the_decisions(tmp_path: Path, monkeypatch: p
     kiosk.on_view.append(drawn)
     red_pin = kiosk.signals._red.pin  # type: ignore[attr-defined]
     try:
-        _play(kiosk, world, device, clock, scenario)
+        play(kiosk, world, sim.device, sim.clock, scenario)
     finally:
-        kiosk.close()
-        kiosk.outbox.close()  # type: ignore[attr-defined]
+        sim.close()
     assert world.records()[2].decision == "STOP"
     stops = [texts for screen, reasons, texts in shown if screen is Screen.STOP]
     assert stops and all("请止步" in t or "STOP" in t for t in stops)

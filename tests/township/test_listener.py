@@ -58,7 +58,7 @@ def event(config: KioskConfig, at: float, *, alert: bool, sid: str, opener: Subj
 
 def store_event(outbox: Outbox, e: EntryEvent, daily: DailyReporter) -> None:
     payload = e.to_json()
-    outbox.append(e.stream, e.event_id, payload, priority=10 if e.alert else 0, visit=daily.visit_of(e.stream, payload))
+    outbox.append(e.stream, e.event_id, payload, priority=10 if e.alert else 0, visit=daily.tally_of(e))
 
 
 def drain(outbox: Outbox, b: Broker, topics: KioskTopics) -> None:

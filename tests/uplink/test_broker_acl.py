@@ -386,7 +386,8 @@ def test_config_round_trip_over_tls_with_the_example_acl(example_broker: Example
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from kiosk.cli.main import main
-    from kiosk.feed.remote_config import RemoteConfig, attach_remote_config, public_key_text
+    from kiosk.feed import RemoteConfig, listen_for_config
+    from kiosk.feed.config_message import public_key_text
     from township.broker import BrokerAddress, tls_context
     from township.listener import Listener
     from township.store import EventStore
@@ -414,11 +415,12 @@ def test_config_round_trip_over_tls_with_the_example_acl(example_broker: Example
                  "--township", "demo-township", "--version", "7"]) == 0
     assert json.loads(capsys.readouterr().out)["topic"] == "checkpoint/v1/demo-township/config"
 
-    class _Holder:  # stands in for the runtime's kiosk: what attach_remote_config updates
+    class _Holder:  # stands in for the runtime's kiosk: what the township's configuration changes
         def __init__(self) -> None:
-            self.config = config
-            self.checkpoint = type("C", (), {"policy": config.policy})()
-            self.verifier = None
+            self.policy, self.verifier = config.policy, None
+
+        def apply_policy(self, policy: Any, verifier: Any) -> None:
+            self.policy, self.verifier = policy, verifier
 
     (tmp_path / "kiosk").mkdir()
     with EventStore(tmp_path / "township.sqlite") as store, Outbox(tmp_path / "kiosk" / "outbox.sqlite") as outbox:
@@ -428,15 +430,16 @@ def test_config_round_trip_over_tls_with_the_example_acl(example_broker: Example
         uplink = build_uplink(config, outbox)
         kiosk = _Holder()
         remote = RemoteConfig.from_config(config)
-        attach_remote_config(kiosk, remote, outbox, uplink, time.time)
+        remote.on_apply.append(lambda state: kiosk.apply_policy(state.policy, state.verifier))  # as app.assemble
+        listen_for_config(remote, uplink, outbox, time.time)
         try:
             assert wait_until(lambda: store.count("config/ack") == 1, 15,
                               step=lambda: (uplink.poll(), listener.poll()))
         finally:
             uplink.close()
             listener.close()
-        assert remote.current.version == 7 and kiosk.config.policy.version == "demo-7"
-        assert kiosk.checkpoint.policy.mode.value == "no-risk-areas" and kiosk.verifier is remote.current.verifier
+        assert remote.current.version == 7 and kiosk.policy.version == "demo-7"
+        assert kiosk.policy.mode.value == "no-risk-areas" and kiosk.verifier is remote.current.verifier
         (row,) = store.rows("SELECT site, kiosk, payload FROM events WHERE kind = 'config/ack'")
         ack = json.loads(row["payload"])
         assert (row["site"], row["kiosk"], ack["status"], ack["applied_version"]) == ("site-a", "kiosk-1", "applied", 7)
