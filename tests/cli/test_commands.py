@@ -103,3 +103,25 @@ def test_thermal_convert_refuses_a_blank_eeprom(tmp_path: Path, kiosk_cli: Kiosk
     (tmp_path / "fr.json").write_text(json.dumps({"ram": [0] * 832, "control": 0x1901, "subpage": 0}))
     run = kiosk_cli("thermal", "convert", "--eeprom", str(tmp_path / "ee.json"), "--frame", str(tmp_path / "fr.json"))
     assert run.returncode == 1 and "cannot convert" in run.stderr
+
+
+ONE_LINE = "{bad}: line 2: site.name = 5: Input should be a valid string\n"
+LISTED = "{bad}: invalid configuration\n  line 2: site.name = 5: Input should be a valid string\n"
+
+
+@pytest.mark.parametrize(("args", "code", "form"), [
+    (["config", "check", "{bad}"], 1, LISTED),
+    (["run", "--config", "{bad}"], 1, LISTED),
+    (["simulate", "tests/scenarios/two-people.json", "--headless", "--config", "{bad}"], 2, ONE_LINE),
+    (["thermal", "convert", "--eeprom", "x.json", "--frame", "y.json", "--config", "{bad}"], 2, ONE_LINE),
+    (["outbox", "stats", "--config", "{bad}"], 1, ONE_LINE),
+    (["screens", "--out", "{tmp}", "--config", "{bad}"], 2, ONE_LINE),
+    (["calibrate", "--reference", "37", "--config", "{bad}"], 2, ONE_LINE),
+])
+def test_every_command_reports_an_unusable_configuration_as_it_always_has(
+        tmp_path: Path, kiosk_cli: KioskCli, args: list[str], code: int, form: str) -> None:
+    """One loader for the whole CLI (kiosk.cli.loading), the two forms and the exit codes unchanged."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[site]\nname = 5\n")
+    run = kiosk_cli(*(a.format(bad=bad, tmp=tmp_path / "png") for a in args))
+    assert (run.returncode, run.stderr) == (code, form.format(bad=bad))
