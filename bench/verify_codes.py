@@ -81,7 +81,7 @@ def batch(trust_json: dict, texts: list[str], lines: int, per_process: int) -> N
         with batch_file.open("w") as fh:
             for i in range(lines):
                 fh.write(json.dumps({"id": i, "text": texts[i % len(texts)], "at": AT}) + "\n")
-        kiosk = [sys.executable, "-m", "kiosk.cli.main", "code", "verify", "--trust", str(trust)]
+        kiosk = [sys.executable, "-m", "kiosk.cli", "code", "verify", "--trust", str(trust)]
         start = time.perf_counter()
         run = subprocess.run([*kiosk, "--batch", str(batch_file)], capture_output=True, text=True, cwd=ROOT)
         batch_s = time.perf_counter() - start

@@ -24,11 +24,6 @@ def render(text: str, *, scale: int = 4, **options: object) -> np.ndarray:
     return np.where(dark, 0, 255).astype(np.uint8)
 
 
-@pytest.fixture(scope="module")
-def zxing() -> ZxingDecoder:
-    return ZxingDecoder()
-
-
 def test_is_a_qr_decoder(zxing: ZxingDecoder) -> None:
     assert isinstance(zxing, QrDecoder)
 
