@@ -48,6 +48,8 @@ def check(text: str, *, forged: bool) -> None:
             raise AssertionError("a valid result without claims")
     elif result.error not in ERRORS or result.health_pass is not None:
         raise AssertionError(f"unknown error {result.error!r}")
+    if "unexpected" in result.detail:
+        raise AssertionError(f"a failure no layer foresaw: {result.detail}")
 
 
 def encoded(prefix: str, data: bytes) -> str:

@@ -48,6 +48,7 @@ values = st.recursive(
 def check(text: Any, at: float = AT) -> CodeResult:
     result = VERIFIER.verify(text, at)
     assert isinstance(result, CodeResult)
+    assert "unexpected" not in result.detail, result.detail  # every refusal is a failure some layer foresaw
     if result.valid:
         assert result.error is None and result.health_pass is not None
         facts_of(result)  # whatever verified, policy can read it
