@@ -23,9 +23,11 @@ from kiosk.healthpass.claims import UINT_LIMIT, _bad
 from kiosk.healthpass.model import DETECTED, NOT_DETECTED
 
 # RFC 3339 as issuers write it: seconds optional, any number of fraction digits, the zone as Z,
-# ±hh:mm, ±hhmm or ±hh; a space for the T.  A time without a zone names no instant.
+# ±hh:mm, ±hhmm or ±hh, then perhaps a zone name in brackets (Java's ZonedDateTime); a space for
+# the T.  A time without a zone offset names no instant.
 _INSTANT: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?")
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?"
+    r"(?:\[[\w/+\-]{1,40}\])?")
 _DATE_PREFIX: Final = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[Tt ].*)?")
 _SNOMED: Final = re.compile(r"\d{6,18}")
 TEST_RESULTS: Final = frozenset({DETECTED, NOT_DETECTED})
