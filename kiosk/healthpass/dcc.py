@@ -120,15 +120,14 @@ def check_signer(certificate: CovidCertificate, key: TrustedKey) -> CovidCertifi
     signer.  Claim 1 is optional and some issuers write a name there rather than a code: only a
     two-letter code is compared.  Either way the result's `iss` is the trust list's.
     """
-    signer = key.certificate
-    if not signer.not_valid_before_utc.timestamp() <= certificate.iat <= signer.not_valid_after_utc.timestamp():
+    if not key.not_before <= certificate.iat <= key.not_after:
         raise CodeRejected(SIGNATURE, "issued outside the document signer certificate's validity")
     if key.usages & ALL_USAGES and not key.usages & KIND_USAGES[certificate.kind]:
         raise CodeRejected(SIGNATURE, f"the document signer may not sign {certificate.kind} certificates")
     claimed = (certificate.iss or "").strip().upper()
     if len(claimed) == 2 and claimed.isalpha() and claimed != key.iss.strip().upper():
         raise CodeRejected(SIGNATURE, f"issued by {claimed}, the trust list lists this signer for {key.iss}")
-    return dataclasses.replace(certificate, iss=key.iss)
+    return certificate if certificate.iss == key.iss else dataclasses.replace(certificate, iss=key.iss)
 
 
 def check_validity(certificate: CovidCertificate, at: float, *, clock_skew_s: float) -> None:

@@ -68,6 +68,8 @@ class TrustedKey:
     certificate: x509.Certificate
     format: str = "THP1"  # the one code format this key may sign: a THP1 key cannot vouch for an HC1
     usages: frozenset[str] = frozenset()  # the certificate's extended key usages (HC1 signers' kind limits)
+    not_before: float = float("-inf")  # the certificate's validity, epoch seconds (read once, at load)
+    not_after: float = float("inf")
 
     def same_as(self, other: TrustedKey) -> bool:
         """The same entry listed again (same certificate, issuer, alg and format): harmless, unlike a clash."""
@@ -121,7 +123,8 @@ def _key_from_entry(entry: object) -> TrustedKey:
     except Unreadable as exc:
         raise ValueError(f"the certificate's extended key usage cannot be read ({exc})") from exc
     return TrustedKey(kid=kid, iss=iss, alg=alg, public_key=public_key, certificate=certificate,
-                      format=code_format, usages=usages)
+                      format=code_format, usages=usages, not_before=certificate.not_valid_before_utc.timestamp(),
+                      not_after=certificate.not_valid_after_utc.timestamp())
 
 
 class TrustList:

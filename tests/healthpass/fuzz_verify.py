@@ -81,7 +81,10 @@ def seeds_for(layer: str, directory: Path) -> None:
     for path in sorted((CORPUS / "seeds").glob("valid-*")):
         text = path.read_text()
         cose = zlib.decompress(base45.b45decode(text.split(":", 1)[1]))
-        data = cose if layer == "cose" else cbor2.loads(cose).value[2]
+        item = cbor2.loads(cose)
+        while isinstance(item, cbor2.CBORTag):  # 18, or 61 around 18
+            item = item.value
+        data = cose if layer == "cose" else item[2]
         (directory / path.name).write_bytes(data)
 
 
