@@ -185,3 +185,22 @@ def test_thp1_codes_are_bound_to_their_keys_issuer() -> None:
     result = verify(other)
     assert (result.valid, result.error) == (False, "signature")
     assert "CN-BJ" in result.detail and THP.iss in result.detail
+
+
+def test_a_signer_whose_usages_cannot_be_read_at_all_fails_the_list_at_load_naming_it() -> None:
+    """Two EKU extensions, the second holding a BIT STRING: neither reading can say what the signer may sign."""
+    from kiosk.healthpass import TrustListError
+
+    signer = DccTestIssuer("ES256", iss="AT", usages=sorted(KIND_USAGES["test"]))
+    key = signer.private_key
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "AT")])
+    der = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+           .serial_number(9).not_valid_before(dt.datetime(2025, 1, 1)).not_valid_after(dt.datetime(2030, 1, 1))
+           .add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier("1.3.6.1.4.1.1847.2021.1.1")]), critical=False)
+           .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    twice = x509.load_der_x509_certificate(der.replace(b"\x06\x03\x55\x1d\x0f", b"\x06\x03\x55\x1d\x25"))
+    broken = DccTestIssuer("ES256", iss="AT", private_key=key, certificate=twice)
+    with pytest.raises(TrustListError, match=r"keys\[0\].*extended key usage cannot be read"):
+        TrustList.from_json(broken.trust_list_json())
