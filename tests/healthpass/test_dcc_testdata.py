@@ -1,6 +1,7 @@
 """The EU DCC test data, in its own file format, through `kiosk code verify --batch` (issue 15).
 
-The public per-country test data is on no registry this project reaches; `tests/corpus/dcc_testdata.py`
+The public per-country test data is on no registry this project reaches;
+`tests/corpus/make_dcc_testdata.py`
 writes a faithful corpus in its format with our own document signers (one file per way real
 certificates were refused or misread, and the usual failures), plus the one real entry we have
 (`tests/corpus/dcc-testdata/`), and maps it to the CLI as a real corpus would be: trust list from
@@ -15,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import dcc_testdata
+from tests.corpus import dcc_testdata, make_dcc_testdata
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dcc-testdata")
-    assert dcc_testdata.generate(root) >= 29
+    assert make_dcc_testdata.generate(root) >= 29
     return root
 
 
