@@ -200,7 +200,7 @@ def run(root: Path, work: Path, *, checkout: Path = ROOT, python: str = sys.exec
     cases = load(root)
     trust, batch, _ = write_batch(cases, work, images=images)
     environment = {**os.environ, "PYTHONPATH": str(checkout)}
-    done = subprocess.run([python, "-m", "kiosk.cli.main", "code", "verify", "--trust", str(trust),
+    done = subprocess.run([python, "-m", "kiosk.cli", "code", "verify", "--trust", str(trust),
                            "--batch", str(batch)], capture_output=True, text=True, cwd=checkout, env=environment,
                           timeout=600)
     if done.returncode == 2:
