@@ -22,7 +22,7 @@ SHOWN_FIELDS = ("decision", "reasons", "policy_version", "day", "visitors")
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from kiosk.config import load_config
     from kiosk.errors import ConfigError
-    from kiosk.outbox.store import Outbox
+    from kiosk.outbox import Outbox
 
     if args.db:
         path = Path(args.db)

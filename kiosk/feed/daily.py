@@ -2,7 +2,7 @@
 
 Townships need a report from every kiosk every day, including the kiosks that saw nobody: a
 missing report then means a kiosk that is down, never a quiet one.  So each day's summary is
-computed from the outbox's day tally (`kiosk.outbox.store.Visit`, written in the same transaction as
+computed from the outbox's day tally (`kiosk.outbox.Tally`, written in the same transaction as
 each entry event) and stored in the outbox as an ordinary event of stream `daily`, in the one
 transaction that also records the day as reported (`Outbox.report_day`).  A reboot at any
 instant therefore neither loses a day's report nor makes a second one, and the report itself
@@ -44,7 +44,7 @@ from kiosk.checkpoint.policy import ALERT_REASONS, REASONS, Verdict
 from kiosk.config import KioskConfig
 from kiosk.feed.events import ALERT_STREAM, ENTRY_STREAM
 from kiosk.ids import uuid7
-from kiosk.outbox.store import Outbox, OutboxFull, Visit
+from kiosk.outbox import Outbox, OutboxFull, Tally
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,13 @@ class DailyReporter:
     def local_day(self, wall: float) -> str:
         return datetime.fromtimestamp(wall, self.zone).date().isoformat()
 
-    def visit_of(self, stream: str, payload: bytes) -> Visit | None:
+    def visit_of(self, stream: str, payload: bytes) -> Tally | None:
         """The tally row of an entry/alert event's payload (our own JSON); None for other streams."""
         if stream not in (ENTRY_STREAM, ALERT_STREAM):
             return None
         try:
             body = json.loads(payload)
-            return Visit(day=self.local_day(float(body["at"])), decision=str(body["decision"]),
+            return Tally(day=self.local_day(float(body["at"])), decision=str(body["decision"]),
                          reasons=tuple(str(r) for r in body.get("reasons") or ()),
                          policy_version=str(body.get("policy_version") or ""))
         except (ValueError, KeyError, TypeError):

@@ -42,7 +42,7 @@ from typing import Any
 
 from kiosk.config import KioskConfig
 from kiosk.ids import uuid7
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class HealthSources:
     """Where the report's facts come from; any of them may be missing (reported as unknown)."""
 
     kiosk: Any = None  # kiosk.loop.runtime.Kiosk: sensor, camera, clock sync, drift
-    uplink: Any = None  # kiosk.uplink.mqtt.MqttUplink
+    uplink: Any = None  # kiosk.uplink.MqttUplink
 
 
 def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, sources: HealthSources, *,

@@ -4,7 +4,7 @@
 the daily summary in the same transaction as the event) and its uplink (`kiosk.loop.runtime.Uplink`:
 `poll()` on every loop step, `online` for the status strip).  Each `poll` runs, never blocking:
 
-* the MQTT uplink (`kiosk.uplink.mqtt.MqttUplink`), which drains the outbox, alerts first;
+* the MQTT uplink (`kiosk.uplink.MqttUplink`), which drains the outbox, alerts first;
 * the health report every `uplink.health_interval_s` (`kiosk.feed.health`), published directly;
 * the daily summary of finished days at `uplink.daily_report_time` (`kiosk.feed.daily`), stored in
   the outbox;
@@ -32,7 +32,7 @@ from typing import Any
 from kiosk.config import KioskConfig
 from kiosk.feed.daily import DailyReporter
 from kiosk.feed.health import EXPIRY_INTERVALS, HEALTH_STREAM, HealthSources, encode, health_report
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Feed:
         self.config = config
         self.clock = clock
         self.outbox = outbox
-        self.uplink = uplink  # a kiosk.uplink.mqtt.MqttUplink, or None
+        self.uplink = uplink  # a kiosk.uplink.MqttUplink, or None
         self.clock_sync = clock_sync  # a kiosk.clocksync.ClockSync; None: the attached kiosk's, if any
         self._settled = False  # rows stamped on an unsynchronised clock re-stamped since it became synchronised
         self.daily = DailyReporter(outbox, config)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def build_outbox(config: KioskConfig, clock: Clock):  # type: ignore[no-untyped-def]
-    from kiosk.outbox.store import Limits, Outbox
+    from kiosk.outbox import Limits, Outbox
 
     data_dir = Path(config.storage.data_dir)
     try:
@@ -44,7 +44,7 @@ def build_uplink(config: KioskConfig, outbox, *, clock: Clock | None = None, hos
     import ssl
 
     from kiosk.feed.topics import KioskTopics
-    from kiosk.uplink.mqtt import MqttUplink
+    from kiosk.uplink import MqttUplink
 
     tls = None
     if u.tls:

@@ -11,7 +11,7 @@ import pytest
 
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
-from kiosk.outbox.store import Limits, Outbox, OutboxFull
+from kiosk.outbox import Limits, Outbox, OutboxFull
 from kiosk.ports import Screen, ScreenView
 from kiosk.simulation.runner import _play, build_simulated_kiosk, scenario_config
 from kiosk.simulation.scenario import load_scenario

@@ -26,8 +26,8 @@ from kiosk.config import KioskConfig
 from kiosk.feed.pump import Feed
 from kiosk.feed.schema import validate_message
 from kiosk.feed.topics import KioskTopics
-from kiosk.outbox.store import Limits, Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Limits, Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker, Subscriber, broker, subscribe, wait_until
 from tests.paths import ROOT
 

@@ -35,8 +35,8 @@ from kiosk.feed.remote_config import (
 )
 from kiosk.feed.topics import KioskTopics
 from kiosk.healthpass.issuer import TestIssuer
-from kiosk.outbox.store import Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker, Subscriber, broker, subscribe, wait_until
 from tests.paths import SCENARIOS
 from township.broker import BrokerAddress

@@ -18,7 +18,7 @@ from kiosk.clocksync import SimulatedClockSync
 from kiosk.config import KioskConfig
 from kiosk.feed.events import ALERT_PRIORITY
 from kiosk.feed.pump import HOUSEKEEPING_S, Feed
-from kiosk.outbox.store import Limits, Outbox
+from kiosk.outbox import Limits, Outbox
 from kiosk.ports import Screen
 from tests.loop.test_failing_parts import _kiosk, _play
 

@@ -24,8 +24,8 @@ from kiosk.feed.events import CodeSummary, EntryEvent
 from kiosk.feed.sealing import SubjectOpener
 from kiosk.feed.topics import KioskTopics
 from kiosk.ids import uuid7
-from kiosk.outbox.store import Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker, broker, wait_until
 from tests.paths import SCENARIOS
 from township.broker import BrokerAddress
