@@ -22,7 +22,7 @@ SHOWN_FIELDS = ("decision", "reasons", "policy_version", "day", "visitors")
 
 
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from kiosk.outbox.store import Outbox
+    from kiosk.outbox import Outbox
 
     path = Path(args.db) if args.db else Path(load(args.config, exit_code=1).storage.data_dir) / "outbox.sqlite"
     if not path.exists():

@@ -27,9 +27,9 @@ from kiosk.errors import StartupError
 from kiosk.feed import AckSink, Feed, PolicyState, RemoteConfig, clock_trusted, listen_for_config
 from kiosk.healthpass import TrustList
 from kiosk.loop import Kiosk, Voice
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.ports import Clock, Display, FrameSource, QrDecoder, Signals, ThermalSensor
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.uplink import MqttUplink
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def assemble(config: KioskConfig, hardware: Hardware, *, broker: tuple[str, int]
 
 
 def build_outbox(config: KioskConfig, clock: Clock) -> Outbox:
-    from kiosk.outbox.store import Limits
+    from kiosk.outbox import Limits
 
     data_dir = Path(config.storage.data_dir)
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
-from kiosk.outbox.store import Limits, Outbox, OutboxFull
+from kiosk.outbox import Limits, Outbox, OutboxFull
 from kiosk.ports import Screen, ScreenView
 from kiosk.simulation import build_simulated_kiosk, load_scenario, play, scenario_config
 from tests.cli.conftest import KioskCli

@@ -24,8 +24,8 @@ from kiosk.checkpoint import ALERT_REASONS, REASONS
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
 from kiosk.feed import Feed, KioskTopics, validate_message
-from kiosk.outbox.store import Limits, Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Limits, Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker, Subscriber, wait_until
 from tests.paths import ROOT
 from tests.simulation.rig import first_visitors_file

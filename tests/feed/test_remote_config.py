@@ -31,9 +31,9 @@ from kiosk.feed.config_message import (
 )
 from kiosk.feed.remote_config import STATE_FILE, VERSION_FILE
 from kiosk.healthpass.issuer import TestIssuer
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.simulation import play
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.uplink import MqttUplink
 from tests.loop.rig import SimulatedKiosk
 from tests.mosquitto import Broker, Subscriber, wait_until
 from tests.simulation.rig import first_visitors

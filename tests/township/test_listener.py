@@ -23,8 +23,8 @@ from kiosk.feed.events import CodeSummary, EntryEvent
 from kiosk.feed.sealing import SubjectOpener
 from kiosk.feed.topics import KioskTopics
 from kiosk.ids import uuid7
-from kiosk.outbox.store import Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker, broker, wait_until
 from tests.paths import SCENARIOS
 from township.broker import BrokerAddress
@@ -58,7 +58,7 @@ def event(config: KioskConfig, at: float, *, alert: bool, sid: str, opener: Subj
 
 def store_event(outbox: Outbox, e: EntryEvent, daily: DailyReporter) -> None:
     payload = e.to_json()
-    outbox.append(e.stream, e.event_id, payload, priority=10 if e.alert else 0, visit=daily.tally_of(e))
+    outbox.append(e.stream, e.event_id, payload, priority=10 if e.alert else 0, tally=daily.tally_of(e))
 
 
 def drain(outbox: Outbox, b: Broker, topics: KioskTopics) -> None:

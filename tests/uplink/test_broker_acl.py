@@ -33,7 +33,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.config import KioskConfig
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.service.app import build_uplink
 from tests.mosquitto import Broker, free_port, wait_until
 from tests.paths import ROOT
