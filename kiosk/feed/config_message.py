@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kiosk.errors import KioskError
 from kiosk.feed.sealing import raw_key_from_text
 
 ALG = "Ed25519"
@@ -49,7 +50,7 @@ STALE = "stale"  # a version not newer than the one applied
 REASONS = (MALFORMED, UNSIGNED, NO_KEY, BAD_SIGNATURE, INVALID, WRONG_TARGET, STALE)
 
 
-class ConfigRefused(Exception):
+class ConfigRefused(KioskError):
     """A configuration message refused, for `reason` (one of `REASONS`); `detail` says exactly why."""
 
     def __init__(self, reason: str, detail: str = "", version: int | None = None, *, final: bool = True) -> None:

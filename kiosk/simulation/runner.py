@@ -59,7 +59,9 @@ def scenario_config(scenario: Scenario, base: KioskConfig, data_dir: str) -> Kio
     """The kiosk's configuration with the scenario's site policy and emulated hardware.
 
     A simulated kiosk never reaches the township's broker of `base`: its uplink is off (a run
-    publishes to a broker only when one is named: `simulate(broker=...)`).
+    publishes to a broker only when one is named: `simulate(broker=...)`), and it follows no
+    township configuration (no configuration key): the scenario's site policy is the one in force,
+    whatever is retained on a broker it publishes to.
     """
     data = base.model_dump(mode="json")
     data["policy"] = {**data["policy"], **scenario.policy_overrides()}
@@ -67,6 +69,7 @@ def scenario_config(scenario: Scenario, base: KioskConfig, data_dir: str) -> Kio
     data["camera"]["source"] = "emulated"
     data["signals"]["backend"] = "mock"
     data["uplink"]["enabled"] = False
+    data["uplink"]["config_public_key"] = ""
     data["storage"]["data_dir"] = data_dir
     return parse_config(data, source=f"scenario {scenario.name!r}")
 
