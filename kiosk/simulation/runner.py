@@ -59,9 +59,7 @@ def scenario_config(scenario: Scenario, base: KioskConfig, data_dir: str) -> Kio
     """The kiosk's configuration with the scenario's site policy and emulated hardware.
 
     A simulated kiosk never reaches the township's broker of `base`: its uplink is off (a run
-    publishes to a broker only when one is named: `simulate(broker=...)`), and it follows no
-    township configuration (no configuration key): the scenario's site policy is the one in force,
-    whatever is retained on a broker it publishes to.
+    publishes to a broker only when one is named: `simulate(broker=...)`).
     """
     data = base.model_dump(mode="json")
     data["policy"] = {**data["policy"], **scenario.policy_overrides()}
@@ -69,7 +67,6 @@ def scenario_config(scenario: Scenario, base: KioskConfig, data_dir: str) -> Kio
     data["camera"]["source"] = "emulated"
     data["signals"]["backend"] = "mock"
     data["uplink"]["enabled"] = False
-    data["uplink"]["config_public_key"] = ""
     data["storage"]["data_dir"] = data_dir
     return parse_config(data, source=f"scenario {scenario.name!r}")
 
@@ -206,6 +203,9 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
     address = None if broker is None else parse_broker(broker)
     with tempfile.TemporaryDirectory(prefix="kiosk-sim-") as tmp:
         cfg = scenario_config(scenario, config or KioskConfig(), data_dir or tmp)
+        # A scenario is judged by its own site policy: the run follows no township configuration,
+        # whatever a broker it publishes to has retained (no configuration key, nothing applied).
+        cfg = cfg.model_copy(update={"uplink": cfg.uplink.model_copy(update={"config_public_key": ""})})
         clock = VirtualClock(wall_start=scenario.start)
         display = None
         if not headless:
