@@ -143,7 +143,7 @@ def _plan(canvas: Canvas, cells: list[list[Line]], next_lines: list[Line], *, co
     frame, body, gap = canvas.frame, canvas.frame.body, canvas.frame.pad
     many = len(cells) >= 5
     if compact:
-        head_h = math.ceil(canvas.text.floor_height([_title_line(canvas)], body.width) * 1.15)
+        head_h = math.ceil(canvas.text.floor_height([_title_line(canvas)], body.width) * 1.05)
         head = pygame.Rect(body.left, body.top, body.width, head_h)
         panel = pygame.Rect(body.left, head.bottom + gap // 2, body.width, body.bottom - head.bottom - gap // 2)
     elif frame.landscape:

@@ -151,8 +151,7 @@ def draw_come_back(canvas: Canvas, view: ScreenView) -> list[Drawn]:
     icons.hourglass(canvas.surface, icons.square(icon_rect, 0.75), AMBER, INK)
     lines = canvas.pair("come_back.title", colour=AMBER, second_colour=AMBER)
     lines += canvas.pair("come_back.hint", scale=0.5, bold=False, colour=INK_SOFT, gap=0.5)
-    lines += canvas.pair("come_back.wait", scale=0.5, gap=0.35)
-    lines += canvas.pair("come_back.code", scale=0.45, bold=False, colour=INK_SOFT, gap=0.35)
+    lines += canvas.pair("come_back.code", scale=0.5, gap=0.4)
     return canvas.text.draw(canvas.surface, words, lines, max_px=title_px(canvas.frame),
                             align=beside(canvas))
 

@@ -70,7 +70,7 @@ class Frame:
         """The frame for a surface of `size` (the same whether or not a second person must step back)."""
         width, height = size
         unit = min(width, height) / 100
-        status_h = max(24, round(6 * unit))
+        status_h = max(24, round(5 * unit))
         footer_h = round(footer_units(size) * unit)
         pad = max(8, round(3 * unit))
         status = pygame.Rect(0, 0, width, status_h)
@@ -85,7 +85,7 @@ class Frame:
 
 def one_row_footer(size: tuple[int, int]) -> bool:
     """Wide enough for the one-metre band's two languages side by side at a legible size."""
-    return size[0] >= 1.6 * size[1]
+    return size[0] >= 1.3 * size[1]
 
 
 def footer_units(size: tuple[int, int]) -> float:

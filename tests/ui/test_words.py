@@ -50,11 +50,14 @@ def test_every_policy_reason_has_plain_words(words: BilingualCatalog) -> None:
         for catalog in words.catalogs:
             assert f"reason.{code}" in catalog.strings, (catalog.language, code)
             assert code not in catalog.reason(code)  # words, not the code itself
-    assert words.reasons("fever") == ("体温异常", "Temperature above limit")
+    assert words.reasons("fever") == ("体温过高", "Fever")
 
 
-def test_unknown_reason_and_key_are_shown_not_hidden(words: BilingualCatalog) -> None:
-    assert words.reasons("moon_phase") == ("其他原因（moon_phase）", "Other reason (moon_phase)")
+def test_unknown_reason_in_words_and_unknown_key_shown_not_hidden(words: BilingualCatalog) -> None:
+    """A reason newer than the catalogue is "other reason" in plain words, never its internal code."""
+    assert words.reasons("moon_phase") == ("其他原因", "Other reason")
+    for catalog in words.catalogs:
+        assert placeholders(catalog.strings["reason.unknown"]) == frozenset()
     assert words.first.text("no.such.key") == "no.such.key"
     assert words.second is not None
     assert words.second.text("stop.next_staff") == "Please wait for staff at {staff_spot}"
