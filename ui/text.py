@@ -207,7 +207,13 @@ class Typesetter:
     def floor_height(self, lines: Sequence[Line], width: float, *, min_px: int = 8) -> float:
         """The height `lines` take at `width` set at `min_px` with every line at its floor: the least a
         legible block needs (`fit` with the same `min_px` then keeps the floors in that height)."""
-        return self._set_at(lines, min_px, width, float("inf")).height
+        key = ("floor", tuple(lines), round(width, 3), min_px)
+        setting = self._settings.get(key)
+        if setting is None:
+            setting = self._settings[key] = self._set_at(lines, min_px, width, float("inf"))
+            if len(self._settings) > 512:
+                self._settings.popitem(last=False)
+        return setting.height
 
     def _search(self, lines: Sequence[Line], width: float, height: float, max_px: int,
                 min_px: int, floors: bool = True) -> _Setting:
