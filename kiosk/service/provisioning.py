@@ -204,7 +204,12 @@ def provision(boot: Path = BOOT_DIR, etc: Path = ETC_DIR, data: Path = DATA_DIR,
         report = ProvisioningReport(ok=True, at=now())
         log.info("provisioning: nothing on the boot partition (%s)", boot)
         return report
-    report = validate(boot, etc, now=now())
+    try:
+        report = validate(boot, etc, now=now())
+    except OSError as exc:  # an unreadable card (a FAT error): say so, as every other problem
+        report = ProvisioningReport(ok=False, at=now(), problems=[Problem(
+            f"无法读取启动分区上的文件（{exc.strerror or exc}）",
+            f"cannot read the files on the boot partition: {exc.strerror or exc}").text()])
     if report.ok:
         try:
             _install(boot, etc, report, user)
