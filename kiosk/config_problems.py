@@ -265,7 +265,8 @@ def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "",
         zh, en = words_for(err)
         if err["type"] == "missing" and loc and isinstance(loc[-1], int):  # a list too short: say it once
             loc, (zh, en) = loc[:-1], ("值太少", "too few values")
-        key = ".".join(str(p) for p in loc)
+        key = ".".join(str(p) for p in loc if not isinstance(p, int)) + "".join(f"[{p + 1}]" for p in loc
+                                                                             if isinstance(p, int))
         if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and key in WHY:
             zh, en = f"{zh}，{WHY[key][0]}", f"{en} — {WHY[key][1]}"
         more_zh, more_en = _hint(err, loc, model)
