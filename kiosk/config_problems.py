@@ -333,5 +333,9 @@ def encoding_problem(raw: bytes, file: str) -> Problem:
                    line=line, file=file)
 
 
+ERRNO_WORDS = {"No such file or directory": "文件不存在", "Permission denied": "没有读取权限",
+               "Is a directory": "这是一个文件夹，不是文件", "Not a directory": "路径中有一段不是文件夹"}
+
+
 def unreadable_problem(reason: str, file: str) -> Problem:
-    return Problem(f"无法读取（{reason}）", f"cannot read: {reason}", file=file)
+    return Problem(f"无法读取（{ERRNO_WORDS.get(reason, reason)}）", f"cannot read: {reason}", file=file)
