@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import math
 import sys
@@ -124,8 +125,9 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
         print(f"kiosk code verify: cannot use the trust list {args.trust}: {exc}", file=sys.stderr)
         return 2
     if args.batch is not None:
-        if args.batch == "-":
-            return verify_batch(verifier, sys.stdin, at=args.at, decoder_kind=args.decoder)
+        if args.batch == "-":  # bytes that are not UTF-8 make bad lines, not a decode error
+            lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+            return verify_batch(verifier, lines, at=args.at, decoder_kind=args.decoder)
         try:
             with open(args.batch, encoding="utf-8", errors="surrogateescape") as lines:
                 return verify_batch(verifier, lines, at=args.at, decoder_kind=args.decoder)

@@ -153,6 +153,8 @@ CASES = [
       s__json='{"name": "北京"}'.encode("gbk")),
     C("simulate bad broker", f"simulate {SCENARIOS / 'two-people.json'} --headless --broker ftp://x", 2,
       "expected mqtt://HOST:PORT"),
+    C("simulate --out nowhere", f"simulate {SCENARIOS / 'two-people.json'} --headless --out {{d}}/no/such/o.jsonl",
+      2, "its directory does not exist"),
     # ----------------------------------------------------------------- code verify
     C("long THP1 argument", "code verify THP1:" + "A" * 5000 + " --trust {d}/trust-list.json", 1, '"valid": false',
       trust_list__json=TRUST),
@@ -184,6 +186,8 @@ CASES = [
       b__jsonl=json.dumps({"id": "img", "image": "{d}/qr.png"}) + "\n"),
     C("binary on stdin", "code verify - --trust {d}/trust-list.json", 1, '"prefix"', stdin=b"\xff\xfe\x00garbage",
       trust_list__json=TRUST),
+    C("binary batch on stdin", "code verify --trust {d}/trust-list.json --batch -", 1, '"error": "bad_line"',
+      stdin=b'\xff\xfe{"id": 1}\n{"id": 2, "text": "THP1:x"}\n', trust_list__json=TRUST),
     # ----------------------------------------------------------------- outbox
     C("stats on a text file", "outbox stats --db {d}/o.sqlite", 2, "not an SQLite database", o__sqlite="hello"),
     C("stats on an empty file", "outbox stats --db {d}/o.sqlite", 2, "an empty file, not an outbox", o__sqlite=""),
