@@ -121,6 +121,10 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
     try:
         trust = TrustList.from_file(args.trust)
         verifier = Verifier(trust, max_code_age_s=args.max_age, clock_skew_s=args.skew)
+    except UnicodeDecodeError:
+        print(f"kiosk code verify: 信任列表 {args.trust} 不是 UTF-8 编码，请另存为 UTF-8 / the trust list {args.trust} "
+              "is not UTF-8: save it as UTF-8", file=sys.stderr)
+        return 2
     except (OSError, TrustListError, ValueError) as exc:
         print(f"kiosk code verify: cannot use the trust list {args.trust}: {exc}", file=sys.stderr)
         return 2

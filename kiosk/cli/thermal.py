@@ -26,6 +26,9 @@ def cmd_thermal_convert(args: argparse.Namespace) -> int:
         eeprom = json.loads(Path(args.eeprom).read_text(encoding="utf-8"))
         frame = json.loads(Path(args.frame).read_text(encoding="utf-8"))
         ram, control, subpage = frame["ram"], int(frame["control"]), int(frame["subpage"])
+    except UnicodeDecodeError:
+        print("cannot read the words: not UTF-8 JSON (save the files as UTF-8)", file=sys.stderr)
+        return 2
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         print(f"cannot read the words: {exc}", file=sys.stderr)
         return 2

@@ -174,8 +174,9 @@ def trust_list_problem(path: Path, verdict: Verdict) -> None:
                                         "not a UTF-8 trust list: save it as UTF-8", file=path.name))
         return
     except Exception as exc:  # TrustListError, OSError, a malformed entry: all the technician's to fix
-        verdict.problems.append(Problem(f"不是可用的信任列表（{_short(exc)}）",
-                                        f"not a usable trust list ({_short(exc)})", file=path.name))
+        why = _short(exc).replace(f"{path}: ", "")
+        verdict.problems.append(Problem(f"不是可用的信任列表（{why}）", f"not a usable trust list ({why})",
+                                        file=path.name))
         return
     if len(trust) == 0:
         verdict.problems.append(Problem("信任列表里没有任何签发方：任何健康码都不会有效",

@@ -171,7 +171,7 @@ CASES = [
     C("not an image", "code verify {d}/fake.png --trust {d}/trust-list.json", 1, "image_unreadable",
       trust_list__json=TRUST, fake__png="hello"),
     C("trust list missing", "code verify THP1:x --trust {d}/nope.json", 2, "cannot use the trust list"),
-    C("trust list gbk", "code verify THP1:x --trust {d}/t.json", 2, "cannot use the trust list",
+    C("trust list gbk", "code verify THP1:x --trust {d}/t.json", 2, "is not UTF-8: save it as UTF-8",
       t__json='{"版本": 1}'.encode("gbk")),
     C("--at nan", "code verify THP1:x --trust {d}/trust-list.json --at nan", 2, "--at must be a finite number",
       trust_list__json=TRUST),
@@ -233,7 +233,7 @@ CASES = [
       e__json="garbage", f__json="{}"),
     C("convert wrong shapes", "thermal convert --eeprom {d}/e.json --frame {d}/f.json", 2, "expected 832 EEPROM words",
       e__json="5", f__json='{"ram": 5, "control": 1, "subpage": 0}'),
-    C("convert gbk words", "thermal convert --eeprom {d}/e.json --frame {d}/f.json", 2, "cannot read the words",
+    C("convert gbk words", "thermal convert --eeprom {d}/e.json --frame {d}/f.json", 2, "save the files as UTF-8",
       e__json="[1, 2] # 说明".encode("gbk"), f__json="{}"),
     # ----------------------------------------------------------------- selftest, provision, maintenance
     C("selftest gbk", "selftest --json --config {d}/kiosk.toml", 1, "save it as UTF-8", kiosk__toml=GBK),
