@@ -11,8 +11,9 @@ A line of text per problem (`Problem.text`)::
     kiosk.toml 第 12 行 policy.fevr_c = 37.5：未知的键，是否想写 fever_c？ /
     line 12 policy.fevr_c = 37.5: unknown key — did you mean fever_c?      (one line)
 
-Nothing here reads the file or decides what is valid: `kiosk.config` does, and hands its
-findings here to be worded.
+Nothing here reads the file: `kiosk.config` does, and hands pydantic's findings here to be worded
+(`problems_of`).  The few checks that are more than a bound (`seal_key_problem`) live here too, so
+that `kiosk.config` and `kiosk.feed.sealing` refuse the same keys.
 """
 
 from __future__ import annotations
@@ -50,10 +51,6 @@ class Problem:
 
     def __str__(self) -> str:
         return self.text()
-
-
-def lines(problems: Iterable[Problem]) -> list[str]:
-    return [p.text() for p in problems]
 
 
 # ------------------------------------------------------------------------------ did you mean
