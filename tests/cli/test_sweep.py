@@ -139,6 +139,8 @@ CASES = [
     C("run empty config", "run --config {d}/kiosk.toml", 1, "no [site] section", kiosk__toml=""),
     C("run time zone typo", "run --config {d}/kiosk.toml", 1, "did you mean Asia/Shanghai?",
       kiosk__toml=ready() + '[uplink]\ntimezone = "Asia/Shangai"\n'),
+    C("run with a fever-hiding threshold", "run --config {d}/kiosk.toml", 1, "lets fevers through",
+      kiosk__toml=ready() + "[policy]\nfever_c = 38.5\n", trust_list__json=TRUST),
     C("run --loops -1", "run --simulated --headless --loops -1", 2, "must be 0 (forever) or more"),
     C("run --loops x", "run --simulated --headless --loops x", 2, "not a whole number"),
     C("run simulated gbk", "run --simulated --headless --config {d}/kiosk.toml", 1, "save it as UTF-8",
