@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -67,14 +68,41 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         print(f"township report: {args.db}: no such database", file=sys.stderr)
         return 2
+    wrong = _not_an_event_db(Path(args.db))
+    if wrong:  # a report only reads: never turn another file into an event store
+        print(f"township report: {args.db}: {wrong}", file=sys.stderr)
+        return 2
     try:
         with EventStore(args.db) as store:
             report = daily_report(store, args.day, township=args.township)
     except ValueError as exc:
         print(f"township report: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:
+        print(f"township report: {args.db}: damaged or locked database ({exc})", file=sys.stderr)
+        return 2
     sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     return 0
+
+
+def _not_an_event_db(path: Path) -> str:
+    """Why `path` is not a township event store (read-only look), or "" if it is one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror})"
+    if head != b"SQLite format 3\x00":
+        return "an empty file, not an event database" if not head else "not an SQLite database"
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return f"a damaged SQLite file ({exc})"
+    return "" if "events" in tables else "an SQLite database, but not the township's event database (no events table)"
 
 
 def cmd_push_config(args: argparse.Namespace) -> int:
