@@ -17,6 +17,10 @@ class BrokerError(RuntimeError):
     """The broker could not be reached, refused us, or refused a publish."""
 
 
+class BrokerUnreachable(BrokerError):
+    """Nobody answered (refused TCP connection, no CONNACK): worth retrying, unlike a refusal."""
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerAddress:
     host: str
@@ -65,11 +69,11 @@ def connect(client: mqtt.Client, address: BrokerAddress, *, tls: ssl.SSLContext 
     try:
         client.connect(address.host, address.port, keepalive=30, clean_start=clean_start, properties=props)
     except OSError as exc:
-        raise BrokerError(f"cannot reach {address.host}:{address.port}: {exc}") from None
+        raise BrokerUnreachable(f"cannot reach {address.host}:{address.port}: {exc}") from None
     client.loop_start()
     if not done.wait(timeout_s):
         client.loop_stop()
-        raise BrokerError(f"no answer from {address.host}:{address.port} within {timeout_s} s")
+        raise BrokerUnreachable(f"no answer from {address.host}:{address.port} within {timeout_s} s")
     reason = result[0]
     if getattr(reason, "is_failure", False):
         client.loop_stop()

@@ -18,13 +18,33 @@ def _tls(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return tls_context(args.ca or "", args.tls_cert or "", args.tls_key or "")
 
 
+def _open_store(args: argparse.Namespace) -> Any:
+    """SQLite (`--db FILE`) or PostgreSQL (`--database-url`, or TOWNSHIP_DATABASE_URL)."""
+    import os
+
+    url = getattr(args, "database_url", None) or (None if args.db else os.environ.get("TOWNSHIP_DATABASE_URL"))
+    if url:
+        from township.ingest import PgEventStore
+
+        return PgEventStore(url)
+    if not args.db:
+        raise ValueError("give --db FILE (SQLite) or --database-url postgresql://... (or TOWNSHIP_DATABASE_URL)")
+    from township.store import EventStore
+
+    return EventStore(args.db)
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
+    """Exit codes: 0 stopped (SIGTERM/SIGINT/--duration), 1 the broker refused us, 2 bad arguments/store."""
+    import logging
+
     from kiosk.feed.sealing import SubjectOpener
     from township.broker import BrokerAddress, BrokerError
     from township.listener import Listener
-    from township.store import EventStore
 
-    opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("township").setLevel(logging.INFO)  # waiting, connected: what an operator needs to see
     stopping = False
 
     def stop(*_: object) -> None:
@@ -33,19 +53,26 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with EventStore(args.db) as store:
+    try:
+        opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
+        store = _open_store(args)
+    except Exception as exc:  # a missing key file, an unreachable or unmigrated database: say so, no traceback
+        print(f"township listen: {exc}", file=sys.stderr)
+        return 2
+    with store:
         listener = Listener(store, BrokerAddress.parse(args.broker), township=args.township,
                             client_id=args.client_id, opener=opener, share=args.share, tls=_tls(args))
         try:
-            listener.start()
+            if not listener.start(wait=True, should_stop=lambda: stopping):
+                return 0
         except BrokerError as exc:
             print(f"township listen: {exc}", file=sys.stderr)
             return 1
         try:
             listener.run(duration_s=args.duration, should_stop=lambda: stopping)
+            listener.poll()  # what is queued now is committed and acked before we go
         finally:
-            listener.close()
-            listener.poll()  # what arrived before the disconnect is stored (its ack is simply not sent)
+            listener.close()  # anything that arrives after this is not acked: the broker keeps it for us
         print(f"township listen: {listener.stored} new events, {listener.duplicates} duplicates dropped, "
               f"{listener.alerts} alerts, {listener.rejected} rejected", file=sys.stderr)
     return 0
@@ -118,9 +145,12 @@ def register(sub: Any) -> None:
     township = sub.add_parser("township", help="the reference township consumer and tools")
     actions = township.add_subparsers(dest="action", required=True)
 
-    listen = actions.add_parser("listen", help="store a township's feed in SQLite (dedup), print alerts")
+    listen = actions.add_parser("listen", help="store a township's feed (SQLite or PostgreSQL, dedup), print alerts")
     _broker_options(listen)
-    listen.add_argument("--db", required=True, help="SQLite file (created if missing)")
+    where = listen.add_mutually_exclusive_group()
+    where.add_argument("--db", help="SQLite file (created if missing)")
+    where.add_argument("--database-url", help="PostgreSQL: postgresql://... (default: $TOWNSHIP_DATABASE_URL); "
+                       "the console's schema (`township migrate`)")
     listen.add_argument("--township", default="+", help="township id (default: every township we may read)")
     listen.add_argument("--client-id", help="fixed client id of the persistent session")
     listen.add_argument("--seal-key", help="the township's X25519 private key (PEM): store subject ids unsealed")
