@@ -51,7 +51,8 @@ def new_client(client_id: str) -> mqtt.Client:
 
 
 def connect(client: mqtt.Client, address: BrokerAddress, *, tls: ssl.SSLContext | None = None,
-            clean_start: bool = True, session_expiry_s: int = 0, timeout_s: float = 10.0) -> None:
+            clean_start: bool = True, session_expiry_s: int = 0, timeout_s: float = 10.0,
+            receive_maximum: int = 0) -> None:
     """Connect and wait for the CONNACK; `BrokerError` if refused or unreachable."""
     if address.tls or tls is not None:
         client.tls_set_context(tls or tls_context())
@@ -66,6 +67,8 @@ def connect(client: mqtt.Client, address: BrokerAddress, *, tls: ssl.SSLContext 
     props = Properties(PacketTypes.CONNECT)
     if session_expiry_s:
         props.SessionExpiryInterval = session_expiry_s
+    if receive_maximum:  # how many unacknowledged messages the broker may send us: our batch size
+        props.ReceiveMaximum = receive_maximum
     try:
         client.connect(address.host, address.port, keepalive=30, clean_start=clean_start, properties=props)
     except OSError as exc:

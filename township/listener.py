@@ -103,7 +103,7 @@ class Listener:
         while True:
             try:
                 connect(self._client, self.address, tls=self._tls, clean_start=False,
-                        session_expiry_s=SESSION_EXPIRY_S)
+                        session_expiry_s=SESSION_EXPIRY_S, receive_maximum=max(self.batch * 2, 20))
                 break
             except BrokerUnreachable as exc:
                 if not wait:
