@@ -176,3 +176,7 @@ def register(sub: Any) -> None:
     keygen = actions.add_parser("keygen", help="make the township's signing and sealing keys")
     keygen.add_argument("dir", help="directory for config-signing.pem and seal.pem")
     keygen.set_defaults(func=cmd_keygen)
+
+    from township.console.commands import register as register_console
+
+    register_console(actions)

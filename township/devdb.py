@@ -35,7 +35,9 @@ class Cluster:
 
     def _run(self, *args: str) -> None:
         cmd = (["runuser", "-u", "postgres", "--"] if self.as_root else []) + list(args)
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+        done = subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+        if done.returncode:
+            raise RuntimeError(f"{Path(args[0]).name} failed: {done.stderr.decode(errors='replace').strip()}")
 
     def start(self) -> Cluster:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -73,7 +75,7 @@ class Cluster:
 
     def stop(self, *, remove: bool = True) -> None:
         if (self.data / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.CalledProcessError):
+            with contextlib.suppress(RuntimeError):
                 self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
         if remove:
             shutil.rmtree(self.root, ignore_errors=True)
