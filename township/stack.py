@@ -68,13 +68,16 @@ def _spawn(name: str, args: list[str], workdir: Path, env: dict[str, str] | None
     return Proc(name, popen, log)
 
 
-def mosquitto(workdir: Path, port: int | None = None) -> Proc:
-    """A local broker that keeps sessions (the listener's queue) and saves on every change."""
+def mosquitto(workdir: Path, port: int | None = None, *, save_every_change: bool = True) -> Proc:
+    """A local broker that keeps sessions (the listener's queue) and, like config/mosquitto, saves on
+    every change.  mosquitto rewrites its whole database on each save, so a benchmark queueing a
+    100,000-message backlog turns that off (`save_every_change=False`: saved on exit only)."""
     port = port or free_port()
     conf = workdir / "mosquitto.conf"
+    save = "autosave_on_changes true\nautosave_interval 1\n" if save_every_change else "autosave_interval 0\n"
     conf.write_text(f"listener {port} {HOST}\nallow_anonymous true\npersistence true\n"
-                    f"persistence_location {workdir}/\nautosave_on_changes true\nautosave_interval 1\n"
-                    "max_queued_messages 100000\n"
+                    f"persistence_location {workdir}/\n{save}"
+                    "max_queued_messages 1000000\nmax_queued_bytes 0\n"
                     f"user {pwd.getpwuid(os.getuid()).pw_name}\nlog_type error\nlog_type warning\n")
     proc = _spawn("mosquitto", [MOSQUITTO, "-c", str(conf)], workdir)
     proc.port = port
