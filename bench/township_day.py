@@ -181,7 +181,8 @@ def main() -> int:
                     con.execute(statement)
                 print(f"\rhistory: {i + 1}/{args.days} days", end="", flush=True)
             con.execute("ANALYZE")
-            rows = con.execute("SELECT (SELECT count(*) FROM feed_entry), (SELECT count(*) FROM feed_health)").fetchone()
+            rows = con.execute("SELECT (SELECT count(*) FROM feed_entry), "
+                               "(SELECT count(*) FROM feed_health)").fetchone()
             size = con.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()
         print(f"\rhistory: {args.days} days, {rows[0]:,} entries, {rows[1]:,} health reports, {size[0]} "
               f"(set-up {time.monotonic() - t0:.0f} s)")
