@@ -26,7 +26,12 @@ def _open_store(args: argparse.Namespace) -> Any:
     if url:
         from township.ingest import PgEventStore
 
-        return PgEventStore(url)
+        on_alerts = None
+        if getattr(args, "webhook", None):
+            from township.ingest.webhook import Webhook
+
+            on_alerts = Webhook(args.webhook, cooldown_s=args.webhook_cooldown)
+        return PgEventStore(url, on_alerts=on_alerts)
     if not args.db:
         raise ValueError("give --db FILE (SQLite) or --database-url postgresql://... (or TOWNSHIP_DATABASE_URL)")
     from township.store import EventStore
@@ -156,6 +161,8 @@ def register(sub: Any) -> None:
     listen.add_argument("--seal-key", help="the township's X25519 private key (PEM): store subject ids unsealed")
     listen.add_argument("--share", help="join shared-subscription group GROUP ($share/GROUP/...)")
     listen.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: run)")
+    listen.add_argument("--webhook", help="with --database-url: POST new alerts to this group-robot URL")
+    listen.add_argument("--webhook-cooldown", type=float, default=300.0, help="seconds between posts per site")
     listen.set_defaults(func=cmd_listen)
 
     report = actions.add_parser("report", help="the daily report per site as JSON (zero reports included)")

@@ -142,7 +142,8 @@ class PgEventStore:
             is_new = bool(r.event_id) and key in new.get(r.kind, ()) and (r.kind, *key) not in first
             first.add((r.kind, *key))
             out.append(r if not r.event_id else Stored(is_new, r.event_id, r.kind, r.body, *key[:3]))
-        alerts = [r.body | {"event_id": r.event_id} for r in out if r.new and r.kind == "alert" and r.body]
+        alerts = [r.body | {"event_id": r.event_id, "township": r.township, "site": r.site, "kiosk": r.kiosk}
+                  for r in out if r.new and r.kind == "alert" and r.body]
         if alerts and self.on_alerts is not None:
             self.on_alerts(alerts)
         return out
