@@ -185,5 +185,7 @@ def register(sub: Any) -> None:
     keygen.set_defaults(func=cmd_keygen)
 
     from township.console.commands import register as register_console
+    from township.demo import register as register_demo
 
     register_console(actions)
+    register_demo(actions)

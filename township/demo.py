@@ -158,6 +158,14 @@ def run(*, port: int = 8000, sites: int = 4) -> int:
         print(f"demo: stopped (logs kept in {work})", file=sys.stderr)
 
 
+def register(actions: Any) -> None:
+    """`township demo` (added to the township commands by township/cli.py)."""
+    p = actions.add_parser("demo", help="PostgreSQL, mosquitto, simulated kiosks and the console, on this machine")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--sites", type=int, default=4)
+    p.set_defaults(func=lambda args: run(port=args.port, sites=args.sites))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="township.demo")
     sub = parser.add_subparsers(dest="action", required=True)

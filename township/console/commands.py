@@ -5,7 +5,6 @@
     adduser      a user with a role (viewer/operator/admin/privacy) and a scope (township or county)
     report-file  write a day's report as .xlsx into a folder (run daily by township-report.timer)
     retention    drop the feed's day partitions older than N days
-    demo         the whole thing on this machine with simulated kiosks (township/demo.py)
 """
 
 from __future__ import annotations
@@ -101,12 +100,6 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from township.demo import run
-
-    return run(port=args.port, sites=args.sites)
-
-
 def register(actions: Any) -> None:
     def db(p: argparse.ArgumentParser) -> None:
         p.add_argument("--database-url", help="postgresql://... (default: $TOWNSHIP_DATABASE_URL)")
@@ -141,8 +134,3 @@ def register(actions: Any) -> None:
     db(p)
     p.add_argument("--keep-days", type=int, default=180)
     p.set_defaults(func=cmd_retention)
-
-    p = actions.add_parser("demo", help="PostgreSQL, mosquitto, simulated kiosks and the console, on this machine")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--sites", type=int, default=4)
-    p.set_defaults(func=cmd_demo)

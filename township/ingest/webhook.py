@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from township.console.labels import XLSX_REASONS
+from township.labels import REASONS_ZH
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Webhook:
             self._last[key] = now
             more = self._held.pop(key, 0)
             temp = a.get("temperature_c")
-            reasons = "、".join(XLSX_REASONS.get(r, str(r)) for r in a.get("reasons") or [])
+            reasons = "、".join(REASONS_ZH.get(r, str(r)) for r in a.get("reasons") or [])
             text = (f"【入口筛查告警】{key[0]}/{key[1]}/{a.get('kiosk')} "
                     f"{time.strftime('%H:%M:%S', time.localtime(float(a.get('at') or 0)))} "
                     f"{reasons}{f' {temp:.1f}°C' if isinstance(temp, int | float) else ''} "
