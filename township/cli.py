@@ -40,7 +40,8 @@ def _open_store(args: argparse.Namespace) -> Any:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    """Exit codes: 0 stopped (SIGTERM/SIGINT/--duration), 1 the broker refused us, 2 bad arguments/store."""
+    """Exit codes: 0 stopped (SIGTERM/SIGINT/--duration), 1 the broker refused us, 2 bad arguments/store,
+    3 the store failed while running (nothing it did not commit was acknowledged)."""
     import logging
 
     from kiosk.feed.sealing import SubjectOpener
@@ -76,6 +77,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
         try:
             listener.run(duration_s=args.duration, should_stop=lambda: stopping)
             listener.poll()  # what is queued now is committed and acked before we go
+        except listener.transient as exc:  # the database, not a message: nothing unstored was acked
+            print(f"township listen: the store failed ({type(exc).__name__}: {exc}); stopping so that a "
+                  "restart (systemd) resumes from the broker's queue", file=sys.stderr)
+            return 3
         finally:
             listener.close()  # anything that arrives after this is not acked: the broker keeps it for us
         print(f"township listen: {listener.stored} new events, {listener.duplicates} duplicates dropped, "
