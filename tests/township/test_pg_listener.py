@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -173,6 +174,31 @@ def test_kill_9_of_the_listener_mid_stream_loses_and_duplicates_nothing(make_bro
         assert _count(pg_dsn, "SELECT count(*) FROM console_alert") == 30
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_database_lost_under_the_listener_exits_3_without_a_traceback(broker: Broker, pg_cluster: Any,
+                                                                          tmp_path: Path) -> None:
+    dsn = pg_cluster.create_database("doomed", template="township_template")
+    log = tmp_path / "listen.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "township", "listen", "--broker",
+                                 f"mqtt://{broker.host}:{broker.port}", "--database-url", dsn, "--township", "t1"],
+                                stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert wait_until(lambda: "connected to" in log.read_text(errors="replace"), 20, interval_s=0.1)
+        publish_all(broker, [("checkpoint/v1/t1/s1/k1/entry", body("k1", uuid7(NOON)))])
+        assert wait_until(lambda: _count(dsn) == 1, 10, interval_s=0.1)
+        with psycopg.connect(pg_cluster.dsn("postgres"), autocommit=True) as con:
+            con.execute('DROP DATABASE "doomed" WITH (FORCE)')
+        publish_all(broker, [("checkpoint/v1/t1/s1/k1/entry", body("k1", uuid7(NOON + 1)))])
+        assert proc.wait(20) == 3
+        text = log.read_text(errors="replace")
+        assert "the store failed" in text and "Traceback" not in text
     finally:
         if proc.poll() is None:
             proc.kill()
