@@ -106,7 +106,7 @@ def test_a_simulated_kiosk_feeds_postgres_with_receipts_and_alert_rows(broker: B
                    for r in store.rows("SELECT sid, sid_sealed FROM feed_entry WHERE sid_sealed IS NOT NULL"))
         held = set(store.event_ids())
     received = {i for ids in receipts_of(sub).values() for i in ids}
-    assert held - {r for r in held if r not in received} == held  # every held id was receipted
+    assert held <= received  # every id the township holds was receipted to the kiosk
 
 
 def test_a_share_group_of_listeners_writes_one_database_once(broker: Broker, pg_dsn: str) -> None:
