@@ -260,6 +260,11 @@ def test_the_xlsx_has_chinese_headers_and_matches_the_kiosks_summaries(live: Sta
 
 def test_a_viewer_can_neither_push_a_policy_nor_unseal_an_id(live: Stack, browser: Any) -> None:
     page = login(browser, live, "viewer", "viewer-pass-1")
+    assert "今日" in page.locator("header nav").inner_text()  # Chinese first, whatever the browser asks for
+    page.click("#lang")
+    page.wait_for_selector("header nav >> text=Today")  # English one click away
+    page.click("#lang")
+    page.wait_for_selector("header nav >> text=今日")
     page.goto(f"{live.url}/policy/")
     assert page.locator("#no-push").is_visible() and page.locator("#policy-form").count() == 0
     shot(page, "policy-viewer")
