@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from types import SimpleNamespace
 
+from kiosk.checkpoint import PolicyInForce
 from kiosk.clock import RealClock
 from kiosk.config import load_config
-from kiosk.feed.remote_config import PolicyState, RemoteConfig, attach_remote_config
+from kiosk.feed import Feed, PolicyState, RemoteConfig, listen_for_config
 from kiosk.healthpass import TrustList
-from kiosk.service.app import build_feed, build_outbox, build_uplink
+from kiosk.ports import KioskStatus
+from kiosk.service import build_outbox, build_uplink
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,12 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     clock = RealClock()
     trust = TrustList.from_file(config.health_pass.trust_list)
     outbox = build_outbox(config, clock)
-    feed = build_feed(config, clock, outbox, build_uplink(config, outbox, clock=clock))
-    stand_in = SimpleNamespace(config=config, checkpoint=SimpleNamespace(policy=config.policy, clock_synced=True),
-                               verifier=None)
+    uplink = build_uplink(config, outbox, clock=clock)
     remote = RemoteConfig.from_config(config, PolicyState.build(config.policy, trust), wall=clock.wall,
                                       clock_synced=lambda: True)
-    attach_remote_config(stand_in, remote, feed, feed.uplink, clock.wall, also=(feed, feed.daily))
+    policy = PolicyInForce(remote.current.policy)  # as the kiosk's composition root wires it
+    feed = Feed.build(config, clock, outbox, uplink, policy=policy)
+    remote.on_apply.append(lambda state: policy.replace(state.policy))
+    listen_for_config(remote, uplink, feed.entries, clock.wall)
+    # What a kiosk with a working sensor and camera and a synchronised clock reports.
+    status = KioskStatus(sensor_ok=True, camera_ok=True, clock_synced=True)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -49,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"kiosk agent {config.site.township}/{config.site.site_id}/{config.site.kiosk_id} running", flush=True)
     try:
         while not stopping:
-            feed.poll()
-            feed.uplink.wait(0.1)
+            feed.pump.poll(status)
+            if uplink is not None:
+                uplink.wait(0.1)
     finally:
         feed.close()
     return 0
