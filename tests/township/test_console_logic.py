@@ -8,14 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.paths import ROOT
-from township.devdb import Cluster
 from township.ingest import PgEventStore
 from township.store import Incoming
 
@@ -25,23 +23,8 @@ DEADLINE = dt.datetime(2026, 11, 25, 9, 0, tzinfo=ZONE)
 
 
 @pytest.fixture(scope="module")
-def db(pg_cluster: Cluster) -> Iterator[str]:
-    """A database for this module, and Django set up on it in this process (no other module does)."""
-    dsn = pg_cluster.create_database(f"logic_{os.environ.get('PYTEST_XDIST_WORKER', 'w')}",
-                                     template="township_template")
-    os.environ["TOWNSHIP_DATABASE_URL"] = dsn
-    os.environ["DJANGO_SETTINGS_MODULE"] = "township.console.settings"
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    settings.DATABASES["default"].update(__import__("township.console.settings", fromlist=["database"])
-                                         .database(dsn))
-    yield dsn
-    from django.db import connections
-
-    connections.close_all()
+def db(console_db: str) -> str:
+    return console_db
 
 
 def summary(site: str, kiosk: str, visitors: int, in_service: int | None) -> bytes:

@@ -26,11 +26,22 @@ def _django(args: argparse.Namespace) -> None:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
+    """Exit 2 (a message, no traceback) on a configuration the console must not run with."""
     import uvicorn
+    from django.core.exceptions import ImproperlyConfigured
 
     if args.database_url:
         os.environ["TOWNSHIP_DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "township.console.settings")
+    try:
+        from township.console import settings
+
+        if not settings.SECRET_KEY:
+            raise ImproperlyConfigured("TOWNSHIP_SECRET_KEY is not set: the console needs a key of its own "
+                                       "(a value, or the path of a file holding it)")
+    except ImproperlyConfigured as exc:
+        print(f"township console: {exc}", file=sys.stderr)
+        return 2
     print(f"township console: http://{args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run("township.console.asgi:application", host=args.host, port=args.port, log_level="warning")
     return 0
