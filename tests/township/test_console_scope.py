@@ -195,7 +195,7 @@ def test_every_page_shows_a_township_only_its_own(world: World) -> None:
 
     c = client_for("viewer_a")
     for url in ("/", "/today/table/", "/alerts/", "/alerts/popup/", "/kiosks/", "/reports/",
-                f"/search/?from=2025-11-25&to=2025-11-25", "/policy/"):
+                "/search/?from=2025-11-25&to=2025-11-25", "/policy/"):
         page = c.get(url).content.decode()
         assert "tb*名" not in page and "乙银行" not in page and "site-b" not in page and 'value="tb"' not in page, url
     assert "ta*名" in c.get("/search/?from=2025-11-25&to=2025-11-25").content.decode()

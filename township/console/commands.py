@@ -82,11 +82,11 @@ def cmd_report_file(args: argparse.Namespace) -> int:
 
     from township.console import reports
     from township.console.models import Site
-    from township.console.views.common import today
+    from township.console.views.common import now, today
 
     day = dt.date.fromisoformat(args.day) if args.day else today() - dt.timedelta(days=1)
     sites = list(Site.objects.select_related("township").prefetch_related("kiosks"))
-    data = reports.report(sites, day, day, today=today())
+    data = reports.report(sites, day, day, now=now())
     out = Path(args.out or os.environ.get("TOWNSHIP_REPORT_DIR") or ".")
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"checkpoint-day-{day:%Y%m%d}.xlsx"
