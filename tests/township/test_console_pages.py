@@ -312,3 +312,21 @@ def test_the_diff_is_against_what_the_kiosks_run_not_this_consoles_last_push(wor
     diff = preview[preview.index('id="diff"'):]
     assert "fever_c" in diff and "37.3" in diff and "37.5" in diff  # v…200 was refused: the kiosks run 37.3
 
+
+
+def test_failed_logins_lock_that_user_out_from_that_address(world: World) -> None:
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from township.console.models import Profile
+
+    User.objects.create_user("target", password="target-pass-1")
+    attacker = Client(enforce_csrf_checks=True)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert login(attacker, "target", "guess").status_code == 200  # the form again: wrong password
+    assert login(attacker, "target", "guess").status_code == 429  # the last one allowed
+    locked = login(attacker, "target", "target-pass-1")  # even the right password, now
+    assert locked.status_code == 429 and 'id="locked"' in locked.content.decode()
+    assert login(Client(enforce_csrf_checks=True), "viewer", "viewer-pass-1").status_code == 302  # others log in
+    assert Profile.objects.filter(user__username="viewer").exists()
