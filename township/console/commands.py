@@ -4,7 +4,7 @@
     migrate      create or update the database (Django migrations: the console's and the feed's tables)
     adduser      a user with a role (viewer/operator/admin/privacy) and a scope (township or county)
     report-file  write a day's report as .xlsx into a folder (run daily by township-report.timer)
-    retention    drop the feed's day partitions older than N days
+    retention    make the coming days' partitions; drop those older than N days, prune alerts and summaries
 """
 
 from __future__ import annotations
@@ -103,11 +103,19 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from township.console.views.common import today
-    from township.ingest.partitions import drop_older_than
+    from township.ingest.partitions import drop_older_than, ensure_ahead
 
-    with psycopg.connect(settings.DATABASE_URL, autocommit=True) as con:
-        for name in drop_older_than(con, args.keep_days, today()):
-            print(f"dropped {name}")
+    try:
+        with psycopg.connect(settings.DATABASE_URL, autocommit=True) as con:
+            ensure_ahead(con, today())  # the coming days' partitions, made here rather than by ingest
+            for line in drop_older_than(con, args.keep_days, today(), keep_summary_days=args.keep_summary_days):
+                print(f"dropped {line}")
+    except ValueError as exc:
+        print(f"township retention: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.Error as exc:
+        print(f"township retention: the database: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -141,7 +149,9 @@ def register(actions: Any) -> None:
     p.add_argument("--out", help="folder (default: $TOWNSHIP_REPORT_DIR or .)")
     p.set_defaults(func=cmd_report_file)
 
-    p = actions.add_parser("retention", help="drop feed partitions older than N days")
+    p = actions.add_parser("retention", help="drop feed partitions older than N days (and make the coming days')")
     db(p)
-    p.add_argument("--keep-days", type=int, default=180)
+    p.add_argument("--keep-days", type=int, default=180, help="entries, health and alerts (at least 2)")
+    p.add_argument("--keep-summary-days", type=int, default=400,
+                   help="daily summaries and configuration acknowledgements (no personal data; default 400)")
     p.set_defaults(func=cmd_retention)

@@ -61,5 +61,18 @@ DROP = """
 DROP TABLE IF EXISTS feed_entry, feed_health, feed_daily, feed_ack, feed_kiosk, feed_counter CASCADE;
 """
 
+# Migration 0004.  Events whose day cannot be told from the event itself (no believable `at`, an
+# id that is not a believable UUIDv7: a Pi whose clock was never set) are filed under the day they
+# first arrived; this small unpartitioned table remembers that day, so a re-send after midnight
+# lands on the same day's partition and is dropped there as a duplicate.
+CREATE_SEEN = """
+CREATE TABLE feed_seen (
+    township text NOT NULL, site text NOT NULL, kiosk text NOT NULL, event_id text NOT NULL, day date NOT NULL,
+    PRIMARY KEY (township, site, kiosk, event_id)
+);
+CREATE INDEX feed_seen_day ON feed_seen (day);
+"""
+DROP_SEEN = "DROP TABLE IF EXISTS feed_seen;"
+
 PARTITIONED = ("feed_entry", "feed_health")
 NOTIFY_CHANNEL = "township_feed"
