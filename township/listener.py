@@ -8,7 +8,10 @@
   only once the event is in SQLite.  A listener killed in between gets the message again, and
   the event id drops the duplicate.
 * **Scale-out**: with `--share GROUP` it subscribes `$share/GROUP/...`, so several listeners
-  behind a clustered broker split the township's traffic (see config/mosquitto/README.md).
+  behind a clustered broker split the township's traffic (see config/mosquitto/README.md); each
+  also subscribes the kiosks' statuses unshared, since a shared subscription gets no retained
+  message and would split one kiosk's online/offline among members.  Every message is stamped with
+  the time paho handed it over, so the store keeps the newest status whatever batch it comes in.
 * paho's thread only queues; storing, unsealing and printing happen on the caller's thread.
 * **No poison message**: a message that cannot be handled (not UTF-8 JSON, or anything else that
   raises) is counted, logged without its content, and acknowledged, so the broker does not hand it

@@ -1,7 +1,9 @@
 """Daily reports per site: on time, late (迟报), not reported (未上报), zero, not screened.
 
 The notices' rule is "the report may be zero, but never missing": every registered site has a
-responsible person and a deadline (local time on the day after the day reported).  A site's
+responsible person and a deadline (local time on the day after the day reported, in the site's
+zone: its own if it has one, else the county's).  A kiosk whose summary counts its days in another
+zone (a Pi left on UTC) is flagged, since its days are not the site's.  A site's
 kiosks are its registered ones (or, if none is registered, those the feed has seen there).
 
 * not reported: a kiosk's summary is absent at the deadline (before it: "due later");

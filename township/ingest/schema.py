@@ -3,8 +3,9 @@
 * `feed_entry` (entries and alerts) and `feed_health` are partitioned by local day: a county day
   is ~400,000 entries and ~288,000 health reports, and retention is `DROP TABLE` of a day's
   partition (instant, no vacuum), not a `DELETE` of millions of rows.  The partition key is in
-  the primary key, as PostgreSQL requires; the day is the local day of the event's own `at`, so
-  a re-sent event lands on the same day and is dropped there as a duplicate.
+  the primary key, as PostgreSQL requires; the day is the local day of the event's own `at` (else
+  of its UUIDv7, else of its first arrival, remembered in `feed_seen`), so a re-sent event lands on
+  the same day and is dropped there as a duplicate.
 * `feed_daily`, `feed_ack` are small (one row per kiosk and day / per configuration message).
 * `feed_kiosk` is the kiosk's latest state (status from the Last Will, last health, last ack),
   upserted by the ingester so the 设备 page reads 200 rows, not the health history.
