@@ -7,7 +7,10 @@ The parts:
   `frame_plausible` refuses frames no working sensor produces;
 * `find_faces` (`kiosk.screening.face`): warm regions over the empty room's background, the
   nearest face first;
-* `DriftTracker` (`kiosk.screening.drift`): calibration drift seen through the crowd's median.
+* `Tracker` (`kiosk.screening.tracking`): faces followed from frame to frame, and the spot where
+  the visitor being checked stands (queue members and passers-by are tracked, never in the spot);
+* `DriftTracker` (`kiosk.screening.drift`): calibration drift seen through the crowd's median
+  (beyond the fault bound, a fault).
 
 Pure computation on numbers: no clock, no I/O.  The checkpoint (`kiosk.checkpoint`) decides what
 a reading means.
@@ -15,6 +18,7 @@ a reading means.
 
 from kiosk.screening.drift import SKIN_RANGE_C, DriftReport, DriftTracker
 from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
+from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker
 from kiosk.screening.thermal import (
     WARNING_AMBIENT,
     WARNING_DRIFT,
@@ -27,16 +31,23 @@ from kiosk.screening.thermal import (
 
 __all__ = [
     "FACE_WIDTH_M",
+    "MAX_GAP_S",
+    "SPOT_MAX_M",
     "SKIN_RANGE_C",
     "WARNING_AMBIENT",
     "WARNING_DRIFT",
     "DriftReport",
     "DriftTracker",
+    "End",
     "Face",
     "Placement",
     "Reading",
     "Screening",
+    "Sighting",
     "ThermalObservation",
+    "Track",
+    "TrackedFrame",
+    "Tracker",
     "find_faces",
     "frame_plausible",
 ]

@@ -31,7 +31,7 @@ def test_several_codes_are_explained_and_none_is_decided_on(rig: Rig) -> None:
         rig.t += DT
         rig.cp.on_frame(rig.t, frame(rig.t, 36.5))
         rig.cp.on_several_codes(rig.t)
-        assert rig.cp.tick(rig.t, 0.0) is None
+        assert rig.cp.tick(rig.t, 0.0) == []
         assert rig.cp.screen is Screen.ONE_CODE and rig.cp.phase is Phase.MEASURING
     rig.run(2.5, 36.5, code=GREEN)  # the companion puts theirs away
     assert rig.outcomes and rig.outcomes[0].decision.verdict is Verdict.PASS
