@@ -5,7 +5,7 @@
 Every path below makes each event durable before returning (fsync), as the kiosk must before
 it shows a decision:
 
-* `outbox`      kiosk.outbox.store.Outbox: one open WAL connection, synchronous=FULL, the day tally in
+* `outbox`      kiosk.outbox.Outbox: one open WAL connection, synchronous=FULL, the day tally in
                 the same transaction (exactly what the kiosk does per visitor);
 * `naive-sqlite` a new SQLite connection per event, default rollback journal, synchronous=FULL;
 * `naive-files`  one JSON file per event, written, fsynced, and its directory fsynced.
@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.outbox.store import Outbox, Visit
+from kiosk.outbox import Outbox, Tally
 
 
 def payload(i: int) -> bytes:
@@ -89,7 +89,7 @@ def main() -> int:
             ob.append(Outbox(root / "outbox.sqlite"))
 
             def append(i: int) -> None:
-                ob[0].append("entry", f"e{i}", payload(i), visit=Visit("2026-11-25", "PASS", (), "p"))
+                ob[0].append("entry", f"e{i}", payload(i), tally=Tally("2026-11-25", "PASS", (), "p"))
             return append
 
         results["outbox"] = measure("outbox", n, outbox_setup, lambda: ob[0].close())

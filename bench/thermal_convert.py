@@ -3,7 +3,7 @@
 Both start from the same 1664 bytes of RAM as they come off the bus (plus the control register
 and the subpage number) and the same EEPROM, and end with 768 °C values for that subpage:
 
-* ours: `np.frombuffer(">u2")`, then `calibration.compute_subpage` (calibration extracted once);
+* ours: `np.frombuffer(">u2")`, then `conversion.compute_subpage` (calibration extracted once);
 * Adafruit: its own byte handling (`struct.unpack` in `I2C_READ_LEN` chunks, copied into the
   834-word list), `_GetTa` for the reflected temperature, then `_CalculateTo`, pixel by pixel.
 
@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drivers.mlx90640 import registers as reg
 from drivers.mlx90640.adafruit_backend import isolated_adafruit_class
-from drivers.mlx90640.calibration import ambient_temperature, compute_subpage, extract_calibration
+from drivers.mlx90640.calibration import extract_calibration
+from drivers.mlx90640.conversion import ambient_temperature, compute_subpage
 from drivers.mlx90640.emulated_bus import EmulatedI2C
 from drivers.mlx90640.emulator import Mlx90640Device
 from drivers.mlx90640.scene import PeopleScene, Person

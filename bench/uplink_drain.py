@@ -5,7 +5,7 @@
 Both paths are durable in the same sense: a row is marked sent in the outbox (SQLite WAL,
 synchronous=FULL) only after its PUBACK.
 
-* `uplink`  kiosk.uplink.mqtt.MqttUplink driven by `poll()` as the kiosk loop drives it: QoS 1, a
+* `uplink`  kiosk.uplink.MqttUplink driven by `poll()` as the kiosk loop drives it: QoS 1, a
             window of in-flight publishes (mosquitto's Receive Maximum, 20 by default), acks
             recorded in one transaction per batch;
 * `naive`   publish one row, wait for its PUBACK, mark it sent (one transaction), next row.
@@ -35,8 +35,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.outbox.store import Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker
 
 PREFIX = "checkpoint/v1/bench/site/kiosk"
@@ -54,7 +54,7 @@ def backlog(path: Path, n: int) -> Outbox:
     con.execute("BEGIN IMMEDIATE")
     con.executemany("INSERT INTO outbox (event_id, stream, priority, created, payload) VALUES (?, ?, ?, ?, ?)", rows)
     con.execute("COMMIT")
-    ob._count()
+    ob.housekeeping(clock_synced=False)  # re-counts the totals (ages nothing)
     return ob
 
 

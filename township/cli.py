@@ -1,13 +1,22 @@
-"""`kiosk township listen|report|push-config|keygen`, registered by `kiosk.cli.main.build_parser`."""
+"""The `township` command: `township listen|report|push-config|keygen` (`python -m township`).
+
+Its own program, installed with `pip install '.[township]'` on the township's server; a kiosk's
+install leaves it out.  `kiosk township …` on a machine that has both hands over to it (same
+options, output and exit codes).  Each command imports what it needs when it runs; a dependency
+that is not installed is a clear message and exit status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+EXTRA = "township"  # pyproject.toml's optional dependencies of the township: pip install '.[township]'
 
 
 def _tls(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -113,10 +122,10 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-key", help="client certificate's key (TLS)")
 
 
-def register(sub: Any) -> None:
-    """Add `township` to the `kiosk` command's subparsers."""
-    township = sub.add_parser("township", help="the reference township consumer and tools")
-    actions = township.add_subparsers(dest="action", required=True)
+def build_parser(prog: str = "township") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="The reference township consumer and tools")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    actions = parser.add_subparsers(dest="action", required=True)
 
     listen = actions.add_parser("listen", help="store a township's feed in SQLite (dedup), print alerts")
     _broker_options(listen)
@@ -146,3 +155,18 @@ def register(sub: Any) -> None:
     keygen = actions.add_parser("keygen", help="make the township's signing and sealing keys")
     keygen.add_argument("dir", help="directory for config-signing.pem and seal.pem")
     keygen.set_defaults(func=cmd_keygen)
+    return parser
+
+
+def main(argv: list[str] | None = None, *, prog: str = "township") -> int:
+    """Run `township ARGV` and return its exit code."""
+    args = build_parser(prog).parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except ModuleNotFoundError as exc:  # a township dependency the kiosk's own install does not have
+        missing = (exc.name or str(exc)).split(".")[0]  # the package to install, not its submodule
+        print(f"{prog}: {missing} is not installed; install the township with its dependencies: "
+              f"pip install '.[{EXTRA}]' (from a full checkout)", file=sys.stderr)
+        return 2

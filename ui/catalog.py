@@ -111,6 +111,20 @@ class BilingualCatalog:
         return sep.join(dict.fromkeys(self.texts(key, **params)))  # "--:--" once, not twice
 
 
+VOICE_PREFIX = "voice."  # catalogue keys of the spoken prompts: voice.pass, voice.stop, …
+
+
+def spoken_prompts(catalog: BilingualCatalog | None = None) -> dict[str, list[tuple[str, str]]]:
+    """{prompt: [(language, words), …]} for every `voice.<prompt>` key, in the screens' language order.
+
+    What the kiosk says is worded with what it shows, in the same catalogues; the drivers that
+    speak it (`drivers.audio`) are handed these words and never read `ui` themselves.
+    """
+    catalog = catalog if catalog is not None else BilingualCatalog.load()
+    names = [key.removeprefix(VOICE_PREFIX) for key in catalog.first.strings if key.startswith(VOICE_PREFIX)]
+    return {name: [(c.language, c.text(VOICE_PREFIX + name)) for c in catalog.catalogs] for name in names}
+
+
 # A CJK run, then whitespace or a slash, then a run that starts with a Latin letter.
 _SPLIT = re.compile(r"^\s*(?P<first>.*?[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef][^A-Za-z]*?)"
                     r"\s*(?:[/|｜]\s*|\s+)(?P<second>[A-Za-z].*?)\s*$")

@@ -4,7 +4,10 @@ A prompt is one WAV: the Mandarin sentence, a short pause, the English one (the 
 File names carry a digest of the words and voices, so rewording a prompt in the catalogue makes
 a new file instead of playing a stale one, and an unchanged prompt is never generated twice.
 
-    .venv/bin/python -m drivers.audio.voice_files OUT_DIR     (what scripts/build-voice runs)
+The words are the screens' (`voice.<prompt>` in `ui/strings/*.json`), but a driver does not read
+the screens' catalogues: whoever composes the kiosk passes them in as {prompt: [(language,
+words), …]} (`ui.catalog.spoken_prompts()`: `kiosk.service.app.build_voice` at start-up,
+`scripts/build-voice OUT_DIR` at build time), and `prompt_texts` picks espeak-ng's voices for them.
 """
 
 from __future__ import annotations
@@ -37,12 +40,23 @@ class VoiceBuildError(KioskError, RuntimeError):
     """espeak-ng is missing or failed; the message says which."""
 
 
-def prompt_texts(languages: Sequence[str] = ("zh", "en")) -> dict[str, list[tuple[str, str]]]:
-    """{prompt: [(espeak voice, text), …]} from the screens' catalogues (`voice.<prompt>`)."""
-    from ui.catalog import Catalog
+def prompt_texts(spoken: Mapping[str, Sequence[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
+    """{prompt: [(espeak voice, text), …]} for `PROMPTS`, from {prompt: [(language, text), …]}.
 
-    catalogs = [Catalog.load(lang) for lang in languages]
-    return {name: [(VOICES[c.language], c.text(f"voice.{name}")) for c in catalogs] for name in PROMPTS}
+    `VoiceBuildError` when a prompt is missing or a language has no espeak-ng voice here.
+    """
+    missing = [name for name in PROMPTS if not spoken.get(name)]
+    if missing:
+        raise VoiceBuildError(f"no words for the prompts {', '.join(missing)}")
+    texts: dict[str, list[tuple[str, str]]] = {}
+    for name in PROMPTS:
+        parts = []
+        for language, text in spoken[name]:
+            if language not in VOICES:
+                raise VoiceBuildError(f"no espeak-ng voice for language {language!r} (known: {', '.join(VOICES)})")
+            parts.append((VOICES[language], text))
+        texts[name] = parts
+    return texts
 
 
 def file_name(name: str, parts: Sequence[tuple[str, str]]) -> str:
@@ -96,10 +110,10 @@ def _join(pieces: Sequence[Path], out: Path) -> None:
     tmp.replace(out)  # never a half-written prompt
 
 
-def build_prompts(out_dir: str | Path, texts: Mapping[str, Sequence[tuple[str, str]]] | None = None, *,
+def build_prompts(out_dir: str | Path, texts: Mapping[str, Sequence[tuple[str, str]]], *,
                   espeak: str | None = None) -> dict[str, Path]:
-    """Make (or reuse) one WAV per prompt in `out_dir`; returns {prompt: path}."""
-    texts = prompt_texts() if texts is None else texts
+    """Make (or reuse) one WAV per prompt in `out_dir` from {prompt: [(espeak voice, text), …]}
+    (`prompt_texts`); returns {prompt: path}."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     made: dict[str, Path] = {}
@@ -120,19 +134,16 @@ def build_prompts(out_dir: str | Path, texts: Mapping[str, Sequence[tuple[str, s
     return made
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Make the kiosk's spoken prompts with espeak-ng.")
+def main(argv: list[str] | None, spoken: Mapping[str, Sequence[tuple[str, str]]]) -> int:
+    """`scripts/build-voice OUT_DIR`: make the prompts from `spoken` ({prompt: [(language, text), …]})."""
+    parser = argparse.ArgumentParser(prog="build-voice", description="Make the kiosk's spoken prompts with espeak-ng.")
     parser.add_argument("out_dir", help="directory for the WAV files (display.voice_dir)")
     args = parser.parse_args(argv)
     try:
-        made = build_prompts(args.out_dir)
+        made = build_prompts(args.out_dir, prompt_texts(spoken))
     except VoiceBuildError as exc:
         print(f"build-voice: {exc}", file=sys.stderr)
         return 1
     for name, path in made.items():
         print(f"{name}: {path}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

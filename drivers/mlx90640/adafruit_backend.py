@@ -27,7 +27,8 @@ from kiosk.errors import SensorError
 from kiosk.ports import Clock, ThermalFrame
 
 from . import registers as reg
-from .calibration import DEFAULT_EMISSIVITY, OPEN_AIR_TA_SHIFT, extract_calibration
+from .calibration import extract_calibration
+from .conversion import DEFAULT_EMISSIVITY, OPEN_AIR_TA_SHIFT
 
 ADAFRUIT_EMISSIVITY = 0.95  # hard-coded in adafruit_mlx90640.MLX90640.getFrame
 _BAD_PIXEL = -273.15  # what getFrame leaves in a deviating pixel

@@ -6,14 +6,10 @@ attributes, never times out, and converts pixel by pixel in Python.  This one
 * reads the EEPROM twice and compares, and refuses contents no device can have;
 * sleeps (on the injected `Clock`) until the next subpage is due, then polls with bounded
   small sleeps and a timeout — never a busy loop, never a hang.  It locks onto the array's
-  own timing: each poll that straddles a data-ready brackets that moment, the period is
-  estimated from brackets many subpages apart (a part's oscillator is not exactly nominal),
-  and the driver wakes just after the predicted data-ready, so one status read usually finds
-  it set; every few subpages (at most `PROBE_EVERY`) it wakes a little early on purpose to
-  re-measure the phase;
+  own timing (`phase.PhaseTracker`), so one status read usually finds data-ready set;
 * reads RAM in one transfer, and detects overruns (a new subpage landing during the read);
 * rejects glitch words, constant RAM and a frozen array as `SensorError`;
-* converts with numpy (`calibration.subpage_temperatures`, per-pixel constants gathered once
+* converts with numpy (`conversion.subpage_temperatures`, per-pixel constants gathered once
   per subpage pattern) and merges subpages into one image;
 * times its own EEPROM read at start-up (832 words, as long as a RAM read) and, if the bus is
   slower than the configured rate needs — a Pi's I²C clock follows the core clock and is often
@@ -38,21 +34,13 @@ from kiosk.errors import SensorError
 from kiosk.ports import Clock, ThermalFrame
 
 from . import registers as reg
-from .calibration import (
-    DEFAULT_EMISSIVITY,
-    OPEN_AIR_TA_SHIFT,
-    Calibration,
-    die_state,
-    extract_calibration,
-    subpage_plan,
-    subpage_temperatures,
-)
+from .calibration import Calibration, extract_calibration
+from .conversion import DEFAULT_EMISSIVITY, OPEN_AIR_TA_SHIFT, die_state, subpage_plan, subpage_temperatures
 from .deviating import interpolate_deviating
+from .phase import PhaseTracker
 
 ReflectedPolicy = float | Callable[[float], float] | None
 TRANSFER_BUDGET = 0.7  # a subpage's RAM read may take at most this share of its period (polls, margin)
-PROBE_EVERY = 16  # at most this many subpages between deliberate early wake-ups that re-measure the phase
-GUARD_S = 0.0005  # wake this long after the predicted data-ready (plus the phase's uncertainty)
 _STATUS_TO_CONTROL = reg.CONTROL - reg.STATUS + 1  # status and control in one 14-word read
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -113,9 +101,7 @@ class Mlx90640Sensor:
         self._plans: dict[tuple[int, bool], object] = {}
         self.polls = 0  # status reads spent waiting for data-ready, for diagnostics and tests
         self._overrun_at: float | None = None
-        self._unlock()
-        self._p = self._period  # the array's measured subpage period (its oscillator is not exact)
-        self._p_var = (0.03 * self._period) ** 2
+        self._phase = PhaseTracker(self._period)
         self.vdd = math.nan
         self._eeprom = self._read_eeprom()
         self._calibration = extract_calibration(self._eeprom)
@@ -159,6 +145,11 @@ class Mlx90640Sensor:
         return self._period
 
     @property
+    def measured_period(self) -> float:
+        """Seconds per subpage as measured on the array's own oscillator (a few % off nominal)."""
+        return self._phase.measured
+
+    @property
     def refresh_hz(self) -> float:
         """The subpage rate in use (may be below the requested one on a slow bus)."""
         return 1.0 / self._period
@@ -175,8 +166,7 @@ class Mlx90640Sensor:
                         self.transfer_s * 1000, reg.REFRESH_RATES_HZ[self._code], reg.REFRESH_RATES_HZ[code])
             self._code = code
             self._period = 1.0 / reg.REFRESH_RATES_HZ[code]
-            self._p = self._period
-            self._p_var = (0.03 * self._period) ** 2
+            self._phase.set_period(self._period)
 
     def reflected_c(self, ta_c: float) -> float:
         """The reflected temperature the conversion uses for die temperature `ta_c`."""
@@ -234,7 +224,7 @@ class Mlx90640Sensor:
             self._next_due = self._clock.monotonic()  # phase unknown: start polling now
         self._transport.write_word(reg.STATUS, reg.STATUS_CLEAR)
         self._needs_setup = False
-        self._unlock()
+        self._phase.unlock()
 
     # ------------------------------------------------------------------------------- frames
     def next_frame_at(self) -> float:
@@ -250,63 +240,12 @@ class Mlx90640Sensor:
             self._overrun_at = None
             ram, control, subpage = self._bus(self._read_subpage)
         except SensorError:
-            self._unlock()
+            self._phase.unlock()
             raise
         if self._overrun_at is not None:  # what we read landed during the first attempt
             lo, hi = None, self._overrun_at
-        self._track(lo, hi)
+        self._next_due = self._phase.track(lo, hi)
         return self._convert(ram, control, subpage)
-
-    # --------------------------------------------------------------------- phase tracking
-    def _unlock(self) -> None:
-        """Forget the array's phase: the next wait polls from `_next_due` until data-ready."""
-        self._r: float | None = None  # estimated moment of the last data-ready (clock.monotonic)
-        self._r_err = 0.0  # half-width of the bracket that moment was measured with
-        self._anchor: tuple[float, float] | None = None  # (moment, half-width) of the last bracket
-        self._since_probe = 0
-        self._probe_every = 1
-        self._lead = self._fine_step()
-
-    def _fine_step(self) -> float:
-        return min(max(self._period / 100, 0.0005), 0.01)
-
-    def _track(self, lo: float | None, hi: float) -> None:
-        """Update the phase/period estimate from one wait: data-ready came after `lo` (the start
-        of the last poll that found it clear, if any) and no later than `hi` (the end of the
-        poll that found it set); then schedule the next wake-up."""
-        p = self._p
-        if lo is not None:  # a bracket: the data-ready moment, measured
-            r, err = (lo + hi) / 2, (hi - lo) / 2
-            if self._anchor is not None:
-                t0, err0 = self._anchor
-                n = round((r - t0) / p)
-                if n >= 1 and abs((r - t0) / n - self._period) < 0.1 * self._period:
-                    # a scalar Kalman step: measurements far apart pin the period down finely
-                    var = ((err + err0) / n) ** 2 / 3
-                    self._p_var += (1e-4 * self._period) ** 2
-                    gain = self._p_var / (self._p_var + var)
-                    self._p = p + gain * ((r - t0) / n - p)
-                    self._p_var *= 1 - gain
-            self._anchor = (r, err)
-            self._r, self._r_err = r, err
-            self._since_probe = 0
-            self._probe_every = min(2 * self._probe_every, PROBE_EVERY)
-            self._lead = self._fine_step()
-        else:  # set at the first poll: it came at or before `hi`, which says little
-            if self._r is None:
-                self._r, self._r_err = hi, 0.0
-            else:
-                n = max(1, int((hi - self._r) / p + 0.1))
-                self._r = min(self._r + n * p, hi)
-            self._since_probe += 1
-            if self._since_probe > self._probe_every:  # a probe that was not early enough
-                self._lead = min(2 * self._lead, self._period / 4)
-        due = self._r + self._p
-        if self._since_probe + 1 >= self._probe_every:
-            due -= self._lead  # wake early on purpose: the next wait brackets the data-ready
-        else:
-            due += GUARD_S + self._r_err + 2 * self._since_probe * math.sqrt(self._p_var)
-        self._next_due = due
 
     # ------------------------------------------------------------------------------- frames
     def _wait_ready(self) -> tuple[float | None, float]:
@@ -316,7 +255,7 @@ class Mlx90640Sensor:
         start = clock.monotonic()
         timeout = self._period * 1.5 + 0.05
         coarse = min(max(self._period / 40, 0.0005), 0.01)
-        step = self._fine_step() if self._r is not None else coarse
+        step = self._phase.fine_step() if self._phase.locked else coarse
         lo = None
         for i in range(math.ceil(timeout / step) + 2):  # bounded, with a sleep between polls
             before = clock.monotonic()
@@ -339,7 +278,7 @@ class Mlx90640Sensor:
         (RAM words, control register, subpage)."""
         for attempt in range(2):
             if attempt:  # a subpage landed during the first read: the phase is off, re-measure it
-                self._unlock()
+                self._phase.unlock()
                 self._overrun_at = self._clock.monotonic()
             self._transport.write_word(reg.STATUS, reg.STATUS_CLEAR)
             ram = self._read(reg.RAM_START, reg.RAM_WORDS)
@@ -382,7 +321,7 @@ class Mlx90640Sensor:
             self._last[subpage] = raw
             if self._same >= self._frozen_after:
                 raise SensorError(f"frozen: RAM unchanged for {self._same} subpages")
-        vbe, gain, ptat, vdd_word, cp = struct.unpack_from("=5h", raw, 2 * n)  # calibration.AUX_USED's order
+        vbe, gain, ptat, vdd_word, cp = struct.unpack_from("=5h", raw, 2 * n)  # conversion.AUX_USED's order
         vdd, ta = die_state(cal, vdd_word, ptat, vbe, control)
         if not (math.isfinite(ta) and -45.0 <= ta <= 130.0 and 2.5 <= vdd <= 4.0):
             raise SensorError(f"implausible die state: Ta {ta:.1f} °C, Vdd {vdd:.2f} V")

@@ -3,7 +3,7 @@
 Given object temperatures and emissivities, the die temperature Ta, the reflected temperature
 and the supply voltage, `render_subpage` computes the raw words — IR pixels, compensation
 pixel, PTAT/Vbe, gain, Vdd — that a correct driver turns back into those temperatures.  It
-inverts the same reference equations the driver evaluates (`calibration`), including the
+inverts the same reference equations the driver evaluates (`conversion`), including the
 two-pass KsTo range correction, by a short fixed-point iteration; what is left is the ADC's
 own quantisation (about ±0.1 K per pixel at 18 bit).
 
@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import registers as reg
-from .calibration import Calibration, ambient_temperature, first_estimate, range_correction, supply_voltage
+from .calibration import Calibration
+from .conversion import ambient_temperature, first_estimate, range_correction, supply_voltage
 
 PTAT_WORD_25C = 1650  # typical raw PTAT word at 25 °C die temperature
 GAIN_DRIFT = 0.987  # the RAM gain word sits a little off the EEPROM's (the example part: 5508 vs 5580)

@@ -6,10 +6,17 @@
   that gave nothing; `PreprocessingDecoder` wraps either decoder with them;
 - `decoders.make_decoder`: a decoder by the name `camera.decoder` uses ("zxing", "pyzbar", …);
 - `isolated.IsolatedDecoder`: any of them in a child process, restarted when it crashes or hangs;
-- `worker.DecodeWorker`: decoding off the render loop with a one-frame mailbox (skip, never queue);
-- (`kiosk.checkpoint.sightings.CodesInView`, pure logic, turns frame-by-frame reads into sightings:
-  one visitor; several codes);
 - `images.load_gray`: image files as luminance frames.
 
-Import the modules you need: importing this package loads neither zbar, zxing nor Pillow.
+Decoding off the render loop, one frame at a time, is the kiosk's camera worker
+(`kiosk.loop.workers.CameraFeed`); turning frame-by-frame reads into sightings is
+`kiosk.checkpoint.sightings`.
+
+Importing this package loads neither zbar, zxing nor Pillow: the front names the decoders and
+the isolation; the decoder modules and `images` load their libraries when imported.
 """
+
+from .decoders import DECODER_KINDS, make_decoder
+from .isolated import DecodeFailed, IsolatedDecoder
+
+__all__ = ["DECODER_KINDS", "DecodeFailed", "IsolatedDecoder", "make_decoder"]

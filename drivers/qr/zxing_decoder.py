@@ -6,9 +6,12 @@ project's graded set of phone photographs it reads more frames than zbar, and it
 times faster on a VGA frame (see `bench/decode_speed.py`, `bench/decode_read_rate.py`), so it is
 the kiosk's default decoder; zbar (`PyzbarDecoder`) stays as the design's baseline.
 
-Only QR symbols are searched (a parcel's barcode is not a health code), inverted (light on dark)
-codes are tried by the library itself, and the text is taken from the raw bytes exactly as
-`PyzbarDecoder` does, so both decoders give the same text for the same code.
+Only QR symbols are searched (a parcel's barcode is not a health code), and inverted (light on
+dark) codes are tried by the library itself.  The text is zxing-cpp's own decoding of the symbol
+as ISO/IEC 18004 says: ECI designators name the character set of what follows them (UTF-8,
+ISO-8859-x, Shift_JIS, GB18030, Windows-125x, …), Kanji mode is Shift_JIS, and byte-mode data
+without an ECI is read as UTF-8 when it is UTF-8 (as phones write it) and by zxing-cpp's guess
+(Shift_JIS or ISO-8859-1) otherwise.  THP1 and HC1 texts are ASCII and unaffected.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ from typing import Any
 import numpy as np
 
 from kiosk.errors import KioskError
-
-from .pyzbar_decoder import _text
 
 
 class ZxingUnavailable(KioskError, ImportError):
@@ -42,6 +43,7 @@ class ZxingDecoder:
                                    ) from exc
         self._read: Any = zxingcpp.read_barcodes
         self._formats = zxingcpp.BarcodeFormat.QRCode
+        self._text_mode = zxingcpp.TextMode.Plain  # the content as text per its ECI, without symbology decoration
         self._try_invert = try_invert
         self._try_downscale = try_downscale
 
@@ -54,8 +56,8 @@ class ZxingDecoder:
         if y.strides[1] != 1:  # zxing needs unit pixel stride; a row stride wider than the row is fine
             y = np.ascontiguousarray(y)
         found = self._read(y, formats=self._formats, try_rotate=True, try_downscale=self._try_downscale,
-                           try_invert=self._try_invert)
-        return [_text(bytes(barcode.bytes)) for barcode in found if barcode.valid]
+                           try_invert=self._try_invert, text_mode=self._text_mode)
+        return [barcode.text for barcode in found if barcode.valid]
 
     def close(self) -> None:
         """Nothing to release; present so that every decoder can be closed alike."""

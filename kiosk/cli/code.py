@@ -39,8 +39,9 @@ exit status: 0 if the code (with --batch: every line) is valid, 1 otherwise, 2 o
   or a trust list that cannot be read."""
 
 
-def add_parser(code: Any) -> argparse.ArgumentParser:
-    """Register `verify` under the `kiosk code` subcommands (called by `kiosk.cli.main.build_parser`)."""
+def register(sub: Any) -> None:
+    """Add `kiosk code verify` to the `kiosk` command's subcommands."""
+    code = sub.add_parser("code", help="health codes").add_subparsers(dest="action", required=True)
     verify = code.add_parser("verify", help="verify a code: QR text (argument or stdin), an image file, or a batch",
                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     verify.add_argument("input", nargs="?", help="QR text, an image path, or - for stdin")
@@ -55,7 +56,6 @@ def add_parser(code: Any) -> argparse.ArgumentParser:
     verify.add_argument("--decoder", choices=DECODER_KINDS, default=DECODER_KINDS[0],
                         help=f"QR decoder for images (default {DECODER_KINDS[0]})")
     verify.set_defaults(func=cmd_code_verify)
-    return verify
 
 
 def _print_json(obj: object, out: IO[str] | None = None) -> None:

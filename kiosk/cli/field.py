@@ -1,7 +1,11 @@
 """The field commands: `kiosk selftest`, `kiosk provision`, `kiosk maintenance`.
 
-Registered by `kiosk.cli.main.build_parser`; each imports what it needs when it runs.  Exit codes
+What a technician and systemd run on site.  Each imports what it needs when it runs.  Exit codes
 follow the rest of the CLI: 0 success, 1 a negative answer (a failed check, invalid files), 2 usage.
+`selftest` reports an unusable configuration as its first check instead of stopping at it, and
+`maintenance` falls back to the built-in display settings: both keep the `ConfigError`, they do
+not print it.  Provisioning and the maintenance diagnosis judge the files themselves
+(`kiosk.service.provisioning`, `kiosk.service.maintenance`).
 """
 
 from __future__ import annotations
@@ -13,16 +17,17 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from kiosk.cli.loading import DEFAULT_CONFIG, read_config
+from kiosk.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CONFIG = "/etc/kiosk/kiosk.toml"
 
 
 # ------------------------------------------------------------------------------------ selftest
 def cmd_selftest(args: argparse.Namespace) -> int:
-    from kiosk.config import KioskConfig, load_config
-    from kiosk.errors import ConfigError
+    from kiosk.config import KioskConfig
     from kiosk.service.selftest import (
         FAULTS,
         exit_code,
@@ -39,7 +44,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     path = args.config or (None if args.simulated else DEFAULT_CONFIG)
     config, error = None, None
     try:
-        config = load_config(path) if path else KioskConfig()
+        config = read_config(path)
     except ConfigError as exc:
         error = exc
     base = config or KioskConfig()
@@ -73,8 +78,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ maintenance
 def cmd_maintenance(args: argparse.Namespace) -> int:
     """Show the maintenance screen until the retry time, a fixed configuration, or SIGTERM."""
-    from kiosk.config import KioskConfig, load_config
-    from kiosk.errors import ConfigError
+    from kiosk.config import KioskConfig
     from kiosk.ports import Screen, ScreenView, StatusStrip
     from kiosk.service.maintenance import diagnose
 
@@ -84,7 +88,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     log.error("maintenance screen: %s", diagnosis.detail.replace("\n", " | "))
     print(diagnosis.detail)
     try:
-        config = load_config(config_path)
+        config = read_config(config_path)
     except ConfigError:
         config = KioskConfig(display={"fullscreen": True})  # type: ignore[arg-type]
     if args.headless:
@@ -114,7 +118,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
             if diagnosis.config_invalid and now - checked >= 5.0:
                 checked = now
                 try:
-                    load_config(config_path)
+                    read_config(config_path)
                     log.info("maintenance: %s is valid now; retrying the kiosk", config_path)
                     return 0
                 except ConfigError:
@@ -125,7 +129,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Any) -> None:
     """Add the field commands to the `kiosk` parser."""
     from kiosk.service.selftest import FAULTS
 

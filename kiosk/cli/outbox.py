@@ -16,23 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kiosk.cli.loading import DEFAULT_CONFIG, load
+
 SHOWN_FIELDS = ("decision", "reasons", "policy_version", "day", "visitors")
 
 
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from kiosk.config import load_config
-    from kiosk.errors import ConfigError
-    from kiosk.outbox.store import Outbox
+    from kiosk.outbox import Outbox
 
-    if args.db:
-        path = Path(args.db)
-    else:
-        try:
-            config = load_config(args.config)
-        except ConfigError as exc:
-            print(f"{exc.source}: " + "; ".join(exc.problems), file=sys.stderr)
-            return None
-        path = Path(config.storage.data_dir) / "outbox.sqlite"
+    path = Path(args.db) if args.db else Path(load(args.config, exit_code=1).storage.data_dir) / "outbox.sqlite"
     if not path.exists():
         print(f"{path}: no outbox there", file=sys.stderr)
         return None
@@ -89,8 +81,6 @@ def cmd_purge_sent(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add `kiosk outbox ...` to the CLI's subcommands."""
-    from kiosk.cli.main import DEFAULT_CONFIG
-
     outbox = sub.add_parser("outbox", help="the durable event queue").add_subparsers(dest="action", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:

@@ -11,6 +11,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from kiosk.cli.loading import load
 
 DEFAULT_SIZES = ("800x480", "1920x1080", "480x800")
 
@@ -27,8 +30,6 @@ def _size(text: str) -> tuple[int, int]:
 
 def cmd_screens(args: argparse.Namespace) -> int:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    from kiosk.config import load_config
-    from kiosk.errors import ConfigError
     from ui.display import ScreenRenderer, save_png
     from ui.fonts import FontNotFoundError
     from ui.samples import NOTICE, gallery
@@ -36,11 +37,7 @@ def cmd_screens(args: argparse.Namespace) -> int:
 
     notice = NOTICE
     if args.config:
-        try:
-            config = load_config(args.config)
-        except ConfigError as exc:
-            print(f"{exc.source}: " + "; ".join(exc.problems), file=sys.stderr)
-            return 2
+        config = load(args.config, exit_code=2)
         notice = SiteNotice(retention_days=float(getattr(config.storage, "retention_days", 7)),
                             recipient=config.display.privacy_recipient,
                             place_code=config.display.place_code or NOTICE.place_code)
@@ -60,7 +57,8 @@ def cmd_screens(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Any) -> None:
+    """Add `kiosk screens` to the `kiosk` command's subcommands."""
     screens = sub.add_parser("screens", help="write every screen as PNG (sample data) for review")
     screens.add_argument("--out", required=True, help="directory for the PNG files")
     screens.add_argument("--size", type=_size, action="append",

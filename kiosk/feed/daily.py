@@ -2,7 +2,7 @@
 
 Townships need a report from every kiosk every day, including the kiosks that saw nobody: a
 missing report then means a kiosk that is down, never a quiet one.  So each day's summary is
-computed from the outbox's day tally (`kiosk.outbox.store.Visit`, written in the same transaction as
+computed from the outbox's day tally (`kiosk.outbox.Tally`, written in the same transaction as
 each entry event) and stored in the outbox as an ordinary event of stream `daily`, in the one
 transaction that also records the day as reported (`Outbox.report_day`).  A reboot at any
 instant therefore neither loses a day's report nor makes a second one, and the report itself
@@ -44,7 +44,7 @@ from kiosk.checkpoint import ALERT_REASONS, REASONS, PolicyInForce, Verdict
 from kiosk.config import KioskConfig
 from kiosk.feed.events import EntryEvent
 from kiosk.ids import uuid7
-from kiosk.outbox.store import Outbox, OutboxFull, Visit
+from kiosk.outbox import Outbox, OutboxFull, Tally
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,9 @@ class DailyReporter:
     def local_day(self, wall: float) -> str:
         return datetime.fromtimestamp(wall, self.zone).date().isoformat()
 
-    def tally_of(self, event: EntryEvent) -> Visit:
+    def tally_of(self, event: EntryEvent) -> Tally:
         """The day tally's row for an entry or alert: its local day, decision, reasons and policy version."""
-        return Visit(day=self.local_day(event.at), decision=event.decision, reasons=tuple(event.reasons),
+        return Tally(day=self.local_day(event.at), decision=event.decision, reasons=tuple(event.reasons),
                      policy_version=event.policy_version)
 
     # ----------------------------------------------------------------------------- reporting

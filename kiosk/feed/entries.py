@@ -18,7 +18,7 @@ from kiosk.checkpoint import VisitorOutcome
 from kiosk.clocksync import ClockSync
 from kiosk.feed.daily import DailyReporter
 from kiosk.feed.events import EntryEvent
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class EntryLog:
     def store(self, event: EntryEvent, outcome: VisitorOutcome) -> int:
         """Commit one decision's event, its tally row and its seconds; raises if it was not stored."""
         seq = self.outbox.append(event.stream, event.event_id, event.to_json(), priority=event.priority,
-                                 visit=self.daily.tally_of(event), clock_synced=self.clock_synced)
+                                 tally=self.daily.tally_of(event), clock_synced=self.clock_synced)
         self.outbox.note_seconds(seq, max(0.0, outcome.decided_at - outcome.started_at))
         return seq
 

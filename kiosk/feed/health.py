@@ -44,11 +44,11 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.config import KioskConfig
 from kiosk.ids import uuid7
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.ports import Clock, KioskStatus
 
 if TYPE_CHECKING:
-    from kiosk.uplink.mqtt import MqttUplink
+    from kiosk.uplink import MqttUplink
 
 log = logging.getLogger(__name__)
 

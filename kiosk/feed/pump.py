@@ -41,11 +41,11 @@ from kiosk.config import KioskConfig
 from kiosk.feed.daily import DailyReporter
 from kiosk.feed.entries import EntryLog, clock_trusted
 from kiosk.feed.health import EXPIRY_INTERVALS, HEALTH_STREAM, encode, health_report
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.ports import Clock, KioskStatus
 
 if TYPE_CHECKING:
-    from kiosk.uplink.mqtt import MqttUplink
+    from kiosk.uplink import MqttUplink
 
 log = logging.getLogger(__name__)
 

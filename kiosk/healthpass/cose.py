@@ -3,7 +3,14 @@
 Only the algorithms each format's issuers use are read (THP1: ES256, EdDSA; HC1 adds PS256, RSA-PSS
 as RFC 8230 defines it for COSE); the alg must sit in the protected header, where the signature
 covers it, so that nobody can swap it for a weaker one.  The kid may sit in either header (some
-HC1 issuers put it in the unprotected one): it only selects a key, and a wrong key fails to verify.
+HC1 issuers put it in the unprotected one; the protected one wins when both have one): it only
+selects a key, and a wrong key fails to verify.  The COSE_Sign1 tag (18) and the CWT tag (61,
+RFC 8392 §6, which wraps the tagged COSE message) are both optional: no signature covers a tag,
+so a tag carries no trust either way; a tag naming another structure is refused.
+
+ECDSA signatures are malleable: (r, n−s) verifies wherever (r, s) does.  Both are accepted, in
+both formats (kiosk/healthpass/README.md says why); nothing downstream identifies a code by its
+signature bytes (`CodeIdentity` is what the code says).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from kiosk.healthpass.errors import COSE, SIGNATURE, CodeRejected
 from kiosk.healthpass.trust import TrustedKey
 
 COSE_SIGN1_TAG: Final = 18
+CWT_TAG: Final = 61
 HEADER_ALG: Final = 1
 HEADER_CRIT: Final = 2
 HEADER_KID: Final = 4
@@ -32,6 +40,7 @@ ALG_IDS: Final[Mapping[str, int]] = {name: ident for ident, name in ALG_NAMES.it
 THP1_ALGS: Final = frozenset({-7, -8})
 HC1_ALGS: Final = frozenset({-7, -8, -37})
 ES256_SIGNATURE_LENGTH: Final = 64  # r || s, 32 bytes each
+P256_ORDER: Final = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # n of P-256
 # RFC 8230: PS256 is RSASSA-PSS with SHA-256, MGF1 with SHA-256, and a salt as long as the hash.
 PS256_PADDING: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
@@ -61,9 +70,11 @@ def _is_int(value: object) -> bool:
 
 def parse_sign1(item: Any, algs: frozenset[int] = THP1_ALGS) -> Sign1:
     """Check that a decoded CBOR item is a COSE_Sign1 with one of `algs`; otherwise `cose`."""
+    if isinstance(item, cbor2.CBORTag) and item.tag == CWT_TAG:
+        item = item.value
     if isinstance(item, cbor2.CBORTag):
         if item.tag != COSE_SIGN1_TAG:
-            raise CodeRejected(COSE, f"CBOR tag {item.tag}, not {COSE_SIGN1_TAG} (COSE_Sign1)")
+            raise CodeRejected(COSE, f"CBOR tag {item.tag}, not {COSE_SIGN1_TAG} (COSE_Sign1) or {CWT_TAG} (CWT)")
         item = item.value
     # cbor2 gives a tuple, not a list, for an array inside a tag.
     if not isinstance(item, list | tuple) or len(item) != 4:
@@ -89,7 +100,7 @@ def parse_sign1(item: Any, algs: frozenset[int] = THP1_ALGS) -> Sign1:
     if not _is_int(alg) or alg not in algs:
         allowed = ", ".join(f"{ALG_NAMES[a]} ({a})" for a in sorted(algs, reverse=True))
         raise CodeRejected(COSE, f"alg {alg!r} in the protected header is not one of {allowed}")
-    kid = header.get(HEADER_KID, unprotected.get(HEADER_KID))
+    kid = header[HEADER_KID] if HEADER_KID in header else unprotected.get(HEADER_KID)
     if not isinstance(kid, bytes):
         raise CodeRejected(COSE, "no kid (a byte string) in either header")
     return Sign1(protected=protected, alg=alg, kid=kid, payload=payload, signature=signature)
@@ -128,3 +139,5 @@ def verify_signature(sign1: Sign1, key: TrustedKey) -> None:
             raise CodeRejected(SIGNATURE, f"no verification for {key.alg} keys")
     except InvalidSignature as exc:
         raise CodeRejected(SIGNATURE, "signature does not verify") from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # what a backend may say of a malformed signature
+        raise CodeRejected(SIGNATURE, f"signature cannot be checked ({type(exc).__name__})") from exc

@@ -28,7 +28,16 @@ from cryptography.x509.oid import NameOID
 
 from kiosk.healthpass.claims import CLAIM_EXP, CLAIM_IAT, CLAIM_ISS, CLAIM_THP, THP_VERSION
 from kiosk.healthpass.container import THP1_PREFIX
-from kiosk.healthpass.cose import ALG_IDS, COSE_SIGN1_TAG, HEADER_ALG, HEADER_KID, PS256_PADDING, sig_structure
+from kiosk.healthpass.cose import (
+    ALG_IDS,
+    COSE_SIGN1_TAG,
+    CWT_TAG,
+    HEADER_ALG,
+    HEADER_KID,
+    P256_ORDER,
+    PS256_PADDING,
+    sig_structure,
+)
 from kiosk.healthpass.trust import TrustList, kid_of
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
@@ -38,6 +47,17 @@ def encode_text(cose_bytes: bytes, *, compress: bool = True, prefix: str = THP1_
     """COSE bytes → QR text: zlib (unless told not to), Base45, prefix."""
     data = zlib.compress(cose_bytes, 9) if compress else cose_bytes
     return prefix + base45.b45encode(data).decode("ascii")
+
+
+def with_s_half(signature: bytes, *, high: bool) -> bytes:
+    """An ES256 r||s signature with s replaced by n−s where needed so that s is above (or below) n/2.
+
+    Both verify: ECDSA signatures are malleable.  Tests use it to show that nothing depends on which.
+    """
+    r, s = signature[:32], int.from_bytes(signature[32:], "big")
+    if (s > P256_ORDER // 2) != high:
+        s = P256_ORDER - s
+    return r + s.to_bytes(32, "big")
 
 
 def _generate(alg: str) -> PrivateKey:
@@ -186,6 +206,8 @@ class TestIssuer:
         kid_in_unprotected: bool = False,
         der_signature: bool = False,
         tagged: bool = True,
+        cwt_tag: bool = False,
+        high_s: bool | None = None,
     ) -> bytes:
         """A COSE_Sign1 over `payload`, as CBOR bytes.
 
@@ -193,7 +215,9 @@ class TestIssuer:
         claims of any shape, or bytes that are not CBOR at all.
 
         `protected` replaces the usual {alg, kid} header (a map is encoded, bytes are used as
-        they are); `der_signature` leaves an ES256 signature in DER instead of r||s.
+        they are); `der_signature` leaves an ES256 signature in DER instead of r||s.  `cwt_tag`
+        wraps the tagged COSE_Sign1 in the CWT tag 61 (RFC 8392 §6); `high_s` forces an ES256
+        signature's s above n/2 (True) or below it (False), as real signers emit either.
         """
         payload_bytes = payload if isinstance(payload, bytes) else cbor2.dumps(payload)
         header: dict[Any, Any] = {HEADER_ALG: ALG_IDS[self.alg]}
@@ -210,8 +234,12 @@ class TestIssuer:
         else:
             protected_bytes = cbor2.dumps(dict(protected))
         signature = self.signature(sig_structure(protected_bytes, payload_bytes), der=der_signature)
-        sign1 = [protected_bytes, extra, payload_bytes, signature]
-        return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, sign1) if tagged else sign1)
+        if high_s is not None and not der_signature and len(signature) == 64:
+            signature = with_s_half(signature, high=high_s)
+        sign1: Any = [protected_bytes, extra, payload_bytes, signature]
+        if tagged or cwt_tag:
+            sign1 = cbor2.CBORTag(COSE_SIGN1_TAG, sign1)
+        return cbor2.dumps(cbor2.CBORTag(CWT_TAG, sign1) if cwt_tag else sign1)
 
     def signature(self, message: bytes, *, der: bool = False) -> bytes:
         """Sign `message` the COSE way (ES256 as raw r||s unless `der`; PS256 with a 32-byte salt)."""

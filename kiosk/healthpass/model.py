@@ -10,6 +10,7 @@ is left out of `repr`, so a value logged or shown in a traceback (inside a `Scan
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,34 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" + name[-1]
 
 
+@dataclass(frozen=True, slots=True)
+class CodeIdentity:
+    """What a verified code *says*, independent of how it was encoded: the replay guard's key.
+
+    Two scans of the same signed pass have the same identity whatever happened to the bytes on
+    the way: recompressed, CBOR tag 18 (or the CWT tag 61) added or dropped, the kid moved to
+    the other header, an ES256 signature's s replaced by n−s.  It is (format, issuer, subject,
+    issue time): for THP1 the subject is the pass's `sid`; an HC1 certificate has no subject id,
+    so its subject is the certificate identifier `ci` (UVCI), which names the certificate
+    itself, or, when an issuer left `ci` out, a digest of the certificate's canonical content.
+    `issuer` is the trust list's issuer of the signing key, never a claim.
+
+    The subject identifies a person: it is left out of `repr`, and `key` gives a digest to keep
+    instead (the replay guard keys it again under a per-boot secret).
+    """
+
+    format: str
+    issuer: str
+    subject: str = field(repr=False)
+    issued_at: int
+
+    @property
+    def key(self) -> str:
+        """A hex SHA-256 of the identity: the same for every encoding of the same signed pass."""
+        parts = (self.format, self.issuer, self.subject, str(self.issued_at))
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HealthPass:
     """The verified claims of one code.
@@ -69,22 +98,32 @@ class HealthPass:
         """The masked name under the name the screens and the CLI use."""
         return self.n
 
+    @property
+    def identity(self) -> CodeIdentity:
+        return CodeIdentity("THP1", self.iss, self.sid, self.iat)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CovidCertificate:
     """The verified content of an EU Digital COVID Certificate: one vaccination, test or recovery.
 
     Only what policy, the event record and the command line need is kept: the holder's name
-    masked to initials the way THP1 platforms mask theirs, no date of birth, no certificate
-    identifier (UVCI), which would follow a person across checkpoints.
+    masked to initials the way THP1 platforms mask theirs, no date of birth.  The certificate
+    identifier (UVCI) would follow a person across checkpoints: it is kept only as the subject
+    of `identity` (for the replay guard), out of `repr` and never printed.
+
+    `iss` is the issuing country as the trust list gives it for the signing key (a country
+    named in claim 1 must agree with it, see `dcc.check_signer`).  `schema_deviations` lists
+    where the payload departs from the official DCC schema (paths and rule names, no values):
+    reported, not refused (kiosk/healthpass/README.md says why).
     """
 
-    iss: str | None  # issuing country (claim 1), when the certificate names it
+    iss: str | None  # issuing country: the trust list's for the signing key (claim 1 until checked)
     iat: int
     exp: int
     kid: bytes
     kind: str  # "vaccination", "test" or "recovery"
-    country: str  # where the vaccination, test or recovery took place (`co`)
+    country: str | None  # where the vaccination, test or recovery took place (`co`), as written
     n: str | None = field(default=None, repr=False)  # masked name, e.g. "M* E*"
     # test entry (kind == "test")
     test_type: str | None = None  # LOINC `tt`
@@ -97,10 +136,16 @@ class CovidCertificate:
     # recovery entry: valid from / until, epoch seconds (until is the end of the `du` day)
     valid_from: int | None = field(default=None, repr=False)
     valid_until: int | None = field(default=None, repr=False)
+    certificate_id: str = field(default="", repr=False)  # `ci`, or a digest of the content without one
+    schema_deviations: tuple[str, ...] = ()
 
     @property
     def name(self) -> str | None:
         return self.n
+
+    @property
+    def identity(self) -> CodeIdentity:
+        return CodeIdentity("HC1", self.iss or "", self.certificate_id, self.iat)
 
     @property
     def nat(self) -> int | None:
@@ -151,12 +196,18 @@ class CodeResult:
             raise ValueError(f"unknown error {self.error!r}")
 
     @classmethod
-    def accepted(cls, health_pass: HealthPass | CovidCertificate, *, format: str = "THP1") -> CodeResult:
-        return cls(True, None, format, health_pass)
+    def accepted(cls, health_pass: HealthPass | CovidCertificate, *, format: str = "THP1",
+                 detail: str = "") -> CodeResult:
+        return cls(True, None, format, health_pass, detail)
 
     @classmethod
     def rejected(cls, error: str, *, format: str | None = "THP1", detail: str = "") -> CodeResult:
         return cls(False, error, format, None, detail)
+
+    @property
+    def identity(self) -> CodeIdentity | None:
+        """What a valid code says, for recognising the same signed pass again (None when invalid)."""
+        return self.health_pass.identity if self.health_pass is not None else None
 
     @property
     def colour(self) -> str | None:

@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from kiosk.healthpass.errors import TrustListError
+from kiosk.healthpass.usages import Unreadable, extended_key_usages
 
 KID_LENGTH: Final = 8
 MIN_RSA_BITS: Final = 2048  # the EU DCC's minimum for PS256 document signers
@@ -38,6 +39,15 @@ ALGORITHMS: Final[Mapping[str, type]] = MappingProxyType({
     "EdDSA": ed25519.Ed25519PublicKey,
     "PS256": rsa.RSAPublicKey,
 })
+
+# Extended key usages a DCC document signer may carry to restrict what it signs (EU DCC spec, with
+# the variant under .0.1847 that some member states issued); a signer with none of them signs all kinds.
+KIND_USAGES: Final[Mapping[str, frozenset[str]]] = MappingProxyType({
+    "test": frozenset({"1.3.6.1.4.1.1847.2021.1.1", "1.3.6.1.4.1.0.1847.2021.1.1"}),
+    "vaccination": frozenset({"1.3.6.1.4.1.1847.2021.1.2", "1.3.6.1.4.1.0.1847.2021.1.2"}),
+    "recovery": frozenset({"1.3.6.1.4.1.1847.2021.1.3", "1.3.6.1.4.1.0.1847.2021.1.3"}),
+})
+ALL_USAGES: Final = frozenset().union(*KIND_USAGES.values())
 
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
@@ -57,6 +67,14 @@ class TrustedKey:
     public_key: PublicKey
     certificate: x509.Certificate
     format: str = "THP1"  # the one code format this key may sign: a THP1 key cannot vouch for an HC1
+    usages: frozenset[str] = frozenset()  # the certificate's extended key usages (HC1 signers' kind limits)
+    not_before: float = float("-inf")  # the certificate's validity, epoch seconds (read once, at load)
+    not_after: float = float("inf")
+
+    def same_as(self, other: TrustedKey) -> bool:
+        """The same entry listed again (same certificate, issuer, alg and format): harmless, unlike a clash."""
+        return (self.kid, self.iss, self.alg, self.format, self.certificate) == (
+            other.kid, other.iss, other.alg, other.format, other.certificate)
 
 
 def _b64(value: object, what: str) -> bytes:
@@ -100,8 +118,13 @@ def _key_from_entry(entry: object) -> TrustedKey:
         raise ValueError(f"format {code_format!r} is not one of {', '.join(FORMAT_ALGS)}")
     if alg not in FORMAT_ALGS[code_format]:
         raise ValueError(f"{code_format} issuers do not sign with {alg}")
+    try:
+        usages = extended_key_usages(certificate)
+    except Unreadable as exc:
+        raise ValueError(f"the certificate's extended key usage cannot be read ({exc})") from exc
     return TrustedKey(kid=kid, iss=iss, alg=alg, public_key=public_key, certificate=certificate,
-                      format=code_format)
+                      format=code_format, usages=usages, not_before=certificate.not_valid_before_utc.timestamp(),
+                      not_after=certificate.not_valid_after_utc.timestamp())
 
 
 class TrustList:
@@ -116,9 +139,10 @@ class TrustList:
     def __init__(self, keys: Iterable[TrustedKey], *, version: int = 0, issued_at: int = 0) -> None:
         table: dict[bytes, TrustedKey] = {}
         for key in keys:
-            if key.kid in table:
-                raise TrustListError(f"kid {base64.b64encode(key.kid).decode()} is listed twice")
-            table[key.kid] = key
+            listed = table.get(key.kid)
+            if listed is not None and not listed.same_as(key):
+                raise TrustListError(f"kid {base64.b64encode(key.kid).decode()} is listed twice, differently")
+            table.setdefault(key.kid, key)
         self._keys: Mapping[bytes, TrustedKey] = MappingProxyType(table)
         self.version = version
         self.issued_at = issued_at

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kiosk.healthpass import claims, container, cose, dcc
+from kiosk.healthpass import claims, container, cose, dcc, schema
 from kiosk.healthpass.errors import (
     BASE45,
     CBOR,
@@ -28,7 +28,7 @@ from kiosk.healthpass.errors import (
     ZLIB,
     CodeRejected,
 )
-from kiosk.healthpass.model import CodeResult
+from kiosk.healthpass.model import CodeResult, CovidCertificate, HealthPass
 from kiosk.healthpass.trust import TrustedKey, TrustList
 
 FORMAT = "THP1"
@@ -38,15 +38,30 @@ HC1_MAX_INFLATED: Final = 8192  # a DCC with a 3072-bit PS256 signature stays we
 
 @dataclass(frozen=True, slots=True)
 class CodeFormat:
-    """What one format does differently; `parse` reads claims, `check_time` refuses out-of-date ones."""
+    """What one format does differently.
+
+    `parse` reads claims; `check_signer` refuses what the key had no right to sign and returns the
+    claims with the trust list's issuer; `check_time` refuses out-of-date ones.
+    """
 
     name: str
     prefix: str
     algs: frozenset[int]
     max_inflated: int
     parse: Callable[[bytes, bytes], Any]
-    check_signer: Callable[[Any, TrustedKey], None]
+    check_signer: Callable[[Any, TrustedKey], Any]
     check_time: Callable[[Verifier, Any, float], None]
+
+
+def _thp1_signer(health_pass: HealthPass, key: TrustedKey) -> HealthPass:
+    """A THP1 key issues codes for the one issuer its trust-list entry names, and no other.
+
+    Without this a platform key listed for one township could issue codes naming another, and
+    the entry record would carry the claimed issuer.
+    """
+    if health_pass.iss != key.iss:
+        raise CodeRejected(SIGNATURE, f"the code names issuer {health_pass.iss!r}, its key is listed for {key.iss!r}")
+    return health_pass
 
 
 def _thp1_time(verifier: Verifier, health_pass: Any, at: float) -> None:
@@ -59,7 +74,7 @@ def _hc1_time(verifier: Verifier, certificate: Any, at: float) -> None:
 
 
 THP1: Final = CodeFormat(FORMAT, container.THP1_PREFIX, cose.THP1_ALGS, container.MAX_INFLATED,
-                         claims.parse_claims, lambda _claims, _key: None, _thp1_time)
+                         claims.parse_claims, _thp1_signer, _thp1_time)
 HC1: Final = CodeFormat("HC1", HC1_PREFIX, cose.HC1_ALGS, HC1_MAX_INFLATED,
                         dcc.parse_certificate, dcc.check_signer, _hc1_time)
 FORMATS: Final = {fmt.name: fmt for fmt in (THP1, HC1)}
@@ -123,7 +138,7 @@ class Verifier:
             layer = CLAIMS
             verified = fmt.parse(sign1.payload, sign1.kid)
             layer = SIGNATURE
-            fmt.check_signer(verified, key)
+            verified = fmt.check_signer(verified, key)
             layer = STALE  # freshness: a clock that cannot be compared with counts as stale
             fmt.check_time(self, verified, at)
         except CodeRejected as rejected:
@@ -131,5 +146,6 @@ class Verifier:
         except Exception as exc:
             error, detail = layer, f"unexpected {type(exc).__name__} in this layer"
         else:
-            return CodeResult.accepted(verified, format=fmt.name)
+            detail = schema.summary(verified.schema_deviations) if isinstance(verified, CovidCertificate) else ""
+            return CodeResult.accepted(verified, format=fmt.name, detail=detail)
         return CodeResult.rejected(error, format=fmt.name, detail=detail)

@@ -2,39 +2,28 @@
 
 The checkpoint's promise is that an entry that was shown was recorded, and that the township
 receives it eventually, however long the network is down.  So an event is committed here first,
-and the uplink (`kiosk.uplink.mqtt`) publishes from here and marks a row sent only when the broker
-has acknowledged it.  Nothing is ever removed before that.
+and the uplink (`kiosk.uplink`) publishes from here and marks a row sent only when the broker has
+acknowledged it.  Nothing is ever removed before that.
 
-Two parts of it have their own modules, each read on its own:
+This module is the queue: `append`, `pending`, `mark_sent`/`mark_rejected`, and the one place
+where transactions begin and commit.  It holds its parts, each in its own module and each given
+the connection explicitly (they hold none and open no transaction):
 
 * `kiosk.outbox.schema`: the SQLite file itself, opened in WAL mode with `synchronous=FULL` (a
   commit is on the card when `append` returns), its tables and their migrations;
-* `kiosk.outbox.bounds`: the bounds (`Limits`: rows, bytes, age), what gives way when one is
-  reached (never an alert for an entry; never silently), and the retention, which waits for a
-  synchronised clock.
-
-This module is the queue: `append`, `pending`, `mark_sent`/`mark_rejected`, the day tally that
-rides in the same transactions, and what happens when the disk is full.
+* `kiosk.outbox.bounds.Bounds`: the bounds (`Limits`: rows, bytes, age), what gives way when one
+  is reached (never an alert for an entry; never silently), and the retention, which waits for a
+  synchronised clock;
+* `kiosk.outbox.tally.DayTally`: the daily summary's tally (`Tally`), written in the same
+  transaction as the event it counts, and the days already reported;
+* `kiosk.outbox.reserve.DiskReserve`: room kept aside so that a full disk can still be cleared.
 
 Cheap on SD writes: an append is one transaction (one fsync) that writes the five or so pages
-it touched to the WAL, and the daily-summary tally (`Visit`) rides in that same transaction.
-With 1 KiB pages (`kiosk.outbox.schema`) that is about 13.5 KB per event including WAL
-checkpoints (bench/outbox_enqueue.py).  A busy kiosk (1,000 visitors a day) writes some 14 MB
-a day: negligible wear for an SD card.  Health reports are not stored at all.
-
-A full disk: SQLite needs space even to delete (the WAL records the change first), so a disk
-filled by something else could leave the outbox unable to free anything.  The outbox therefore
-keeps a reserve file (`<file>.reserve`, 1 MiB) beside itself.  When an append meets
-`SQLITE_FULL` it checkpoints the WAL, then gives up the reserve and deletes delivered rows, and
-tries once more; if the event still cannot be stored, `append` raises `OutboxFull` and the kiosk
-shows FAULT, never PASS, for it.  `housekeeping` re-creates the reserve once there is room.
-
-Day tally for the daily summary (`visits`): one small row per decision (local day, decision,
-reasons, seconds at the kiosk), written with the event itself so a crash can neither count an
-entry that was not stored nor store one that is not counted.  The visitor's seconds are known
-only after the append returns; they are kept in memory and written with the next transaction
-(a power cut may lose that number, never the count).  `daily_reports` remembers which days were
-reported, in the transaction that stores the report, so a day is reported exactly once.
+it touched to the WAL, the day tally included: about 13.5 KB per event with WAL checkpoints
+(bench/outbox_enqueue.py), some 14 MB a day for 1,000 visitors, negligible wear for an SD card.
+On a full disk `append` checkpoints the WAL, gives up the reserve, deletes delivered rows and
+tries once more; if the event still cannot be stored it raises `OutboxFull` (the kiosk shows
+FAULT, never PASS).
 
 An `Outbox` is used from one thread (the kiosk loop); paho's network thread never touches it.
 """
@@ -42,7 +31,6 @@ An `Outbox` is used from one thread (the kiosk loop); paho's network thread neve
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -51,37 +39,15 @@ from pathlib import Path
 from types import TracebackType
 
 from kiosk.clock import RealClock
-from kiosk.outbox.bounds import ROOM_FRACTION, Bounds, Limits
-from kiosk.outbox.schema import (
-    BUSY_TIMEOUT_MS,
-    MIGRATIONS,
-    PAGE_SIZE,
-    PENDING,
-    ROW,
-    SCHEMA_VERSION,
-    OutboxError,
-    open_database,
-)
+from kiosk.outbox.bounds import Bounds, Limits
+from kiosk.outbox.reserve import RESERVE_BYTES, DiskReserve, is_full
+from kiosk.outbox.schema import PENDING, ROW, OutboxError, open_database
+from kiosk.outbox.tally import DayTally, Tally
 from kiosk.ports import Clock
 
-__all__ = [
-    "BUSY_TIMEOUT_MS",
-    "PAGE_SIZE",
-    "RESERVE_BYTES",
-    "ROOM_FRACTION",
-    "SCHEMA_VERSION",
-    "Limits",
-    "Outbox",
-    "OutboxError",
-    "OutboxFull",
-    "OutboxRow",
-    "OutboxStats",
-    "Visit",
-]
+__all__ = ["Outbox", "OutboxFull", "OutboxRow", "OutboxStats"]
 
-_MIGRATIONS = MIGRATIONS  # under its old name, for tests that build a file of an older schema
 _FORBIDDEN_IN_STREAM = frozenset("+#\0")  # '/' allowed inside (`config/ack`), not at either end
-RESERVE_BYTES = 1 << 20  # given up on a full disk, so that delivered rows can still be deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,34 +83,23 @@ class OutboxFull(OutboxError):
     taken by undelivered events of a higher priority that it may not push out."""
 
 
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """One decision in the day tally: no person, only what the daily summary counts."""
-
-    day: str  # local YYYY-MM-DD
-    decision: str
-    reasons: tuple[str, ...]
-    policy_version: str = ""
-
-
-class Outbox(Bounds):
+class Outbox:
     """A durable, ordered queue of events on SQLite.  See the module docstrings for why each setting."""
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None,
                  limits: Limits | None = None, reserve_bytes: int = RESERVE_BYTES) -> None:
         self.path = Path(path)
-        self.reserve_bytes = reserve_bytes
         self._clock: Clock = clock or RealClock()
-        self.limits = limits or Limits()
+        self._bounds = Bounds(limits or Limits())
+        self._tally = DayTally()
+        self._reserve = DiskReserve(self.path.with_name(self.path.name + ".reserve"), reserve_bytes)
         self._con: sqlite3.Connection | None = None
-        self._rows = self._bytes = 0
         self.appended = 0  # appends through this object: a reader's cue that its read-ahead may be stale
-        self._seconds: dict[int, float] = {}  # visit seq -> seconds at the kiosk, written with the next commit
         con = open_database(self.path)
         try:
             self._con = con
-            self._count()
-            self._keep_reserve()
+            self._bounds.count(con)
+            self._reserve.keep()
         except BaseException:
             self._con = None
             con.close()
@@ -168,9 +123,18 @@ class Outbox(Bounds):
     def closed(self) -> bool:
         return self._con is None
 
+    @property
+    def limits(self) -> Limits:
+        """The bounds it keeps; may be replaced on an open outbox (they apply from the next write)."""
+        return self._bounds.limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        self._bounds.limits = limits
+
     # ----------------------------------------------------------------------------- writing
     def append(self, stream: str, event_id: str, payload: bytes, *, priority: int = 0,
-               visit: Visit | None = None, clock_synced: bool = True) -> int:
+               tally: Tally | None = None, clock_synced: bool = True) -> int:
         """Store an event and return its sequence number once it is durably committed.
 
         Appending an `event_id` that is already stored changes nothing and returns the stored
@@ -178,7 +142,7 @@ class Outbox(Bounds):
 
         `stream` becomes the topic's last levels, so it may not contain `+`, `#` or NUL, nor
         start or end with `/`.  Give every event of a stream the same `priority`: order within a
-        stream is `seq` order only among rows of equal priority.  `visit` tallies the decision
+        stream is `seq` order only among rows of equal priority.  `tally` counts the decision
         for the daily summary in the same transaction.  `clock_synced=False` flags the row (and
         its tally) as stamped on an unsynchronised wall clock (see `settle_clock`).
 
@@ -192,9 +156,9 @@ class Outbox(Bounds):
             raise ValueError("event_id must not be empty")
         data = bytes(payload)
         try:
-            return self._append(stream, event_id, data, int(priority), visit, clock_synced)
+            return self._append(stream, event_id, data, int(priority), tally, clock_synced)
         except sqlite3.OperationalError as exc:
-            if not _is_full(exc):
+            if not is_full(exc):
                 raise
         # The disk is full.  First fold the WAL back into the file (the WAL holds every page
         # version since the last checkpoint; the file needs only the latest), then delete
@@ -202,9 +166,9 @@ class Outbox(Bounds):
         for make_room in (self._checkpoint, self._purge_for_room):
             try:
                 make_room()
-                return self._append(stream, event_id, data, int(priority), visit, clock_synced)
+                return self._append(stream, event_id, data, int(priority), tally, clock_synced)
             except sqlite3.OperationalError as exc:
-                if not _is_full(exc):
+                if not is_full(exc):
                     raise
         raise OutboxFull(f"{self.path}: disk full, event not stored")
 
@@ -212,41 +176,24 @@ class Outbox(Bounds):
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _purge_for_room(self) -> None:
-        self.reserve_path.unlink(missing_ok=True)
+        self._reserve.release()
         self._checkpoint()
         self.purge_sent()
         self._checkpoint()
 
-    @property
-    def reserve_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".reserve")
-
-    def _keep_reserve(self) -> None:
-        """Best effort: (re-)create the reserve file when it is missing and the disk has room for it twice."""
-        if self.reserve_bytes <= 0 or self.reserve_path.exists():
-            return
-        try:
-            if shutil.disk_usage(self.path.parent).free < 2 * self.reserve_bytes:
-                return
-            with open(self.reserve_path, "wb") as f:
-                f.write(b"\0" * self.reserve_bytes)  # written, not sparse: the blocks are really taken
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError:
-            self.reserve_path.unlink(missing_ok=True)
-
-    def _append(self, stream: str, event_id: str, data: bytes, priority: int, visit: Visit | None,
+    def _append(self, stream: str, event_id: str, data: bytes, priority: int, tally: Tally | None,
                 clock_synced: bool) -> int:
         unsynced = None if clock_synced else 1
+        bounds = self._bounds
         with self._write() as con:
             room = True
-            if self._over(1, len(data)):
+            if bounds.over(1, len(data)):
                 known = con.execute("SELECT seq FROM outbox WHERE event_id = ?", (event_id,)).fetchone()
                 if known is not None:  # a retry: there is nothing to make room for
                     return int(known[0])
-                room = self._make_room(con, 1, len(data), priority)
+                room = bounds.make_room(con, 1, len(data), priority)
                 if not room:
-                    self._count_dropped(con, [stream])  # committed: the loss is counted, then we raise
+                    bounds.count_dropped(con, [stream])  # committed: the loss is counted, then we raise
             if room:
                 inserted = con.execute(
                     "INSERT INTO outbox (event_id, stream, priority, created, payload, unsynced) "
@@ -256,21 +203,18 @@ class Outbox(Bounds):
                 if not inserted:
                     return int(con.execute("SELECT seq FROM outbox WHERE event_id = ?", (event_id,)).fetchone()[0])
                 seq = int(inserted[0][0])
-                if visit is not None:
-                    con.execute("INSERT OR IGNORE INTO visits (seq, day, decision, reasons, policy, unsynced) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", (seq, visit.day, visit.decision,
-                                                              ",".join(visit.reasons), visit.policy_version, unsynced))
+                if tally is not None:
+                    self._tally.add(con, seq, tally, unsynced)
         if not room:
             raise OutboxFull(f"{self.path}: the bounds are held by undelivered events more urgent than this "
                              f"{stream!r} event (priority {priority}); not stored, counted as dropped")
-        self._rows += 1
-        self._bytes += len(data)
+        bounds.added(len(data))
         self.appended += 1
         return seq
 
     def note_seconds(self, seq: int, seconds: float) -> None:
         """The seconds a tallied visitor spent at the kiosk; written with the next transaction."""
-        self._seconds[int(seq)] = float(seconds)
+        self._tally.note_seconds(seq, seconds)
 
     def report_day(self, day: str, stream: str, event_id: str, payload: bytes, *, priority: int = 0) -> bool:
         """Store a day's summary unless that day was already reported; False if it was.
@@ -281,43 +225,21 @@ class Outbox(Bounds):
         undelivered rows could make room for it.
         """
         with self._write() as con:
-            done = con.execute("INSERT INTO daily_reports (day, event_id, made) VALUES (?, ?, ?) "
-                               "ON CONFLICT (day) DO NOTHING RETURNING day",
-                               (day, event_id, self._clock.wall())).fetchall()
-            if not done:
+            if not self._tally.mark_reported(con, day, event_id, self._clock.wall()):
                 return False
-            if self._over(1, len(payload)) and not self._make_room(con, 1, len(payload), int(priority)):
+            if self._bounds.over(1, len(payload)) and not self._bounds.make_room(con, 1, len(payload), int(priority)):
                 raise OutboxFull(f"{self.path}: the bounds are held by more urgent undelivered events; "
                                  f"the summary of {day} is not stored yet")
             con.execute("INSERT INTO outbox (event_id, stream, priority, created, payload) VALUES (?, ?, ?, ?, ?)",
                         (event_id, stream, int(priority), self._clock.wall(), bytes(payload)))
-        self._rows += 1
-        self._bytes += len(payload)
+        self._bounds.added(len(payload))
         self.appended += 1
         return True
-
-    def reported_days(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT day FROM daily_reports ORDER BY day")]
-
-    def day_tally(self, day: str) -> list[tuple[str, tuple[str, ...], float | None, str]]:
-        """(decision, reasons, seconds, policy version) of every decision tallied on `day` (local)."""
-        rows = self._db.execute("SELECT seq, decision, reasons, seconds, policy FROM visits "
-                                "WHERE day = ? AND unsynced IS NULL", (day,)).fetchall()
-        return [(d, tuple(r for r in reasons.split(",") if r), self._seconds.get(seq, seconds), policy)
-                for seq, d, reasons, seconds, policy in rows]
-
-    def meta_get(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
 
     def meta_set(self, key: str, value: str) -> None:
         with self._write() as con:
             con.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
                         "excluded.value", (key, value))
-
-    def tallied_days(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT day FROM visits ORDER BY day")]
-
 
     def mark_sent(self, seqs: Iterable[int]) -> int:
         """Record that the broker acknowledged these rows; returns how many changed.
@@ -341,7 +263,50 @@ class Outbox(Bounds):
         cutoff = self._clock.wall() - older_than_s
         with self._write() as con:
             n = con.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?", (cutoff,)).rowcount
-        self._count()
+        self._bounds.count(self._db)
+        return n
+
+    # ----------------------------------------------------------------------------- keeping it bounded
+    def housekeeping(self, *, keep_days_of_tally: float | None = None, clock_synced: bool = True) -> dict[str, int]:
+        """Apply the retention, forget old tallies, then re-count the totals.  Returns what it did.
+
+        What ages out after `limits.retention_s` is `Bounds.age_out`'s to say (never an
+        undelivered alert); the tally of a reported day is kept `keep_days_of_tally` (default:
+        the retention, at least two days) after its report was made.  Nothing is aged while the
+        wall clock is not synchronised (`clock_synced=False`): a clock that jumps forward weeks
+        when NTP answers would make minutes-old rows look expired.  Rows stamped on such a clock
+        (`unsynced`) are ignored here until `settle_clock`.
+
+        Cheap enough for every few minutes; the kiosk's feed calls it.
+        """
+        purged = dropped = forgotten = 0
+        if clock_synced:
+            cutoff = self._clock.wall() - self.limits.retention_s
+            keep_days = keep_days_of_tally or max(2.0, self.limits.retention_s / 86_400)
+            tally_cutoff = self._clock.wall() - keep_days * 86_400
+            with self._write() as con:
+                purged, dropped = self._bounds.age_out(con, cutoff)
+                forgotten = self._tally.forget(con, tally_cutoff)
+        self._bounds.count(self._db)
+        self._reserve.keep()
+        return {"purged": purged, "dropped": dropped, "tallies_forgotten": forgotten, "aged": int(clock_synced)}
+
+    def settle_clock(self, today: str | None = None) -> int:
+        """The wall clock is synchronised now: re-stamp what was stamped while it was not.
+
+        A row flagged `unsynced` gets `created` = now: its true age is unknown (the stale clock
+        ran behind, and the kiosk may have been off), so its age counts from the first moment
+        the clock is right, which keeps it at most `retention_s` longer than that.  Its day
+        tally moves to `today` (the local day now; not yet reported, so counted exactly once);
+        without `today` the tallies stay flagged, and out of the summaries, until a later call.
+        A delivery stamped in the future (a clock that was ahead) is brought back to now.  Returns
+        how many rows were re-stamped.
+        """
+        now = self._clock.wall()
+        with self._write() as con:
+            n = self._bounds.settle(con, now)
+            if today is not None:
+                self._tally.settle(con, today)
         return n
 
     # ----------------------------------------------------------------------------- reading
@@ -383,6 +348,24 @@ class Outbox(Bounds):
                            rows=pending + sent + rejected, dropped=sum(dropped.values()),
                            dropped_by_stream=tuple(sorted(dropped.items())))
 
+    def dropped(self) -> dict[str, int]:
+        """Undelivered rows dropped by a bound or by age, per stream, ever."""
+        return self._bounds.dropped(self._db)
+
+    def day_tally(self, day: str) -> list[tuple[str, tuple[str, ...], float | None, str]]:
+        """(decision, reasons, seconds, policy version) of every decision tallied on `day` (local)."""
+        return self._tally.day(self._db, day)
+
+    def tallied_days(self) -> list[str]:
+        return self._tally.days(self._db)
+
+    def reported_days(self) -> list[str]:
+        return self._tally.reported_days(self._db)
+
+    def meta_get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
     # ----------------------------------------------------------------------------- internals
     @property
     def _db(self) -> sqlite3.Connection:
@@ -397,15 +380,13 @@ class Outbox(Bounds):
         con.execute("BEGIN IMMEDIATE")
         try:
             yield con
-            if self._seconds:  # visitors' seconds noted since the last commit ride along (no extra fsync)
-                con.executemany("UPDATE visits SET seconds = ? WHERE seq = ?",
-                                [(s, q) for q, s in self._seconds.items()])
+            self._tally.write_seconds(con)  # visitors' seconds noted since the last commit ride along
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:
                 con.execute("ROLLBACK")
             raise
-        self._seconds.clear()
+        self._tally.seconds_written()
 
     def _update(self, sql: str, params: list[tuple[object, ...]]) -> int:
         if not params:
@@ -414,9 +395,3 @@ class Outbox(Bounds):
             before = con.total_changes
             con.executemany(sql, params)
             return con.total_changes - before
-
-
-def _is_full(exc: sqlite3.Error) -> bool:
-    """SQLITE_FULL: the disk, or the file's `max_page_count`, has no room."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code == sqlite3.SQLITE_FULL or "full" in str(exc).lower()

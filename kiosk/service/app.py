@@ -27,9 +27,9 @@ from kiosk.errors import StartupError
 from kiosk.feed import AckSink, Feed, PolicyState, RemoteConfig, clock_trusted, listen_for_config
 from kiosk.healthpass import TrustList
 from kiosk.loop import Kiosk, Voice
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.ports import Clock, Display, FrameSource, QrDecoder, Signals, ThermalSensor
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.uplink import MqttUplink
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def assemble(config: KioskConfig, hardware: Hardware, *, broker: tuple[str, int]
 
 
 def build_outbox(config: KioskConfig, clock: Clock) -> Outbox:
-    from kiosk.outbox.store import Limits
+    from kiosk.outbox import Limits
 
     data_dir = Path(config.storage.data_dir)
     try:
@@ -168,12 +168,13 @@ def build_voice(config: KioskConfig) -> Voice | None:
     """Spoken prompts when the site wants them (`display.voice`); None otherwise, or when they cannot be had."""
     if not config.display.voice:
         return None
-    from drivers.audio.player import VoicePlayer
-    from drivers.audio.voice_files import VoiceBuildError, build_prompts
+    from drivers.audio import VoiceBuildError, VoicePlayer, build_prompts, prompt_texts
+    from ui.catalog import spoken_prompts
 
     directory = config.display.voice_dir or str(Path(config.storage.data_dir) / "voice")
     try:
-        files = build_prompts(directory)  # made by scripts/build-voice; generated here if missing
+        # the words are the screens' catalogues'; made by scripts/build-voice, generated here if missing
+        files = build_prompts(directory, prompt_texts(spoken_prompts()))
     except (VoiceBuildError, OSError) as exc:
         log.warning("voice prompts off: %s", exc)
         return None

@@ -8,24 +8,23 @@ median.  It is written into the configuration file as `thermal.calibration_offse
 every other key stay as they were, and the edited file is validated before it replaces the old
 one (atomically), so a calibration can never leave a kiosk that does not start.
 
-`--simulated` runs the same measurement on the emulated sensor (a person at the spot whose
-forehead the emulated kiosk sees `--simulated-bias` °C off), which is how it is tested.
+`simulated_reference` sets up the same measurement on the emulated sensor (a person at the spot
+whose forehead the emulated kiosk sees `bias_c` off), which is how it is tested.  The command
+itself (options, output, exit codes) is `kiosk.cli.calibrate`; this module measures and stores.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import statistics
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.config import KioskConfig, ThermalConfig, load_config
-from kiosk.errors import ConfigError, KioskError, SensorError
+from kiosk.errors import KioskError, SensorError
 from kiosk.ports import Clock, ThermalSensor
 from kiosk.screening.thermal import Placement, Screening
 
@@ -159,73 +158,20 @@ def calibration_age_s(thermal: ThermalConfig, wall: float) -> float | None:
     return max(0.0, wall - at.timestamp())
 
 
-# ------------------------------------------------------------------------------ the command
-def _simulated_sensor(config: KioskConfig, args: argparse.Namespace) -> tuple[ThermalSensor, Clock]:
-    from drivers.mlx90640.scene import PeopleScene, Person
-    from drivers.mlx90640.simulated import build_emulated_sensor
+# ------------------------------------------------------------------------------ the emulated rig
+def simulated_reference(config: KioskConfig, *, reference_c: float, bias_c: float = 0.0, distance_m: float = 0.5,
+                        ambient_c: float = 24.0, seed: int = 0) -> tuple[ThermalSensor, Clock]:
+    """(sensor, clock): the emulated kiosk with a reference at `distance_m` that it reads `bias_c` off.
+
+    The room is empty for the first two seconds, so the background is learnt before the reference
+    arrives, as on site.
+    """
+    from drivers.mlx90640 import PeopleScene, Person, build_emulated_sensor
     from kiosk.clock import VirtualClock
 
     clock = VirtualClock()
-    arrive = clock.monotonic() + 2.0  # the room is empty first, so the background is learnt
-    person = Person(distance_m=args.distance, forehead_c=args.reference + args.simulated_bias)
-    scene = PeopleScene(lambda t: [person] if t >= arrive else [], ambient_c=args.ambient)
-    sensor, _ = build_emulated_sensor(scene, clock, config.thermal, seed=args.seed)
+    arrive = clock.monotonic() + 2.0
+    person = Person(distance_m=distance_m, forehead_c=reference_c + bias_c)
+    scene = PeopleScene(lambda t: [person] if t >= arrive else [], ambient_c=ambient_c)
+    sensor, _ = build_emulated_sensor(scene, clock, config.thermal, seed=seed)
     return sensor, clock
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    import json
-
-    path = Path(args.config)
-    try:
-        config = load_config(path) if path.exists() or not args.simulated else KioskConfig()
-    except ConfigError as exc:
-        print(f"{exc.source}: " + "; ".join(exc.problems), file=sys.stderr)
-        return 2
-    try:
-        if args.simulated:
-            sensor, clock = _simulated_sensor(config, args)
-        else:
-            from kiosk.clock import RealClock
-            from kiosk.service.app import build_sensor
-
-            clock = RealClock()
-            sensor = build_sensor(config, clock)
-    except (SensorError, OSError, ValueError) as exc:
-        print(f"cannot open the thermal sensor: {exc}", file=sys.stderr)
-        return 1
-    try:
-        result = measure_reference(sensor, clock, config.thermal, args.reference, readings=args.readings)
-    except CalibrationError as exc:
-        print(f"calibration failed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        sensor.close()
-    if args.dry_run:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
-        return 0
-    try:
-        store_offset(path, result.offset_c, datetime.fromtimestamp(clock.wall(), UTC)
-                     if args.simulated else datetime.now(UTC))
-    except (OSError, ConfigError) as exc:
-        print(f"cannot store the offset in {path}: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps({**result.to_dict(), "config": str(path)}, ensure_ascii=False))
-    return 0
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register `kiosk calibrate` (called from `kiosk.cli.main.build_parser`)."""
-    cal = sub.add_parser("calibrate", help="measure a reference at the marked spot and store the offset")
-    cal.add_argument("--reference", type=float, required=True,
-                     help="the reference's temperature, °C (blackbody setting, or the reference thermometer)")
-    cal.add_argument("--config", default="/etc/kiosk/kiosk.toml", help="configuration file to update")
-    cal.add_argument("--readings", type=int, default=READINGS, help=f"readings to take (default {READINGS})")
-    cal.add_argument("--dry-run", action="store_true", help="measure and print, do not write the file")
-    cal.add_argument("--simulated", action="store_true", help="emulated sensor and reference (for tests, demos)")
-    cal.add_argument("--simulated-bias", type=float, default=0.0,
-                     help="with --simulated: how far the emulated kiosk reads off, °C")
-    cal.add_argument("--distance", type=float, default=0.5, help="with --simulated: reference distance, m")
-    cal.add_argument("--ambient", type=float, default=24.0, help="with --simulated: room temperature, °C")
-    cal.add_argument("--seed", type=int, default=0, help="with --simulated: emulator seed")
-    cal.set_defaults(func=cmd_calibrate)

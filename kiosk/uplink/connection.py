@@ -11,16 +11,17 @@ is built are about paho, not about the outbox:
   exponential back-off with jitter (a township's kiosks must not all hit the broker in step
   after an outage), timed on the injected `Clock`.
 * **Callbacks only leave notes.**  paho calls them on its own thread, under its locks, so each
-  only puts a `Note` on the uplink's `queue.SimpleQueue` for `poll()` to apply on the kiosk
-  loop's thread.  Each is wrapped in try/except, because an exception there kills paho's
-  network thread without a word.  A note carries the client's `generation`, so what a client
-  already given up reports late is ignored.
+  only puts a `Note` on the connection's `queue.SimpleQueue`, for the uplink's `poll()` to take
+  (`next_note`) and apply on the kiosk loop's thread.  Each is wrapped in try/except, because
+  an exception there kills paho's network thread without a word.  A note carries the client's
+  `generation`, so what a client already given up reports late is ignored.
 * **The Last Will** is set on every client: the broker publishes "offline" on the retained
   `{topic_prefix}/status` if the kiosk dies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import random
@@ -32,7 +33,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-log = logging.getLogger("kiosk.uplink.mqtt")  # one logger for the whole uplink, as operators filter it
+# One logger for the whole uplink (its parts included): operators filter on this name.
+log = logging.getLogger("kiosk.uplink.mqtt")
 
 STATUS_LEVEL = "status"  # `{topic_prefix}/status`; no stream may be called that
 ONLINE = b"online"
@@ -52,7 +54,7 @@ def backoff_delay(failures: int, rng: random.Random, *, low_s: float = BACKOFF_M
 class Note:
     """What a paho callback tells the kiosk loop; `generation` says which client it came from."""
 
-    kind: str  # "connected", "lost", "acked" or "message"
+    kind: str  # "connected", "refused", "lost", "acked" or "message"
     generation: int
     mid: int = 0
     code: int = 0
@@ -64,28 +66,43 @@ class Note:
 
 
 class Connection:
-    """The part of `MqttUplink` that starts a client and turns paho's callbacks into `Note`s.
+    """One paho client per connection attempt, its callbacks turned into `Note`s, and when to retry.
 
-    Mixed into `MqttUplink`, which owns the attributes below; nothing here touches the outbox.
+    A part of `MqttUplink`, which holds one and drives it from `poll()`: `due` says whether a new
+    attempt may start, `connect` starts one, `next_note` hands over what paho's thread reported,
+    `lost` gives the client up and schedules the next attempt, `close` disconnects cleanly.
+    `client` is the current client (the uplink publishes through it), None between connections;
+    `generation` counts attempts, and a note from an earlier one is stale.  Nothing here touches
+    the outbox or decides what to publish.
     """
 
-    host: str
-    port: int
-    client_id: str
-    keepalive: int
-    max_inflight: int
-    status_topic: str
-    _tls: ssl.SSLContext | None
-    _username: str | None
-    _password: str | None
-    _notes: queue.SimpleQueue[Note]
-    _client: mqtt.Client | None
-    _generation: int
+    def __init__(self, *, host: str, port: int, client_id: str, keepalive: int, max_inflight: int,
+                 status_topic: str, tls: ssl.SSLContext | None = None, username: str | None = None,
+                 password: str | None = None, backoff_s: tuple[float, float] = (BACKOFF_MIN_S, BACKOFF_MAX_S),
+                 rng: random.Random | None = None) -> None:
+        self.host, self.port, self.client_id = host, port, client_id
+        self.keepalive = keepalive
+        self.max_inflight = max_inflight
+        self.status_topic = status_topic
+        self._tls, self._username, self._password = tls, username, password
+        self._backoff_s = backoff_s
+        self._rng = rng or random.Random()
+        self._notes: queue.SimpleQueue[Note] = queue.SimpleQueue()
+        self._early: list[Note] = []  # taken off the queue by `wait`, handed over first by `next_note`
+        self.client: mqtt.Client | None = None
+        self.generation = 0
+        self._failures = 0
+        self._next_attempt = float("-inf")
 
-    def _connect(self) -> None:
+    # ----------------------------------------------------------------------------- driven by the uplink
+    def due(self, now: float) -> bool:
+        """No client, and the back-off since the last failure has passed: time for an attempt."""
+        return self.client is None and now >= self._next_attempt
+
+    def connect(self) -> None:
         """Start one connection attempt in a fresh client; paho's thread does the blocking part."""
-        self._generation += 1
-        gen = self._generation
+        self.generation += 1
+        gen = self.generation
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5,
                              reconnect_on_failure=False)
         client.connect_timeout = CONNECT_TIMEOUT_S
@@ -101,7 +118,7 @@ class Connection:
         client.on_disconnect = self._guarded(gen, self._cb_disconnect)
         client.on_publish = self._guarded(gen, self._cb_publish)
         client.on_message = self._guarded(gen, self._cb_message)
-        self._client = client
+        self.client = client
         try:
             client.connect_async(self.host, self.port, keepalive=self.keepalive, clean_start=True)
             client.loop_start()
@@ -109,6 +126,42 @@ class Connection:
             self._notes.put(Note("lost", gen, code=0x80))
             log.warning("uplink: cannot start connecting to %s:%d: %s", self.host, self.port, exc)
 
+    def lost(self, now: float, *, held: bool) -> float:
+        """Give the client up (its thread ends by itself: paho's reconnect is off) and schedule the
+        next attempt; returns the delay.  `held`: the connection lasted a keepalive period, which
+        counts as a success, so the back-off starts over at the short delay."""
+        if held:
+            self._failures = 0
+        delay = backoff_delay(self._failures, self._rng, low_s=self._backoff_s[0], high_s=self._backoff_s[1])
+        self._failures += 1
+        self._next_attempt = now + delay
+        self.client = None
+        return delay
+
+    def next_note(self) -> Note | None:
+        """The oldest note paho's thread left, or None if there is none."""
+        if self._early:
+            return self._early.pop(0)
+        try:
+            return self._notes.get_nowait()
+        except queue.Empty:
+            return None
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until paho's thread leaves a note or `timeout_s` passed (the note stays for `next_note`)."""
+        with contextlib.suppress(queue.Empty):
+            self._early.append(self._notes.get(timeout=max(0.0, timeout_s)))
+
+    def close(self, client: mqtt.Client | None) -> None:
+        """Give up the current client; send `client` a clean DISCONNECT (the broker then discards
+        our Last Will) and end its thread.  `client` is the one that was current when the uplink
+        began closing, which may have been lost (and given up) since."""
+        self.client = None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
+
+    # ----------------------------------------------------------------------------- paho's thread
     def _guarded(self, gen: int, body: Callable[..., None]) -> Callable[..., None]:
         def callback(*args: Any) -> None:
             try:

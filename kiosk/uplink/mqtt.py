@@ -13,7 +13,8 @@ Why it is built the way it is:
   do nothing else, and each is wrapped in try/except because an exception there kills paho's
   network thread without a word.
 * **One paho client per connection**, reconnecting with exponential back-off and jitter:
-  see `kiosk.uplink.connection`, which builds the client and receives paho's callbacks.
+  see `kiosk.uplink.connection`, whose `Connection` (a part the uplink holds) builds the client,
+  receives paho's callbacks and times the next attempt.
 * **Nothing is handed to paho while disconnected**, and never more than the in-flight window:
   `max_inflight`, or less if the broker's CONNACK announces a smaller Receive Maximum (paho 2.x
   does not honour that by itself; a strict broker disconnects a client that exceeds it).
@@ -30,9 +31,9 @@ Why it is built the way it is:
   acks are recorded in batches of up to `ACK_BATCH` rows or `ACK_DELAY_S`, one fsync each; an ack
   not yet recorded at a power cut costs a duplicate, never a loss.  With mosquitto's receive
   maximum of 20 that drains ~5,000 events/s locally (bench/uplink_drain.py).
-* **Township → kiosk messages** (`subscribe`, see `kiosk.uplink.subscriptions`): paho's thread
-  only queues them; handlers run in `poll()` on the kiosk loop's thread, each guarded.
-  Subscriptions are made on every connect.
+* **Township → kiosk messages** (`subscribe`; the `Subscriptions` part, in
+  `kiosk.uplink.subscriptions`): paho's thread only queues them; handlers run in `poll()` on the
+  kiosk loop's thread, each guarded.  Subscriptions are made on every connect.
 * **Health** goes out through `publish_direct` (not stored; see `kiosk.feed.health`), inside the
   same window.
 * **An event's properties** (content type, `event_id`) are packed once, by hand, for speed:
@@ -43,9 +44,6 @@ Payloads are never logged: they describe people.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import queue
 import random
 import sqlite3
 import ssl
@@ -54,50 +52,18 @@ from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
 
-import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.clock import RealClock
-from kiosk.outbox.store import Outbox, OutboxRow
+from kiosk.outbox import Outbox, OutboxRow
 from kiosk.ports import Clock
-from kiosk.uplink.connection import (
-    BACKOFF_MAX_S,
-    BACKOFF_MIN_S,
-    CONNECT_TIMEOUT_S,
-    OFFLINE,
-    ONLINE,
-    STATUS_LEVEL,
-    Connection,
-    Note,
-    backoff_delay,
-)
-from kiosk.uplink.properties import CONTENT_TYPE, PackedProperties, event_properties
+from kiosk.uplink.connection import BACKOFF_MAX_S, BACKOFF_MIN_S, OFFLINE, ONLINE, STATUS_LEVEL, Connection, Note, log
+from kiosk.uplink.properties import CONTENT_TYPE, event_properties
 from kiosk.uplink.subscriptions import MessageHandler, Subscriptions
 
-__all__ = [
-    "ACK_BATCH",
-    "ACK_DELAY_S",
-    "BACKOFF_MAX_S",
-    "BACKOFF_MIN_S",
-    "CLOSE_TIMEOUT_S",
-    "CONNECT_TIMEOUT_S",
-    "CONTENT_TYPE",
-    "LOCAL_REJECT",
-    "OFFLINE",
-    "ONLINE",
-    "READ_AHEAD",
-    "STATUS_LEVEL",
-    "MessageHandler",
-    "MqttUplink",
-    "PackedProperties",
-    "UplinkStats",
-    "backoff_delay",
-    "event_properties",
-]
-
-log = logging.getLogger(__name__)
+__all__ = ["ACK_BATCH", "ACK_DELAY_S", "CLOSE_TIMEOUT_S", "LOCAL_REJECT", "READ_AHEAD", "MqttUplink", "UplinkStats"]
 
 CLOSE_TIMEOUT_S = 2.0  # how long close() waits for the broker to take "offline"
 READ_AHEAD = 200  # rows read from the outbox at once while draining
@@ -123,8 +89,13 @@ class UplinkStats:
     direct_published: int = 0  # health messages published without the outbox
 
 
-class MqttUplink(Connection, Subscriptions):
-    """Publishes pending outbox rows to `{topic_prefix}/{stream}` over MQTT v5, QoS 1."""
+class MqttUplink:
+    """Publishes pending outbox rows to `{topic_prefix}/{stream}` over MQTT v5, QoS 1.
+
+    It holds two parts: a `Connection` (paho's client, its callbacks, the back-off) and the
+    `Subscriptions` (township → kiosk handlers).  What it keeps itself is the outbox's side:
+    the in-flight window, the read-ahead, the acks and refusals waiting to be recorded.
+    """
 
     def __init__(self, outbox: Outbox, *, host: str, port: int = 1883, client_id: str, topic_prefix: str,
                  clock: Clock | None = None, keepalive: int = 30, max_inflight: int = 20,
@@ -141,14 +112,11 @@ class MqttUplink(Connection, Subscriptions):
         self.status_topic = f"{self.topic_prefix}/{STATUS_LEVEL}"
         self.keepalive = keepalive
         self.max_inflight = max_inflight
-        self._tls, self._username, self._password = tls, username, password
         self._clock: Clock = clock or RealClock()
-        self._backoff_s = backoff_s
-        self._rng = rng or random.Random()
-        self._notes: queue.SimpleQueue[Note] = queue.SimpleQueue()
-        self._early: list[Note] = []  # taken off the queue by `wait`, handled first by the next poll
-        self._client: mqtt.Client | None = None
-        self._generation = 0
+        self._connection = Connection(host=host, port=port, client_id=client_id, keepalive=keepalive,
+                                      max_inflight=max_inflight, status_topic=self.status_topic, tls=tls,
+                                      username=username, password=password, backoff_s=backoff_s, rng=rng)
+        self._subscriptions = Subscriptions()
         self._connected = False
         self._connected_at = 0.0
         self._window = max_inflight
@@ -160,11 +128,8 @@ class MqttUplink(Connection, Subscriptions):
         self._ahead: deque[OutboxRow] = deque()  # rows read ahead, in publishing order
         self._ahead_version: int | None = None
         self._refused: list[tuple[int, int]] = []  # (seq, reason code) refused, not yet recorded
-        self._failures = 0
-        self._next_attempt = float("-inf")
         self._closed = False
         self._max_inflight_seen = self._published = self._acknowledged = self._rejected = self._connects = 0
-        self._subscriptions: dict[str, list[MessageHandler]] = {}  # filter -> handlers; its id is its index + 1
         self._last_reason = 0
         self._client_refused = False
         self._logged_reason: int | None = None  # a failure is logged once until something changes
@@ -180,8 +145,22 @@ class MqttUplink(Connection, Subscriptions):
         return UplinkStats(online=self._connected, in_flight=len(self._inflight),
                            max_inflight_seen=self._max_inflight_seen, published=self._published,
                            acknowledged=self._acknowledged, rejected=self._rejected, connects=self._connects,
-                           attempts=self._generation, last_reason=self._last_reason, refused=self._client_refused,
-                           direct_published=self._direct)
+                           attempts=self._connection.generation, last_reason=self._last_reason,
+                           refused=self._client_refused, direct_published=self._direct)
+
+    def subscribe(self, topic: str, handler: MessageHandler) -> None:
+        """Receive messages on `topic` (a filter; QoS 1): `handler(topic, payload, retained)`.
+
+        Subscriptions are made again on every connect (each connection is a clean session), so
+        retained messages (the township's signed configuration) arrive again after each
+        reconnect: handlers must be idempotent.  paho's thread only queues what arrives; the
+        handlers run inside `poll()` on the caller's thread, each guarded, so a failing handler
+        is logged and neither stops the others nor paho's network thread.  A message matching
+        two overlapping filters reaches each filter's handlers once (`kiosk.uplink.subscriptions`).
+        """
+        client = self._connection.client
+        if self._subscriptions.add(topic, handler) and self._connected and client is not None:
+            self._subscriptions.subscribe(client, topic)
 
     def publish_direct(self, stream: str, payload: bytes, *, retain: bool = False,
                        expiry_s: int | None = None) -> bool:
@@ -192,7 +171,8 @@ class MqttUplink(Connection, Subscriptions):
         will describe the kiosk as it is then.  `expiry_s` sets the MQTT 5 message expiry, so
         a consumer connecting late is not shown stale health as current.
         """
-        if self._closed or not self._connected or self._client is None or len(self._inflight) >= self._window:
+        client = self._connection.client
+        if self._closed or not self._connected or client is None or len(self._inflight) >= self._window:
             return False
         if stream == STATUS_LEVEL or not stream:
             raise ValueError(f"stream {stream!r} is reserved or empty")
@@ -200,8 +180,7 @@ class MqttUplink(Connection, Subscriptions):
         props.ContentType = CONTENT_TYPE
         if expiry_s is not None:
             props.MessageExpiryInterval = int(expiry_s)
-        info = self._client.publish(f"{self.topic_prefix}/{stream}", payload, qos=1, retain=retain,
-                                    properties=props)
+        info = client.publish(f"{self.topic_prefix}/{stream}", payload, qos=1, retain=retain, properties=props)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return False
         self._track(info.mid, None)
@@ -219,8 +198,8 @@ class MqttUplink(Connection, Subscriptions):
             return
         now = self._clock.monotonic() if now is None else now
         self._handle_notes(now)
-        if self._client is None and now >= self._next_attempt:
-            self._connect()
+        if self._connection.due(now):
+            self._connection.connect()
         try:
             self._record()
             if self._connected:
@@ -235,31 +214,22 @@ class MqttUplink(Connection, Subscriptions):
         For loops that only drain (the simulation's end, the benchmark): polling in a tight loop
         would hold the GIL against paho's network thread.  The kiosk loop never calls it.
         """
-        with contextlib.suppress(queue.Empty):
-            self._early.append(self._notes.get(timeout=max(0.0, timeout_s)))
-
-    def _next_note(self) -> Note:
-        if self._early:
-            return self._early.pop(0)
-        return self._notes.get_nowait()
+        self._connection.wait(timeout_s)
 
     def _handle_notes(self, now: float) -> None:
         """Apply the network thread's reports in order.  Touches no disk, so it cannot fail halfway."""
-        try:
-            while True:
-                note = self._next_note()
-                if note.generation != self._generation or self._client is None:
-                    continue  # from a client already given up
-                if note.kind == "acked":
-                    self._on_ack(note)
-                elif note.kind == "connected":
-                    self._on_connected(note, now)
-                elif note.kind in ("lost", "refused"):
-                    self._on_lost(note, now)
-                elif note.kind == "message":
-                    self._dispatch(note)
-        except queue.Empty:
-            pass
+        connection = self._connection
+        while (note := connection.next_note()) is not None:
+            if note.generation != connection.generation or connection.client is None:
+                continue  # from a client already given up
+            if note.kind == "acked":
+                self._on_ack(note)
+            elif note.kind == "connected":
+                self._on_connected(note, now)
+            elif note.kind in ("lost", "refused"):
+                self._on_lost(note, now)
+            elif note.kind == "message":
+                self._subscriptions.dispatch(note)
 
     def _on_ack(self, note: Note) -> None:
         if note.mid not in self._inflight:
@@ -305,23 +275,17 @@ class MqttUplink(Connection, Subscriptions):
         self._cursor.clear()  # what the last connection handed over but did not get acked goes again
         self._ahead.clear()
         log.info("uplink: connected to %s:%d (window %d)", self.host, self.port, self._window)
-        assert self._client is not None
-        info = self._client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        client = self._connection.client
+        assert client is not None
+        info = client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
             self._track(info.mid, None)
-        for topic in self._subscriptions:
-            self._subscribe(self._client, topic)
+        self._subscriptions.subscribe_all(client)
 
     def _on_lost(self, note: Note, now: float) -> None:
         was_connected = self._connected
-        # A connection that held for a keepalive period counts as a success: start over at the short delay.
-        if was_connected and now - self._connected_at >= self.keepalive:
-            self._failures = 0
-        delay = backoff_delay(self._failures, self._rng, low_s=self._backoff_s[0], high_s=self._backoff_s[1])
-        self._failures += 1
-        self._next_attempt = now + delay
+        delay = self._connection.lost(now, held=was_connected and now - self._connected_at >= self.keepalive)
         self._connected = False
-        self._client = None  # its thread ends by itself: paho's reconnect is off
         self._inflight.clear()  # those rows are still pending in the outbox; sent again after reconnect
         self._last_reason = note.code
         self._client_refused = note.kind == "refused"
@@ -349,7 +313,7 @@ class MqttUplink(Connection, Subscriptions):
         # poll reads only the rows it will publish however many acks wait to be recorded.
         # Read ahead a batch of rows, so that a draining backlog costs one query per batch, not per
         # ack.  An append (an alert!) makes the batch stale: it is read again, in priority order.
-        appended = getattr(self.outbox, "appended", None)
+        appended = self.outbox.appended
         if not self._ahead or appended != self._ahead_version:
             limit = max(free, READ_AHEAD) + (len(busy) if not self._cursor else 0)
             self._ahead = deque(self.outbox.pending(limit, after=self._cursor))
@@ -370,9 +334,10 @@ class MqttUplink(Connection, Subscriptions):
         if row.stream == STATUS_LEVEL:
             self._reject(row.seq, LOCAL_REJECT, f"uses the reserved stream {STATUS_LEVEL!r}")
             return True
-        assert self._client is not None
-        info = self._client.publish(f"{self.topic_prefix}/{row.stream}", row.payload, qos=1,
-                                    properties=event_properties(row.event_id))  # type: ignore[arg-type]
+        client = self._connection.client
+        assert client is not None
+        info = client.publish(f"{self.topic_prefix}/{row.stream}", row.payload, qos=1,
+                              properties=event_properties(row.event_id))  # type: ignore[arg-type]
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return False  # paho keeps it in a client that is about to be dropped; the "lost" note follows
         self._track(info.mid, row.seq)
@@ -393,7 +358,7 @@ class MqttUplink(Connection, Subscriptions):
         """
         if self._closed:
             return
-        client = self._client
+        client = self._connection.client
         if client is not None and self._connected:
             info = client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
             try:
@@ -407,11 +372,8 @@ class MqttUplink(Connection, Subscriptions):
             log.exception("uplink: outbox unusable while closing")
         self._closed = True
         self._connected = False
-        self._client = None
         self._inflight.clear()
-        if client is not None:
-            client.disconnect()  # a clean DISCONNECT: the broker discards our Last Will
-            client.loop_stop()
+        self._connection.close(client)  # a clean DISCONNECT: the broker discards our Last Will
 
     def __enter__(self) -> MqttUplink:
         return self

@@ -132,7 +132,7 @@ def test_the_loop_survives_failing_parts_and_never_passes_without_a_temperature(
     from kiosk.feed import Feed
     from kiosk.healthpass import CodeResult
     from kiosk.loop import Kiosk
-    from kiosk.outbox.store import Outbox
+    from kiosk.outbox import Outbox
     from kiosk.ports import GrayFrame, Signal
 
     clock = VirtualClock()

@@ -7,8 +7,6 @@ images are real PNGs rendered with segno and read back through the drivers' QR d
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from kiosk.cli.code import verify_batch, verify_lines
 from kiosk.healthpass import TrustList, Verifier
 from kiosk.healthpass.dcc_issuer import DccTestIssuer
 from kiosk.healthpass.issuer import TestIssuer
-from tests.paths import ROOT
+from tests.cli.conftest import KioskCli
 
 AT = 1_765_900_000
 THP = TestIssuer("ES256")
@@ -31,11 +29,6 @@ GREEN = THP.issue("G", sid="cli-sid", name="李*", iat=AT - 10, exp=AT + 600, tr
 RED = THP_ED.issue("R", sid="cli-sid-2", iat=AT - 10, exp=AT + 600)
 VACCINATED = DE.issue_dcc("vaccination", iat=AT - 86_400, exp=AT + 86_400 * 300)
 TESTED = FR.issue_dcc("test", iat=AT - 7200, exp=AT + 86_400, sample_at=AT - 7200)
-
-
-def kiosk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kiosk.cli.main", *args], input=stdin, capture_output=True, text=True,
-                          cwd=ROOT, timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
 
 
 @pytest.fixture(scope="module")
@@ -72,39 +65,40 @@ def lines_of(out: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(("text", "fmt", "valid"), [(GREEN, "THP1", True), (RED, "THP1", True),
                                                     (VACCINATED, "HC1", True), (TESTED, "HC1", True),
                                                     ("https://example.org/", None, False)])
-def test_one_code_says_which_format_it_found(files: dict[str, Path], text: str, fmt: str | None, valid: bool) -> None:
-    run = kiosk("code", "verify", text, "--trust", str(files["trust"]), "--at", str(AT))
+def test_one_code_says_which_format_it_found(files: dict[str, Path], text: str, fmt: str | None, valid: bool,
+                                            kiosk_cli: KioskCli) -> None:
+    run = kiosk_cli("code", "verify", text, "--trust", str(files["trust"]), "--at", str(AT))
     result = json.loads(run.stdout)
     assert (result["format"], result["valid"], run.returncode) == (fmt, valid, 0 if valid else 1)
     assert "sid" not in result and "cli-sid" not in run.stdout
 
 
 @pytest.mark.parametrize("decoder", ["zxing", "pyzbar"])
-def test_one_code_from_an_image_and_from_stdin(files: dict[str, Path], decoder: str) -> None:
-    by_image = kiosk("code", "verify", str(files["hc1"]), "--trust", str(files["trust"]), "--at", str(AT),
-                     "--decoder", decoder)
+def test_one_code_from_an_image_and_from_stdin(files: dict[str, Path], decoder: str, kiosk_cli: KioskCli) -> None:
+    by_image = kiosk_cli("code", "verify", str(files["hc1"]), "--trust", str(files["trust"]), "--at", str(AT),
+                         "--decoder", decoder)
     assert by_image.returncode == 0 and json.loads(by_image.stdout)["certificate"]["type"] == "test"
-    by_flag = kiosk("code", "verify", "--image", str(files["blank"]), "--trust", str(files["trust"]))
+    by_flag = kiosk_cli("code", "verify", "--image", str(files["blank"]), "--trust", str(files["trust"]))
     assert by_flag.returncode == 1 and json.loads(by_flag.stdout)["error"] == "no_qr"
-    by_stdin = kiosk("code", "verify", "-", "--trust", str(files["trust"]), "--at", str(AT), stdin=GREEN + "\n")
+    by_stdin = kiosk_cli("code", "verify", "-", "--trust", str(files["trust"]), "--at", str(AT), stdin=GREEN + "\n")
     assert json.loads(by_stdin.stdout)["colour"] == "G"
 
 
-def test_usage_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
-    both = kiosk("code", "verify", GREEN, "--batch", "x.jsonl", "--trust", str(files["trust"]))
+def test_usage_errors_exit_2(files: dict[str, Path], tmp_path: Path, kiosk_cli: KioskCli) -> None:
+    both = kiosk_cli("code", "verify", GREEN, "--batch", "x.jsonl", "--trust", str(files["trust"]))
     assert both.returncode == 2 and "--batch takes no other input" in both.stderr
     bad_trust = tmp_path / "bad.json"
     bad_trust.write_text('{"version": 1, "keys": [{"kid": "x"}]}')
-    refused = kiosk("code", "verify", GREEN, "--trust", str(bad_trust))
+    refused = kiosk_cli("code", "verify", GREEN, "--trust", str(bad_trust))
     assert refused.returncode == 2 and "cannot use the trust list" in refused.stderr and not refused.stdout
-    missing = kiosk("code", "verify", "--batch", str(tmp_path / "none.jsonl"), "--trust", str(files["trust"]))
+    missing = kiosk_cli("code", "verify", "--batch", str(tmp_path / "none.jsonl"), "--trust", str(files["trust"]))
     assert missing.returncode == 2 and "cannot read the batch" in missing.stderr
-    unknown = kiosk("code", "verify", GREEN, "--trust", str(files["trust"]), "--decoder", "opencv")
+    unknown = kiosk_cli("code", "verify", GREEN, "--trust", str(files["trust"]), "--decoder", "opencv")
     assert unknown.returncode == 2 and "--decoder" in unknown.stderr
 
 
-def test_help_states_the_exit_status() -> None:
-    helped = kiosk("code", "verify", "--help")
+def test_help_states_the_exit_status(kiosk_cli: KioskCli) -> None:
+    helped = kiosk_cli("code", "verify", "--help")
     assert "--batch" in helped.stdout and "0 if the code (with --batch: every line) is valid" in helped.stdout
 
 
@@ -112,7 +106,7 @@ def test_help_states_the_exit_status() -> None:
 
 
 def test_a_mixed_batch_gives_one_result_per_line_and_goes_on_after_bad_lines(files: dict[str, Path],
-                                                                           tmp_path: Path) -> None:
+                                                                           tmp_path: Path, kiosk_cli: KioskCli) -> None:
     rows: list[str] = [
         json.dumps({"id": "thp1-green", "text": GREEN, "at": AT}),
         json.dumps({"id": 7, "text": VACCINATED, "at": AT}),
@@ -137,7 +131,7 @@ def test_a_mixed_batch_gives_one_result_per_line_and_goes_on_after_bad_lines(fil
     ]
     batch = tmp_path / "in.jsonl"
     batch.write_text("\n".join(rows) + "\n")
-    run = kiosk("code", "verify", "--trust", str(files["trust"]), "--batch", str(batch), "--at", str(AT))
+    run = kiosk_cli("code", "verify", "--trust", str(files["trust"]), "--batch", str(batch), "--at", str(AT))
     assert run.returncode == 1, run.stderr
     out = lines_of(run.stdout)
     assert len(out) == len(rows) - 1  # every non-blank line, once, in order
@@ -174,20 +168,20 @@ def test_a_mixed_batch_gives_one_result_per_line_and_goes_on_after_bad_lines(fil
     assert "cli-sid" not in run.stdout
 
 
-def test_an_all_valid_batch_exits_0_and_reads_stdin(files: dict[str, Path]) -> None:
+def test_an_all_valid_batch_exits_0_and_reads_stdin(files: dict[str, Path], kiosk_cli: KioskCli) -> None:
     rows = "".join(json.dumps({"id": i, "text": t, "at": AT}) + "\n" for i, t in enumerate([GREEN, RED, TESTED]))
-    run = kiosk("code", "verify", "--trust", str(files["trust"]), "--batch", "-", stdin=rows)
+    run = kiosk_cli("code", "verify", "--trust", str(files["trust"]), "--batch", "-", stdin=rows)
     assert run.returncode == 0, run.stdout + run.stderr
     assert [r["id"] for r in lines_of(run.stdout)] == [0, 1, 2]
 
 
-def test_thousands_of_lines_in_one_process(files: dict[str, Path], tmp_path: Path) -> None:
+def test_thousands_of_lines_in_one_process(files: dict[str, Path], tmp_path: Path, kiosk_cli: KioskCli) -> None:
     texts = [GREEN, RED, VACCINATED, TESTED, TestIssuer("ES256").issue("G", sid="x", iat=AT, exp=AT + 60)]
     batch = tmp_path / "big.jsonl"
     with batch.open("w") as fh:
         for i in range(3000):
             fh.write(json.dumps({"id": f"c{i}", "text": texts[i % len(texts)], "at": AT}) + "\n")
-    run = kiosk("code", "verify", "--trust", str(files["trust"]), "--batch", str(batch))
+    run = kiosk_cli("code", "verify", "--trust", str(files["trust"]), "--batch", str(batch))
     out = lines_of(run.stdout)
     assert run.returncode == 1 and len(out) == 3000
     assert [r["id"] for r in out] == [f"c{i}" for i in range(3000)]
@@ -218,10 +212,10 @@ def test_numbers_no_clock_can_read_are_bad_lines(line: str) -> None:
     assert (result["valid"], result["error"], result["line"]) == (False, "bad_line", 1)
 
 
-def test_the_name_is_printed_masked_whatever_the_platform_sent(files: dict[str, Path]) -> None:
+def test_the_name_is_printed_masked_whatever_the_platform_sent(files: dict[str, Path], kiosk_cli: KioskCli) -> None:
     for name, printed in (("李四光", "李*光"), ("Alice*Smith", "A*h"), ("李*", "李*")):
         text = THP.issue("G", sid="cli-sid", name=name, iat=AT - 10, exp=AT + 600)
-        run = kiosk("code", "verify", text, "--trust", str(files["trust"]), "--at", str(AT))
+        run = kiosk_cli("code", "verify", text, "--trust", str(files["trust"]), "--at", str(AT))
         assert run.stdout, run.stderr
         assert json.loads(run.stdout)["name"] == printed
         verifier = Verifier(TrustList.from_json(TRUST))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import KioskCli
 from tests.paths import ROOT
 
 VECTORS = ROOT.parent / "shared" / "health-pass" / "vectors"
@@ -16,45 +17,39 @@ SCENARIOS = ROOT.parent / "shared" / "scenarios"
 needs_shared = pytest.mark.skipif(not VECTORS.exists(), reason="shared/ not beside the project")
 
 
-def kiosk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kiosk.cli.main", *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
-                                                                  "SDL_VIDEODRIVER": "dummy"})
-
-
-def test_config_check_ok_and_bad(tmp_path: Path) -> None:
-    ok = kiosk("config", "check", str(ROOT / "config" / "kiosk.example.toml"))
+def test_config_check_ok_and_bad(tmp_path: Path, kiosk_cli: KioskCli) -> None:
+    ok = kiosk_cli("config", "check", str(ROOT / "config" / "kiosk.example.toml"))
     assert ok.returncode == 0 and "OK" in ok.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text("[policy]\nfever_c = 'hot'\n")
-    out = kiosk("config", "check", str(bad))
+    out = kiosk_cli("config", "check", str(bad))
     assert out.returncode == 1
     assert "line 2" in out.stderr and "policy.fever_c" in out.stderr and "'hot'" in out.stderr
 
 
 @needs_shared
-def test_code_verify_text_argument_stdin_and_image() -> None:
+def test_code_verify_text_argument_stdin_and_image(kiosk_cli: KioskCli) -> None:
     cases = {c["name"]: c for c in json.loads((VECTORS / "cases.json").read_text())}
     trust = str(VECTORS / "trust-list.json")
     green = cases["green"]
     at = str(green["validation_clock"])
-    by_arg = kiosk("code", "verify", green["qr_text"], "--trust", trust, "--at", at)
+    by_arg = kiosk_cli("code", "verify", green["qr_text"], "--trust", trust, "--at", at)
     assert by_arg.returncode == 0
     result = json.loads(by_arg.stdout)
     assert result["valid"] is True and result["error"] is None and result["colour"] == "G"
     assert "sid" not in result
-    by_stdin = kiosk("code", "verify", "--trust", trust, "--at", at, stdin=cases["red"]["qr_text"] + "\n")
+    by_stdin = kiosk_cli("code", "verify", "--trust", trust, "--at", at, stdin=cases["red"]["qr_text"] + "\n")
     assert json.loads(by_stdin.stdout)["colour"] == "R"
-    by_image = kiosk("code", "verify", str(VECTORS / "png" / "screenshot-stale.png"), "--trust", trust, "--at", at)
+    by_image = kiosk_cli("code", "verify", str(VECTORS / "png" / "screenshot-stale.png"), "--trust", trust, "--at", at)
     assert by_image.returncode == 1
     stale = json.loads(by_image.stdout)
     assert (stale["valid"], stale["error"], stale["colour"]) == (False, "stale", None)
 
 
 @needs_shared
-def test_simulate_writes_one_line_per_visitor(tmp_path: Path) -> None:
+def test_simulate_writes_one_line_per_visitor(tmp_path: Path, kiosk_cli: KioskCli) -> None:
     out = tmp_path / "decisions.jsonl"
-    run = kiosk("simulate", str(SCENARIOS / "bank-morning.json"), "--headless", "--out", str(out))
+    run = kiosk_cli("simulate", str(SCENARIOS / "bank-morning.json"), "--headless", "--out", str(out))
     assert run.returncode == 0, run.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     scenario = json.loads((SCENARIOS / "bank-morning.json").read_text())
@@ -68,7 +63,7 @@ def test_simulate_writes_one_line_per_visitor(tmp_path: Path) -> None:
 
 def test_run_simulated_starts_and_stops_cleanly() -> None:
     """The demo runs in real time (about a minute a loop): check it comes up and stops on SIGTERM."""
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli.main", "-v", "run", "--simulated", "--headless"],
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "-v", "run", "--simulated", "--headless"],
                             cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -86,13 +81,13 @@ MELEXIS = ROOT.parent / "shared" / "mlx90640" / "melexis-example.json"
 
 @pytest.mark.skipif(not MELEXIS.exists(), reason="shared/ not beside the project")
 @pytest.mark.parametrize("n", [0, 1])
-def test_thermal_convert_reproduces_melexis_example(tmp_path: Path, n: int) -> None:
+def test_thermal_convert_reproduces_melexis_example(tmp_path: Path, n: int, kiosk_cli: KioskCli) -> None:
     data = json.loads(MELEXIS.read_text())
     words = data[f"frame{n}"]
     (tmp_path / "ee.json").write_text(json.dumps(data["eeprom"]))
     (tmp_path / "fr.json").write_text(json.dumps({"ram": words[:832], "control": words[832], "subpage": words[833]}))
-    run = kiosk("thermal", "convert", "--eeprom", str(tmp_path / "ee.json"), "--frame", str(tmp_path / "fr.json"),
-                "--emissivity", "1.0")
+    run = kiosk_cli("thermal", "convert", "--eeprom", str(tmp_path / "ee.json"), "--frame", str(tmp_path / "fr.json"),
+                    "--emissivity", "1.0")
     assert run.returncode == 0, run.stderr
     temps = json.loads(run.stdout)
     expected = data[f"expected_to_after_frame{n}"]
@@ -103,8 +98,30 @@ def test_thermal_convert_reproduces_melexis_example(tmp_path: Path, n: int) -> N
         assert temps[i] == pytest.approx(expected[i], abs=0.01)
 
 
-def test_thermal_convert_refuses_a_blank_eeprom(tmp_path: Path) -> None:
+def test_thermal_convert_refuses_a_blank_eeprom(tmp_path: Path, kiosk_cli: KioskCli) -> None:
     (tmp_path / "ee.json").write_text(json.dumps([0xFFFF] * 832))
     (tmp_path / "fr.json").write_text(json.dumps({"ram": [0] * 832, "control": 0x1901, "subpage": 0}))
-    run = kiosk("thermal", "convert", "--eeprom", str(tmp_path / "ee.json"), "--frame", str(tmp_path / "fr.json"))
+    run = kiosk_cli("thermal", "convert", "--eeprom", str(tmp_path / "ee.json"), "--frame", str(tmp_path / "fr.json"))
     assert run.returncode == 1 and "cannot convert" in run.stderr
+
+
+ONE_LINE = "{bad}: line 2: site.name = 5: Input should be a valid string\n"
+LISTED = "{bad}: invalid configuration\n  line 2: site.name = 5: Input should be a valid string\n"
+
+
+@pytest.mark.parametrize(("args", "code", "form"), [
+    (["config", "check", "{bad}"], 1, LISTED),
+    (["run", "--config", "{bad}"], 1, LISTED),
+    (["simulate", "tests/scenarios/two-people.json", "--headless", "--config", "{bad}"], 2, ONE_LINE),
+    (["thermal", "convert", "--eeprom", "x.json", "--frame", "y.json", "--config", "{bad}"], 2, ONE_LINE),
+    (["outbox", "stats", "--config", "{bad}"], 1, ONE_LINE),
+    (["screens", "--out", "{tmp}", "--config", "{bad}"], 2, ONE_LINE),
+    (["calibrate", "--reference", "37", "--config", "{bad}"], 2, ONE_LINE),
+])
+def test_every_command_reports_an_unusable_configuration_as_it_always_has(
+        tmp_path: Path, kiosk_cli: KioskCli, args: list[str], code: int, form: str) -> None:
+    """One loader for the whole CLI (kiosk.cli.loading), the two forms and the exit codes unchanged."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[site]\nname = 5\n")
+    run = kiosk_cli(*(a.format(bad=bad, tmp=tmp_path / "png") for a in args))
+    assert (run.returncode, run.stderr) == (code, form.format(bad=bad))

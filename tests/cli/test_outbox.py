@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
-from kiosk.outbox.store import Limits, Outbox, OutboxFull
+from kiosk.outbox import Limits, Outbox, OutboxFull
 from kiosk.ports import Screen, ScreenView
 from kiosk.simulation import build_simulated_kiosk, load_scenario, play, scenario_config
-from tests.paths import ROOT
+from tests.cli.conftest import KioskCli
 from tests.simulation.rig import first_visitors_file
 
 
-def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kiosk.cli.main", "outbox", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
-
-
-def test_stats_tail_and_purge_sent(tmp_path: Path) -> None:
+def test_stats_tail_and_purge_sent(tmp_path: Path, kiosk_cli: KioskCli) -> None:
     db = tmp_path / "outbox.sqlite"
     with Outbox(db, limits=Limits(max_rows=100)) as ob:
         for i in range(105):
@@ -32,26 +25,26 @@ def test_stats_tail_and_purge_sent(tmp_path: Path) -> None:
             ob.append("alert" if i == 104 else "entry", f"e{i}", json.dumps(body, ensure_ascii=False).encode(),
                       priority=10 if i == 104 else 0)
         ob.mark_sent([r.seq for r in ob.pending(20)])
-    stats = json.loads(kiosk("stats", "--db", str(db)).stdout)
+    stats = json.loads(kiosk_cli("outbox", "stats", "--db", str(db)).stdout)
     assert (stats["pending"], stats["sent"], stats["dropped"], stats["dropped_by_stream"]) == (75, 20, 10,
                                                                                               {"entry": 10})
-    tail = kiosk("tail", "--db", str(db), "-n", "3")
+    tail = kiosk_cli("outbox", "tail", "--db", str(db), "-n", "3")
     rows = [json.loads(line) for line in tail.stdout.splitlines()]
     assert [r["event_id"] for r in rows] == ["e102", "e103", "e104"] and rows[-1]["stream"] == "alert"
     assert rows[0]["decision"] == "STOP" and rows[0]["state"] == "pending"
     assert "张" not in tail.stdout and "S1." not in tail.stdout and "38.1" not in tail.stdout  # nothing personal
-    assert kiosk("purge-sent", "--db", str(db)).stdout.strip() == "purged 20 delivered events"
-    assert json.loads(kiosk("stats", "--db", str(db)).stdout)["sent"] == 0
-    missing = kiosk("stats", "--db", str(tmp_path / "nope.sqlite"))
+    assert kiosk_cli("outbox", "purge-sent", "--db", str(db)).stdout.strip() == "purged 20 delivered events"
+    assert json.loads(kiosk_cli("outbox", "stats", "--db", str(db)).stdout)["sent"] == 0
+    missing = kiosk_cli("outbox", "stats", "--db", str(tmp_path / "nope.sqlite"))
     assert missing.returncode == 1 and "no outbox" in missing.stderr
 
 
-def test_stats_from_the_configuration(tmp_path: Path) -> None:
+def test_stats_from_the_configuration(tmp_path: Path, kiosk_cli: KioskCli) -> None:
     (tmp_path / "data").mkdir()
     Outbox(tmp_path / "data" / "outbox.sqlite").close()
     conf = tmp_path / "kiosk.toml"
     conf.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n')
-    assert json.loads(kiosk("stats", "--config", str(conf)).stdout)["pending"] == 0
+    assert json.loads(kiosk_cli("outbox", "stats", "--config", str(conf)).stdout)["pending"] == 0
 
 
 def test_a_full_disk_shows_fault_never_pass(tmp_path: Path) -> None:

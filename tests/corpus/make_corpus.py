@@ -26,8 +26,34 @@ AT = 1_765_900_000  # the clock every entry is verified at (2025-12-16T15:46:40Z
 DAY = 86_400
 
 
+def _ber_signer() -> Any:
+    """An HC1 signer (AT) whose certificate loads but whose extensions `cryptography` will not parse.
+
+    Its KeyUsage BIT STRING sets a padding bit (BER, not DER), as some national CAs' certificates
+    do; reading such a signer's rights once raised "unexpected ValueError" at verification.
+    """
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from kiosk.healthpass.dcc_issuer import DccTestIssuer
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "corpus DSC with BER"),
+                      x509.NameAttribute(NameOID.COUNTRY_NAME, "AT")])
+    der = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+           .serial_number(11).not_valid_before(dt.datetime(2025, 1, 1)).not_valid_after(dt.datetime(2030, 1, 1))
+           .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    lax = x509.load_der_x509_certificate(der.replace(b"\x03\x02\x07\x80", b"\x03\x02\x07\x81"))
+    return DccTestIssuer("ES256", iss="AT", private_key=key, certificate=lax)
+
+
 def _issuers() -> dict[str, Any]:
-    """The corpus's four issuers, from the stored test keys (made on first run)."""
+    """The corpus's five issuers, from the stored test keys (made on first run)."""
     from kiosk.healthpass.dcc_issuer import DccTestIssuer
     from kiosk.healthpass.issuer import TestIssuer
 
@@ -35,7 +61,8 @@ def _issuers() -> dict[str, Any]:
     specs: dict[str, tuple[type, str, str]] = {"thp-es256": (TestIssuer, "ES256", "CN-HN"),
                                                "thp-eddsa": (TestIssuer, "EdDSA", "CN-HN"),
                                                "dcc-es256": (DccTestIssuer, "ES256", "DE"),
-                                               "dcc-ps256": (DccTestIssuer, "PS256", "FR")}
+                                               "dcc-ps256": (DccTestIssuer, "PS256", "FR"),
+                                               "dcc-ber": (DccTestIssuer, "ES256", "AT")}
     keys = HERE / "keys"
     keys.mkdir(exist_ok=True)
     for name, (cls, alg, iss) in specs.items():
@@ -43,7 +70,7 @@ def _issuers() -> dict[str, Any]:
         if key_path.exists():
             made[name] = cls.from_files(key_path, cert_path, iss=iss)
             continue
-        issuer = cls(alg, iss=iss)
+        issuer = _ber_signer() if name == "dcc-ber" else cls(alg, iss=iss)
         key_path.write_bytes(issuer.private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         cert_path.write_bytes(issuer.certificate.public_bytes(serialization.Encoding.PEM))
@@ -57,6 +84,14 @@ def _text(cose: bytes, prefix: str = "THP1:", *, compress: bool = True) -> str:
     return encode_text(cose, compress=compress, prefix=prefix)
 
 
+def _dcc_changed(claims: dict[Any, Any], **entry: Any) -> dict[Any, Any]:
+    """The claims with fields of their one entry replaced."""
+    dcc = claims[-260][1]
+    kind = next(k for k in ("v", "t", "r") if k in dcc)
+    dcc[kind][0].update(entry)
+    return claims
+
+
 def _deep(levels: int) -> bytes:
     """CBOR arrays nested `levels` deep around a 0: the shape of a stack-exhaustion attack."""
     return b"\x81" * levels + b"\x00"
@@ -65,7 +100,7 @@ def _deep(levels: int) -> bytes:
 def entries() -> dict[str, tuple[str | bytes, str | None]]:
     """name → (QR text, or raw bytes as a camera might hand over; the expected error, None for valid)."""
     iss = _issuers()
-    thp, ed, de, fr = iss["thp-es256"], iss["thp-eddsa"], iss["dcc-es256"], iss["dcc-ps256"]
+    thp, ed, de, fr, ber = iss["thp-es256"], iss["thp-eddsa"], iss["dcc-es256"], iss["dcc-ps256"], iss["dcc-ber"]
     thp_claims = thp.claims("G", sid="corpus-sid", name="张*卿", iat=AT - 30, exp=AT + 3600,
                             trip_areas=["430626"], nat=AT - DAY)
     green = thp.issue("G", sid="corpus-sid", name="张*卿", iat=AT - 30, exp=AT + 3600, trip_areas=["430626"],
@@ -103,6 +138,20 @@ def entries() -> dict[str, tuple[str | bytes, str | None]]:
                                                   valid_from="2025-12-01", valid_until="2026-05-31"), None),
         "valid-hc1-kid-unprotected": (de.issue_dcc("vaccination", iat=AT - DAY, exp=AT + DAY,
                                                    kid_in_unprotected=True), None),
+        # valid, encoded the ways member states do (issue 15)
+        "valid-hc1-cwt-tag61": (_text(fr.sign(vacc_claims | {1: "FR"}, cwt_tag=True), "HC1:"), None),
+        "valid-thp1-cwt-tag61": (_text(thp.sign(thp_claims, cwt_tag=True)), None),
+        "valid-hc1-float-dates": (_text(de.sign({**vacc_claims, 6: AT - 30 * DAY + 0.5, 4: AT + 300.0 * DAY}),
+                                        "HC1:"), None),
+        "valid-hc1-kid-both-headers": (_text(de.sign(vacc_claims, unprotected={4: b"\x00" * 8}), "HC1:"), None),
+        "valid-hc1-high-s": (_text(de.sign(vacc_claims, high_s=True), "HC1:"), None),
+        "valid-thp1-high-s": (_text(thp.sign(thp_claims, high_s=True)), None),
+        "valid-hc1-issuer-clock-ahead": (de.issue_dcc("vaccination", iat=AT + 3 * 3600, exp=AT + DAY), None),
+        "valid-hc1-ber-signer": (ber.issue_dcc("vaccination", iat=AT - DAY, exp=AT + DAY), None),
+        "valid-hc1-schema-deviations": (_text(de.sign(_dcc_changed(
+            de.dcc_claims("test", iat=AT - 3600, exp=AT + DAY, sample_at=AT - 3600),
+            co="Deutschland", tr="260415000 (not detected)", sc="2025-12-16T14:46:40.123456789+00:00")),
+            "HC1:"), None),
         # the text itself
         "empty": ("", "prefix"),
         "prefix-only-thp1": ("THP1:", "zlib"),
@@ -167,6 +216,10 @@ def entries() -> dict[str, tuple[str | bytes, str | None]]:
         "signature-zeroed": (resigned(lambda p: p.__setitem__(3, b"\x00" * 64)), "signature"),
         "signature-empty": (resigned(lambda p: p.__setitem__(3, b"")), "signature"),
         "hc1-country-mismatch": (_text(de.sign({**vacc_claims, 1: "FR"}), "HC1:"), "signature"),
+        "thp1-issuer-mismatch": (_text(thp.sign({**thp_claims, 1: "CN-BJ"})), "signature"),
+        "hc1-test-result-unreadable": (_text(de.sign(_dcc_changed(
+            de.dcc_claims("test", iat=AT - 3600, exp=AT + DAY), tr="negative")), "HC1:"), "claims"),
+        "hc1-nan-date": (_text(de.sign({**vacc_claims, 4: float("nan")}), "HC1:"), "claims"),
         # claims and time
         "thp1-claims-not-a-map": (_text(thp.sign([1, 2, 3])), "claims"),
         "thp1-colour-blue": (_text(thp.sign({**thp_claims, -261: {**thp_claims[-261], "c": "B"}})), "claims"),
@@ -177,7 +230,7 @@ def entries() -> dict[str, tuple[str | bytes, str | None]]:
         "thp1-future": (thp.issue("G", sid="s", iat=AT + 7200, exp=AT + 9000), "future"),
         "hc1-expired": (de.issue_dcc("vaccination", iat=AT - 300 * DAY, exp=AT - DAY), "expired"),
         "hc1-before-signer-valid": (de.issue_dcc("vaccination", iat=AT - 400 * DAY, exp=AT + DAY), "signature"),
-        "hc1-future": (fr.issue_dcc("test", iat=AT + DAY, exp=AT + 3 * DAY), "future"),
+        "hc1-future": (fr.issue_dcc("test", iat=AT + 3 * DAY, exp=AT + 5 * DAY), "future"),
     }
     return out
 

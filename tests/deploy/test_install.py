@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,36 @@ def test_not_a_pi_boot_partition_is_skipped_and_an_old_etc_kiosk_moves_to_the_da
 def test_refuses_a_directory_that_is_not_a_root_tree(tmp_path: Path) -> None:
     run = _install(tmp_path)
     assert run.returncode == 1 and "not a root tree" in run.stderr
+
+
+# ------------------------------------------------------------------------------ no township on a kiosk
+def test_the_kiosk_is_built_without_the_township(tmp_path: Path) -> None:
+    """What scripts/install builds the venv from: kiosk, drivers and ui, no township code, no `township` command."""
+    stage = tmp_path / "stage"
+    run = subprocess.run([str(INSTALL), "--stage", str(stage)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in stage.iterdir()) == ["README.md", "drivers", "kiosk", "pyproject.toml", "ui"]
+    assert "township.cli" not in (stage / "pyproject.toml").read_text()
+    assert 'kiosk = "kiosk.cli:main"' in (stage / "pyproject.toml").read_text()
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
+                            "-w", str(tmp_path / "wheel"), str(stage)], capture_output=True, text=True, timeout=300)
+    if built.returncode != 0 and "setuptools" in built.stdout + built.stderr:
+        pytest.skip(f"no build backend to fetch here: {built.stderr.strip()[-200:]}")
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        points = next(z.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert not [n for n in names if n.startswith("township/")]
+    assert "kiosk/cli/township.py" in names and "ui/strings/zh.json" in names
+    assert "kiosk = kiosk.cli:main" in points and "township" not in points
+
+
+def test_a_wheel_with_the_township_is_refused(tmp_path: Path) -> None:
+    wheel = tmp_path / "checkpoint_kiosk-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("kiosk/__init__.py", "")
+        z.writestr("township/__init__.py", "")
+    run = _install(_sandbox(tmp_path, pi_boot=False), "--wheel", str(wheel))
+    assert run.returncode == 1 and "contains the township server" in run.stderr
+    assert "changed:" not in run.stdout  # refused before touching anything

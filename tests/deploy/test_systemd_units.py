@@ -4,9 +4,10 @@
 fails on ANY output.  verify also insists that ExecStart's binary exists and that the units the
 kiosk's depend on (multi-user.target, getty@tty1.service, …) can be loaded, so it runs with
 `--root` on a temporary tree: the host's own unit files (copied, as --root does not follow
-absolute symlinks out of it), our units in /etc/systemd/system, and an executable stub at
-/opt/kiosk/venv/bin/kiosk, where scripts/install puts the real one.  The units themselves are
-verified unchanged, so what passes here is what the Pi loads.
+absolute symlinks out of it), our units in /etc/systemd/system, and executable stubs at
+/opt/kiosk/venv/bin/kiosk, where scripts/install puts the real one (and the township's at
+/opt/township/venv/bin/township).  The units themselves are verified unchanged, so what passes
+here is what the Pi (and the township's server) loads.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from kiosk.service.watchdog import Liveness, Watchdog, notify, watchdog_interval
 from tests.paths import ROOT
 
 UNITS_DIR = ROOT / "systemd"
-UNITS = ("kiosk.service", "kiosk-maintenance.service", "kiosk-provision.service")
+KIOSK_UNITS = ("kiosk.service", "kiosk-maintenance.service", "kiosk-provision.service")
+TOWNSHIP_UNITS = ("township-listener.service",)  # the township's server, never a kiosk
+UNITS = KIOSK_UNITS + TOWNSHIP_UNITS
 ANALYZE = shutil.which("systemd-analyze")
 HOST_UNITS = Path("/usr/lib/systemd/system")
 IMAGE_UNIT = ROOT / "scripts/image/stage-kiosk/00-kiosk/files/kiosk-datapart.service"  # the SD image's first boot
@@ -40,7 +43,8 @@ def _root(tmp_path: Path, units: dict[str, str] | None = None) -> Path:
         text = (units or {}).get(name, (UNITS_DIR / name).read_text())
         (target / name).write_text(text)
     (target / IMAGE_UNIT.name).write_text(IMAGE_UNIT.read_text())
-    for stub in ("opt/kiosk/venv/bin/kiosk", "usr/local/sbin/kiosk-datapart", "usr/local/sbin/kiosk-overlayroot"):
+    for stub in ("opt/kiosk/venv/bin/kiosk", "usr/local/sbin/kiosk-datapart", "usr/local/sbin/kiosk-overlayroot",
+                 "opt/township/venv/bin/township"):
         binary = root / stub
         binary.parent.mkdir(parents=True, exist_ok=True)
         binary.write_text("#!/bin/sh\nexit 0\n")
@@ -69,7 +73,7 @@ def test_verify_would_catch_a_typo(tmp_path: Path) -> None:
 
 @needs_analyze
 @pytest.mark.parametrize("name,limit", [("kiosk.service", 2.0), ("kiosk-maintenance.service", 1.5),
-                                        ("kiosk-provision.service", 2.0)])
+                                        ("kiosk-provision.service", 2.0), ("township-listener.service", 1.5)])
 def test_units_are_sandboxed(name: str, limit: float, tmp_path: Path) -> None:
     run = subprocess.run([ANALYZE, "security", "--offline=yes", str(UNITS_DIR / name)], capture_output=True,
                          text=True, timeout=60, cwd=tmp_path)
@@ -182,10 +186,19 @@ def test_watchdog_feeds_every_half_period_only_while_all_parts_progress(notify_s
     assert _received(sock) == ["STATUS=running", "WATCHDOG=1"]
 
 
-def test_kiosk_service_files_are_installed_by_the_installer() -> None:
+def test_township_listener_runs_the_township_program_as_its_own_user() -> None:
+    unit = _unit("township-listener.service")
+    assert unit["ExecStart"][0].startswith("/opt/township/venv/bin/township listen ")
+    assert unit["User"] == ["township"] and unit["StateDirectory"] == ["township"]
+    assert unit["RestartPreventExitStatus"] == ["2"]  # a configuration error is not retried forever
+
+
+def test_kiosk_service_files_are_installed_by_the_installer_and_the_townships_are_not() -> None:
     text = (ROOT / "scripts" / "install").read_text()
-    for name in (*UNITS, "journald.conf.d"):
+    for name in (*KIOSK_UNITS, "journald.conf.d"):
         assert name in text
+    for name in TOWNSHIP_UNITS:
+        assert name not in text
 
 
 def test_the_kiosk_loop_feeds_the_watchdog_until_the_screen_dies(notify_socket) -> None:  # type: ignore[no-untyped-def]

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from kiosk.outbox.store import Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Outbox
+from kiosk.uplink import MqttUplink
 
 PREFIX = "checkpoint/v1/t/s/k"
 
@@ -45,7 +45,7 @@ def main() -> None:
     ob = Outbox(db)
     up = MqttUplink(ob, host=host, port=port, client_id="k", topic_prefix=PREFIX, backoff_s=(0.05, 0.3),
                     rng=random.Random())
-    original_publish, original_cb = up._publish, up._cb_publish
+    original_publish, original_cb = up._publish, up._connection._cb_publish
 
     def publish(row):  # type: ignore[no-untyped-def]
         ok = original_publish(row)
@@ -57,7 +57,7 @@ def main() -> None:
         original_cb(gen, *args)
 
     up._publish = publish  # type: ignore[method-assign]
-    up._cb_publish = cb_publish  # type: ignore[method-assign]
+    up._connection._cb_publish = cb_publish  # type: ignore[method-assign]
     print("ready", flush=True)
     if mode.startswith("write:"):
         for i in range(int(mode.split(":")[1])):

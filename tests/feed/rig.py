@@ -9,7 +9,7 @@ from kiosk.clock import VirtualClock
 from kiosk.clocksync import ClockSync
 from kiosk.config import KioskConfig
 from kiosk.feed import EntryEvent, Feed
-from kiosk.outbox.store import Limits, Outbox
+from kiosk.outbox import Limits, Outbox
 
 DAY = 86_400.0
 

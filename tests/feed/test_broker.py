@@ -24,8 +24,8 @@ from kiosk.checkpoint import ALERT_REASONS, REASONS
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
 from kiosk.feed import Feed, KioskTopics, validate_message
-from kiosk.outbox.store import Limits, Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Limits, Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker, Subscriber, wait_until
 from tests.paths import ROOT
 from tests.simulation.rig import first_visitors_file
@@ -39,7 +39,7 @@ def test_simulate_with_a_broker_publishes_the_whole_feed(broker: Broker, subscri
     out = tmp_path / "visitors.jsonl"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
     scenario = first_visitors_file(tmp_path / "scenario.json")
-    done = subprocess.run([sys.executable, "-m", "kiosk.cli.main", "simulate", str(scenario), "--headless", "--out",
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "simulate", str(scenario), "--headless", "--out",
                            str(out), "--broker", f"mqtt://{broker.host}:{broker.port}"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

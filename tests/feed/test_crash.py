@@ -24,8 +24,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from kiosk.outbox.store import Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker, Subscriber, wait_until
 from tests.paths import ROOT
 

@@ -18,7 +18,7 @@ from kiosk.checkpoint import REASONS
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
 from kiosk.feed import DailyReporter, validate_payload
-from kiosk.outbox.store import Outbox, Visit
+from kiosk.outbox import Outbox, Tally
 from tests.paths import ROOT
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -61,8 +61,8 @@ def test_days_missed_while_off_are_reported_after_the_reboot_and_never_twice(tmp
     path = tmp_path / "o.sqlite"
     with Outbox(path, clock=clock) as ob:
         DailyReporter(ob, config).poll(clock.wall())  # the feed's first day: the 20th
-        ob.append("entry", "e1", b"{}", visit=Visit("2026-11-20", "PASS", (), "p1"))
-        ob.append("alert", "e2", b"{}", visit=Visit("2026-11-20", "STOP", ("fever",), "p2"))
+        ob.append("entry", "e1", b"{}", tally=Tally("2026-11-20", "PASS", (), "p1"))
+        ob.append("alert", "e2", b"{}", tally=Tally("2026-11-20", "STOP", ("fever",), "p2"))
     clock.advance(at("2026-11-23 08:00") - clock.wall())  # off for three days
     for _ in range(2):  # a reboot, and another: the same days, once
         with Outbox(path, clock=clock) as ob:
@@ -81,7 +81,7 @@ sys.path.insert(0, {root!r})
 from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
 from kiosk.feed.daily import DailyReporter
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 ob = Outbox({path!r}, clock=VirtualClock(wall_start={wall!r}))
 con = ob._db
 class Dying:  # the connection, with a power cut just before or just after the report's COMMIT

@@ -31,9 +31,9 @@ from kiosk.feed.config_message import (
 )
 from kiosk.feed.remote_config import STATE_FILE, VERSION_FILE
 from kiosk.healthpass.issuer import TestIssuer
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.simulation import play
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.uplink import MqttUplink
 from tests.loop.rig import SimulatedKiosk
 from tests.mosquitto import Broker, Subscriber, wait_until
 from tests.simulation.rig import first_visitors
@@ -269,7 +269,7 @@ def test_push_config_cli_signs_and_publishes_retained(broker: Broker, key: Ed255
                                                       subscribe: Any) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from kiosk.cli.main import main
+    from township.cli import main
 
     key_file = tmp_path / "signing.pem"
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -277,7 +277,7 @@ def test_push_config_cli_signs_and_publishes_retained(broker: Broker, key: Ed255
     doc = tmp_path / "config.json"
     doc.write_text(json.dumps({"policy": {"mode": "no-risk-areas"}}))
     url = f"mqtt://{broker.host}:{broker.port}"
-    assert main(["township", "push-config", "--broker", url, "--key", str(key_file), "--file", str(doc),
+    assert main(["push-config", "--broker", url, "--key", str(key_file), "--file", str(doc),
                  "--kiosk", "t1/s1/k1", "--version", "42"]) == 0
     late = subscribe(broker, MINE)  # subscribes after: gets the retained copy
     assert wait_until(lambda: len(late.received(MINE)) == 1, 5)

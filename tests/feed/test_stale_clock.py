@@ -19,7 +19,7 @@ from kiosk.clocksync import SimulatedClockSync
 from kiosk.config import KioskConfig
 from kiosk.feed import ALERT_PRIORITY, Feed
 from kiosk.feed.pump import HOUSEKEEPING_S
-from kiosk.outbox.store import Limits, Outbox
+from kiosk.outbox import Limits, Outbox
 from kiosk.ports import Screen
 from tests.feed.rig import DAY, entry, feed_over
 from tests.loop.rig import SimulatedKiosk

@@ -43,6 +43,7 @@ CBOR_HEADS = [0x00, 0x18, 0x1B, 0x5B, 0x7F, 0x9F, 0xBF, 0xC0, 0xD8, 0xF6, 0xFF] 
 def check(text: Any, at: float = AT) -> CodeResult:
     result = VERIFIER.verify(text, at)
     assert isinstance(result, CodeResult)
+    assert "unexpected" not in result.detail, result.detail  # every refusal is a failure some layer foresaw
     if result.valid:
         assert result.error is None and result.health_pass is not None
     else:

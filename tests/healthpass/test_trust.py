@@ -100,8 +100,15 @@ BAD_LISTS: dict[str, tuple[Any, str]] = {
     "alg-unknown": (broken(entry_alg="RS256"), "alg 'RS256' is not one of ES256, EdDSA, PS256"),
     "alg-wrong-for-key": (broken(entry_alg="ES256"), "Ed25519PublicKey cannot be used for ES256"),
     "iss-missing": (broken(entry_iss=""), "iss must be"),
-    "duplicate-kid": ({"version": 1, "keys": [ES.trust_entry(), ES.trust_entry()]}, "listed twice"),
+    "duplicate-kid-clashing": ({"version": 1, "keys": [ES.trust_entry(), {**ES.trust_entry(), "iss": "CN-BJ"}]},
+                               "listed twice, differently"),
 }
+
+
+def test_the_same_entry_listed_twice_is_one_key() -> None:
+    """Merged lists (one entry per certificate a corpus uses) repeat entries: the same key twice says nothing new."""
+    trust = TrustList.from_json({"version": 1, "keys": [ES.trust_entry(), ED.trust_entry(), ES.trust_entry()]})
+    assert len(trust) == 2 and ES.kid in trust
 
 
 @pytest.mark.parametrize(("obj", "message"), BAD_LISTS.values(), ids=BAD_LISTS.keys())

@@ -11,24 +11,21 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from kiosk.clock import VirtualClock
-from kiosk.outbox.store import Limits, Outbox, OutboxFull, Visit
+from kiosk.outbox import Limits, Outbox, OutboxFull, Tally
 
 DAY = 86_400.0
+Open = Callable[..., Outbox]
+Fill = Callable[..., list[int]]
 
 
-def fill(ob: Outbox, stream: str, n: int, *, priority: int = 0, size: int = 100) -> list[int]:
-    return [ob.append(stream, f"{stream}-{uuid.uuid4().hex}", b"x" * size, priority=priority) for _ in range(n)]
-
-
-def test_row_bound_drops_oldest_entries_and_keeps_alerts(tmp_path: Path) -> None:
-    with Outbox(tmp_path / "o.sqlite", limits=Limits(max_rows=100)) as ob:
+def test_row_bound_drops_oldest_entries_and_keeps_alerts(open_outbox: Open, fill: Fill) -> None:
+    with open_outbox(limits=Limits(max_rows=100)) as ob:
         alerts = fill(ob, "alert", 30, priority=10)
         entries = fill(ob, "entry", 70)
         assert ob.stats().dropped == 0
@@ -42,8 +39,8 @@ def test_row_bound_drops_oldest_entries_and_keeps_alerts(tmp_path: Path) -> None
         assert stats.rows == 95 and stats.dropped == 10 and dict(stats.dropped_by_stream) == {"entry": 10}
 
 
-def test_delivered_rows_go_before_any_undelivered_one(tmp_path: Path) -> None:
-    with Outbox(tmp_path / "o.sqlite", limits=Limits(max_rows=100)) as ob:
+def test_delivered_rows_go_before_any_undelivered_one(open_outbox: Open, fill: Fill) -> None:
+    with open_outbox(limits=Limits(max_rows=100)) as ob:
         sent = fill(ob, "entry", 50)
         ob.mark_sent(sent)
         pending = fill(ob, "entry", 60)  # passes the bound: only delivered rows are deleted
@@ -51,15 +48,15 @@ def test_delivered_rows_go_before_any_undelivered_one(tmp_path: Path) -> None:
         assert {r.seq for r in ob.pending(1000)} == set(pending)
 
 
-def test_only_alerts_left_then_the_oldest_alerts_go(tmp_path: Path) -> None:
-    with Outbox(tmp_path / "o.sqlite", limits=Limits(max_rows=100)) as ob:
+def test_only_alerts_left_then_the_oldest_alerts_go(open_outbox: Open, fill: Fill) -> None:
+    with open_outbox(limits=Limits(max_rows=100)) as ob:
         first = fill(ob, "alert", 100, priority=10)
         fill(ob, "alert", 1, priority=10)
         assert ob.stats().dropped == 10 and {r.seq for r in ob.pending(1000)}.isdisjoint(first[:10])
 
 
-def test_byte_bound(tmp_path: Path) -> None:
-    with Outbox(tmp_path / "o.sqlite", limits=Limits(max_rows=10_000, max_bytes=50_000)) as ob:
+def test_byte_bound(open_outbox: Open, fill: Fill) -> None:
+    with open_outbox(limits=Limits(max_rows=10_000, max_bytes=50_000)) as ob:
         fill(ob, "alert", 10, priority=10, size=1000)
         fill(ob, "entry", 60, size=1000)
         stats = ob.stats()
@@ -68,18 +65,17 @@ def test_byte_bound(tmp_path: Path) -> None:
         assert len([r for r in ob.pending(1000) if r.stream == "alert"]) == 10
 
 
-def test_bounds_hold_across_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "o.sqlite"
-    with Outbox(path, limits=Limits(max_rows=100)) as ob:
+def test_bounds_hold_across_reopen(open_outbox: Open, fill: Fill) -> None:
+    with open_outbox(limits=Limits(max_rows=100)) as ob:
         fill(ob, "entry", 100)
-    with Outbox(path, limits=Limits(max_rows=100)) as ob:  # the totals are re-counted at open
+    with open_outbox(limits=Limits(max_rows=100)) as ob:  # the totals are re-counted at open
         fill(ob, "entry", 1)
         assert ob.stats().rows == 91 and ob.stats().dropped == 10
 
 
-def test_retention_purges_delivered_and_drops_stale_undelivered(tmp_path: Path) -> None:
-    clock = VirtualClock(wall_start=1_764_000_000.0)
-    with Outbox(tmp_path / "o.sqlite", clock=clock, limits=Limits(retention_s=7 * DAY)) as ob:
+def test_retention_purges_delivered_and_drops_stale_undelivered(open_outbox: Open, fill: Fill,
+                                                                  clock: VirtualClock) -> None:
+    with open_outbox(limits=Limits(retention_s=7 * DAY)) as ob:
         old_sent = fill(ob, "entry", 3)
         ob.mark_sent(old_sent)
         fill(ob, "entry", 2)  # never delivered
@@ -92,20 +88,19 @@ def test_retention_purges_delivered_and_drops_stale_undelivered(tmp_path: Path) 
         assert ob.stats().dropped == 2 and ob.stats().rows == 4
 
 
-def test_day_tally_rides_with_the_append_and_seconds_with_the_next_commit(tmp_path: Path) -> None:
-    path = tmp_path / "o.sqlite"
-    with Outbox(path) as ob:
-        seq = ob.append("entry", "a", b"{}", visit=Visit("2026-11-25", "PASS", (), "p1"))
+def test_day_tally_rides_with_the_append_and_seconds_with_the_next_commit(open_outbox: Open) -> None:
+    with open_outbox() as ob:
+        seq = ob.append("entry", "a", b"{}", tally=Tally("2026-11-25", "PASS", (), "p1"))
         ob.note_seconds(seq, 4.5)
         assert ob.day_tally("2026-11-25") == [("PASS", (), 4.5, "p1")]  # from memory until written
-        ob.append("alert", "b", b"{}", visit=Visit("2026-11-25", "STOP", ("fever", "code_red"), "p1"))
-    with Outbox(path) as ob:
+        ob.append("alert", "b", b"{}", tally=Tally("2026-11-25", "STOP", ("fever", "code_red"), "p1"))
+    with open_outbox() as ob:
         assert sorted(ob.day_tally("2026-11-25")) == [("PASS", (), 4.5, "p1"), ("STOP", ("fever", "code_red"), None,
                                                                                   "p1")]
 
 
-def test_a_day_is_reported_once(tmp_path: Path) -> None:
-    with Outbox(tmp_path / "o.sqlite") as ob:
+def test_a_day_is_reported_once(open_outbox: Open) -> None:
+    with open_outbox() as ob:
         assert ob.report_day("2026-11-24", "daily", "d1", b"{}")
         assert not ob.report_day("2026-11-24", "daily", "d2", b"{}")
         assert [r.event_id for r in ob.pending()] == ["d1"] and ob.reported_days() == ["2026-11-24"]
@@ -139,7 +134,7 @@ def fill_disk(path: Path) -> None:
         pass
 
 
-def test_a_full_disk_raises_keeps_what_was_stored_and_recovers(tmp_path: Path) -> None:
+def test_a_full_disk_raises_keeps_what_was_stored_and_recovers(tmp_path: Path, fill: Fill) -> None:
     disk = tmp_path / "disk"
     with tiny_disk(disk, 4096) as real:
         if not real:
@@ -159,8 +154,8 @@ def test_a_full_disk_raises_keeps_what_was_stored_and_recovers(tmp_path: Path) -
             assert [r.seq for r in ob.pending(10_000)] == before + stored + after
 
 
-def test_a_full_file_purges_delivered_rows_to_make_room(tmp_path: Path) -> None:
-    with Outbox(tmp_path / "o.sqlite") as ob:
+def test_a_full_file_purges_delivered_rows_to_make_room(open_outbox: Open, fill: Fill) -> None:
+    with open_outbox() as ob:
         delivered = fill(ob, "entry", 200, size=500)
         waiting = fill(ob, "entry", 50, size=500)
         ob.mark_sent(delivered)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.clock import VirtualClock
-from kiosk.outbox.store import SCHEMA_VERSION, Outbox, OutboxError
+from kiosk.outbox import Outbox, OutboxError
+from kiosk.outbox.schema import SCHEMA_VERSION
 from tests.paths import ROOT
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -124,7 +125,7 @@ def test_another_process_reads_and_writes_while_the_kiosk_holds_it_open(tmp_path
         out = subprocess.run(
             [sys.executable, "-c",
              "import dataclasses, json, sys\n"
-             "from kiosk.outbox.store import Outbox\n"
+             "from kiosk.outbox import Outbox\n"
              "with Outbox(sys.argv[1]) as ob:\n"
              "    ob.append('entry', 'from-cli', b'')\n"
              "    print(json.dumps(dataclasses.asdict(ob.stats())))\n",
@@ -137,7 +138,7 @@ def test_another_process_reads_and_writes_while_the_kiosk_holds_it_open(tmp_path
 
 CHILD = """
 import sys
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 ob = Outbox(sys.argv[1])
 i = 0
 while True:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli.main import main
+from kiosk.cli import main
 from kiosk.config import ThermalConfig, load_config
 from kiosk.service.calibration import _set_key, calibration_age_s, store_offset
 from kiosk.simulation.screening_trial import measure_person

@@ -171,7 +171,7 @@ def test_broker_fault_and_plain_mqtt_fail(tls_broker) -> None:  # type: ignore[n
 
 # ------------------------------------------------------------------------------------ the command
 def _kiosk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kiosk.cli.main", "selftest", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kiosk.cli", "selftest", *args], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
 
 

@@ -45,7 +45,7 @@ def test_bank_morning_with_the_unmodified_adafruit_driver() -> None:
 
 
 def test_events_are_stored_before_shown_and_carry_no_personal_data(tmp_path: Path) -> None:
-    from kiosk.outbox.store import Outbox
+    from kiosk.outbox import Outbox
 
     scenario = load_scenario(ROOT / "tests" / "scenarios" / "every-reason.json")
     result = simulate(scenario, data_dir=str(tmp_path))

@@ -17,18 +17,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.cli.main import main
 from kiosk.config import KioskConfig
 from kiosk.feed.daily import DailyReporter
 from kiosk.feed.events import CodeSummary, EntryEvent
 from kiosk.feed.sealing import SubjectOpener
 from kiosk.feed.topics import KioskTopics
 from kiosk.ids import uuid7
-from kiosk.outbox.store import Outbox
-from kiosk.uplink.mqtt import MqttUplink
+from kiosk.outbox import Outbox
+from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker, broker, wait_until
 from tests.paths import SCENARIOS
 from township.broker import BrokerAddress
+from township.cli import main
 from township.listener import Listener
 from township.report import daily_report
 from township.store import EventStore
@@ -58,7 +58,7 @@ def event(config: KioskConfig, at: float, *, alert: bool, sid: str, opener: Subj
 
 def store_event(outbox: Outbox, e: EntryEvent, daily: DailyReporter) -> None:
     payload = e.to_json()
-    outbox.append(e.stream, e.event_id, payload, priority=10 if e.alert else 0, visit=daily.tally_of(e))
+    outbox.append(e.stream, e.event_id, payload, priority=10 if e.alert else 0, tally=daily.tally_of(e))
 
 
 def drain(outbox: Outbox, b: Broker, topics: KioskTopics) -> None:
@@ -205,7 +205,7 @@ def test_cli_listen_then_report(broker: Broker, tmp_path: Path, capsys: Any) -> 
     opener = SubjectOpener(private)
     key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()))
-    args = ["township", "listen", "--broker", url, "--db", str(db), "--township", "t1", "--client-id", "cli-1",
+    args = ["listen", "--broker", url, "--db", str(db), "--township", "t1", "--client-id", "cli-1",
             "--seal-key", str(key)]
     assert main([*args, "--duration", "0.3"]) == 0  # creates the persistent session
     capsys.readouterr()
@@ -226,23 +226,23 @@ def test_cli_listen_then_report(broker: Broker, tmp_path: Path, capsys: Any) -> 
     alerts = [json.loads(line) for line in captured.out.splitlines()]
     assert len(alerts) == 1 and alerts[0]["reasons"] == ["fever"]
     assert "4 new events" in captured.err  # two entries, the busy site's summary, the quiet site's zero summary
-    assert main(["township", "report", "--db", str(db), "--day", DAY]) == 0
+    assert main(["report", "--db", str(db), "--day", DAY]) == 0
     report = json.loads(capsys.readouterr().out)
     sites = {s["site"]: s for s in report["sites"]}
     assert sites["s1"]["counts"]["visitors"] == 2 and sites["s1"]["entries_received"] == 2
     assert sites["s2"]["counts"]["visitors"] == 0 and sites["s2"]["reported"] == ["k1"]
-    assert main(["township", "report", "--db", str(db), "--day", "yesterday"]) == 2
+    assert main(["report", "--db", str(db), "--day", "yesterday"]) == 2
 
 
 def test_keygen_writes_keys_once(tmp_path: Path, capsys: Any) -> None:
-    assert main(["township", "keygen", str(tmp_path / "keys")]) == 0
+    assert main(["keygen", str(tmp_path / "keys")]) == 0
     printed = capsys.readouterr().out
     config_line = next(line for line in printed.splitlines() if line.startswith("config_public_key"))
     seal_line = next(line for line in printed.splitlines() if line.startswith("seal_public_key"))
     values = {"config_public_key": config_line.split('"')[1], "seal_public_key": seal_line.split('"')[1]}
     KioskConfig.model_validate({"uplink": values})  # what keygen prints is what kiosk.toml accepts
     assert (tmp_path / "keys" / "seal.pem").stat().st_mode & 0o777 == 0o600
-    assert main(["township", "keygen", str(tmp_path / "keys")]) == 1  # never overwrites
+    assert main(["keygen", str(tmp_path / "keys")]) == 1  # never overwrites
     sealed = SubjectOpener.from_pem((tmp_path / "keys" / "seal.pem").read_bytes())
     from kiosk.feed.sealing import SubjectSealer
 

@@ -12,7 +12,7 @@ import pygame
 import pytest
 
 from drivers.qr.pyzbar_decoder import PyzbarDecoder
-from kiosk.cli.main import main as kiosk_main
+from kiosk.cli import main as kiosk_main
 from kiosk.ports import Screen, ScreenView, StatusStrip
 from ui.display import PygameDisplay, ScreenRenderer, render_frame
 from ui.fonts import Fonts

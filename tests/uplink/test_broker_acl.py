@@ -33,7 +33,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.config import KioskConfig
-from kiosk.outbox.store import Outbox
+from kiosk.outbox import Outbox
 from kiosk.service.app import build_uplink
 from tests.mosquitto import Broker, free_port, wait_until
 from tests.paths import ROOT
@@ -385,10 +385,10 @@ def test_config_round_trip_over_tls_with_the_example_acl(example_broker: Example
     applies it and acknowledges; the township's listener, over TLS too, stores the ack."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from kiosk.cli.main import main
     from kiosk.feed import RemoteConfig, listen_for_config
     from kiosk.feed.config_message import public_key_text
     from township.broker import BrokerAddress, tls_context
+    from township.cli import main
     from township.listener import Listener
     from township.store import EventStore
 
@@ -411,7 +411,7 @@ def test_config_round_trip_over_tls_with_the_example_acl(example_broker: Example
     tls_args = ["--ca", ca, "--tls-cert", str(township_crt), "--tls-key", str(township_key)]
     doc = tmp_path / "policy.json"
     doc.write_text(json.dumps({"policy": {"mode": "no-risk-areas", "version": "demo-7"}}))
-    assert main(["township", "push-config", "--broker", url, *tls_args, "--key", str(key_file), "--file", str(doc),
+    assert main(["push-config", "--broker", url, *tls_args, "--key", str(key_file), "--file", str(doc),
                  "--township", "demo-township", "--version", "7"]) == 0
     assert json.loads(capsys.readouterr().out)["topic"] == "checkpoint/v1/demo-township/config"
 

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import random
 import threading
-from pathlib import Path
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from kiosk.outbox.store import Outbox
-from kiosk.uplink.mqtt import MqttUplink
-from tests.mosquitto import Broker, broker, wait_until
-
-__all__ = ["broker"]
+from kiosk.uplink import MqttUplink
+from tests.mosquitto import Broker, wait_until
 
 PREFIX = "checkpoint/v1/t/s/k"
 CONFIG = "checkpoint/v1/t/config"
@@ -33,7 +30,8 @@ def publish(b: Broker, topic: str, payload: bytes, *, retain: bool) -> None:
     client.loop_stop()
 
 
-def test_retained_and_live_messages_reach_handlers_on_the_polling_thread(broker: Broker, tmp_path: Path) -> None:
+def test_retained_and_live_messages_reach_handlers_on_the_polling_thread(
+        broker: Broker, connect: Callable[..., MqttUplink]) -> None:
     publish(broker, CONFIG, b"v1", retain=True)
     got: list[tuple[str, bytes, bool, int]] = []
     calls_of_bad: list[int] = []
@@ -45,33 +43,28 @@ def test_retained_and_live_messages_reach_handlers_on_the_polling_thread(broker:
     def good(topic: str, payload: bytes, retained: bool) -> None:
         got.append((topic, payload, retained, threading.get_ident()))
 
-    with Outbox(tmp_path / "o.sqlite") as ob:
-        up = MqttUplink(ob, host=broker.host, port=broker.port, client_id="k", topic_prefix=PREFIX,
-                        backoff_s=(0.05, 0.2), rng=random.Random(1))
+    with connect(broker, client_id="k", topic_prefix=PREFIX, backoff_s=(0.05, 0.2), rng=random.Random(1)) as up:
         up.subscribe("checkpoint/v1/t/#", bad)
         up.subscribe(CONFIG, good)
-        try:
-            assert wait_until(lambda: len(got) == 1, 5, step=up.poll)
-            assert got[0][:3] == (CONFIG, b"v1", True)
-            assert got[0][3] == threading.get_ident()
-            publish(broker, CONFIG, b"v2", retain=True)
-            assert wait_until(lambda: len(got) == 2, 5, step=up.poll)
-            assert got[1][:3] == (CONFIG, b"v2", False)  # live delivery to a subscriber: not flagged retained
-            broker.stop()
-            broker.start()
-            publish(broker, CONFIG, b"v3", retain=True)  # the restarted broker kept nothing (no persistence)
-            assert wait_until(lambda: len(got) == 3, 10, step=up.poll)
-            assert got[2][:3] == (CONFIG, b"v3", True)  # re-subscribed on reconnect: the retained copy
-            assert len(calls_of_bad) >= 3 and up.stats().connects == 2
-        finally:
-            up.close()
+        assert wait_until(lambda: len(got) == 1, 5, step=up.poll)
+        assert got[0][:3] == (CONFIG, b"v1", True)
+        assert got[0][3] == threading.get_ident()
+        publish(broker, CONFIG, b"v2", retain=True)
+        assert wait_until(lambda: len(got) == 2, 5, step=up.poll)
+        assert got[1][:3] == (CONFIG, b"v2", False)  # live delivery to a subscriber: not flagged retained
+        broker.stop()
+        broker.start()
+        publish(broker, CONFIG, b"v3", retain=True)  # the restarted broker kept nothing (no persistence)
+        assert wait_until(lambda: len(got) == 3, 10, step=up.poll)
+        assert got[2][:3] == (CONFIG, b"v3", True)  # re-subscribed on reconnect: the retained copy
+        assert len(calls_of_bad) >= 3 and up.stats().connects == 2
 
 
 def test_event_properties_are_packed_as_paho_would() -> None:
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
-    from kiosk.uplink.mqtt import event_properties
+    from kiosk.uplink.properties import event_properties
 
     for event_id in ("019ab886-4b48-7cfa-9c8f-f4906a76e7b3", "x" * 300, "事件"):
         props = Properties(PacketTypes.PUBLISH)
@@ -80,17 +73,13 @@ def test_event_properties_are_packed_as_paho_would() -> None:
         assert event_properties(event_id).pack() == props.pack()
 
 
-def test_direct_publishes_wait_for_a_connection_and_a_free_slot(broker: Broker, tmp_path: Path) -> None:
-    with Outbox(tmp_path / "o.sqlite") as ob:
-        up = MqttUplink(ob, host=broker.host, port=broker.port, client_id="k", topic_prefix=PREFIX, max_inflight=2,
-                        backoff_s=(0.05, 0.2))
-        try:
-            assert not up.publish_direct("health", b"{}")  # not connected yet: not sent, not queued
-            assert wait_until(lambda: up.online and up.stats().in_flight == 0, 5, step=up.poll)
-            assert up.publish_direct("health", b"{}", retain=True, expiry_s=30)
-            assert up.publish_direct("health", b"{}")
-            assert not up.publish_direct("health", b"{}")  # the window (2) is full
-            assert wait_until(lambda: up.stats().in_flight == 0, 5, step=up.poll)
-            assert up.stats().direct_published == 2
-        finally:
-            up.close()
+def test_direct_publishes_wait_for_a_connection_and_a_free_slot(broker: Broker,
+                                                                connect: Callable[..., MqttUplink]) -> None:
+    with connect(broker, client_id="k", topic_prefix=PREFIX, max_inflight=2, backoff_s=(0.05, 0.2)) as up:
+        assert not up.publish_direct("health", b"{}")  # not connected yet: not sent, not queued
+        assert wait_until(lambda: up.online and up.stats().in_flight == 0, 5, step=up.poll)
+        assert up.publish_direct("health", b"{}", retain=True, expiry_s=30)
+        assert up.publish_direct("health", b"{}")
+        assert not up.publish_direct("health", b"{}")  # the window (2) is full
+        assert wait_until(lambda: up.stats().in_flight == 0, 5, step=up.poll)
+        assert up.stats().direct_published == 2

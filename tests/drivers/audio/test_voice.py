@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 import wave
 from pathlib import Path
@@ -12,11 +13,14 @@ import pytest
 
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-from drivers.audio.player import VoicePlayer
-from drivers.audio.voice_files import PROMPTS, VoiceBuildError, build_prompts, prompt_texts
+from drivers.audio import PROMPTS, VoiceBuildError, VoicePlayer, build_prompts, prompt_texts
 from kiosk.config import parse_config
 from kiosk.ports import Screen
 from kiosk.service.app import build_voice
+from tests.paths import ROOT
+from ui.catalog import BilingualCatalog, spoken_prompts
+
+TEXTS = prompt_texts(spoken_prompts())  # the words of the screens' catalogues, as the kiosk composes them
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 
@@ -31,21 +35,31 @@ def _seconds(path: Path) -> float:
 def prompts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng not installed")
-    return build_prompts(tmp_path_factory.mktemp("voice"))
+    return build_prompts(tmp_path_factory.mktemp("voice"), TEXTS)
 
 
 def test_the_prompts_come_from_the_catalogues_in_both_languages() -> None:
-    texts = prompt_texts()
-    assert set(texts) == set(PROMPTS)
-    assert texts["pass"] == [("cmn", "通过，请进"), ("en", "Please go in.")]
-    assert texts["step_closer"][0] == ("cmn", "请靠近一点")
+    spoken = spoken_prompts()
+    assert spoken["pass"] == [("zh", "通过，请进"), ("en", "Please go in.")]
+    assert set(TEXTS) == set(PROMPTS)
+    assert TEXTS["pass"] == [("cmn", "通过，请进"), ("en", "Please go in.")]
+    assert TEXTS["step_closer"][0] == ("cmn", "请靠近一点")
+    english_only = prompt_texts(spoken_prompts(BilingualCatalog.load("en", None)))
+    assert english_only["stop"] == [("en", "Stop. Please wait for staff.")]
+
+
+def test_words_the_driver_cannot_speak_are_a_clear_error() -> None:
+    with pytest.raises(VoiceBuildError, match="no words for the prompts stop"):
+        prompt_texts({name: parts for name, parts in spoken_prompts().items() if name != "stop"})
+    with pytest.raises(VoiceBuildError, match="no espeak-ng voice for language 'xx'"):
+        prompt_texts({name: [("xx", "words")] for name in PROMPTS})
 
 
 @needs_espeak
 def test_each_prompt_is_mandarin_then_english(prompts: dict[str, Path], tmp_path: Path) -> None:
     assert set(prompts) == set(PROMPTS)
     for name, path in prompts.items():
-        alone = build_prompts(tmp_path / name, {name: prompt_texts()[name][:1]})[name]  # Mandarin only
+        alone = build_prompts(tmp_path / name, {name: TEXTS[name][:1]})[name]  # Mandarin only
         assert 0.5 < _seconds(alone) < _seconds(path) < 15, name  # the English follows the Mandarin
 
 
@@ -53,7 +67,7 @@ def test_each_prompt_is_mandarin_then_english(prompts: dict[str, Path], tmp_path
 def test_prompts_are_made_once_and_again_when_reworded(prompts: dict[str, Path]) -> None:
     directory = prompts["pass"].parent
     stamp = prompts["pass"].stat().st_mtime_ns
-    assert build_prompts(directory) == prompts
+    assert build_prompts(directory, TEXTS) == prompts
     assert prompts["pass"].stat().st_mtime_ns == stamp  # reused, not regenerated
     reworded = build_prompts(directory, {"pass": [("en", "Welcome in.")]})["pass"]
     assert reworded != prompts["pass"] and reworded.is_file()
@@ -62,9 +76,9 @@ def test_prompts_are_made_once_and_again_when_reworded(prompts: dict[str, Path])
 def test_without_espeak_it_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no espeak-ng anywhere
     with pytest.raises(VoiceBuildError, match="apt install espeak-ng"):
-        build_prompts(tmp_path / "v")
+        build_prompts(tmp_path / "v", TEXTS)
     with pytest.raises(VoiceBuildError, match="could not speak"):
-        build_prompts(tmp_path / "w", espeak=str(tmp_path / "no-such-espeak"))
+        build_prompts(tmp_path / "w", TEXTS, espeak=str(tmp_path / "no-such-espeak"))
 
 
 @needs_espeak
@@ -102,3 +116,14 @@ def test_voice_is_optional_per_site(tmp_path: Path) -> None:
         assert len(list((tmp_path / "v").glob("*.wav"))) == len(PROMPTS)  # generated into the cache dir
     finally:
         player.close()
+
+
+@needs_espeak
+def test_build_voice_script_makes_every_prompt(prompts: dict[str, Path], tmp_path: Path) -> None:
+    """`scripts/build-voice DIR`, as a technician runs it: the same files the kiosk would make."""
+    run = subprocess.run([str(ROOT / "scripts" / "build-voice"), str(tmp_path)], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    made = dict(line.split(": ", 1) for line in run.stdout.splitlines())
+    assert set(made) == set(PROMPTS)
+    assert {name: Path(path).name for name, path in made.items()} == {n: p.name for n, p in prompts.items()}

@@ -18,11 +18,6 @@ TEXT = "THP1:" + "PHOTO0123456789ABCDEFGHIJ" * 11
 VECTORS = SHARED / "health-pass" / "vectors" / "png"
 
 
-@pytest.fixture(scope="module")
-def zxing() -> ZxingDecoder:
-    return ZxingDecoder()
-
-
 def test_a_clean_shot_decodes_and_a_seed_reproduces_a_frame(zxing: ZxingDecoder) -> None:
     clean = render_shot(TEXT, Shot())
     assert clean.dtype == np.uint8 and clean.shape == (480, 640)

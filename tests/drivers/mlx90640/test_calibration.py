@@ -10,13 +10,8 @@ import numpy as np
 import pytest
 
 from drivers.mlx90640 import registers as reg
-from drivers.mlx90640.calibration import (
-    ambient_temperature,
-    compute_subpage,
-    convert_words,
-    extract_calibration,
-    supply_voltage,
-)
+from drivers.mlx90640.calibration import extract_calibration
+from drivers.mlx90640.conversion import ambient_temperature, compute_subpage, convert_words, supply_voltage
 from drivers.mlx90640.eeprom import encode_eeprom, random_parameters
 from drivers.mlx90640.ram import render_subpage
 from kiosk.errors import SensorError

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from drivers.mlx90640 import registers as reg
 from drivers.mlx90640.adafruit_backend import isolated_adafruit_class
-from drivers.mlx90640.calibration import compute_subpage, extract_calibration
+from drivers.mlx90640.calibration import extract_calibration
+from drivers.mlx90640.conversion import compute_subpage
 from drivers.mlx90640.eeprom import encode_eeprom, random_parameters
 from drivers.mlx90640.emulated_bus import EmulatedI2C
 from drivers.mlx90640.emulator import Mlx90640Device, StaticScene

@@ -60,7 +60,7 @@ def test_one_status_read_per_subpage_once_locked(factor: float, hz: int) -> None
     assert subpages == [subpages[0], 1 - subpages[0]] * 200  # none lost, none read twice
     assert clock.monotonic() - start == pytest.approx(400 * factor / hz, rel=0.01)
     assert (transport.status_reads - polls) / 400 < 1.15
-    assert sensor._p == pytest.approx(factor / hz, rel=1e-3)  # the measured period
+    assert sensor.measured_period == pytest.approx(factor / hz, rel=1e-3)  # the measured period
 
 
 def test_a_late_caller_still_reads_the_latest_subpage_and_relocks() -> None:

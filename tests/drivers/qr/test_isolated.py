@@ -6,6 +6,7 @@ while the parent is waiting on it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -51,6 +52,13 @@ def test_decodes_in_a_child_process(decoder: IsolatedDecoder) -> None:
     assert decoder.decode(view[:, :640]) == [TEXT]  # a strided Y plane
 
 
+def _kill_and_resume(pid: int, sig: signal.Signals) -> None:
+    """Deliver `sig` to the stopped child, then let it run (to die of a SIGSEGV)."""
+    os.kill(pid, sig)
+    with contextlib.suppress(ProcessLookupError):  # a SIGKILLed child may be reaped before it is resumed
+        os.kill(pid, signal.SIGCONT)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGSEGV, signal.SIGKILL])
 def test_a_child_that_dies_during_a_decode_fails_that_frame_and_is_replaced(decoder: IsolatedDecoder,
                                                                             sig: signal.Signals) -> None:
@@ -59,7 +67,7 @@ def test_a_child_that_dies_during_a_decode_fails_that_frame_and_is_replaced(deco
     assert pid is not None
     restarts = decoder.restarts
     os.kill(pid, signal.SIGSTOP)  # hold it still, so the frame is surely in flight when it dies
-    threading.Timer(0.2, lambda: (os.kill(pid, sig), os.kill(pid, signal.SIGCONT))).start()
+    threading.Timer(0.2, _kill_and_resume, (pid, sig)).start()
     started = time.monotonic()
     with pytest.raises(DecodeFailed, match="died"):
         decoder.decode(FRAME)

@@ -16,9 +16,9 @@ from kiosk.ports import QrDecoder
 THP1_LIKE = "THP1:NCFT90W10FFWTWGSLKC 4R69J8OM.DF*MHFCV7B0XK3 CX*9F69WY0ZDD.XEFN0"
 
 
-def render(text: str, *, scale: int = 4) -> np.ndarray:
+def render(text: str, *, scale: int = 4, **options: object) -> np.ndarray:
     """A QR code as the camera's Y plane: dark modules 0, light 255, with the quiet zone."""
-    dark = np.array(list(segno.make_qr(text).matrix_iter(scale=scale, border=4)), dtype=bool)
+    dark = np.array(list(segno.make_qr(text, **options).matrix_iter(scale=scale, border=4)), dtype=bool)
     return np.where(dark, 0, 255).astype(np.uint8)
 
 
@@ -36,7 +36,9 @@ def test_reads_one_code(decoder: PyzbarDecoder) -> None:
 
 
 def test_reads_utf8_text(decoder: PyzbarDecoder) -> None:
-    assert decoder.decode(render("站点 https://example.invalid/?a=1")) == ["站点 https://example.invalid/?a=1"]
+    text = "站点 https://example.invalid/?a=1"
+    assert decoder.decode(render(text, mode="byte", encoding="utf-8")) == [text]  # zbar alone reads 遶咏せ
+    assert decoder.decode(render(text, mode="byte", encoding="utf-8", eci=True)) == [text]
 
 
 def test_empty_frame_gives_nothing(decoder: PyzbarDecoder) -> None:

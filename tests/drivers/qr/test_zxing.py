@@ -24,11 +24,6 @@ def render(text: str, *, scale: int = 4, **options: object) -> np.ndarray:
     return np.where(dark, 0, 255).astype(np.uint8)
 
 
-@pytest.fixture(scope="module")
-def zxing() -> ZxingDecoder:
-    return ZxingDecoder()
-
-
 def test_is_a_qr_decoder(zxing: ZxingDecoder) -> None:
     assert isinstance(zxing, QrDecoder)
 
@@ -37,14 +32,39 @@ def test_reads_one_code(zxing: ZxingDecoder) -> None:
     assert zxing.decode(render(THP1_LIKE)) == [THP1_LIKE]
 
 
-def test_utf8_bytes_are_read_as_utf8_where_zbar_guesses_another_encoding(zxing: ZxingDecoder) -> None:
-    """UTF-8 in byte mode without an ECI marker, as many apps write it: zbar guesses Shift-JIS."""
-    text = "站点 https://example.invalid/?a=1"
-    plain = render(text, mode="byte", encoding="utf-8")
-    assert zxing.decode(plain) == [text]
-    assert PyzbarDecoder().decode(plain) != [text]  # the zbar weakness the issue names
-    marked = render(text, mode="byte", encoding="utf-8", eci=True)
-    assert zxing.decode(marked) == [text] == PyzbarDecoder().decode(marked)
+# Text as ISO/IEC 18004 says (issue 15): ECI designators name the character set, Kanji mode is
+# Shift_JIS; byte-mode data without an ECI is UTF-8 when it is UTF-8 (as phones write it), else a guess.
+TEXTS: dict[str, tuple[str, dict[str, object]]] = {
+    "utf8-no-eci": ("站点 https://example.invalid/?a=1", {"mode": "byte", "encoding": "utf-8"}),
+    "utf8-eci": ("站点 https://example.invalid/?a=1", {"mode": "byte", "encoding": "utf-8", "eci": True}),
+    "shift-jis-bytes": ("日本語テキスト", {"mode": "byte", "encoding": "shift_jis"}),
+    "shift-jis-eci": ("日本語テキスト", {"mode": "byte", "encoding": "shift_jis", "eci": True}),
+    "kanji-mode": ("日本語", {"mode": "kanji"}),
+    "latin1-no-eci": ("Grüße, café", {"mode": "byte", "encoding": "latin-1"}),
+    "latin2-eci": ("Příliš žluťoučký kůň", {"mode": "byte", "encoding": "iso-8859-2", "eci": True}),
+    "cp1251-eci": ("Привет, мир", {"mode": "byte", "encoding": "cp1251", "eci": True}),
+    "gb18030-eci": ("健康码 绿码", {"mode": "byte", "encoding": "gb18030", "eci": True}),
+    "ascii": (THP1_LIKE, {}),
+}
+
+
+@pytest.mark.parametrize(("text", "options"), TEXTS.values(), ids=TEXTS.keys())
+def test_text_is_decoded_as_the_qr_standard_says_by_both_decoders(
+        zxing: ZxingDecoder, text: str, options: dict[str, object]) -> None:
+    frame = render(text, **options)
+    assert zxing.decode(frame) == [text]
+    assert PyzbarDecoder().decode(frame) == [text]  # zbar alone: 遶咏せ, Ïðèâåò, 翩艙鎢 for three of them
+    assert PyzbarDecoder().decode(255 - frame) == [text]  # and on the inverted retry
+
+
+def test_zbar_without_zxing_still_reads_utf8_and_keeps_its_own_conversions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without zxing-cpp zbar's binary option arbitrates: UTF-8 bytes are UTF-8, Kanji mode stays Shift_JIS."""
+    monkeypatch.setitem(sys.modules, "zxingcpp", None)
+    zbar = PyzbarDecoder()
+    for name in ("utf8-no-eci", "utf8-eci", "shift-jis-bytes", "shift-jis-eci", "kanji-mode", "latin1-no-eci",
+                 "latin2-eci"):
+        text, options = TEXTS[name]
+        assert zbar.decode(render(text, **options)) == [text], name
 
 
 def test_reads_the_y_plane_view_of_a_wider_buffer_in_place(zxing: ZxingDecoder) -> None:

@@ -12,8 +12,10 @@ if [ ! -f "${KIOSK_SRC}/pyproject.toml" ]; then
 fi
 
 # 1. The source, copied into the image; scripts/install runs inside the chroot exactly as on a Pi.
+#    The kiosk's files only: never township/ nor its unit (the township server is not part of a kiosk).
 install -d "${ROOTFS_DIR}/opt/kiosk/src"
 tar -C "${KIOSK_SRC}" --exclude=.git --exclude=.venv --exclude=__pycache__ --exclude=.pytest_cache \
+	--exclude='systemd/township-*' \
 	-cf - pyproject.toml README.md kiosk drivers ui scripts systemd config |
 	tar -C "${ROOTFS_DIR}/opt/kiosk/src" -xf -
 

@@ -1,0 +1,66 @@
+"""The command line's one way to read the kiosk's configuration, and to end a command early.
+
+Every command that needs a configuration loads it here, once, and hands the `KioskConfig` to
+the service functions it calls: they never read the file themselves (provisioning and the
+maintenance diagnosis, whose job is to judge the files, are the exception).
+
+An unusable file is reported here too, in one of the two forms the commands have always printed
+(scripts and technicians read them, so they stay as they were):
+
+* listed — `FILE: invalid configuration`, then one indented line per problem: `config check`
+  and `run`, where the file itself is the subject and the technician fixes it line by line;
+* one line — `FILE: problem; problem`: the tools whose subject is something else (a scenario,
+  raw sensor words, the outbox, screenshots, a calibration), for which the file is an input.
+
+Then `CommandFailed` carries the command's exit code to `kiosk.cli.parser.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk.errors import ConfigError
+
+if TYPE_CHECKING:  # pydantic loads when a command reads a configuration, not for `kiosk --help`
+    from kiosk.config import KioskConfig
+
+DEFAULT_CONFIG = "/etc/kiosk/kiosk.toml"  # where scripts/install and provisioning put it
+
+
+class CommandFailed(Exception):
+    """End the running command with `code`; what went wrong has already been printed.
+
+    Control flow of the command line, not one of the kiosk's errors: hence not a `KioskError`.
+    """
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def read_config(path: str | Path | None) -> KioskConfig:
+    """The configuration in `path`, or the built-in defaults when there is none; `ConfigError` if unusable."""
+    from kiosk.config import KioskConfig, load_config
+
+    return load_config(path) if path else KioskConfig()
+
+
+def report(error: ConfigError, *, listed: bool = False) -> None:
+    """Print an unusable configuration (or scenario) on stderr, in one of the two forms above."""
+    if not listed:
+        print(f"{error.source}: " + "; ".join(error.problems), file=sys.stderr)
+        return
+    print(f"{error.source}: invalid configuration", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def load(path: str | Path | None, *, exit_code: int = 2, listed: bool = False) -> KioskConfig:
+    """`read_config(path)`, or the problems printed (`report`) and `CommandFailed(exit_code)` raised."""
+    try:
+        return read_config(path)
+    except ConfigError as exc:
+        report(exc, listed=listed)
+        raise CommandFailed(exit_code) from None
