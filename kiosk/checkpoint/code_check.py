@@ -5,7 +5,9 @@ The camera reads the same phone on frame after frame, so a code's verification i
 
 * the verifier's result, whatever the code's format, becomes the `CodeFacts` policy needs (`facts_of`)
   and the typed record the event and the replay guard read (`verified_code`);
-* a THP1 code that already let somebody in is `code_replayed` (`kiosk.checkpoint.replay.ReplayGuard`);
+* a THP1 code that already let somebody in is `code_replayed` (`kiosk.checkpoint.replay.ReplayGuard`),
+  known by what it says (`CodeIdentity`: issuer, subject, issue time), so the same signed pass
+  re-compressed, re-tagged or re-signed with the other s is recognised;
 * the holder gets a person key: a keyed hash, under a key made per boot and never stored, of the
   pass's stable subject id (or, without one, of the code's digest), so a phone whose code
   regenerates every minute is still recognised as the same visitor.
@@ -73,8 +75,9 @@ def verified_code(result: CodeResult) -> VerifiedCode:
     if not result.valid or hp is None:
         return VerifiedCode(format=result.format, valid=False, error=result.error)
     sid = hp.sid if isinstance(hp, HealthPass) and isinstance(hp.sid, str) and hp.sid else None
+    identity = result.identity
     return VerifiedCode(format=result.format, valid=True, issuer=hp.iss, issued_at=hp.iat, expires_at=hp.exp,
-                        subject_id=sid, name=hp.n)
+                        subject_id=sid, name=hp.n, identity_key=identity.key if identity is not None else None)
 
 
 @dataclass(slots=True)
@@ -116,7 +119,9 @@ class CodeCheck:
                 if again is not None and again.valid:
                     result, time_unknown = again, True
             code = verified_code(result)
-            facts = self.replay.screen(key, facts_of(result), wall)
+            # The replay guard knows a pass by what it says, not by its bytes (re-encoded screenshots).
+            replay_key = code.identity_key or key
+            facts = self.replay.screen(replay_key, facts_of(result), wall)
         except Exception:  # a verifier bug: the code is not valid, and the kiosk goes on
             log.exception("code verification failed")
             code, facts = None, CodeFacts(valid=False)

@@ -86,7 +86,7 @@ class ReplayGuard:
         code = outcome.code
         if code is None or outcome.decision.verdict is not Verdict.PASS or not code.facts.valid:
             return
-        self.remember(code.key, code.code, wall)
+        self.remember(code.replay_key, code.code, wall)
 
     def _forget(self, wall: float) -> None:
         for tag in [t for t, until in self._until.items() if until < wall]:

@@ -38,6 +38,7 @@ class VerifiedCode:
     expires_at: int | None = None  # epoch seconds (`exp`), valid codes only
     subject_id: str | None = field(default=None, repr=False)
     name: str | None = field(default=None, repr=False)
+    identity_key: str | None = field(default=None, repr=False)  # what the code says, digested (`CodeIdentity.key`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,12 @@ class ScannedCode:
     def person(self) -> str:
         """Who showed the code, as far as the kiosk can tell: the person's key, else the code's."""
         return self.person_key or self.key
+
+    @property
+    def replay_key(self) -> str:
+        """What the replay guard knows the code by: what it *says* (issuer, subject, issue time),
+        so the same signed pass re-encoded is the same pass; the text's digest when nothing was read."""
+        return self.code.identity_key if self.code is not None and self.code.identity_key else self.key
 
     def without_text(self) -> ScannedCode:
         return self if self.text is None else replace(self, text=None)

@@ -18,7 +18,6 @@ a reading means.
 
 from kiosk.screening.drift import SKIN_RANGE_C, DriftReport, DriftTracker
 from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
-from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker
 from kiosk.screening.thermal import (
     WARNING_AMBIENT,
     WARNING_DRIFT,
@@ -28,12 +27,13 @@ from kiosk.screening.thermal import (
     ThermalObservation,
     frame_plausible,
 )
+from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker
 
 __all__ = [
     "FACE_WIDTH_M",
     "MAX_GAP_S",
-    "SPOT_MAX_M",
     "SKIN_RANGE_C",
+    "SPOT_MAX_M",
     "WARNING_AMBIENT",
     "WARNING_DRIFT",
     "DriftReport",

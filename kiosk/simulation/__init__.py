@@ -8,11 +8,15 @@ The parts:
   time in a window;
 * `Scenario`, `load_scenario` (`kiosk.simulation.scenario`): the scenario format
   (`shared/scenarios/SPEC.md`);
-* `World`, `VisitorRecord` (`kiosk.simulation.world`): the visitors, who read the screen and act;
+* `World`, `VisitorRecord` (`kiosk.simulation.world`): the visitors, who read the screen and act,
+  the queue and the passers-by (`kiosk.simulation.crowd`: where everybody is, when);
+* `SteppingClock`, `SteppingClockSync` (`kiosk.simulation.clocks`): a kiosk clock that is wrong
+  until network time steps it (`site.clock`);
 * `measure_person` (`kiosk.simulation.screening_trial`): one person in front of the emulated
   sensor, for the screening's accuracy benchmarks and calibration.
 """
 
+from kiosk.simulation.clocks import SteppingClock, SteppingClockSync
 from kiosk.simulation.runner import (
     DEMO_SCENARIO,
     SimulationResult,
@@ -21,6 +25,7 @@ from kiosk.simulation.runner import (
     parse_broker,
     play,
     run_demo,
+    scenario_clock,
     scenario_config,
     simulate,
 )
@@ -32,6 +37,8 @@ __all__ = [
     "DEMO_SCENARIO",
     "Scenario",
     "SimulationResult",
+    "SteppingClock",
+    "SteppingClockSync",
     "VisitorRecord",
     "World",
     "build_simulated",
@@ -41,6 +48,7 @@ __all__ = [
     "parse_broker",
     "play",
     "run_demo",
+    "scenario_clock",
     "scenario_config",
     "simulate",
 ]

@@ -16,12 +16,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.clock import RealClock, VirtualClock
+from kiosk.clock import RealClock
 from kiosk.clocksync import ClockSync
 from kiosk.config import KioskConfig, parse_config
 from kiosk.loop import Kiosk, NullDisplay
 from kiosk.ports import Clock, Display
 from kiosk.service import Assembly, Hardware, assemble, build_signals
+from kiosk.simulation.clocks import SteppingClock, SteppingClockSync
 from kiosk.simulation.scenario import Scenario, SignedCode, load_scenario
 from kiosk.simulation.world import VisitorRecord, World
 
@@ -86,6 +87,14 @@ class _Signer:
                                  trip_areas=tuple(code.trip), star=code.star, nat=nat)
 
 
+def scenario_clock(scenario: Scenario) -> SteppingClock:
+    """A virtual clock at the scenario's start, its wall time off by `site.clock` until it steps."""
+    spec = scenario.site.clock
+    if spec is None:
+        return SteppingClock(wall_start=scenario.start)
+    return SteppingClock(wall_start=scenario.start, offset_s=spec.offset_s, sync_after_s=spec.sync_at_s)
+
+
 def build_simulated(
     scenario: Scenario,
     config: KioskConfig,
@@ -111,6 +120,8 @@ def build_simulated(
     signer = _Signer()
     world = World(scenario, clock, sign=signer, max_distance_m=config.thermal.max_distance_m,
                   fov_h_deg=config.thermal.fov_h_deg)
+    if clock_sync is None and scenario.site.clock is not None and isinstance(clock, SteppingClock):
+        clock_sync = SteppingClockSync(clock)  # the kiosk's clock is unsynchronised until it steps
     sensor, device = build_emulated_sensor(world, clock, config.thermal, backend=backend, seed=seed)
     camera = SimulatedCamera(world, clock, fps=config.camera.fps,
                              frame_size=(config.camera.width, config.camera.height), seed=seed)
@@ -203,7 +214,7 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
     address = None if broker is None else parse_broker(broker)
     with tempfile.TemporaryDirectory(prefix="kiosk-sim-") as tmp:
         cfg = scenario_config(scenario, config or KioskConfig(), data_dir or tmp)
-        clock = VirtualClock(wall_start=scenario.start)
+        clock = scenario_clock(scenario)
         display = None
         if not headless:
             from ui.display import PygameDisplay
