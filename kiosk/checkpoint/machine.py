@@ -6,8 +6,11 @@
       │            (LEFT, or nothing)                                          ▼
       └──── CLEARING ◀── display time, the decided person still there ── DECIDED
 
-A visit belongs to one *track* (`kiosk.screening.tracking`): the person standing in the spot
-when it began, followed from frame to frame.  Everything gathered in the visit — the readings,
+A visit belongs to one *track* (`kiosk.screening.tracking`): the person standing in the spot,
+followed from frame to frame.  Until anything is taken of them, the visit simply follows whoever
+is in the spot (walking in smears a face into passing ghosts: nothing is lost by that); a code is
+taken only of a person settled in the spot (standing, not walking through), a reading only of
+frames of one track.  Everything gathered in the visit — the readings,
 the code, how they stand — is theirs and ends with their track: when the track leaves the spot,
 jumps, splits or merges, the visitor is gone and nothing of theirs is given to whoever stands
 there next.  A visitor who leaves before a decision is `LEFT`: recorded (an alert) when a fever
@@ -49,7 +52,8 @@ INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (w
 SAME_CODE_S = 60.0  # blind (sensor down): the code just decided, seen again within this, is the same visitor
 OVER_SHOULDER_SHOWN_S = 1.5  # "one at a time" stays this long after a code shown over the decided visitor
 IMPLAUSIBLE_READINGS = 2  # this many readings above the skin range in one visit: a sensor fault
-QUICK_FRAMES = 2  # the first reading of a still, tracked person: one full frame (both subpages)
+QUICK_FRAMES = 1  # the first reading of a settled, tracked person: one full frame (both subpages)
+AGAIN_FRAMES = 2  # measuring again at once (near the threshold, or disagreeing): two frames of new data
 STILL_COLS = 1.5  # a reading stays good while its face stays this close (columns) to where it was read ...
 STILL_DEPTH = 0.15  # ... within this share of its distance (|ln d1/d0|) ...
 HOTTER_C = 0.3  # ... and no warmer than this above its frames (a warmer face is not the one read)
@@ -103,9 +107,16 @@ class Checkpoint:
 
     @property
     def reading_frames(self) -> int | None:
-        """Frames the next reading is made of: `QUICK_FRAMES` for a visit's first, else the configured number."""
+        """Frames the next reading is made of: one full frame for the first of a settled person (two
+        while they are settling), two to measure again at once, the configured number (`None`) to
+        re-measure after a fever."""
         visit = self._visit
-        return QUICK_FRAMES if visit is None or not visit.readings else None
+        if visit is None or not visit.readings:
+            if visit is not None and visit.careful:
+                return None
+            return QUICK_FRAMES if visit is not None and visit.track is not None and self._settled(visit.track) \
+                else AGAIN_FRAMES
+        return None if visit.fever_shown(self.policy.fever_c) else AGAIN_FRAMES
 
     @property
     def outcome(self) -> VisitorOutcome | None:
@@ -126,13 +137,27 @@ class Checkpoint:
         if done is None or not done.in_spot:
             self._done_track = None  # the decided visitor has gone: whoever steps up next is new
         visit = self._visit
+        spot = tracked.track(tracked.spot)
+        if spot is not None and spot.id == self._done_track:
+            spot = None  # the person just decided, still there: not a new visitor
         if visit is not None and visit.track is not None:
             mine = tracked.track(visit.track)
-            if mine is None or not mine.in_spot:
+            if visit.holds_nothing and not visit.sensor_failed:
+                # Nothing taken of anybody yet: the visit is whoever stands in the spot now.
+                if spot is None:
+                    self._end_visit(now)
+                    visit = None
+                elif spot.id != visit.track:
+                    visit.track, visit.in_range_at = spot.id, None
+            elif mine is None or not mine.in_spot:
                 self._visitor_left(now, visit)  # their track ended: they are gone, and all of theirs with them
                 visit = self._visit
-        if visit is None and tracked.spot is not None and tracked.spot != self._done_track:
-            visit = self._start_visit(now, tracked.spot)
+            elif not mine.seen:
+                self._unseen(now, visit)
+        if visit is None and spot is not None:
+            visit = self._start_visit(now, spot.id)
+        if visit is not None and visit.pending is not None and (spot is None or spot.id != visit.track):
+            visit.pending = None  # read while somebody else, or nobody settled, stood there
         obs = self._screening.look(visit.track if visit is not None else None)
         if visit is not None and visit.track is not None and self.phase in (Phase.MEASURING, Phase.REMEASURE):
             visit.placement = obs.placement
@@ -142,6 +167,10 @@ class Checkpoint:
             if obs.placement is Placement.OK and visit.in_range_at is None:
                 visit.in_range_at = now
             self._check_still(visit, obs)
+            if visit.pending is not None and obs.placement is not Placement.CROWDED and self._settled(visit.track):
+                pending, at = visit.pending, visit.pending_at
+                visit.pending = None
+                self._take_code(at if at is not None else now, visit, pending)
             self._collect_reading(now, visit)
         return obs
 
@@ -165,8 +194,14 @@ class Checkpoint:
             return
         if visit.track is not None and visit.placement in (Placement.CROWDED, Placement.NOBODY):
             return  # not exactly one person in the spot: whose phone is it?
+        if visit.track is not None and not visit.sensor_failed and not self._settled(visit.track):
+            visit.pending, visit.pending_at = code, now  # theirs once they stand settled (not walking through)
+            return
         visit.last_seen_at = now
-        held = visit.code
+        self._take_code(now, visit, code)
+
+    def _take_code(self, now: float, visit: Visit, code: ScannedCode) -> None:
+        held = visit.code_now  # a code read before the track was last unseen is nobody's for sure: replaced
         if held is None or (not held.facts.valid and code.facts.valid):
             visit.code = code
             visit.code_at = now
@@ -205,6 +240,9 @@ class Checkpoint:
         if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
             if faulty:
                 visit.sensor_failed = True
+                if visit.pending is not None:  # blind now: nobody will be seen settling; the code is taken
+                    pending, visit.pending = visit.pending, None
+                    self._take_code(visit.pending_at or now, visit, pending)
             if visit.remeasure_from is not None and now >= visit.remeasure_from:
                 visit.remeasure_from = None
                 self._screening.restart()
@@ -330,6 +368,19 @@ class Checkpoint:
             code=code.without_text() if code is not None else None, started_at=visit.started_at, decided_at=now,
             uncertainty_c=top.uncertainty_c if top else None, readings=tuple(visit.readings), track=visit.track))
 
+    def _settled(self, track_id: int) -> bool:
+        track = self._screening.tracked.track(track_id)
+        return track is not None and track.settled
+
+    def _unseen(self, now: float, visit: Visit) -> None:
+        """Their track was not seen in this frame (a smeared step, a turned head): it goes on, but
+        whatever would let them pass must be taken again — their code read again, a fresh reading
+        made (added to the ones before: a fever read earlier still counts against a PASS)."""
+        visit.break_at = now
+        verdict = judged(visit.readings, self.policy.fever_c) if visit.done else None
+        if verdict is not None and verdict.c < self.policy.fever_c and not visit.sensor_failed:
+            visit.done = False
+
     def _check_still(self, visit: Visit, obs: ThermalObservation) -> None:
         """A reading that would pass somebody is theirs only while they stand as they stood when it
         was taken; a face that moved, or reads warmer, is measured again."""
@@ -352,7 +403,16 @@ class Checkpoint:
         if visit.done or visit.remeasure_from is not None:
             return
         unsteady_before = self._screening.unstable_windows
-        reading = self._screening.take_reading(self.reading_frames)
+        frames = self.reading_frames
+        quick = frames == QUICK_FRAMES and not visit.readings
+        reading = self._screening.take_reading(frames, consume=not quick)
+        threshold = self.policy.fever_c
+        if reading is not None and quick:
+            if self._is_cold(reading) or reading.near(threshold):
+                # A one-frame look near the threshold (or cold) is no reading: a careful one decides.
+                visit.careful = True
+                return
+            self._screening.restart()  # the look is the first reading: its frames are used up
         if reading is None:
             if self._screening.unstable_windows > unsteady_before:
                 visit.unsteady += 1
@@ -360,7 +420,6 @@ class Checkpoint:
                 visit.sensor_failed = True  # "above 43 °C" again and again: the sensor, not a person
             return
         visit.unsteady = 0
-        threshold = self.policy.fever_c
         if self._is_cold(reading):
             # Not a temperature: nothing of it is shown or stored.
             if visit.readings:
@@ -415,8 +474,9 @@ class Checkpoint:
             return False  # frames stopped: nobody can tell the visitor is still there (a fault soon, or they resume)
         if visit.placement is Placement.CROWDED and not visit.sensor_failed and now < deadline:
             return False  # somebody beside the visitor: nothing is shown to two people at once
-        if visit.code is not None:
-            if visit.code.facts.valid:
+        code = visit.code_now
+        if code is not None:
+            if code.facts.valid:
                 return True
             assert visit.code_at is not None
             if now - visit.code_at >= INVALID_CODE_GRACE_S:
@@ -424,7 +484,7 @@ class Checkpoint:
         return now >= deadline
 
     def _decide(self, now: float, wall: float, visit: Visit) -> VisitorOutcome:
-        code = self._rejudged(visit.code)  # the clock, the policy and the trust list of this moment
+        code = self._rejudged(visit.code_now)  # the clock, the policy and the trust list of this moment
         temperature, uncertainty = visit.judged_temperature(self.policy.fever_c)
         # A sensor whose crowd median drifted beyond the fault bound passes nobody (staff check).
         faulty = visit.sensor_failed or self._screening.drift_fault

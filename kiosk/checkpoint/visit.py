@@ -99,8 +99,11 @@ class Visit:
     last_seen_at: float = 0.0
     code: ScannedCode | None = None
     code_at: float | None = None
+    pending: ScannedCode | None = None  # read while their track was settling: theirs once it has settled
+    pending_at: float | None = None
     readings: list[TakenReading] = field(default_factory=list)
     done: bool = False  # the readings are complete: a verdict can rest on them
+    careful: bool = False  # a quick look was not clearly normal: the first reading is a full one
     remeasure_from: float | None = None  # measure again from then (the pause after a fever)
     remeasure_failed: bool = False  # a fever's re-measure came out cold: it cannot complete
     cold: bool = False  # read cold: to be sent to warm up (or, on return, to staff)
@@ -110,6 +113,19 @@ class Visit:
     companion: bool = False
     unsteady: int = 0  # unsteady reading windows since the last reading: "hold still" when it grows
     several_codes_at: float | None = None  # when several codes were last in view
+    break_at: float | None = None  # the last frame their track went unseen in: evidence before it is not enough to pass
+
+    @property
+    def holds_nothing(self) -> bool:
+        """Nothing has been taken of anybody in this visit yet (no code, no reading, no cold reading)."""
+        return self.code is None and not self.readings and not self.cold and self.several_codes_at is None
+
+    @property
+    def code_now(self) -> ScannedCode | None:
+        """The code held, if it was read since the track was last unseen (else nobody knows whose it is now)."""
+        if self.code is None or (self.break_at is not None and (self.code_at or -1e18) < self.break_at):
+            return None
+        return self.code
 
     @property
     def first_reading_c(self) -> float | None:

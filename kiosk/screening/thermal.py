@@ -291,9 +291,10 @@ class Screening:
         sigma = math.sqrt(noise_c**2 + _NOISE_FLOOR_C**2 + model**2 + cfg.calibration_uncertainty_c**2 + drift**2)
         return round(COVERAGE * sigma, 2)
 
-    def take_reading(self, frames: int | None = None) -> Reading | None:
+    def take_reading(self, frames: int | None = None, *, consume: bool = True) -> Reading | None:
         """One reading from the last `frames` (default `frames_per_reading`) good frames of the
-        observed person, or None (not enough, unstable, implausible).
+        observed person, or None (not enough, unstable, implausible).  `consume` False keeps the
+        frames for the next reading (a quick look that may be followed by a careful reading).
 
         The frames are averaged pixel by pixel first (a standing visitor barely moves in a second)
         and the robust maximum is taken on the average: taking it on each noisy frame instead
@@ -316,6 +317,7 @@ class Screening:
         stack = np.stack([s.pixels for s in window])
         with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # all-NaN pixel: stays NaN
             mean = np.nanmean(stack, axis=0)
+        kept = list(self._samples)
         self._samples.clear()
         room_c = self.room_c if self.room_c is not None else REFERENCE_ROOM_C
         centre = float(np.median([s.centre_col for s in window]))
@@ -333,12 +335,14 @@ class Screening:
             # The averaged image smears a face that moved between frames (stepping in, turning
             # the head): its plateau is no longer the forehead.  Not a reading; slide on.
             self.unstable_windows += 1
-            self._samples.extend(window[1:])
+            self._samples.extend(kept[len(kept) - n + 1:])
             return None
         noise = pixel_noise / math.sqrt(independent)
         die = float(np.median([s.die_c for s in window]))
         face_c = self.reflected_correction(face.face_c, die, room_c)
         value = face_c + self.compensation_c(distance, room_c) + self._config.calibration_offset_c
+        if not consume:
+            self._samples.extend(kept)
         if not math.isfinite(value) or value > SKIN_RANGE_C[1]:
             self.implausible_readings += 1
             return None  # not skin: never published as a temperature

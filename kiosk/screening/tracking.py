@@ -13,9 +13,11 @@ of the frame before:
 * a track *ends* when no face has lain within its gate for `MISSES_ALLOWED` + 1 frames in a row
   (the person left the view, turned away, or moved further than a person standing does: a jump;
   one frame may be missed, as when a quick step smears a face across the array's two interleaved
-  subpages, and the track is *unseen* meanwhile: nothing is taken of it), when two faces lie within it (a *split*:
+  subpages, and the track is *unseen* meanwhile: nothing is taken of it, and whatever was taken
+  before counts for a PASS only once taken again — see `kiosk.checkpoint.machine`), when two faces lie within it (a *split*:
   which one is the person?), when its face lies within another track's gate too (a *merge*:
-  two people whose images touch), or when frames stopped coming for longer than `MAX_GAP_S`
+  two people whose images touch; a track seen in the last frame keeps its face against one that
+  was not, whose ghost it is), or when frames stopped coming for longer than `MAX_GAP_S`
   (nobody could see what happened meanwhile);
 * every face that continues no track starts a new one.
 
@@ -49,6 +51,9 @@ LATERAL_GATE_M = 0.15  # sideways movement of one person in one frame period
 DEPTH_GATE = 0.3  # |ln(d1 / d0)| of one person in one frame period (a step toward or away)
 MOMENTUM_CAP = 2.0  # the last step widens the gate by at most this many times the gate itself
 FRAME_S = 0.25  # the frame period the gates are given for (4 Hz); they scale with the time since last seen
+SETTLED_DEPTH = 0.15  # a settled track's last step: at most this share of its distance ...
+SETTLED_LATERAL_M = 0.1  # ... and this far sideways (a passer-by walks 0.3 m a frame) ...
+SETTLED_FACE_C = 0.3  # ... and its face value changed by at most this (a turning head changes more)
 MISSES_ALLOWED = 1  # frames in a row a track may go unseen before it ends
 MAX_GAP_S = 0.6  # no frame for longer: every track ends (a sensor fault, a stalled loop)
 FAR_M = 4.0  # faces estimated farther than this are noise or a head too small to follow
@@ -89,11 +94,19 @@ class Track:
     spot_since: float | None = None  # when it entered the spot (None: not in the spot)
     step_depth: float = 0.0  # |ln(d1/d0)| of its last frame, per frame period
     step_lateral_m: float = 0.0  # its sideways step in its last frame, per frame period
+    step_face_c: float = 0.0  # |change| of its face value in its last frame
     misses: int = 0  # frames in a row it was not seen in (0: seen in the last frame)
 
     @property
     def in_spot(self) -> bool:
         return self.last.in_spot
+
+    @property
+    def settled(self) -> bool:
+        """Seen in two frames in a row, hardly moving and reading alike: somebody standing still, facing the
+        kiosk — not walking through, not turning their head."""
+        return self.frames >= 2 and self.misses == 0 and self.step_depth <= SETTLED_DEPTH \
+            and self.step_lateral_m <= SETTLED_LATERAL_M and self.step_face_c <= SETTLED_FACE_C
 
     @property
     def seen(self) -> bool:
@@ -168,6 +181,16 @@ class Tracker:
                                         for t in self._tracks}
         claimants: dict[int, list[int]] = {i: [tid for tid, got in claims.items() if i in got]
                                            for i in range(len(plain))}
+        seen = {t.id for t in self._tracks if t.seen}
+        for i, tids in claimants.items():
+            # A track seen in the last frame keeps its face against one that was not (a smeared
+            # step leaves ghosts behind); two tracks both seen, or both unseen, make a merge.
+            sure = [tid for tid in tids if tid in seen and claims[tid] == [i]]
+            if len(tids) > 1 and len(sure) == 1 and all(tid not in seen for tid in tids if tid != sure[0]):
+                for tid in tids:
+                    if tid != sure[0]:
+                        claims[tid] = [j for j in claims[tid] if j != i]
+                claimants[i] = sure
         live: list[Track] = []
         used: set[int] = set()
         crowded = False
@@ -179,6 +202,7 @@ class Tracker:
                 s = self.sighting(faces[i], at, was_in_spot=track.in_spot)
                 periods, depth, lateral = self._steps(track, s)
                 track.step_depth, track.step_lateral_m = depth / periods, lateral / periods
+                track.step_face_c = abs(s.face.face_c - track.last.face.face_c)
                 track.last = s
                 track.misses = 0
                 track.frames += 1

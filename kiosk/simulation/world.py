@@ -10,7 +10,9 @@ or STOP, they walk on.
 Version 1 visitors are cooperative: the next steps up when the spot has been empty for a moment.
 Version 2 visitors may step in eagerly as the previous one turns to leave (the two overlap in
 the sensor's view), raise the phone late (`code_after_s`), walk off before any decision
-(`leaves_after_s`), or show another visitor's screenshot (`code.same_as`).
+(`leaves_after_s`), or show another visitor's screenshot (`code.same_as`).  Raising a phone takes
+`PHONE_AFTER_S` (it is fully in view then); a visitor walking away turns their back to the kiosk
+(`TURN_S` after turning to leave, the sensor sees the back of their head, not a face).
 
 The world attributes each outcome of the kiosk to a visitor from the outcome's own times and
 where everybody stood then (`kiosk.simulation.crowd.Path`): a PASS or STOP to the visitor in the
@@ -43,11 +45,13 @@ V1_START: Position = (2.3, 0.0)  # ... and steps up from here
 WALK_S = 1.0  # stepping up to the kiosk (and, version 1, away from it)
 LEAVE_S = 1.4  # version 2: turning, then walking on past the kiosk
 REACT_S = 0.7  # reading a prompt on the screen and acting on it
-PHONE_AFTER_S = 0.3  # version 1: standing still, then holding the phone up
+PHONE_AFTER_S = 0.3  # raising the phone takes this long: it is fully in view this long after it starts
+TURN_S = 0.3  # version 2: a visitor turning to leave shows the back of their head after this long
 LEAVE_AFTER_S = 1.0  # reading PASS/STOP, then walking on
 GIVE_UP_S = 90.0  # nothing decided for this long: the visitor leaves undecided
 NEXT_AFTER_S = 0.5  # the next in line steps up this long after the spot is free
 COMFORTABLE_M = 0.5  # where a cooperative visitor stands when asked to move
+BACK_OF_HEAD = 0.4  # the back of a head sits this far from the room toward skin temperature
 COMPANION_C = 36.5
 QUEUE_C = 36.4
 NEAR_M = 1.5  # the world's own idea of "at the kiosk" (for attributing outcomes): this close ...
@@ -106,6 +110,12 @@ class _Walker:
     @property
     def decided(self) -> bool:
         return self.record.decision is not None
+
+
+def _back_of(forehead_c: float, p: Position, ambient_c: float) -> Person:
+    """A person seen from behind: hair and collar, no skin (the back of a head is no face)."""
+    hair = ambient_c + BACK_OF_HEAD * (forehead_c - 1.2 - ambient_c)
+    return Person(distance_m=p[0], forehead_c=hair, x_m=p[1], skin_drop_c=0.0, hair=False)
 
 
 class World:
@@ -170,7 +180,7 @@ class World:
         spot = (w.visitor.distance_m, 0.0)
         if self.crowd:
             w.path.move(t, t + WALK_S, spot, start=queue_place(0, self.scenario.queue_m), ease="out")
-            w.phone_at = t + WALK_S + w.visitor.code_after_s
+            w.phone_at = t + WALK_S + w.visitor.code_after_s + PHONE_AFTER_S
         else:
             w.path.move(t, t + WALK_S, spot, start=V1_START)
             w.phone_at = t + WALK_S + PHONE_AFTER_S
@@ -232,9 +242,13 @@ class World:
         return all(w.state == "gone" for w in self._walkers)
 
     def sensor_unplugged(self, t: float) -> bool:
+        """The thermal array stops answering once an `"sensor": "unplugged"` visitor comes within range."""
         self._advance(t)
         cur = self._current
-        return bool(cur and cur.visitor.sensor == "unplugged" and cur.measured_at is not None and t >= cur.measured_at)
+        if cur is None or cur.visitor.sensor != "unplugged":
+            return False
+        start = cur.in_range_at if cur.in_range_at is not None else cur.reach_at
+        return start is not None and t >= start
 
     # ------------------------------------------------------------------------------ what sensors see
     def render(self, t: float) -> tuple[np.ndarray, float, float]:
@@ -245,7 +259,10 @@ class World:
             p = w.path.at(t) if w.state in ("stepping", "leaving", "gone") else None
             if p is None:
                 continue
-            people.append(Person(distance_m=p[0], forehead_c=w.forehead_c(), x_m=p[1]))
+            if self.crowd and w.leave_at is not None and t >= w.leave_at + TURN_S:
+                people.append(_back_of(w.forehead_c(), p, self._room(t)))  # walking away: their back to the kiosk
+            else:
+                people.append(Person(distance_m=p[0], forehead_c=w.forehead_c(), x_m=p[1]))
             if w.visitor.companion and w.state == "stepping":
                 back = w.companion_back_at is not None and t >= w.companion_back_at
                 people.append(Person(distance_m=V1_START[0] if back else p[0] + w.visitor.companion_behind_m,

@@ -23,7 +23,10 @@ def test_healthy_visitor_passes_and_kiosk_returns_to_idle(rig: Rig) -> None:
     assert len(rig.outcomes) == 1
     rig.run(1.0)  # walks away
     assert rig.cp.phase is Phase.IDLE
-    assert rig.screens == [Screen.ATTRACT, Screen.MEASURING, Screen.PASS, Screen.ATTRACT]
+    # A still, tracked visitor may be read (one full frame) as soon as they have settled in the spot:
+    # MEASURING may not even be drawn before PASS.
+    assert rig.screens[0] is Screen.ATTRACT and rig.screens[-2:] == [Screen.PASS, Screen.ATTRACT]
+    assert set(rig.screens) <= {Screen.ATTRACT, Screen.MEASURING, Screen.PASS}
 
 
 def test_fever_is_stop_after_one_remeasure(rig: Rig) -> None:

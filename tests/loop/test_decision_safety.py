@@ -251,7 +251,9 @@ def test_threaded_batch_decides_as_the_frames_were_taken() -> None:
 # ---------------------------------------------------------------------------------- 4. the same code twice in a frame
 def test_the_same_code_read_twice_in_one_frame_is_one_code() -> None:
     kiosk, clock = _kiosk(threaded=False)
-    kiosk.checkpoint.on_frame(clock.monotonic(), frame(clock.monotonic(), 36.6))  # a visitor in the spot
+    for _ in range(2):  # a visitor standing in the spot
+        clock.advance(DT)
+        kiosk.checkpoint.on_frame(clock.monotonic(), frame(clock.monotonic(), 36.6))
     kiosk._codes_seen(["THP1:A:0", "THP1:A:0"])
     visit = kiosk.checkpoint._visit
     assert visit is not None and visit.code is not None and visit.code.facts.valid
