@@ -14,10 +14,11 @@ of the frame before:
   (the person left the view, turned away, or moved further than a person standing does: a jump;
   one frame may be missed, as when a quick step smears a face across the array's two interleaved
   subpages, and the track is *unseen* meanwhile: nothing is taken of it, and whatever was taken
-  before counts for a PASS only once taken again — see `kiosk.checkpoint.machine`), when two faces lie within it (a *split*:
-  which one is the person?), when its face lies within another track's gate too (a *merge*:
-  two people whose images touch; a track seen in the last frame keeps its face against one that
-  was not, whose ghost it is), or when frames stopped coming for longer than `MAX_GAP_S`
+  before counts for a PASS only once taken again — see `kiosk.checkpoint.machine`), when two
+  faces lie within it (a *split*: which one is the person?), when its face lies within another
+  track's gate too (a *merge*: two people whose images touch; a track seen in the last frame
+  keeps its face against one that was not, whose ghost it is), or when frames stopped coming
+  for longer than `MAX_GAP_S`
   (nobody could see what happened meanwhile);
 * every face that continues no track starts a new one.
 

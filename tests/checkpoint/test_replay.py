@@ -109,7 +109,8 @@ def test_nothing_kept_can_be_matched_without_the_boot_key() -> None:
     kept = list(first._until)  # the only state: tags and times
     assert kept == [first.tag(key_of(text))]
     assert not second.seen(key_of(text), AT + 1)  # after a restart nothing can be matched
-    for plain in (text.encode(), key_of(text).encode(), digest_of(text).encode(), hashlib.sha256(text.encode()).digest()):
+    for plain in (text.encode(), key_of(text).encode(), digest_of(text).encode(),
+                  hashlib.sha256(text.encode()).digest()):
         assert plain not in kept and not any(plain in tag for tag in kept)
     assert "secret" not in repr(first)
 
