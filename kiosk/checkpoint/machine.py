@@ -9,8 +9,8 @@
 A visit belongs to one *track* (`kiosk.screening.tracking`): the person standing in the spot,
 followed from frame to frame.  Until anything is taken of them, the visit simply follows whoever
 is in the spot (walking in smears a face into passing ghosts: nothing is lost by that); a code is
-taken only of a person settled in the spot (standing, not walking through), a reading only of
-frames of one track.  Everything gathered in the visit — the readings,
+taken only of a person settled in range (standing in the spot, not walking through, not about to
+step closer), a reading only of frames of one track.  Everything gathered in the visit — the readings,
 the code, how they stand — is theirs and ends with their track: when the track leaves the spot,
 jumps, splits or merges, the visitor is gone and nothing of theirs is given to whoever stands
 there next.  A visitor who leaves before a decision is `LEFT`: recorded (an alert) when a fever
@@ -167,7 +167,7 @@ class Checkpoint:
             if obs.placement is Placement.OK and visit.in_range_at is None:
                 visit.in_range_at = now
             self._check_still(visit, obs)
-            if visit.pending is not None and obs.placement is not Placement.CROWDED and self._settled(visit.track):
+            if visit.pending is not None and obs.placement is Placement.OK and self._settled(visit.track):
                 pending, at = visit.pending, visit.pending_at
                 visit.pending = None
                 self._take_code(at if at is not None else now, visit, pending)
@@ -194,8 +194,9 @@ class Checkpoint:
             return
         if visit.track is not None and visit.placement in (Placement.CROWDED, Placement.NOBODY):
             return  # not exactly one person in the spot: whose phone is it?
-        if visit.track is not None and not visit.sensor_failed and not self._settled(visit.track):
-            visit.pending, visit.pending_at = code, now  # theirs once they stand settled (not walking through)
+        if visit.track is not None and not visit.sensor_failed \
+                and (visit.placement is not Placement.OK or not self._settled(visit.track)):
+            visit.pending, visit.pending_at = code, now  # theirs once they stand settled, in range
             return
         visit.last_seen_at = now
         self._take_code(now, visit, code)

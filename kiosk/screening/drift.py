@@ -9,11 +9,13 @@ status strip shows a `calibration_drift` warning, long before a fever is missed.
 Only plausible readings count (a fever or a cold arrival is one visitor, not the crowd), and
 the median — not the mean — keeps a handful of febrile visitors from looking like drift.
 
-Drift beyond `fault_c` is not a warning any more but a fault (`faulty`): a sensor that reads a
-crowd 0.8 °C low reads a 38.0 °C fever as 37.2 °C, below the threshold.  The checkpoint then
-passes nobody (FAULT on screen, STOP `sensor_fault`) until a technician recalibrates (`reset`).
+Drift *down* beyond `fault_c` is not a warning any more but a fault (`faulty`): a sensor that
+reads a crowd 0.8 °C low reads a 38.0 °C fever as 37.2 °C, below the threshold.  The checkpoint
+then passes nobody (FAULT on screen, STOP `sensor_fault`) until a technician recalibrates (`reset`).
 The bound is twice the warning, and never more than `DRIFT_FAULT_MAX_C`: past it the sensor hides
-fevers whatever the warning was configured to.
+fevers whatever the warning was configured to.  Drift *up* stays a warning: it hides no fever (it
+stops healthy visitors, whom staff see), and a day with many febrile visitors moves the median up
+too — that must not shut the door to everybody.
 """
 
 from __future__ import annotations
@@ -82,9 +84,9 @@ class DriftTracker:
 
     @property
     def faulty(self) -> bool:
-        """Drift beyond `fault_c`: the readings cannot be trusted (a staff check, a recalibration)."""
+        """Drift down beyond `fault_c`: fevers read below the threshold (a staff check, a recalibration)."""
         drift = self.drift_c
-        return drift is not None and abs(drift) >= self.fault_c
+        return drift is not None and drift <= -self.fault_c
 
     def report(self) -> DriftReport:
         return DriftReport(self.count, self.median_c, self.drift_c, self.drifting, self.faulty)

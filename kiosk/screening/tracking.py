@@ -13,7 +13,8 @@ of the frame before:
 * a track *ends* when no face has lain within its gate for `MISSES_ALLOWED` + 1 frames in a row
   (the person left the view, turned away, or moved further than a person standing does: a jump;
   one frame may be missed, as when a quick step smears a face across the array's two interleaved
-  subpages, and the track is *unseen* meanwhile: nothing is taken of it, and whatever was taken
+  subpages — the face must then come back within one frame's gate of where it was last seen (not
+  two frames' worth) — and the track is *unseen* meanwhile: nothing is taken of it, and whatever was taken
   before counts for a PASS only once taken again — see `kiosk.checkpoint.machine`), when two
   faces lie within it (a *split*: which one is the person?), when its face lies within another
   track's gate too (a *merge*: two people whose images touch; a track seen in the last frame
@@ -168,6 +169,10 @@ class Tracker:
         periods, depth, lateral = self._steps(track, s)
         depth_gate = DEPTH_GATE + min(track.step_depth, MOMENTUM_CAP * DEPTH_GATE)
         lateral_gate = LATERAL_GATE_M + min(track.step_lateral_m, MOMENTUM_CAP * LATERAL_GATE_M)
+        if not track.seen:
+            # Unseen in the last frame: found again only within one frame's gate of where it was last
+            # seen — a smeared frame bridged, never a leap to whoever comes near meanwhile.
+            periods = 1.0
         return depth <= depth_gate * periods and lateral <= lateral_gate * periods
 
     def update(self, faces: list[Face], at: float) -> TrackedFrame:
