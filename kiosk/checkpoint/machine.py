@@ -21,8 +21,11 @@ Measuring and scanning run at once; the decision is made when both are in (or th
 expires).  A code is taken only while the visitor stands alone in the spot (`Placement.CROWDED`:
 nothing is taken of anybody); queue members and passers-by are never in the spot.  Readings follow
 `kiosk.checkpoint.readings` (re-measure a fever or a band holding the threshold; never settle two
-disagreeing readings on the lower one).  The first reading of a still, tracked person needs only
-`QUICK_FRAMES` frames; a reading that would pass somebody stays good only while its person stands
+disagreeing readings on the lower one).  The first reading of a still, tracked person is a look at
+one full frame (`QUICK_FRAMES`): every pixel measured once is well within the calibration's
+uncertainty (a look reads a few hundredths high), and a person who need not stand still for a
+second is checked faster; a re-measure is careful (the configured `frames_per_reading`, the look's
+frame among them), so that a verdict at the threshold never rests on one frame.  A reading that would pass somebody stays good only while its person stands
 as they stood when it was taken (same place, same distance, not warmer): otherwise they are
 measured again.  At the moment of the decision the held code is judged again (`judge`: the clock,
 the policy and the trust list of that moment).  The person decided (their track) is not a new
@@ -53,7 +56,7 @@ SAME_CODE_S = 60.0  # blind (sensor down): the code just decided, seen again wit
 OVER_SHOULDER_SHOWN_S = 1.5  # "one at a time" stays this long after a code shown over the decided visitor
 IMPLAUSIBLE_READINGS = 2  # this many readings above the skin range in one visit: a sensor fault
 QUICK_FRAMES = 1  # the first reading of a settled, tracked person: one full frame (both subpages)
-AGAIN_FRAMES = 2  # measuring again at once (near the threshold, or disagreeing): two frames of new data
+AGAIN_FRAMES = 2  # a first reading while the person is still settling
 STILL_COLS = 1.5  # a reading stays good while its face stays this close (columns) to where it was read ...
 STILL_DEPTH = 0.15  # ... within this share of its distance (|ln d1/d0|) ...
 HOTTER_C = 0.3  # ... and no warmer than this above its frames (a warmer face is not the one read)
@@ -107,16 +110,13 @@ class Checkpoint:
 
     @property
     def reading_frames(self) -> int | None:
-        """Frames the next reading is made of: one full frame for the first of a settled person (two
-        while they are settling), two to measure again at once, the configured number (`None`) to
-        re-measure after a fever."""
+        """Frames the next reading is made of: one full frame (a look) for the first of a settled
+        person, two while they settle; a re-measure is careful: the configured frames (None)."""
         visit = self._visit
         if visit is None or not visit.readings:
-            if visit is not None and visit.careful:
-                return None
             return QUICK_FRAMES if visit is not None and visit.track is not None and self._settled(visit.track) \
                 else AGAIN_FRAMES
-        return None if visit.fever_shown(self.policy.fever_c) else AGAIN_FRAMES
+        return None  # a re-measure is a careful one: the configured frames (the look's frame among them)
 
     @property
     def outcome(self) -> VisitorOutcome | None:
@@ -405,15 +405,9 @@ class Checkpoint:
             return
         unsteady_before = self._screening.unstable_windows
         frames = self.reading_frames
-        quick = frames == QUICK_FRAMES and not visit.readings
-        reading = self._screening.take_reading(frames, consume=not quick)
+        # A look keeps its frame: measured again at once, it is the first frame of the careful reading.
+        reading = self._screening.take_reading(frames, consume=frames != QUICK_FRAMES)
         threshold = self.policy.fever_c
-        if reading is not None and quick:
-            if self._is_cold(reading) or reading.near(threshold):
-                # A one-frame look near the threshold (or cold) is no reading: a careful one decides.
-                visit.careful = True
-                return
-            self._screening.restart()  # the look is the first reading: its frames are used up
         if reading is None:
             if self._screening.unstable_windows > unsteady_before:
                 visit.unsteady += 1
@@ -433,7 +427,8 @@ class Checkpoint:
             return
         visit.cold = False
         visit.readings.append(TakenReading(round(reading.temperature_c, 1), reading.uncertainty_c, now,
-                                           reading.track, reading.raw_c, reading.centre_col, reading.distance_m))
+                                           reading.track, reading.raw_c, reading.centre_col, reading.distance_m,
+                                           reading.frames))
         step = next_step(visit.readings, threshold, remeasure=self.policy.remeasure)
         if step is Next.DONE:
             visit.done = True

@@ -103,7 +103,6 @@ class Visit:
     pending_at: float | None = None
     readings: list[TakenReading] = field(default_factory=list)
     done: bool = False  # the readings are complete: a verdict can rest on them
-    careful: bool = False  # a quick look was not clearly normal: the first reading is a full one
     remeasure_from: float | None = None  # measure again from then (the pause after a fever)
     remeasure_failed: bool = False  # a fever's re-measure came out cold: it cannot complete
     cold: bool = False  # read cold: to be sent to warm up (or, on return, to staff)

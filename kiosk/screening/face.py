@@ -16,7 +16,8 @@ Pure functions over one (24, 32) °C image and the room's background, no state:
   averaging the forehead plateau instead of taking a single order statistic removes the upward
   bias a noisy maximum has;
 * its *width* is measured on the forehead rows as the sum of the pixels' fill fractions
-  ((value − room) / (row peak − room)), so a head half covering an edge pixel counts half: the
+  ((value − room) / (row peak − room), each pixel against its own background), so a head half
+  covering an edge pixel counts half: the
   optics blend linearly, and whole pixels alone would make distance jump in 10–20 % steps.
   Only the forehead rows are used because below the head, in a warm room, clothing is as warm
   as skin; a pixel of another basin ends the row (it is somebody else);
@@ -41,6 +42,9 @@ FOREHEAD_ROWS_C = 0.6  # rows whose peak is within this of the face's are forehe
 PROMINENCE_C = 0.6  # a peak this far above its pass to a higher one is a head of its own ...
 PROMINENCE_SIGMAS = 3.0  # ... and at least this many times the frame's pixel noise (a noisy sensor)
 COLS = 32
+STEADY_MIN_PIXELS = 12  # smaller faces are too few pixels to compare the two subpages' halves
+STEADY_BALANCE = 0.8  # the two subpages' halves of a still face hold about as many warm pixels ...
+STEADY_SHIFT_COLS = 0.6  # ... centred within this many columns of each other
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,16 @@ class Face:
     top_row: int = 0  # the region's highest row
     columns: tuple[int, int] = (0, 31)  # the region's leftmost and rightmost column
     centre: tuple[float, float] = (11.5, 15.5)  # (row, column) of the forehead plateau's middle
+    balance: float = 1.0  # warm pixels of the rarer chess parity over the commoner (1: alike)
+    parity_shift: float = 0.0  # columns between the warm pixels' centres on the two chess parities
+
+    @property
+    def steady(self) -> bool:
+        """Both of the array's interleaved subpages (a chess pattern: one per parity of row + column,
+        read a frame period apart) show this face alike: the person did not move while the frame was
+        read.  A face moving between the two shows as two half-images of different size or place."""
+        return self.pixels < STEADY_MIN_PIXELS or (self.balance >= STEADY_BALANCE
+                                                   and self.parity_shift <= STEADY_SHIFT_COLS)
 
     def is_body_of(self, face: Face) -> bool:
         """This region hangs below `face` and under it: that person's neck, shoulders or warm
@@ -169,9 +183,11 @@ def robust_face_c(values: np.ndarray) -> tuple[float, np.ndarray]:
 def _row_width(row: np.ndarray, inside: np.ndarray, others: np.ndarray, peak_col: int, room: np.ndarray) -> float:
     """Sum of fill fractions of the basin's run through `peak_col`, plus the partly covered
     pixel just outside each end (too cool to be in the basin, but part of the head) unless it
-    belongs to another basin."""
-    peak = row[peak_col] - room[peak_col]
-    if not peak > 0:
+    belongs to another basin.  A pixel is a blend of the face (the row's peak) and the room behind
+    *it* (its own background): fill = (value − room) / (peak − room), so a background that is not
+    even (a warm wall, a sunny patch) does not make the head narrower or wider."""
+    peak_value = row[peak_col]
+    if not peak_value - room[peak_col] > 0:
         return 0.0
     width = 0.0
     for step in (-1, 1):
@@ -179,7 +195,8 @@ def _row_width(row: np.ndarray, inside: np.ndarray, others: np.ndarray, peak_col
         while 0 <= c < row.size:
             if others[c]:
                 break  # somebody else's pixel: this head ends here
-            fill = (row[c] - room[c]) / peak
+            span = peak_value - room[c]
+            fill = (row[c] - room[c]) / span if span > 0 else 0.0
             if not fill > 0.05:
                 break
             width += min(1.0, fill)
@@ -214,9 +231,14 @@ def find_faces(pixels: np.ndarray, room: np.ndarray | float, pixel_rad: float) -
             width = max(width, _row_width(row, where[r], others[r], int(np.argmax(inside[r])), room_img[r]))
         width = max(width, 1.0)
         middle = coords[used].mean(axis=0)
+        parity = (coords[:, 0] + coords[:, 1]) % 2 == 0
+        halves = (coords[parity], coords[~parity])
+        counts = sorted((len(halves[0]), len(halves[1])))
+        balance = counts[0] / counts[1] if counts[1] else 1.0
+        shift = abs(float(halves[0][:, 1].mean()) - float(halves[1][:, 1].mean())) if counts[0] else 0.0
         faces.append(Face(n, width, face_c, distance_for_width(width, pixel_rad), plateau,
                           int(coords[:, 0].min()), (int(coords[:, 1].min()), int(coords[:, 1].max())),
-                          (float(middle[0]), float(middle[1]))))
+                          (float(middle[0]), float(middle[1])), balance, shift))
     # A region hanging under another one is that person's body (however wide), not a person.
     faces = [f for f in faces if not any(f.is_body_of(g) for g in faces if g is not f)]
     faces.sort(key=lambda f: f.width_px, reverse=True)

@@ -54,6 +54,7 @@ WARNING_AMBIENT = "warning_ambient"  # ui catalogue key `status.warning_ambient`
 WARNING_DRIFT = "warning_drift"  # `status.warning_drift`: the visitors' running median moved
 _NOISE_FLOOR_C = 0.02  # ADC quantisation of a plateau mean
 PHYSICAL_RANGE_C = (-40.0, 300.0)  # the MLX90640's object range: outside it a value is garbage
+PLACEMENT_MARGIN = 1.12  # a well-placed person is too far only beyond 112 % of the farthest distance
 READING_CENTRE_COLS = 2.5  # the face read in the averaged frames lies this close to where the frames put it
 MIN_FINITE_SHARE = 0.4  # a frame with fewer valid pixels is broken (half are NaN only before subpage 2)
 
@@ -146,6 +147,7 @@ class Screening:
         self.tracked = TrackedFrame(at=0.0)  # the last frame's tracks
         self._frame: ThermalFrame | None = None  # the frame just seen (None: nothing usable)
         self._near = 0  # faces within the approach zone in that frame
+        self._placed: int | None = None  # the track last found well placed (placement hysteresis)
         self.room_c: float | None = None
         self.unstable_windows = 0
         self.implausible_readings = 0  # readings refused as not skin since the last restart
@@ -167,8 +169,9 @@ class Screening:
     def _learn_background(self, pixels: np.ndarray, people: bool) -> None:
         """Follow the room slowly where nobody stands, so warm walls and sun patches stay background.
 
-        With people in view (a queue that never empties), only the pixels well away from anything
-        skin-warm are learnt: the room still drifts, the people never become background.
+        With people in view but nobody at the kiosk (a queue that never empties), only the pixels
+        well away from anything skin-warm are learnt: the room still drifts, people never become
+        background.
         """
         frame = np.where(np.isfinite(pixels), pixels, np.nanmedian(pixels))
         if self._background is None:
@@ -201,9 +204,13 @@ class Screening:
             self.room_c = frame.ambient_c - OPEN_AIR_TA_SHIFT_C
         faces = self._faces(pixels, frame.ambient_c)
         self._near = sum(f.distance_m <= APPROACH_M for f in faces)
-        self._learn_background(pixels, self._near > 0)
         self._frame = frame
         self.tracked = self.tracker.update(faces, frame.taken_at)
+        # Nobody at the kiosk: the room is learnt around whoever else is in view (a queue that never
+        # empties); somebody at the kiosk: not at all (their clothes and hair are not the room).
+        at_kiosk = any(t.in_spot for t in self.tracked.tracks)
+        if not at_kiosk:
+            self._learn_background(pixels, self._near > 0)
         return self.tracked
 
     def look(self, follow: int | None = None) -> ThermalObservation:
@@ -216,16 +223,21 @@ class Screening:
             return ThermalObservation(Placement.NOBODY, companion=frame is not None and self._near > 0,
                                       tracked=tracked)
         face = target.last.face
+        distance = face.distance_m
         companion = self._near > 1
         cfg = self._config
+        # Once well placed, a person stays so within a margin: their distance, read from a few
+        # pixels of width, wanders a little, and a reading needs consecutive frames of them.
+        margin = PLACEMENT_MARGIN if self._placed == target.id else 1.0
         if tracked.crowded or tracked.spot != target.id:
             placement = Placement.CROWDED  # somebody beside (or in front of) the visitor, or two images touching
-        elif face.distance_m > cfg.max_distance_m:
+        elif distance > cfg.max_distance_m * margin:
             placement = Placement.TOO_FAR
-        elif face.distance_m < cfg.min_distance_m:
+        elif distance < cfg.min_distance_m / margin:
             placement = Placement.TOO_CLOSE
         else:
             placement = Placement.OK
+        self._placed = target.id if placement is Placement.OK else None
         face_c: float | None = face.face_c
         if not (math.isfinite(face.face_c) and face.face_c <= FRAME_FACE_MAX_C):
             face_c = None  # a soldering iron, a glitch: not a face temperature
@@ -233,11 +245,11 @@ class Screening:
             self._samples.clear()
             self._samples_of = target.id
         if placement is Placement.OK and face_c is not None:
-            self._samples.append(_Sample(np.array(frame.pixels, dtype=np.float64), face_c, face.distance_m,
+            self._samples.append(_Sample(np.array(frame.pixels, dtype=np.float64), face_c, distance,
                                          frame.ambient_c, face.centre_col))
         else:
             self._samples.clear()  # a reading is made of consecutive good frames only
-        return ThermalObservation(placement, face.distance_m, face_c, companion, target.id, face.centre_col, tracked)
+        return ThermalObservation(placement, distance, face_c, companion, target.id, face.centre_col, tracked)
 
     # ------------------------------------------------------------------------------ readings
     def restart(self) -> None:

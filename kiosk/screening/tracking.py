@@ -14,7 +14,8 @@ of the frame before:
   (the person left the view, turned away, or moved further than a person standing does: a jump;
   one frame may be missed, as when a quick step smears a face across the array's two interleaved
   subpages — the face must then come back within one frame's gate of where it was last seen (not
-  two frames' worth) — and the track is *unseen* meanwhile: nothing is taken of it, and whatever was taken
+  two frames' worth), reading within `FACE_GATE_C` of what it read, and not where anybody seen in
+  the last frame nearly reaches — and the track is *unseen* meanwhile: nothing is taken of it, and whatever was taken
   before counts for a PASS only once taken again — see `kiosk.checkpoint.machine`), when two
   faces lie within it (a *split*: which one is the person?), when its face lies within another
   track's gate too (a *merge*: two people whose images touch; a track seen in the last frame
@@ -41,6 +42,8 @@ Pure computation on faces and times: no clock, no I/O.
 from __future__ import annotations
 
 import math
+import statistics
+from collections import deque
 from dataclasses import dataclass, field
 
 from kiosk.screening.face import Face
@@ -50,12 +53,14 @@ SPOT_HALF_WIDTH_M = 0.3  # further to the side than this, a person is beside the
 SPOT_MARGIN = 1.1  # a track in the spot leaves it only beyond 110 % of these bounds
 SIDE_BY_SIDE_M = 0.25  # a second person in the spot this close in depth stands beside the visitor
 LATERAL_GATE_M = 0.15  # sideways movement of one person in one frame period
-DEPTH_GATE = 0.3  # |ln(d1 / d0)| of one person in one frame period (a step toward or away)
+DEPTH_GATE = 0.4  # |ln(d1 / d0)| of one person in one frame period (a step toward or away)
+FACE_GATE_C = 1.0  # an unseen track found again reads within this of what it read (else: somebody else)
 MOMENTUM_CAP = 2.0  # the last step widens the gate by at most this many times the gate itself
 FRAME_S = 0.25  # the frame period the gates are given for (4 Hz); they scale with the time since last seen
 SETTLED_DEPTH = 0.15  # a settled track's last step: at most this share of its distance ...
 SETTLED_LATERAL_M = 0.1  # ... and this far sideways (a passer-by walks 0.3 m a frame) ...
 SETTLED_FACE_C = 0.3  # ... and its face value changed by at most this (a turning head changes more)
+SMOOTHING_FRAMES = 3  # a track's distance is the median of this many sightings
 MISSES_ALLOWED = 1  # frames in a row a track may go unseen before it ends
 MAX_GAP_S = 0.6  # no frame for longer: every track ends (a sensor fault, a stalled loop)
 FAR_M = 4.0  # faces estimated farther than this are noise or a head too small to follow
@@ -98,6 +103,13 @@ class Track:
     step_lateral_m: float = 0.0  # its sideways step in its last frame, per frame period
     step_face_c: float = 0.0  # |change| of its face value in its last frame
     misses: int = 0  # frames in a row it was not seen in (0: seen in the last frame)
+    recent_m: deque[float] = field(default_factory=lambda: deque(maxlen=SMOOTHING_FRAMES))  # distances seen
+
+    @property
+    def distance_m(self) -> float:
+        """Its distance, the median of its last few sightings: a face's width in pixels wanders by
+        one pixel from frame to frame (which rows count as forehead), 10-15 % of the distance."""
+        return statistics.median(self.recent_m) if self.recent_m else self.last.distance_m
 
     @property
     def in_spot(self) -> bool:
@@ -105,10 +117,12 @@ class Track:
 
     @property
     def settled(self) -> bool:
-        """Seen in two frames in a row, hardly moving and reading alike: somebody standing still, facing the
-        kiosk — not walking through, not turning their head."""
+        """Seen in two frames in a row, hardly moving and reading alike, and alike in both subpages
+        of the last frame (`Face.steady`): somebody standing still, facing the kiosk — not walking
+        through, not turning their head, not starting to move."""
         return self.frames >= 2 and self.misses == 0 and self.step_depth <= SETTLED_DEPTH \
-            and self.step_lateral_m <= SETTLED_LATERAL_M and self.step_face_c <= SETTLED_FACE_C
+            and self.step_lateral_m <= SETTLED_LATERAL_M and self.step_face_c <= SETTLED_FACE_C \
+            and self.last.face.steady
 
     @property
     def seen(self) -> bool:
@@ -165,14 +179,17 @@ class Tracker:
         periods = max(1.0, (s.at - track.last.at) / FRAME_S)
         return periods, abs(math.log(s.distance_m / track.last.distance_m)), abs(s.lateral_m - track.last.lateral_m)
 
-    def _gated(self, track: Track, s: Sighting) -> bool:
+    def _gated(self, track: Track, s: Sighting, scale: float = 1.0) -> bool:
+        if not track.seen and abs(s.face.face_c - track.last.face.face_c) > FACE_GATE_C * scale:
+            return False  # lost for a frame and back reading degrees apart: somebody else
         periods, depth, lateral = self._steps(track, s)
+        periods *= scale
         depth_gate = DEPTH_GATE + min(track.step_depth, MOMENTUM_CAP * DEPTH_GATE)
         lateral_gate = LATERAL_GATE_M + min(track.step_lateral_m, MOMENTUM_CAP * LATERAL_GATE_M)
         if not track.seen:
             # Unseen in the last frame: found again only within one frame's gate of where it was last
             # seen — a smeared frame bridged, never a leap to whoever comes near meanwhile.
-            periods = 1.0
+            periods = scale
         return depth <= depth_gate * periods and lateral <= lateral_gate * periods
 
     def update(self, faces: list[Face], at: float) -> TrackedFrame:
@@ -188,6 +205,14 @@ class Tracker:
         claimants: dict[int, list[int]] = {i: [tid for tid, got in claims.items() if i in got]
                                            for i in range(len(plain))}
         seen = {t.id for t in self._tracks if t.seen}
+        for track in self._tracks:
+            if track.id not in seen:
+                # An unseen track is found again only where nobody seen in the last frame could
+                # have come to: a face another person's track nearly reaches is not given to it.
+                claims[track.id] = [i for i in claims[track.id]
+                                    if not any(self._gated(t, plain[i], scale=2.0) for t in self._tracks
+                                               if t.id in seen and t.id != track.id)]
+        claimants = {i: [tid for tid, got in claims.items() if i in got] for i in range(len(plain))}
         for i, tids in claimants.items():
             # A track seen in the last frame keeps its face against one that was not (a smeared
             # step leaves ghosts behind); two tracks both seen, or both unseen, make a merge.
@@ -210,6 +235,7 @@ class Tracker:
                 track.step_depth, track.step_lateral_m = depth / periods, lateral / periods
                 track.step_face_c = abs(s.face.face_c - track.last.face.face_c)
                 track.last = s
+                track.recent_m.append(s.distance_m)
                 track.misses = 0
                 track.frames += 1
                 track.spot_since = (track.spot_since or at) if s.in_spot else None
@@ -228,7 +254,8 @@ class Tracker:
                 continue
             if len(claimants[i]) > 1 and s.in_spot:
                 crowded = True
-            live.append(Track(self._next_id, at, s, spot_since=at if s.in_spot else None))
+            live.append(Track(self._next_id, at, s, spot_since=at if s.in_spot else None,
+                              recent_m=deque([s.distance_m], maxlen=SMOOTHING_FRAMES)))
             self._next_id += 1
         self._tracks = live
         spot_tracks = sorted((t for t in live if t.in_spot and t.seen), key=lambda t: t.last.distance_m)

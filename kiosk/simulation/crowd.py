@@ -75,6 +75,10 @@ class Path:
         p0 = start or self.at(t0) or p1
         self.legs.append(Leg(t0, p0, t1, p1, ease))
 
+    def cancel_after(self, t: float) -> None:
+        """Drop the movements planned to start after `t` (a visitor who stops adjusting their place)."""
+        self.legs = [leg for leg in self.legs if leg.t0 <= t]
+
     def leave_scene(self, t: float) -> None:
         self.absent.append([t, math.inf])
 

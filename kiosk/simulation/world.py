@@ -5,7 +5,8 @@ a sensor would see — everyone in view, every frame: the visitor in the spot, t
 behind the one-metre line (version 2: each at their own temperature, off the kiosk's axis, in
 the sensor's view), passers-by crossing behind, the phones held up to the camera — and watches
 the kiosk's screen like the visitors would: asked to step closer, they step closer; shown PASS
-or STOP, they walk on.
+or STOP, they walk on.  People slow down as they come to a stop (ease-out), and start walking off
+slowly (ease-in).
 
 Version 1 visitors are cooperative: the next steps up when the spot has been empty for a moment.
 Version 2 visitors may step in eagerly as the previous one turns to leave (the two overlap in
@@ -98,6 +99,7 @@ class _Walker:
     companion_back_at: float | None = None
     measured_at: float | None = None  # when the kiosk first showed that it was measuring them
     prompt_seen: Screen | None = None
+    move_at: float | None = None  # about to step closer or back, as the screen asked
     sent_back_at: float | None = None  # shown COME_BACK (cold arrival)
     warmed: bool = False  # came back after warming up
     left: VisitorOutcome | None = None  # the kiosk's LEFT outcome for them
@@ -151,6 +153,10 @@ class World:
             if w.state == "leaving" and w.gone_at is not None and t >= w.gone_at:
                 self._gone(w)
         cur = self._current
+        if cur is not None and cur.move_at is not None and t >= cur.move_at:
+            start, cur.move_at = cur.move_at, None
+            cur.path.move(start, start + 0.5, (COMFORTABLE_M, 0.0), ease="out")
+            self._note_in_range(cur)
         if cur is not None and cur.state == "stepping" and cur.leave_at is None:
             if not cur.decided and cur.step_up_at is not None and t - cur.step_up_at > GIVE_UP_S:
                 log.warning("visitor %s leaves undecided", cur.visitor.id)
@@ -182,7 +188,7 @@ class World:
             w.path.move(t, t + WALK_S, spot, start=queue_place(0, self.scenario.queue_m), ease="out")
             w.phone_at = t + WALK_S + w.visitor.code_after_s + PHONE_AFTER_S
         else:
-            w.path.move(t, t + WALK_S, spot, start=V1_START)
+            w.path.move(t, t + WALK_S, spot, start=V1_START, ease="out")
             w.phone_at = t + WALK_S + PHONE_AFTER_S
         w.reach_at = t + WALK_S
         if w.visitor.code is None:
@@ -234,7 +240,7 @@ class World:
         w.warmed = True
         w.state = "away"
         w.step_up_at = w.reach_at = w.in_range_at = w.phone_at = w.leave_at = w.gone_at = None
-        w.companion_back_at = w.measured_at = None
+        w.companion_back_at = w.measured_at = w.move_at = None
         w.prompt_seen = None
         w.left = None
 
@@ -317,13 +323,12 @@ class World:
         if w.measured_at is None and view.screen in _MEASURING_SCREENS:
             w.measured_at = t
         w.prompt_seen = view.screen
+        w.move_at = None  # the prompt they were about to act on is gone: they stay where they are
         if view.screen in (Screen.STEP_CLOSER, Screen.STEP_BACK):
             if self.crowd and w.reach_at is not None and t < w.reach_at:
                 w.prompt_seen = None  # still walking up: a prompt about where they pass is not for them
                 return
-            start = t + REACT_S
-            w.path.move(start, start + 0.5, (COMFORTABLE_M, 0.0))
-            self._note_in_range(w)
+            w.move_at = t + REACT_S  # they read it, then move (`_advance`), unless it is gone by then
         elif view.screen is Screen.ONE_AT_A_TIME and w.visitor.companion:
             w.companion_back_at = t + REACT_S
         elif view.screen is Screen.COME_BACK and w.visitor.arrive_cold_c is not None and not w.warmed:
@@ -351,6 +356,7 @@ class World:
             start = max(start or w.phone_at, w.phone_at)
         record.latency_s = None if start is None else max(0.0, outcome.decided_at - start)
         w.record = record
+        w.move_at = None  # shown their decision, they stop adjusting where they stand
         if w.state == "stepping" and w.leave_at is None:
             leave = t + LEAVE_AFTER_S  # they read their PASS or STOP, then walk on
             if w.visitor.leaves_after_s is not None and w.reach_at is not None:

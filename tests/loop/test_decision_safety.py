@@ -50,7 +50,7 @@ def test_near_threshold_first_reading_and_a_cold_remeasure_measures_again() -> N
     """Below the threshold (re-measured only because the band holds it): no fever was shown, so a
     cold second reading is dropped and the kiosk measures again — nobody is sent away mid-check."""
     rig = Rig()
-    rig.run(1.25, 37.2, code=GREEN)
+    rig.run(0.5, 37.2, code=GREEN)
     assert rig.cp.phase is Phase.REMEASURE
     rig.run(2.5, 33.0, code=GREEN)
     assert Screen.COME_BACK not in rig.screens and not rig.outcomes
