@@ -25,10 +25,12 @@ disagreeing readings on the lower one).  The first reading of a still, tracked p
 one full frame (`QUICK_FRAMES`): every pixel measured once is well within the calibration's
 uncertainty (a look reads a few hundredths high), and a person who need not stand still for a
 second is checked faster; a re-measure is careful (the configured `frames_per_reading`, the look's
-frame among them), so that a verdict at the threshold never rests on one frame.  A reading that would pass somebody stays good only while its person stands
-as they stood when it was taken (same place, same distance, not warmer): otherwise they are
-measured again.  At the moment of the decision the held code is judged again (`judge`: the clock,
-the policy and the trust list of that moment).  The person decided (their track) is not a new
+frame among them), so that a verdict at the threshold never rests on one frame.  A reading that
+would pass somebody stays good only while its person stands as they stood when it was taken (same
+place, same distance, not warmer): otherwise they are measured again.  A frame their track goes
+unseen in (a smeared step) asks for their code and a fresh reading again before a PASS.  At the
+moment of the decision the held code is judged again (`judge`: the clock, the policy and the trust
+list of that moment).  The person decided (their track) is not a new
 visitor while they linger; someone else's code shown meanwhile asks for one at a time.  A visitor
 who reads cold is asked to come back (COME_BACK); a sensor that stops delivering valid frames is a
 fault, and no PASS is possible without a valid temperature.
