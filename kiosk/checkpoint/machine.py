@@ -19,21 +19,13 @@ anybody, and a track that ends may be the same person measured again a moment la
 
 Measuring and scanning run at once; the decision is made when both are in (or the code timeout
 expires).  A code is taken only while the visitor stands alone in the spot (`Placement.CROWDED`:
-nothing is taken of anybody); queue members and passers-by are never in the spot.  Readings follow
-`kiosk.checkpoint.readings` (re-measure a fever or a band holding the threshold; never settle two
-disagreeing readings on the lower one).  The first reading of a still, tracked person is a look at
-one full frame (`QUICK_FRAMES`): every pixel measured once is well within the calibration's
-uncertainty (a look reads a few hundredths high), and a person who need not stand still for a
-second is checked faster; a re-measure is careful (the configured `frames_per_reading`, the look's
-frame among them), so that a verdict at the threshold never rests on one frame.  A reading that
-would pass somebody stays good only while its person stands as they stood when it was taken (same
-place, same distance, not warmer): otherwise they are measured again.  A frame their track goes
-unseen in (a smeared step) asks for their code and a fresh reading again before a PASS.  At the
-moment of the decision the held code is judged again (`judge`: the clock, the policy and the trust
-list of that moment).  The person decided (their track) is not a new
-visitor while they linger; someone else's code shown meanwhile asks for one at a time.  A visitor
-who reads cold is asked to come back (COME_BACK); a sensor that stops delivering valid frames is a
-fault, and no PASS is possible without a valid temperature.
+nothing is taken of anybody); queue members and passers-by are never in the spot.  The readings
+are `kiosk.checkpoint.measuring`'s (a one-frame look first, careful re-measures, kept only while
+the person stands as they stood).  At the moment of the decision the held code is judged again
+(`judge`: the clock, the policy and the trust list of that moment).  The person decided (their
+track) is not a new visitor while they linger; someone else's code shown meanwhile asks for one at
+a time.  A visitor who reads cold is asked to come back (COME_BACK); a sensor that stops delivering
+valid frames is a fault, and no PASS is possible without a valid temperature.
 
 Pure logic: time is passed in, outputs are read from properties; no I/O.  The records it fills in
 and hands out are in `kiosk.checkpoint.visit`; what the screen shows of it, `kiosk.checkpoint.shown`.
@@ -44,24 +36,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from kiosk.checkpoint.measuring import Measuring
 from kiosk.checkpoint.phase import Phase
 from kiosk.checkpoint.policy import PolicyInForce, decide, left
-from kiosk.checkpoint.readings import Next, TakenReading, judged, next_step
+from kiosk.checkpoint.readings import Next
 from kiosk.checkpoint.shown import Shown
 from kiosk.checkpoint.visit import ScannedCode, Visit, VisitorOutcome
 from kiosk.config import CheckpointConfig, PolicyConfig
 from kiosk.ports import Screen, ThermalFrame
-from kiosk.screening import MAX_GAP_S, Placement, Reading, Screening, ThermalObservation, frame_plausible
+from kiosk.screening import MAX_GAP_S, Placement, Screening, ThermalObservation, frame_plausible
 
 INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (wrong QR shown first)
 SAME_CODE_S = 60.0  # blind (sensor down): the code just decided, seen again within this, is the same visitor
 OVER_SHOULDER_SHOWN_S = 1.5  # "one at a time" stays this long after a code shown over the decided visitor
-IMPLAUSIBLE_READINGS = 2  # this many readings above the skin range in one visit: a sensor fault
-QUICK_FRAMES = 1  # the first reading of a settled, tracked person: one full frame (both subpages)
-AGAIN_FRAMES = 2  # a first reading while the person is still settling
-STILL_COLS = 1.5  # a reading stays good while its face stays this close (columns) to where it was read ...
-STILL_DEPTH = 0.15  # ... within this share of its distance (|ln d1/d0|) ...
-HOTTER_C = 0.3  # ... and no warmer than this above its frames (a warmer face is not the one read)
 
 
 class Checkpoint:
@@ -91,6 +78,7 @@ class Checkpoint:
         # replay guard of that moment); None keeps the code as it was read.
         self.judge: Callable[[ScannedCode], ScannedCode] | None = None
         self.shown = Shown(self)
+        self.measuring = Measuring(screening, policy, config)
 
     @property
     def policy(self) -> PolicyConfig:
@@ -112,13 +100,8 @@ class Checkpoint:
 
     @property
     def reading_frames(self) -> int | None:
-        """Frames the next reading is made of: one full frame (a look) for the first of a settled
-        person, two while they settle; a re-measure is careful: the configured frames (None)."""
-        visit = self._visit
-        if visit is None or not visit.readings:
-            return QUICK_FRAMES if visit is not None and visit.track is not None and self._settled(visit.track) \
-                else AGAIN_FRAMES
-        return None  # a re-measure is a careful one: the configured frames (the look's frame among them)
+        """Frames the next reading is made of (`kiosk.checkpoint.measuring`)."""
+        return self.measuring.frames_for(self._visit)
 
     @property
     def outcome(self) -> VisitorOutcome | None:
@@ -155,7 +138,7 @@ class Checkpoint:
                 self._visitor_left(now, visit)  # their track ended: they are gone, and all of theirs with them
                 visit = self._visit
             elif not mine.seen:
-                self._unseen(now, visit)
+                self.measuring.unseen(now, visit)
         if visit is None and spot is not None:
             visit = self._start_visit(now, spot.id)
         if visit is not None and visit.pending is not None and (spot is None or spot.id != visit.track):
@@ -168,12 +151,14 @@ class Checkpoint:
                 visit.last_seen_at = now
             if obs.placement is Placement.OK and visit.in_range_at is None:
                 visit.in_range_at = now
-            self._check_still(visit, obs)
-            if visit.pending is not None and obs.placement is Placement.OK and self._settled(visit.track):
+            if not self.measuring.still(visit, obs):
+                self._to(Phase.MEASURING, self._phase_since)
+            if visit.pending is not None and obs.placement is Placement.OK and self.measuring.settled(visit.track):
                 pending, at = visit.pending, visit.pending_at
                 visit.pending = None
                 self._take_code(at if at is not None else now, visit, pending)
-            self._collect_reading(now, visit)
+            if self.measuring.collect(now, visit) in (Next.REMEASURE, Next.AGAIN):
+                self._to(Phase.REMEASURE, now)
         return obs
 
     def on_sensor_error(self, now: float) -> None:
@@ -197,7 +182,7 @@ class Checkpoint:
         if visit.track is not None and visit.placement in (Placement.CROWDED, Placement.NOBODY):
             return  # not exactly one person in the spot: whose phone is it?
         if visit.track is not None and not visit.sensor_failed \
-                and (visit.placement is not Placement.OK or not self._settled(visit.track)):
+                and (visit.placement is not Placement.OK or not self.measuring.settled(visit.track)):
             visit.pending, visit.pending_at = code, now  # theirs once they stand settled, in range
             return
         visit.last_seen_at = now
@@ -363,84 +348,8 @@ class Checkpoint:
         code = self._rejudged(visit.code)
         decision = left(code.facts if code is not None else None, policy, self._wall(now), fever=fever)
         self._end_visit(now)
-        if not decision.reasons:
-            return
-        top = max(visit.readings, key=lambda r: r.c) if fever else (visit.readings[-1] if visit.readings else None)
-        self._pending.append(VisitorOutcome(
-            decision=decision, temperature_c=top.c if top else None, first_reading_c=visit.first_reading_c,
-            code=code.without_text() if code is not None else None, started_at=visit.started_at, decided_at=now,
-            uncertainty_c=top.uncertainty_c if top else None, readings=tuple(visit.readings), track=visit.track))
-
-    def _settled(self, track_id: int) -> bool:
-        track = self._screening.tracked.track(track_id)
-        return track is not None and track.settled
-
-    def _unseen(self, now: float, visit: Visit) -> None:
-        """Their track was not seen in this frame (a smeared step, a turned head): it goes on, but
-        whatever would let them pass must be taken again — their code read again, a fresh reading
-        made (added to the ones before: a fever read earlier still counts against a PASS)."""
-        visit.break_at = now
-        verdict = judged(visit.readings, self.policy.fever_c) if visit.done else None
-        if verdict is not None and verdict.c < self.policy.fever_c and not visit.sensor_failed:
-            visit.done = False
-
-    def _check_still(self, visit: Visit, obs: ThermalObservation) -> None:
-        """A reading that would pass somebody is theirs only while they stand as they stood when it
-        was taken; a face that moved, or reads warmer, is measured again."""
-        if not visit.done or not visit.readings or obs.placement is Placement.NOBODY:
-            return
-        verdict = judged(visit.readings, self.policy.fever_c)
-        if verdict is None or verdict.c >= self.policy.fever_c:
-            return  # a fever stands whatever happens next
-        ref = visit.readings[-1]
-        moved = (ref.centre_col is not None and obs.centre_col is not None
-                 and abs(obs.centre_col - ref.centre_col) > STILL_COLS) or (
-                ref.distance_m and obs.distance_m and abs(math.log(obs.distance_m / ref.distance_m)) > STILL_DEPTH)
-        warmer = ref.raw_c is not None and obs.face_c is not None and obs.face_c > ref.raw_c + HOTTER_C
-        if moved or warmer:
-            visit.readings.clear()
-            visit.done = False
-            self._to(Phase.MEASURING, self._phase_since)
-
-    def _collect_reading(self, now: float, visit: Visit) -> None:
-        if visit.done or visit.remeasure_from is not None:
-            return
-        unsteady_before = self._screening.unstable_windows
-        frames = self.reading_frames
-        # A look keeps its frame: measured again at once, it is the first frame of the careful reading.
-        reading = self._screening.take_reading(frames, consume=frames != QUICK_FRAMES)
-        threshold = self.policy.fever_c
-        if reading is None:
-            if self._screening.unstable_windows > unsteady_before:
-                visit.unsteady += 1
-            if self._screening.implausible_readings >= IMPLAUSIBLE_READINGS:
-                visit.sensor_failed = True  # "above 43 °C" again and again: the sensor, not a person
-            return
-        visit.unsteady = 0
-        if self._is_cold(reading):
-            # Not a temperature: nothing of it is shown or stored.
-            if visit.readings:
-                # Cold on a re-measure (head turned, a hand on the forehead): nobody is sent away
-                # mid-check.  After a fever the re-measure has failed and the fever stands; after a
-                # reading only near the threshold the kiosk simply measures again.
-                visit.remeasure_failed = visit.fever_shown(threshold)
-                return
-            visit.cold = True  # first time: come back later; back again and still cold: staff
-            return
-        visit.cold = False
-        visit.readings.append(TakenReading(round(reading.temperature_c, 1), reading.uncertainty_c, now,
-                                           reading.track, reading.raw_c, reading.centre_col, reading.distance_m,
-                                           reading.frames))
-        step = next_step(visit.readings, threshold, remeasure=self.policy.remeasure)
-        if step is Next.DONE:
-            visit.done = True
-            return
-        if step is Next.REMEASURE:
-            visit.remeasure_from = now + self._cfg.remeasure_pause_s
-        self._to(Phase.REMEASURE, now)
-
-    def _is_cold(self, reading: Reading) -> bool:
-        return reading.cold or (self._screening.cold_room and reading.temperature_c < self._cfg.cold_room_skin_c)
+        if decision.reasons:
+            self._pending.append(visit.outcome(decision, code, now, fever=fever))
 
     def _cold_ready(self, now: float, visit: Visit) -> bool:
         """Send a cold visitor back once their code is in (to recognise them), or at the timeout."""

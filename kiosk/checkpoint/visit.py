@@ -140,6 +140,15 @@ class Visit:
     def fever_established(self, fever_c: float, *, remeasure: bool) -> bool:
         return fever_established(self.readings, fever_c, remeasure=remeasure, remeasure_failed=self.remeasure_failed)
 
+    def outcome(self, decision: Decision, code: ScannedCode | None, now: float, *, fever: bool) -> VisitorOutcome:
+        """A visit ended without a verdict (LEFT): on its highest reading with a fever, else its last."""
+        readings = self.readings
+        top = max(readings, key=lambda r: r.c) if fever and readings else (readings[-1] if readings else None)
+        return VisitorOutcome(
+            decision=decision, temperature_c=top.c if top else None, first_reading_c=self.first_reading_c,
+            code=code.without_text() if code is not None else None, started_at=self.started_at, decided_at=now,
+            uncertainty_c=top.uncertainty_c if top else None, readings=tuple(readings), track=self.track)
+
     def judged_temperature(self, fever_c: float) -> tuple[float | None, float | None]:
         """The temperature the verdict rests on, and its ±; None: no valid measurement."""
         if self.fever_shown(fever_c) and (self.sensor_failed or self.remeasure_failed or not self.done):
