@@ -15,11 +15,28 @@ acknowledgement.  It holds its parts, each a small class in its own module:
 Other packages import from here.
 """
 
-from kiosk.outbox.bounds import Limits
-from kiosk.outbox.schema import OutboxError
-from kiosk.outbox.store import Outbox, OutboxFull, OutboxRow, OutboxStats
-from kiosk.outbox.tally import Tally
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from kiosk.lazy import front
+
+if TYPE_CHECKING:
+    from kiosk.outbox.bounds import Limits
+    from kiosk.outbox.schema import OutboxError
+    from kiosk.outbox.store import Outbox, OutboxFull, OutboxRow, OutboxStats
+    from kiosk.outbox.tally import Tally
+
+_EXPORTS = {
+    "Limits": "bounds",
+    "Outbox": "store",
+    "OutboxError": "schema",
+    "OutboxFull": "store",
+    "OutboxRow": "store",
+    "OutboxStats": "store",
+    "Tally": "tally",
+}
+__getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
     "Limits",
     "Outbox",
@@ -28,4 +45,4 @@ __all__ = [
     "OutboxRow",
     "OutboxStats",
     "Tally",
-]
+]  # the same names as _EXPORTS

@@ -16,19 +16,49 @@ Pure computation on numbers: no clock, no I/O.  The checkpoint (`kiosk.checkpoin
 a reading means.
 """
 
-from kiosk.screening.drift import SKIN_RANGE_C, DriftReport, DriftTracker
-from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
-from kiosk.screening.thermal import (
-    WARNING_AMBIENT,
-    WARNING_DRIFT,
-    Placement,
-    Reading,
-    Screening,
-    ThermalObservation,
-    frame_plausible,
-)
-from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from kiosk.lazy import front
+
+if TYPE_CHECKING:
+    from kiosk.screening.drift import SKIN_RANGE_C, DriftReport, DriftTracker
+    from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
+    from kiosk.screening.thermal import (
+        WARNING_AMBIENT,
+        WARNING_DRIFT,
+        Placement,
+        Reading,
+        Screening,
+        ThermalObservation,
+        frame_plausible,
+    )
+    from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker
+
+_EXPORTS = {
+    "DriftReport": "drift",
+    "DriftTracker": "drift",
+    "End": "tracking",
+    "FACE_WIDTH_M": "face",
+    "Face": "face",
+    "MAX_GAP_S": "tracking",
+    "Placement": "thermal",
+    "Reading": "thermal",
+    "SKIN_RANGE_C": "drift",
+    "SPOT_MAX_M": "tracking",
+    "Screening": "thermal",
+    "Sighting": "tracking",
+    "ThermalObservation": "thermal",
+    "Track": "tracking",
+    "TrackedFrame": "tracking",
+    "Tracker": "tracking",
+    "WARNING_AMBIENT": "thermal",
+    "WARNING_DRIFT": "thermal",
+    "find_faces": "face",
+    "frame_plausible": "thermal",
+}
+__getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
     "FACE_WIDTH_M",
     "MAX_GAP_S",
@@ -50,4 +80,4 @@ __all__ = [
     "Tracker",
     "find_faces",
     "frame_plausible",
-]
+]  # the same names as _EXPORTS

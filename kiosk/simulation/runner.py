@@ -214,6 +214,9 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
     address = None if broker is None else parse_broker(broker)
     with tempfile.TemporaryDirectory(prefix="kiosk-sim-") as tmp:
         cfg = scenario_config(scenario, config or KioskConfig(), data_dir or tmp)
+        # A scenario is judged by its own site policy: the run follows no township configuration,
+        # whatever a broker it publishes to has retained (no configuration key, nothing applied).
+        cfg = cfg.model_copy(update={"uplink": cfg.uplink.model_copy(update={"config_public_key": ""})})
         clock = scenario_clock(scenario)
         display = None
         if not headless:
