@@ -18,8 +18,9 @@ was established or an alerting code was read, otherwise not at all (nothing was 
 anybody, and a track that ends may be the same person measured again a moment later).
 
 Measuring and scanning run at once; the decision is made when both are in (or the code timeout
-expires).  A code is taken only while the visitor stands alone in the spot (`Placement.CROWDED`:
-nothing is taken of anybody); queue members and passers-by are never in the spot.  The readings
+expires: `kiosk.checkpoint.readiness`).  A code is taken only while the visitor stands alone in
+the spot (`Placement.CROWDED`: nothing is taken of anybody); queue members and passers-by are
+never in the spot.  The readings
 are `kiosk.checkpoint.measuring`'s (a one-frame look first, careful re-measures, kept only while
 the person stands as they stood).  At the moment of the decision the held code is judged again
 (`judge`: the clock, the policy and the trust list of that moment).  The person decided (their
@@ -39,14 +40,14 @@ from collections.abc import Callable
 from kiosk.checkpoint.measuring import Measuring
 from kiosk.checkpoint.phase import Phase
 from kiosk.checkpoint.policy import PolicyInForce, decide, left
+from kiosk.checkpoint.readiness import code_deadline, ready
 from kiosk.checkpoint.readings import Next
 from kiosk.checkpoint.shown import Shown
 from kiosk.checkpoint.visit import ScannedCode, Visit, VisitorOutcome
 from kiosk.config import CheckpointConfig, PolicyConfig
 from kiosk.ports import Screen, ThermalFrame
-from kiosk.screening import MAX_GAP_S, Placement, Screening, ThermalObservation, frame_plausible
+from kiosk.screening import Placement, Screening, ThermalObservation, frame_plausible
 
-INVALID_CODE_GRACE_S = 1.5  # an invalid code waits this long for a valid one (wrong QR shown first)
 SAME_CODE_S = 60.0  # blind (sensor down): the code just decided, seen again within this, is the same visitor
 OVER_SHOULDER_SHOWN_S = 1.5  # "one at a time" stays this long after a code shown over the decided visitor
 
@@ -139,7 +140,9 @@ class Checkpoint:
                 visit = self._visit
             elif not mine.seen:
                 self.measuring.unseen(now, visit)
-        if visit is None and spot is not None:
+        if visit is None and spot is not None and (self.phase is Phase.IDLE or spot.settled):
+            # While a decision is on show, only somebody standing in the spot cuts it short: the
+            # decided visitor walking off, smeared into a new track, is not a new visitor.
             visit = self._start_visit(now, spot.id)
         if visit is not None and visit.pending is not None and (spot is None or spot.id != visit.track):
             visit.pending = None  # read while somebody else, or nobody settled, stood there
@@ -236,7 +239,7 @@ class Checkpoint:
                 self._screening.restart()
             if visit.cold and not visit.returning and self._cold_ready(now, visit):
                 self._send_back(now, visit)
-            elif self._ready(now, visit):
+            elif ready(visit, now, self._cfg, last_frame_at=self._last_good_frame_at):
                 out.append(self._decide(now, wall, visit))
         elif self.phase in (Phase.DECIDED, Phase.COME_BACK):
             if now - self._phase_since >= self._cfg.decision_display_s:
@@ -251,10 +254,11 @@ class Checkpoint:
             return self._phase_since + self._cfg.decision_display_s
         visit = self._visit
         if self.phase in (Phase.MEASURING, Phase.REMEASURE) and visit is not None:
-            return self._code_deadline(visit)
+            return code_deadline(visit, self._cfg)
         return None
 
     # ------------------------------------------------------------------------------ outputs
+    # What the screen shows (`kiosk.checkpoint.shown`); the ± says why the kiosk is not sure.
     @property
     def screen(self) -> Screen:
         return self.shown.screen()
@@ -265,7 +269,6 @@ class Checkpoint:
 
     @property
     def shown_uncertainty(self) -> float | None:
-        """± of the shown temperature: while re-measuring it says why the kiosk is not sure."""
         return self.shown.uncertainty()
 
     @property
@@ -353,7 +356,7 @@ class Checkpoint:
 
     def _cold_ready(self, now: float, visit: Visit) -> bool:
         """Send a cold visitor back once their code is in (to recognise them), or at the timeout."""
-        return visit.code is not None or now >= self._code_deadline(visit)
+        return visit.code is not None or now >= code_deadline(visit, self._cfg)
 
     def _send_back(self, now: float, visit: Visit) -> None:
         if visit.code is not None:
@@ -365,30 +368,6 @@ class Checkpoint:
         self._outcome = None
         self._screening.restart()
         self._to(Phase.COME_BACK, now)
-
-    def _code_deadline(self, visit: Visit) -> float:
-        return (visit.in_range_at or visit.started_at) + self._cfg.no_code_timeout_s
-
-    def _ready(self, now: float, visit: Visit) -> bool:
-        temperature_done = visit.done or visit.sensor_failed or visit.remeasure_failed \
-            or (visit.cold and visit.returning)  # warmed up and still cold: staff check by hand
-        if not temperature_done:
-            # A visitor who never gets a reading (never in range, or readings never settle) is
-            # decided at the deadline without a temperature: fail closed.
-            return now >= self._code_deadline(visit) + self._cfg.no_code_timeout_s
-        deadline = self._code_deadline(visit)
-        if visit.track is not None and not visit.sensor_failed and now - self._last_good_frame_at > MAX_GAP_S:
-            return False  # frames stopped: nobody can tell the visitor is still there (a fault soon, or they resume)
-        if visit.placement is Placement.CROWDED and not visit.sensor_failed and now < deadline:
-            return False  # somebody beside the visitor: nothing is shown to two people at once
-        code = visit.code_now
-        if code is not None:
-            if code.facts.valid:
-                return True
-            assert visit.code_at is not None
-            if now - visit.code_at >= INVALID_CODE_GRACE_S:
-                return True
-        return now >= deadline
 
     def _decide(self, now: float, wall: float, visit: Visit) -> VisitorOutcome:
         code = self._rejudged(visit.code_now)  # the clock, the policy and the trust list of this moment

@@ -7,14 +7,12 @@ of *what happens* and of *what is shown* can each be read on their own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from kiosk.checkpoint.phase import Phase
+from kiosk.checkpoint.visit import Visit, VisitorOutcome
 from kiosk.ports import Screen
-from kiosk.screening import Placement
-
-if TYPE_CHECKING:
-    from kiosk.checkpoint.machine import Checkpoint
+from kiosk.screening import Placement, Screening
 
 SEVERAL_CODES_SHOWN_S = 1.5  # "show one code only" stays this long after several codes were last in view
 
@@ -25,10 +23,35 @@ _PLACEMENT_SCREENS = {
 }
 
 
+class Checked(Protocol):
+    """What the screen reads of the checkpoint (`kiosk.checkpoint.machine.Checkpoint`)."""
+
+    @property
+    def phase(self) -> Phase: ...
+    @property
+    def visit(self) -> Visit | None: ...
+    @property
+    def outcome(self) -> VisitorOutcome | None: ...
+    @property
+    def unrecorded(self) -> bool: ...
+    @property
+    def now(self) -> float: ...
+    @property
+    def hold_still_after(self) -> int: ...
+    @property
+    def reading_frames(self) -> int | None: ...
+    @property
+    def screening(self) -> Screening: ...
+    @property
+    def sensor_faulty(self) -> bool: ...
+    @property
+    def over_shoulder(self) -> bool: ...
+
+
 class Shown:
     """The screen's view of one checkpoint."""
 
-    def __init__(self, checkpoint: Checkpoint) -> None:
+    def __init__(self, checkpoint: Checked) -> None:
         self._cp = checkpoint
 
     def screen(self) -> Screen:

@@ -19,17 +19,14 @@ Two ways to feed the loop, one decision path:
   checkpoint's timers run after each: a late batch is decided as it happened.
 
 Around the loop, each in its own module: `kiosk.checkpoint.code_check` makes a decoded text a
-verified `ScannedCode`; `kiosk.loop.workers` holds the threaded mode (`Workers`);
-`kiosk.loop.presentation` decides the view and shows it (`Presenter`); `kiosk.loop.collaborators`
-names what the loop is handed besides hardware (the event sink, the poller, the voice).
+verified `ScannedCode` (and judges it again at the decision, `_judge`); `kiosk.loop.workers` the
+threaded mode; `kiosk.loop.presentation` the view (`Presenter`); `kiosk.loop.recording` the event
+of each outcome (`Recorder`); `kiosk.loop.collaborators` what the loop is handed besides hardware.
 
-The policy in force lives in one place, a `PolicyInForce` that the checkpoint, the replay guard,
-the event builder and the feed's daily summary all read; `apply_policy` is the one way to change
-it (the township's configuration arrives that way).  What others may know of the running kiosk is
-its `status()` (`KioskStatus`): the poller is handed it on every pass.
-
-Each pass beats `loop_watch` (`kiosk.loop.heartbeat.LoopWatch`: `is_alive()`, `last_beat`) and calls
-the `on_beat(now)` and `on_progress(part, now)` hooks, through which the systemd watchdog is fed.
+The policy in force lives in one `PolicyInForce` that the checkpoint, the replay guard, the event
+builder and the daily summary all read; `apply_policy` is the one way to change it.  Others know
+the running kiosk by its `status()` (`KioskStatus`), handed to the poller on every pass.  Each pass
+beats `loop_watch` and calls the `on_beat`/`on_progress` hooks that feed the systemd watchdog.
 """
 
 from __future__ import annotations

@@ -24,11 +24,10 @@ measurement at all and no reading is made.
 
 from __future__ import annotations
 
-import enum
 import math
 import warnings
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,10 +35,12 @@ from kiosk.config import ThermalConfig
 from kiosk.ports import ThermalFrame
 from kiosk.screening.drift import SKIN_RANGE_C, DriftTracker
 from kiosk.screening.face import ABOVE_ROOM_C, FACE_WIDTH_M, SKIN_MIN_C, Face, distance_for_width, find_faces
+from kiosk.screening.records import Placement, Reading, ThermalObservation, frame_plausible
 from kiosk.screening.tracking import TrackedFrame, Tracker
 
 __all__ = ["FACE_WIDTH_M", "Placement", "Reading", "Screening", "ThermalObservation", "frame_plausible"]
 
+PERSON_MIN_PIXELS = 6  # a warm basin this small near the kiosk is a smeared fragment, not a person
 APPROACH_M = 1.6  # people farther than this are queueing, not at the kiosk
 SIDE_BY_SIDE_M = 0.25  # a second face this close in depth is beside the visitor, not behind
 FRAME_FACE_MAX_C = 45.0  # a face hotter than this in one frame is a hot object or a glitch
@@ -53,70 +54,8 @@ COVERAGE = 2.0  # the reported ± is 2σ
 WARNING_AMBIENT = "warning_ambient"  # ui catalogue key `status.warning_ambient`: room outside the working range
 WARNING_DRIFT = "warning_drift"  # `status.warning_drift`: the visitors' running median moved
 _NOISE_FLOOR_C = 0.02  # ADC quantisation of a plateau mean
-PHYSICAL_RANGE_C = (-40.0, 300.0)  # the MLX90640's object range: outside it a value is garbage
 PLACEMENT_MARGIN = 1.12  # a well-placed person is too far only beyond 112 % of the farthest distance
 READING_CENTRE_COLS = 2.5  # the face read in the averaged frames lies this close to where the frames put it
-MIN_FINITE_SHARE = 0.4  # a frame with fewer valid pixels is broken (half are NaN only before subpage 2)
-
-
-def frame_plausible(frame: ThermalFrame) -> bool:
-    """Could a working sensor have produced this frame?  (Enough finite pixels, every value
-    within the sensor's range, a finite die temperature.)"""
-    pixels = frame.pixels
-    finite = np.isfinite(pixels)
-    if np.count_nonzero(finite) < MIN_FINITE_SHARE * pixels.size or not math.isfinite(frame.ambient_c):
-        return False
-    values = pixels[finite]
-    return bool(values.min() >= PHYSICAL_RANGE_C[0] and values.max() <= PHYSICAL_RANGE_C[1])
-
-
-class Placement(enum.Enum):
-    NOBODY = "nobody"
-    TOO_FAR = "too_far"
-    TOO_CLOSE = "too_close"
-    OK = "ok"
-    CROWDED = "crowded"  # two people side by side at the kiosk
-
-
-@dataclass(frozen=True, slots=True)
-class ThermalObservation:
-    """One frame, as seen for the person observed (the followed track, else the spot's)."""
-
-    placement: Placement
-    distance_m: float | None = None
-    face_c: float | None = None  # robust face maximum of this frame (uncompensated, uncalibrated)
-    companion: bool = False  # somebody else is in view, farther back
-    track: int | None = None  # the observed person's track (None: nobody in the spot)
-    centre_col: float | None = None  # where the observed face is in the view
-    tracked: TrackedFrame | None = field(default=None, compare=False, repr=False)  # everybody in view
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One measurement of one visitor.  `temperature_c` is never clamped: check `plausible`."""
-
-    temperature_c: float  # compensated and calibrated
-    uncertainty_c: float  # ± at about 95 % (2σ)
-    frames: int
-    spread_c: float  # max − min of the per-frame face values
-    distance_m: float
-    room_c: float
-    track: int | None = None  # the person it was taken of
-    raw_c: float | None = None  # the per-frame face value it rests on (uncompensated), to compare frames with
-    centre_col: float | None = None  # where the face was in the view
-
-    @property
-    def cold(self) -> bool:
-        """Below the skin range: a cold arrival (or a cap pulled down) — not a temperature."""
-        return self.temperature_c < SKIN_RANGE_C[0]
-
-    @property
-    def plausible(self) -> bool:
-        return SKIN_RANGE_C[0] <= self.temperature_c <= SKIN_RANGE_C[1]
-
-    def near(self, threshold_c: float) -> bool:
-        """The threshold lies inside this reading's uncertainty band: a verdict would be a guess."""
-        return abs(self.temperature_c - threshold_c) < self.uncertainty_c
 
 
 @dataclass(slots=True)
@@ -203,7 +142,8 @@ class Screening:
         if self.room_c is None and math.isfinite(frame.ambient_c):
             self.room_c = frame.ambient_c - OPEN_AIR_TA_SHIFT_C
         faces = self._faces(pixels, frame.ambient_c)
-        self._near = sum(f.distance_m <= APPROACH_M for f in faces)
+        # People within the approach zone (a fragment of a few pixels, smeared off a moving face, is nobody).
+        self._near = sum(f.distance_m <= APPROACH_M and f.pixels >= PERSON_MIN_PIXELS for f in faces)
         self._frame = frame
         self.tracked = self.tracker.update(faces, frame.taken_at)
         # Nobody at the kiosk: the room is learnt around whoever else is in view (a queue that never
