@@ -117,10 +117,10 @@ class Track:
 
     @property
     def settled(self) -> bool:
-        """Seen in two frames in a row, hardly moving and reading alike, and alike in both subpages
-        of the last frame (`Face.steady`): somebody standing still, facing the kiosk — not walking
-        through, not turning their head, not starting to move."""
-        return self.frames >= 2 and self.misses == 0 and self.step_depth <= SETTLED_DEPTH \
+        """Seen in the last frame alike in both of its subpages (`Face.steady`: still while the frame
+        was read), and, if seen before, hardly moving and reading alike since: somebody standing
+        still, facing the kiosk — not walking through, not turning their head, not starting to move."""
+        return self.misses == 0 and self.step_depth <= SETTLED_DEPTH \
             and self.step_lateral_m <= SETTLED_LATERAL_M and self.step_face_c <= SETTLED_FACE_C \
             and self.last.face.steady
 

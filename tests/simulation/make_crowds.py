@@ -150,22 +150,29 @@ def clock_and_replays() -> dict[str, Any]:
             "visitors": vs}
 
 
-def rush() -> dict[str, Any]:
+def rush(seed: int = 1, n: int = 80, ambient_c: float = 21.0, queue_m: float = 1.5, start: float = START + 10800,
+         name: str = "crowd: a rush with passers-by") -> dict[str, Any]:
     """A busy door: mostly cooperative visitors, a few eager ones, passers-by behind."""
-    rng = random.Random(1)
+    rng = random.Random(seed)
     vs = []
     t = 0.0
-    for i in range(60):
+    for i in range(n):
         vs.append(_cooperative(rng, f"u{i:02d}", t, **({"eager": True} if rng.random() < 0.2 else {})))
         t += rng.uniform(1.5, 5.0)
-    return {"version": 2, "name": "crowd: a rush with passers-by", "start": START + 10800,
-            "site": {"ambient_c": 21.0, "mode": "risk-areas", "risk_areas": ["440104"],
+    return {"version": 2, "name": name, "start": start,
+            "site": {"ambient_c": ambient_c, "mode": "risk-areas", "risk_areas": ["440104"], "queue_m": queue_m,
                      "passers": _passers(rng, t, 7.0)},
             "visitors": vs}
 
 
+def evening() -> dict[str, Any]:
+    """The same door on a warm evening (28 °C: clothing nearly as warm as skin), the queue farther back."""
+    return rush(seed=5, n=80, ambient_c=28.0, queue_m=2.0, start=START + 14 * 3600,
+                name="crowd: a warm evening")
+
+
 FILES = {"crowd-swaps.json": swaps, "crowd-walkoffs.json": walkoffs, "crowd-clock.json": clock_and_replays,
-         "crowd-rush.json": rush}
+         "crowd-rush.json": rush, "crowd-evening.json": evening}
 
 
 def main(directory: Path = SCENARIOS) -> None:
