@@ -90,7 +90,7 @@ def test_sensor_fault_fails_closed_and_recovers(rig: Rig) -> None:
 
 
 def test_sensor_fault_during_measurement_lists_code_reasons_too(rig: Rig) -> None:
-    rig.run(0.25, 36.5)  # one frame: no reading yet
+    rig.run(0.5, 36.5, width=5)  # still too far to be read
     rig.run(2.0, frames=False, code=RED)
     assert rig.outcomes[0].decision.reasons == ("sensor_fault", "code_red")
 
