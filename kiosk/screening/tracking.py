@@ -7,7 +7,9 @@ of the frame before:
 
 * a face *continues* a track when it is the only face within the track's gate and the track is
   the only one whose gate holds the face.  The gate is what a person standing, shifting or taking
-  a step can do in one frame (`LATERAL_GATE_M` sideways, a `DEPTH_GATE` share of the distance),
+  a step can do in one frame (`LATERAL_GATE_M` sideways, a `DEPTH_GATE` share of the distance,
+  and never `FACE_RISE_C` warmer: the back of a head turning away may cool, but what follows it
+  warm is a face coming in — somebody else, or the same person turning back, measured anew),
   widened by the step the track made in its last frame (a walker keeps walking, then stops: up to
   `MOMENTUM_CAP` more) and scaled by the time since the track was last seen;
 * a track *ends* when no face has lain within its gate for `MISSES_ALLOWED` + 1 frames in a row
@@ -54,6 +56,7 @@ SPOT_MARGIN = 1.1  # a track in the spot leaves it only beyond 110 % of these bo
 SIDE_BY_SIDE_M = 0.25  # a second person in the spot this close in depth stands beside the visitor
 LATERAL_GATE_M = 0.15  # sideways movement of one person in one frame period
 DEPTH_GATE = 0.4  # |ln(d1 / d0)| of one person in one frame period (a step toward or away)
+FACE_RISE_C = 2.0  # a track's face never warms by more than this from one frame to the next
 FACE_GATE_C = 1.0  # an unseen track found again reads within this of what it read (else: somebody else)
 MOMENTUM_CAP = 2.0  # the last step widens the gate by at most this many times the gate itself
 FRAME_S = 0.25  # the frame period the gates are given for (4 Hz); they scale with the time since last seen
@@ -103,6 +106,7 @@ class Track:
     step_lateral_m: float = 0.0  # its sideways step in its last frame, per frame period
     step_face_c: float = 0.0  # |change| of its face value in its last frame
     misses: int = 0  # frames in a row it was not seen in (0: seen in the last frame)
+    calm_birth: bool = False  # new in a spot nobody was seen in the frame before
     recent_m: deque[float] = field(default_factory=lambda: deque(maxlen=SMOOTHING_FRAMES))  # distances seen
 
     @property
@@ -118,9 +122,10 @@ class Track:
     @property
     def settled(self) -> bool:
         """Seen in the last frame alike in both of its subpages (`Face.steady`: still while the frame
-        was read), and, if seen before, hardly moving and reading alike since: somebody standing
-        still, facing the kiosk — not walking through, not turning their head, not starting to move."""
-        return self.misses == 0 and self.step_depth <= SETTLED_DEPTH \
+        was read), and seen the frame before, hardly moving and reading alike — or new, in a spot
+        nobody was seen in the frame before (a person smeared by a step, standing again): somebody
+        standing still, facing the kiosk — not walking through, not turning their head."""
+        return self.misses == 0 and (self.frames >= 2 or self.calm_birth) and self.step_depth <= SETTLED_DEPTH \
             and self.step_lateral_m <= SETTLED_LATERAL_M and self.step_face_c <= SETTLED_FACE_C \
             and self.last.face.steady
 
@@ -182,6 +187,8 @@ class Tracker:
     def _gated(self, track: Track, s: Sighting, scale: float = 1.0) -> bool:
         if not track.seen and abs(s.face.face_c - track.last.face.face_c) > FACE_GATE_C * scale:
             return False  # lost for a frame and back reading degrees apart: somebody else
+        if s.face.face_c - track.last.face.face_c > FACE_RISE_C * scale:
+            return False  # a cool head (turned away, hair) does not become a warm face: somebody else
         periods, depth, lateral = self._steps(track, s)
         periods *= scale
         depth_gate = DEPTH_GATE + min(track.step_depth, MOMENTUM_CAP * DEPTH_GATE)
@@ -198,6 +205,7 @@ class Tracker:
         if self._last_at is not None and at - self._last_at > MAX_GAP_S:
             ended.update(self.reset().ended)
         self._last_at = at
+        spot_was_empty = not any(t.in_spot and t.seen for t in self._tracks)  # in the frame before
         faces = [f for f in faces if f.distance_m <= FAR_M]
         plain = [self.sighting(f, at) for f in faces]
         claims: dict[int, list[int]] = {t.id: [i for i, s in enumerate(plain) if self._gated(t, s)]
@@ -255,7 +263,7 @@ class Tracker:
             if len(claimants[i]) > 1 and s.in_spot:
                 crowded = True
             live.append(Track(self._next_id, at, s, spot_since=at if s.in_spot else None,
-                              recent_m=deque([s.distance_m], maxlen=SMOOTHING_FRAMES)))
+                              recent_m=deque([s.distance_m], maxlen=SMOOTHING_FRAMES), calm_birth=spot_was_empty))
             self._next_id += 1
         self._tracks = live
         spot_tracks = sorted((t for t in live if t.in_spot and t.seen), key=lambda t: t.last.distance_m)

@@ -11,6 +11,7 @@ from tests.loop.rig import SimulatedKiosk
 
 
 def test_wandering_readings_ask_to_hold_still_and_never_decide_on_them(rig: Rig) -> None:
+    rig.run(DT, 37.5, width=5, code=GREEN)  # walking up
     for i in range(16):  # 4 s of a face jumping by 1.5 °C from frame to frame (turning, stepping about)
         rig.run(DT, 36.0 if i % 2 else 37.5, code=GREEN)
     assert rig.cp.screen is Screen.HOLD_STILL

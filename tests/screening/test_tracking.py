@@ -50,7 +50,8 @@ def test_a_person_standing_still_is_one_track_in_the_spot_and_settles() -> None:
     assert walking.spot == track.id and track.in_spot and not track.settled  # smeared: walking in
     first = line.frame(face(0.5))
     (track,) = [t for t in first.tracks if t.seen]
-    assert track.settled  # alike in both subpages of the frame: standing still (a new track: a leap)
+    assert not track.settled  # a new track (a leap from where the walker was): seen once
+    assert line.frame(face(0.5)).track(track.id).settled  # seen twice, alike: standing still
     for _ in range(5):
         now = line.frame(face(0.5 + 0.01, 0.005, 36.55))
     assert now.spot == track.id and now.track(track.id).settled and not now.crowded and not now.ended
@@ -109,6 +110,27 @@ def test_one_unseen_frame_is_bridged_only_where_the_person_was() -> None:
     line.frame()
     other = line.frame(face(0.52, face_c=38.9))
     assert other.track(a.id) is None and other.ended == {a.id: End.GONE}
+
+
+def test_a_steady_face_in_a_spot_nobody_was_seen_in_is_settled_at_once() -> None:
+    """A quick step smears a face out of one frame; the person, standing again, is read at once."""
+    line = Line()
+    line.frame(face(1.1))
+    line.frame(face(1.1))
+    line.frame()  # smeared by the step closer
+    (again,) = [t for t in line.frame(face(0.5)).tracks if t.seen]
+    assert again.settled and again.frames == 1
+
+
+def test_a_cool_head_never_becomes_a_warm_face() -> None:
+    """The back of a head turning away (hair, 32 °C in a warm room) is tracked; the warm face that
+    comes where it was is somebody else's track."""
+    line = Line()
+    (a,) = line.frame(face(0.9, face_c=36.8)).tracks
+    assert line.frame(face(1.0, face_c=32.0)).track(a.id) is not None  # turned away: cooler, the same track
+    after = line.frame(face(0.9, face_c=36.4))
+    (b,) = [t for t in after.tracks if t.seen]
+    assert b.id != a.id and not after.track(a.id).seen  # a: unseen (then gone); the face is b's
 
 
 def test_an_unseen_track_is_not_given_a_face_somebody_seen_nearly_reaches() -> None:
