@@ -59,7 +59,8 @@ class Outbox:
     """A durable, ordered queue of events on SQLite.  See the module docstrings for why each setting."""
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None,
-                 limits: Limits | None = None, reserve_bytes: int = RESERVE_BYTES, resend: Resend | None = None) -> None:
+                 limits: Limits | None = None, reserve_bytes: int = RESERVE_BYTES,
+                 resend: Resend | None = None) -> None:
         self.path = Path(path)
         self._clock: Clock = clock or RealClock()
         self._bounds = Bounds(limits or Limits())

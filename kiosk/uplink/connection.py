@@ -17,6 +17,11 @@ is built are about paho, not about the outbox:
   `generation`, so what a client already given up reports late is ignored.
 * **The Last Will** is set on every client: the broker publishes "offline" on the retained
   `{topic_prefix}/status` if the kiosk dies.
+* **A persistent session** (`clean_start=False`, expiring `SESSION_EXPIRY_S` after the kiosk
+  leaves): the broker keeps the kiosk's subscriptions and queues what is published for it while
+  it is away, above all the township's receipts (`kiosk.uplink.receipts`), which would otherwise
+  be lost with every reconnect or restart and cost a re-send each.  Only the broker keeps state:
+  the fresh paho client of each connection has none to replay.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 # One logger for the whole uplink (its parts included): operators filter on this name.
 log = logging.getLogger("kiosk.uplink.mqtt")
@@ -42,6 +49,7 @@ OFFLINE = b"offline"
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 60.0
 CONNECT_TIMEOUT_S = 10.0  # TCP (and TLS) connect, in paho's thread
+SESSION_EXPIRY_S = 3600  # the broker keeps our session (and queues our receipts) this long after we leave
 
 
 def backoff_delay(failures: int, rng: random.Random, *, low_s: float = BACKOFF_MIN_S,
@@ -120,7 +128,9 @@ class Connection:
         client.on_message = self._guarded(gen, self._cb_message)
         self.client = client
         try:
-            client.connect_async(self.host, self.port, keepalive=self.keepalive, clean_start=True)
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            client.connect_async(self.host, self.port, keepalive=self.keepalive, clean_start=False, properties=props)
             client.loop_start()
         except (OSError, ValueError) as exc:
             self._notes.put(Note("lost", gen, code=0x80))

@@ -30,7 +30,7 @@ def test_a_published_row_awaits_its_receipt_and_the_receipt_deletes_it(open_outb
     assert (s.pending, s.published, s.sent, s.receipted, s.rows) == (1, 2, 0, 0, 3)
     assert [r.seq for r in ob.pending()] == [seqs[2]]  # published rows are not published again at once
     assert ob.awaiting_count() == 2
-    assert ob.mark_published([seqs[2]], at=T, receipted=_ids(ob, seqs[:2]) + ["health-id", "unknown"]) == (1, 2)
+    assert ob.mark_published([seqs[2]], at=T, receipted=[*_ids(ob, seqs[:2]), "health-id", "unknown"]) == (1, 2)
     s = ob.stats()
     assert (s.pending, s.published, s.receipted, s.rows) == (0, 1, 2, 1)
     assert [r.seq for r in ob.tail()] == [seqs[2]]

@@ -66,8 +66,8 @@ def test_200_events_arrive_in_order_exactly_once(broker: Broker, subscribe: Call
         time.sleep(0.05)  # a duplicate would arrive now
         assert event_ids(sub) == ids
         stats, kept = up.stats(), outbox.stats()
-        assert (kept.pending, kept.sent) == (0, 200)
-        assert all(r.sent_at is not None for r in outbox.tail(200))
+        assert (kept.pending, kept.published, kept.sent) == (0, 200, 0)  # the broker has them: awaiting receipts
+        assert all(r.published_at is not None and r.sent_at is None for r in outbox.tail(200))
         assert (stats.published, stats.acknowledged, stats.rejected, stats.connects) == (200, 200, 0, 1)
         assert 1 < stats.max_inflight_seen <= 20
     entry = sub.received(f"{PREFIX}/entry")[0]
@@ -152,7 +152,7 @@ def test_a_refused_event_is_set_aside_not_retried(make_broker: Callable[..., Bro
         stats, kept = up.stats(), outbox.stats()
         alert = next(r for r in outbox.tail(3) if r.stream == "alert")
     assert alert.rejected == 0x87 and alert.sent_at is None  # "not authorised", kept as a dead letter
-    assert (kept.sent, kept.rejected, kept.pending) == (2, 1, 0)
+    assert (kept.published, kept.rejected, kept.pending) == (2, 1, 0)
     assert (stats.published, stats.rejected) == (3, 1)  # published once, never again
     assert event_ids(sub) == ids[:2]
 
@@ -211,11 +211,11 @@ class FlakyOutbox(Outbox):
 
     failures = 1
 
-    def mark_sent(self, seqs: Iterable[int]) -> int:
+    def mark_published(self, seqs: Iterable[int], *, at: float, receipted: Iterable[str] = ()) -> tuple[int, int]:
         if self.failures:
             self.failures -= 1
             raise sqlite3.OperationalError("disk I/O error")
-        return super().mark_sent(seqs)
+        return super().mark_published(seqs, at=at, receipted=receipted)
 
 
 def test_a_failing_disk_delays_the_record_but_sends_nothing_twice(broker: Broker,

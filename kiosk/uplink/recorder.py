@@ -1,0 +1,101 @@
+"""What the broker and the township said, written to the outbox in batches.
+
+PUBACKs, the broker's refusals and the township's receipts all change outbox rows, and every
+change is a transaction, that is an fsync: 2 to 20 ms on an SD card.  One per PUBACK would cap
+the drain of a backlog at a few hundred events a second.  So `Recorder` collects them and writes
+them in batches: the PUBACKs of up to `ACK_BATCH` rows (or those of `ACK_DELAY_S`) together with
+the receipts that came meanwhile, in one transaction (`Outbox.mark_published`), and at once
+when nothing more is in flight.  An ack not yet written at a power cut costs a duplicate later,
+never a loss; a receipt not yet written costs a re-send the township drops.
+
+What a PUBACK means depends on the township (`kiosk.uplink.receipts`): the row awaits its
+receipt (`mark_published`), or, from a township that sends none, it is freed (`mark_sent`).
+The mode changes the receipts owe (free the awaiting rows; publish again those freed on a PUBACK
+alone) are made here too, before the next batch, and retried until the outbox takes them.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kiosk.outbox import Outbox
+from kiosk.ports import Clock
+from kiosk.uplink.connection import log
+from kiosk.uplink.receipts import ABSENT, PRESENT, Receipts
+
+ACK_BATCH = 256  # acks recorded in one transaction at most this many ...
+ACK_DELAY_S = 0.2  # ... or after this long, or at once when nothing more is in flight
+RECEIPT_BATCH = 1000  # receipted ids waiting: record now
+
+
+class Recorder:
+    """Acks, refusals and receipts not yet on disk; `record` writes them (see the module docstring).
+
+    A part of `MqttUplink`, which holds one and tells it what the network thread reported
+    (`acked`, `refused`); the receipts come through the `Receipts` part it is given.  `clock`
+    is the uplink's (real time): its wall clock schedules the re-sends.
+    """
+
+    def __init__(self, outbox: Outbox, receipts: Receipts, clock: Clock) -> None:
+        self.outbox = outbox
+        self.receipts = receipts
+        self._clock = clock
+        self._acked: list[int] = []  # acknowledged, not yet recorded in the outbox
+        self._first_ack_at = 0.0  # time.monotonic() of the oldest unrecorded ack
+        self._refused: list[tuple[int, int]] = []  # (seq, reason code) refused, not yet recorded
+        self._ids: list[str] = []  # receipted, taken from `receipts`, not yet recorded
+        self.receipted = 0  # rows freed by a receipt (through this uplink)
+        self.requeued = 0  # rows freed on a PUBACK alone, published again when receipts came back
+
+    def acked(self, seq: int) -> None:
+        if not self._acked:
+            self._first_ack_at = time.monotonic()
+        self._acked.append(seq)
+
+    def refused(self, seq: int, code: int) -> None:
+        self._refused.append((seq, code))
+
+    def busy(self) -> set[int]:
+        """Rows done (acked or refused) though not yet on disk: not to be published again meanwhile."""
+        return {*self._acked, *(seq for seq, _ in self._refused)}
+
+    @property
+    def unrecorded(self) -> int:
+        return len(self._acked) + len(self._refused) + len(self._ids) + self.receipts.waiting
+
+    def record(self, *, force: bool = False, idle: bool = False) -> None:
+        """Write what is due: all of it with `force`, or when `idle` (nothing in flight, nothing more
+        to publish), or when a batch is full or old enough.  Each write is one transaction; what
+        fails (an `sqlite3.Error` propagates) is kept for the next call."""
+        self._transition()
+        self._ids.extend(self.receipts.take())
+        acked, ids = self._acked, self._ids
+        oldest = min(time.monotonic() - self._first_ack_at if acked else 0.0, self.receipts.oldest_s)
+        if (acked or ids) and (force or idle or len(acked) >= ACK_BATCH or len(ids) >= RECEIPT_BATCH
+                               or oldest >= ACK_DELAY_S):
+            if self.receipts.frees_on_puback:
+                self.outbox.mark_sent(acked)
+                freed = self.outbox.mark_receipted(ids) if ids else 0
+            else:
+                published, freed = self.outbox.mark_published(acked, at=self._clock.wall(), receipted=ids)
+                if published:
+                    self.receipts.awaiting = True
+            self.receipted += freed
+            self._acked, self._ids = [], []
+        while self._refused:
+            seq, code = self._refused[0]
+            self.outbox.mark_rejected([seq], code)
+            self._refused.pop(0)
+
+    def _transition(self) -> None:
+        owed = self.receipts.transition
+        if owed == ABSENT:
+            freed = self.outbox.free_awaiting()
+            log.info("uplink: %d events awaiting a receipt freed (the township sends none)", freed)
+        elif owed == PRESENT:
+            n = self.outbox.requeue_freed()
+            self.requeued += n
+            if n:
+                log.info("uplink: %d events freed without a receipt are published again", n)
+        if owed is not None:
+            self.receipts.done()
