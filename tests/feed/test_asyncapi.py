@@ -82,7 +82,7 @@ def test_a_channel_for_every_topic_of_the_tree_and_an_operation_for_every_channe
     expected = {topics.stream(level) for level in UPLINK_LEVELS} | {topics.status, topics.township_config,
                                                                      topics.kiosk_config}
     addresses = {c["address"].format(township="t1", site="s1", kiosk="k1") for c in DOC["channels"].values()}
-    assert addresses == expected
+    assert addresses == expected | {f"{topics.prefix}/receipt"}  # the township's receipts (township/receipts.py)
     used = {op["channel"]["$ref"].split("/")[-1] for op in DOC["operations"].values()}
     assert used == set(DOC["channels"])
     for op in DOC["operations"].values():
