@@ -1,5 +1,10 @@
 """`kiosk outbox stats|tail|purge-sent`: look into the outbox, from another process if need be.
 
+`stats` says what waits for the broker (`pending`), what the broker has and the township has not
+receipted yet (`published`), what was freed without a receipt and is kept for the retention
+(`sent`), and how many the township's receipts freed, ever (`receipted`: those rows are gone).
+`tail` names each row's state the same way.
+
 The outbox is in WAL mode, so these commands can read (and `purge-sent` can write) while the
 kiosk runs.  `tail` never prints a payload: it shows each row's place in the queue and only the
 payload's non-personal fields (decision, reasons, policy version, day), so its output can be
@@ -50,7 +55,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(json.dumps({"path": str(outbox.path), "pending": s.pending, "sent": s.sent, "rejected": s.rejected,
                           "rows": s.rows, "bytes": s.bytes, "oldest_pending_age_s": s.oldest_pending_age_s,
                           "dropped": s.dropped, "dropped_by_stream": dict(s.dropped_by_stream),
-                          "reported_days": outbox.reported_days()[-7:]}, indent=2))
+                          "reported_days": outbox.reported_days()[-7:], "published": s.published,
+                          "receipted": s.receipted, "oldest_unreceipted_age_s": s.oldest_unreceipted_age_s},
+                         indent=2))
     return 0
 
 
@@ -60,8 +67,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return 1
     with outbox:
         for row in outbox.tail(args.n):
-            state = "sent" if row.sent_at is not None else (f"rejected 0x{row.rejected:02x}"
-                                                           if row.rejected is not None else "pending")
+            state = "sent" if row.sent_at is not None else (
+                f"rejected 0x{row.rejected:02x}" if row.rejected is not None else
+                "published" if row.published_at is not None else "pending")
             created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(row.created))
             print(json.dumps({"seq": row.seq, "event_id": row.event_id, "stream": row.stream, "state": state,
                               "created": created, "bytes": len(row.payload), **_shown(row.payload)},

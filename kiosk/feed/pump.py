@@ -130,17 +130,15 @@ class FeedPump:
         return sent
 
     def next_due(self) -> float:
-        """The earliest `Clock.monotonic` time at which a part of the feed has something to do.
+        """The earliest `Clock.monotonic` time at which the feed does something seen outside the kiosk.
 
-        Health only while online (offline, none is due); the daily summary at the next
-        `uplink.daily_report_time`; housekeeping; the in-service totals' next write.
+        The health report (only while online: offline, none is due) and the daily summary (at the
+        next `uplink.daily_report_time`).  Housekeeping and the in-service record are the kiosk's
+        own business: after a jump over them they run on the next pass, with the time jumped.
         """
         now = self.clock.monotonic()
-        due = [self._housekeeping_due, self.service.next_due,
-               now + max(0.0, self.daily.next_report_at(self.clock.wall()) - self.clock.wall())]
-        if self.online:
-            due.append(self._health_due)
-        return min(due)
+        due = now + max(0.0, self.daily.next_report_at(self.clock.wall()) - self.clock.wall())
+        return min(due, self._health_due) if self.online else due
 
     def drain(self, timeout_s: float, *, receipts: bool = True, receipts_grace_s: float = RECEIPTS_GRACE_S,
               sleep: Callable[[float], None] | None = None) -> bool:

@@ -68,9 +68,8 @@ class InService:
             self.flush()
 
     def flush(self) -> None:
+        """Add the running totals to the outbox (and note the time: the kiosk ran until now)."""
         self._flush_due = self.clock.monotonic() + self.flush_s
-        if not self._unsaved:
-            return
         try:
             self.outbox.add_service(self._unsaved)
         except sqlite3.Error:

@@ -376,17 +376,16 @@ class Outbox:
         return self._tally.day(self._db, day)
 
     def add_service(self, seconds: dict[str, float]) -> None:
-        """Add in-service seconds per local day (the daily summary's `in_service_s`)."""
-        if seconds:
-            with self._write() as con:
-                self._tally.add_service(con, seconds)
+        """Add in-service seconds per local day (the daily summary's `in_service_s`), noting the time."""
+        with self._write() as con:
+            self._tally.add_service(con, seconds, self._clock.wall())
 
     def service_seconds(self, day: str) -> float:
         return self._tally.service(self._db, day)
 
-    def last_day(self) -> str | None:
-        """The latest local day this outbox has seen (tallied, reported or in service), or None."""
-        return self._tally.last_day(self._db)
+    def last_wall(self) -> float | None:
+        """The latest wall time this outbox's kiosk left a trace at (None: a new file)."""
+        return self._tally.last_wall(self._db)
 
     def tallied_days(self) -> list[str]:
         return self._tally.days(self._db)

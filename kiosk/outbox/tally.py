@@ -29,6 +29,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+LAST_WALL = "last_wall"  # meta: the wall clock of the last in-service record (the kiosk ran until then)
+
 
 @dataclass(frozen=True, slots=True)
 class Tally:
@@ -67,10 +69,12 @@ class DayTally:
         return bool(con.execute("INSERT INTO daily_reports (day, event_id, made) VALUES (?, ?, ?) "
                                 "ON CONFLICT (day) DO NOTHING RETURNING day", (day, event_id, made)).fetchall())
 
-    def add_service(self, con: sqlite3.Connection, seconds: dict[str, float]) -> None:
-        """Add in-service seconds per local day."""
+    def add_service(self, con: sqlite3.Connection, seconds: dict[str, float], wall: float) -> None:
+        """Add in-service seconds per local day, and note `wall` as the last time the kiosk ran."""
         con.executemany("INSERT INTO service (day, seconds) VALUES (?, ?) "
                         "ON CONFLICT (day) DO UPDATE SET seconds = seconds + excluded.seconds", seconds.items())
+        con.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                    "max(CAST(value AS REAL), CAST(excluded.value AS REAL))", (LAST_WALL, repr(float(wall))))
 
     def forget(self, con: sqlite3.Connection, made_before: float) -> int:
         """Forget the tallies of days whose report was made at or before `made_before`; returns how many."""
@@ -103,13 +107,16 @@ class DayTally:
         """Every day whose report was stored, oldest first."""
         return [r[0] for r in con.execute("SELECT day FROM daily_reports ORDER BY day")]
 
+    def last_wall(self, con: sqlite3.Connection) -> float | None:
+        """The latest wall time this file has a trace of: the last in-service record, the newest row, the
+        newest report (None for a new file)."""
+        row = con.execute("SELECT max(t) FROM (SELECT CAST(value AS REAL) AS t FROM meta WHERE key = ? "
+                          "UNION ALL SELECT max(created) FROM outbox UNION ALL SELECT max(made) FROM daily_reports)",
+                          (LAST_WALL,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def service(self, con: sqlite3.Connection, day: str) -> float:
         """Seconds in service recorded for `day` (local)."""
         row = con.execute("SELECT seconds FROM service WHERE day = ?", (day,)).fetchone()
         return 0.0 if row is None else float(row[0])
 
-    def last_day(self, con: sqlite3.Connection) -> str | None:
-        """The latest local day this file has seen: tallied, reported or in service."""
-        row = con.execute("SELECT max(day) FROM (SELECT max(day) AS day FROM visits UNION ALL SELECT max(day) "
-                          "FROM daily_reports UNION ALL SELECT max(day) FROM service)").fetchone()
-        return None if row is None else row[0]

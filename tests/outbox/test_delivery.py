@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kiosk.outbox import Limits, Outbox, Resend
 from kiosk.outbox.schema import MIGRATIONS, SCHEMA_VERSION
@@ -130,9 +131,15 @@ def test_rows_awaiting_a_receipt_are_undelivered_for_the_bounds(open_outbox: Ope
     assert ob.stats().published == 9 and [r.stream for r in ob.tail(100)].count("alert") == 5
 
 
-def test_seconds_in_service_per_day(open_outbox: Open) -> None:
+def test_seconds_in_service_per_day_and_the_last_time_seen(open_outbox: Open, fill: Fill, clock: Any) -> None:
     ob = open_outbox()
+    assert ob.last_wall() is None
     ob.add_service({"2026-11-24": 100.5})
+    assert ob.last_wall() == clock.wall()
+    clock.advance(60)
     ob.add_service({"2026-11-24": 50.0, "2026-11-25": 7.0})
     assert ob.service_seconds("2026-11-24") == 150.5 and ob.service_seconds("2026-11-23") == 0.0
-    assert ob.last_day() == "2026-11-25"
+    assert ob.last_wall() == clock.wall()
+    clock.advance(60)
+    fill(ob, "entry", 1)
+    assert ob.last_wall() == clock.wall()  # a row is a trace too
