@@ -1,6 +1,6 @@
 """A tiny township consumer that sends receipts exactly as the contract says, for the kiosk's tests.
 
-    python -m tests.feed.township_stub --host H --port P --db FILE [--client-id ID] [--filter F]
+    python -m tests.feed.township_stub --host H --port P --db FILE [--client-id ID] [--filter F] [--no-receipts]
 
 It stands in for `kiosk township listen` until the township's own listener (branch wt-t14)
 sends receipts on main: a real paho client in its own process (or thread: `ReceiptingConsumer`),
@@ -185,12 +185,13 @@ def main() -> int:
     ap.add_argument("--db", required=True)
     ap.add_argument("--client-id", default="township-stub")
     ap.add_argument("--filter", default="checkpoint/v1/#")
+    ap.add_argument("--no-receipts", action="store_true", help="a township from before receipts")
     args = ap.parse_args()
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     consumer = ReceiptingConsumer(args.host, args.port, Path(args.db), client_id=args.client_id,
-                                  topic_filter=args.filter)
+                                  topic_filter=args.filter, receipts=not args.no_receipts)
     consumer.start(timeout_s=60)
     print("ready", flush=True)
     stopping.wait()
