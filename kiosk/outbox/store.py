@@ -235,9 +235,9 @@ class Outbox:
         seqs, ids = list(seqs), list(receipted)
         if not seqs and not ids:
             return 0, 0
-        with self._write() as con:
-            published = self._delivery.published(con, seqs, self._clock.wall(), at) if seqs else 0
+        with self._write() as con:  # receipts first: a row receipted before its PUBACK is recorded is not updated
             freed = self._delivery.receipted(con, ids) if ids else 0
+            published = self._delivery.published(con, seqs, self._clock.wall(), at) if seqs else 0
         return published, freed
 
     def mark_receipted(self, event_ids: Iterable[str]) -> int:

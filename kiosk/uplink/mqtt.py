@@ -335,21 +335,21 @@ class MqttUplink:
         free = self._window - len(self._inflight)
         if free <= 0:
             return
-        busy = {seq for seq in self._inflight.values() if seq is not None}
-        busy.update(self._recorder.busy())  # done, though not yet on disk
+        inflight = {seq for seq in self._inflight.values() if seq is not None}  # at most the window
+        done = self._recorder.done  # acked or refused, though not yet on disk (not copied: it may be thousands)
         # Rows already handed over on this connection are skipped in SQL (by the index alone), so a
         # poll reads only the rows it will publish however many acks wait to be recorded.
         # Read ahead a batch of rows, so that a draining backlog costs one query per batch, not per
         # ack.  An append (an alert!) makes the batch stale: it is read again, in priority order.
         appended = self.outbox.appended
         if not self._ahead or appended != self._ahead_version:
-            limit = max(free, READ_AHEAD) + (len(busy) if not self._cursor else 0)
+            limit = max(free, READ_AHEAD) + (len(inflight) + len(done) if not self._cursor else 0)
             self._ahead = deque(self.outbox.pending(limit, after=self._cursor))
             self._ahead_version = appended
             self._drained = len(self._ahead) < limit  # nothing more waits: acks may be recorded at once
         while free > 0 and self._ahead:
             row = self._ahead[0]
-            if row.seq in busy or row.seq <= self._cursor.get(row.priority, 0):
+            if row.seq in inflight or row.seq in done or row.seq <= self._cursor.get(row.priority, 0):
                 self._ahead.popleft()
                 continue
             if not self._publish(row):

@@ -5,8 +5,10 @@ change is a transaction, that is an fsync: 2 to 20 ms on an SD card.  One per PU
 the drain of a backlog at a few hundred events a second.  So `Recorder` collects them and writes
 them in batches: the PUBACKs of up to `ACK_BATCH` rows (or those of `ACK_DELAY_S`) together with
 the receipts that came meanwhile, in one transaction (`Outbox.mark_published`), and at once
-when nothing more is in flight.  An ack not yet written at a power cut costs a duplicate later,
-never a loss; a receipt not yet written costs a re-send the township drops.
+when nothing more is in flight.  Receipts alone wait longer (`RECEIPT_BATCH`, `RECEIPT_DELAY_S`):
+during a drain they ride in the acks' transactions, so that they cost no fsync of their own.  An
+ack not yet written at a power cut costs a duplicate later, never a loss; a receipt not yet
+written costs a re-send the township drops.
 
 What a PUBACK means depends on the township (`kiosk.uplink.receipts`): the row awaits its
 receipt (`mark_published`), or, from a township that sends none, it is freed (`mark_sent`).
@@ -23,9 +25,10 @@ from kiosk.ports import Clock
 from kiosk.uplink.connection import log
 from kiosk.uplink.receipts import ABSENT, PRESENT, Receipts
 
-ACK_BATCH = 256  # acks recorded in one transaction at most this many ...
-ACK_DELAY_S = 0.2  # ... or after this long, or at once when nothing more is in flight
-RECEIPT_BATCH = 1000  # receipted ids waiting: record now
+ACK_BATCH = 4096  # acks recorded in one transaction at most this many ...
+ACK_DELAY_S = 0.5  # ... or after this long, or at once when nothing more is in flight
+RECEIPT_BATCH = 5000  # receipted ids waiting alone: record at this many ...
+RECEIPT_DELAY_S = 1.0  # ... or this old, or at once when nothing is in flight
 
 
 class Recorder:
@@ -43,6 +46,7 @@ class Recorder:
         self._acked: list[int] = []  # acknowledged, not yet recorded in the outbox
         self._first_ack_at = 0.0  # time.monotonic() of the oldest unrecorded ack
         self._refused: list[tuple[int, int]] = []  # (seq, reason code) refused, not yet recorded
+        self.done: set[int] = set()  # the seqs of both, for the uplink's look-ups (kept, not rebuilt per poll)
         self._ids: list[str] = []  # receipted, taken from `receipts`, not yet recorded
         self.receipted = 0  # rows freed by a receipt (through this uplink)
         self.requeued = 0  # rows freed on a PUBACK alone, published again when receipts came back
@@ -51,13 +55,11 @@ class Recorder:
         if not self._acked:
             self._first_ack_at = time.monotonic()
         self._acked.append(seq)
+        self.done.add(seq)
 
     def refused(self, seq: int, code: int) -> None:
         self._refused.append((seq, code))
-
-    def busy(self) -> set[int]:
-        """Rows done (acked or refused) though not yet on disk: not to be published again meanwhile."""
-        return {*self._acked, *(seq for seq, _ in self._refused)}
+        self.done.add(seq)
 
     @property
     def unrecorded(self) -> int:
@@ -68,11 +70,14 @@ class Recorder:
         to publish), or when a batch is full or old enough.  Each write is one transaction; what
         fails (an `sqlite3.Error` propagates) is kept for the next call."""
         self._transition()
-        self._ids.extend(self.receipts.take())
-        acked, ids = self._acked, self._ids
-        oldest = min(time.monotonic() - self._first_ack_at if acked else 0.0, self.receipts.oldest_s)
-        if (acked or ids) and (force or idle or len(acked) >= ACK_BATCH or len(ids) >= RECEIPT_BATCH
-                               or oldest >= ACK_DELAY_S):
+        acked, waiting = self._acked, self.receipts.waiting
+        due = acked and (len(acked) >= ACK_BATCH or time.monotonic() - self._first_ack_at >= ACK_DELAY_S)
+        # Receipts ride with the acks: on their own they are written only when nothing else is going on, or
+        # when many or old (a receipt written late holds a row a moment longer; a commit costs an fsync).
+        due = due or waiting >= RECEIPT_BATCH or self.receipts.oldest_s >= RECEIPT_DELAY_S
+        if (acked or waiting or self._ids) and (force or idle or self._ids or due):
+            self._ids.extend(self.receipts.take())  # kept here if the write fails, written first next time
+            ids = self._ids
             if self.receipts.frees_on_puback:
                 self.outbox.mark_sent(acked)
                 freed = self.outbox.mark_receipted(ids) if ids else 0
@@ -81,11 +86,13 @@ class Recorder:
                 if published:
                     self.receipts.awaiting = True
             self.receipted += freed
+            self.done.difference_update(acked)
             self._acked, self._ids = [], []
         while self._refused:
             seq, code = self._refused[0]
             self.outbox.mark_rejected([seq], code)
             self._refused.pop(0)
+            self.done.discard(seq)
 
     def _transition(self) -> None:
         owed = self.receipts.transition

@@ -25,6 +25,7 @@ import argparse
 import json
 import queue
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -87,6 +88,7 @@ class ReceiptingConsumer:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_: self._subscribed.set()
         self.client.on_message = self._on_message
+        self.client.on_socket_open = lambda _c, _u, sock: sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.stored = self.duplicates = self.receipts_sent = 0
 
     def start(self, timeout_s: float = 10.0) -> None:
