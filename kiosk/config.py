@@ -7,17 +7,35 @@ fails loudly instead of silently keeping a default.  Only the composition root r
 
 from __future__ import annotations
 
+import base64
+import codecs
 import tomllib
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kiosk.config_problems import (
+    Problem,
+    custom_error,
+    did_you_mean,
+    encoding_problem,
+    problems_of,
+    seal_key_problem,
+    toml_problem,
+    unreadable_problem,
+)
 from kiosk.errors import ConfigError
 
 CONFIG_VERSION = 1
+# Bounds that keep a configuration from hiding a fever (README.md, "Configuration", says why).
+CALIBRATION_OFFSET_LIMIT_C = 1.5  # the MLX90640 is ±1 °C out of the box; more is a broken or misaimed sensor
+COMPENSATION_TAKES_AT_MOST_C = 0.5  # distance + ambient compensation may subtract at most this anywhere
+REFERENCE_DISTANCE_M = 0.5  # = kiosk.screening.thermal's: the compensation is zero here ...
+REFERENCE_ROOM_C = 24.0  # ... and in a room this warm
 
 
 class _Section(BaseModel):
@@ -58,13 +76,13 @@ class PolicyConfig(_Section):
                        description="`risk-areas` verifies trips; `no-risk-areas` records but does not verify.")
     risk_areas: tuple[AreaCode, ...] = Field((), title="Risk areas",
                                              description="Division codes of current mid/high-risk areas.")
-    fever_c: float = Field(37.3, ge=35.0, le=40.0, title="Fever threshold (°C)",
-                           description="A reading at or above this is STOP (after one re-measure).")
+    fever_c: float = Field(37.3, ge=37.0, le=37.5, title="Fever threshold (°C)",
+                           description="A reading at or above this is STOP (after one re-measure); 37.0–37.5.")
     remeasure: bool = Field(True, title="Re-measure",
                             description="Re-measure once before a fever STOP.")
-    max_code_age_s: int = Field(300, ge=30, le=86_400, title="Code age (s)",
+    max_code_age_s: int = Field(300, ge=30, le=600, title="Code age (s)",
                                 description="How old a health code may be (its `iat`); screenshots are older.")
-    clock_skew_s: int = Field(60, ge=0, le=3600, title="Clock skew (s)",
+    clock_skew_s: int = Field(60, ge=0, le=300, title="Clock skew (s)",
                               description="How far in the future a code's `iat` may lie.")
     nat_max_age_h: int | None = Field(None, ge=1, le=168, title="Nucleic-acid window (h)",
                                       description="Require a negative test within this many hours; "
@@ -102,8 +120,10 @@ class ThermalConfig(_Section):
     address: int = Field(0x33, ge=0x08, le=0x77, title="I²C address", description="MLX90640 address.")
     refresh_hz: Literal[1, 2, 4, 8, 16] = Field(4, title="Subpage rate (Hz)",
                                                 description="MLX90640 refresh rate (subpages per second).")
-    emissivity: float = Field(0.98, ge=0.5, le=1.0, title="Emissivity", description="Skin is about 0.98.")
-    calibration_offset_c: float = Field(0.0, ge=-5.0, le=5.0, title="Calibration offset (°C)",
+    emissivity: float = Field(0.98, ge=0.95, le=0.99, title="Emissivity",
+                              description="Skin is 0.97–0.99 (0.98 typical); 0.95–0.99 accepted.")
+    calibration_offset_c: float = Field(0.0, ge=-CALIBRATION_OFFSET_LIMIT_C, le=CALIBRATION_OFFSET_LIMIT_C,
+                                        title="Calibration offset (°C)",
                                         description="Added to every reading; set by `kiosk calibrate`.")
     fov_h_deg: float = Field(55.0, gt=10, lt=180, title="Horizontal field of view (°)",
                              description="55 for the MLX90640BAB, 110 for the BAA.")
@@ -117,10 +137,10 @@ class ThermalConfig(_Section):
     ambient_max_c: float = Field(32.0, ge=20.0, le=45.0, title="Warmest working room (°C)",
                                  description="Above this the environment warning shows (readings are less certain).")
     distance_coefficient_c_per_m: float = Field(
-        0.03, ge=-2.0, le=2.0, title="Distance compensation (°C/m)",
+        0.03, ge=0.0, le=0.5, title="Distance compensation (°C/m)",
         description="Added per metre beyond 0.5 m: a far face fills fewer pixels and reads cooler.")
     ambient_coefficient: float = Field(
-        0.0, ge=-0.2, le=0.2, title="Ambient compensation (°C/°C)",
+        0.0, ge=0.0, le=0.05, title="Ambient compensation (°C/°C)",
         description="Added per °C the room is below 24 °C (skin and optics lose more to a cold room).")
     calibration_uncertainty_c: float = Field(0.1, ge=0.0, le=2.0, title="Calibration uncertainty (°C, 1σ)",
                                              description="Standard uncertainty of the reference used by "
@@ -138,9 +158,20 @@ class ThermalConfig(_Section):
     @model_validator(mode="after")
     def _distances_ordered(self) -> ThermalConfig:
         if self.min_distance_m >= self.max_distance_m:
-            raise ValueError("thermal.min_distance_m must be below thermal.max_distance_m")
+            raise custom_error("ordered", key="min_distance_m", other="thermal.max_distance_m")
         if self.ambient_min_c >= self.ambient_max_c:
-            raise ValueError("thermal.ambient_min_c must be below thermal.ambient_max_c")
+            raise custom_error("ordered", key="ambient_min_c", other="thermal.ambient_max_c")
+        return self
+
+    @model_validator(mode="after")
+    def _compensation_cannot_hide_a_fever(self) -> ThermalConfig:
+        # The compensation subtracts near the sensor and in a room warmer than the reference: at the
+        # nearest working distance and the warmest working room together it takes off the most.
+        taken = (self.distance_coefficient_c_per_m * max(0.0, REFERENCE_DISTANCE_M - self.min_distance_m)
+                 + self.ambient_coefficient * max(0.0, self.ambient_max_c - REFERENCE_ROOM_C))
+        if taken > COMPENSATION_TAKES_AT_MOST_C + 1e-9:
+            raise custom_error("compensation", key="ambient_coefficient" if self.ambient_coefficient else
+                           "distance_coefficient_c_per_m", taken=f"{taken:.2f}", limit=COMPENSATION_TAKES_AT_MOST_C)
         return self
 
 
@@ -176,11 +207,11 @@ class CameraConfig(_Section):
     def _region_in_frame(self) -> CameraConfig:
         x, y, w, h = self.region
         if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1 and x + w <= 1 and y + h <= 1):
-            raise ValueError("camera.region must be x, y, width, height fractions that lie within the frame")
+            raise custom_error("region", key="region")
         if self.source == "folder" and not self.folder:
-            raise ValueError("camera.source = \"folder\" needs camera.folder")
+            raise custom_error("needs", key="folder", source="folder")
         if self.source == "video" and not self.video_file:
-            raise ValueError("camera.source = \"video\" needs camera.video_file")
+            raise custom_error("needs", key="video_file", source="video")
         return self
 
 
@@ -202,13 +233,14 @@ class SignalsConfig(_Section):
     @model_validator(mode="after")
     def _pins_distinct(self) -> SignalsConfig:
         if len({self.buzzer_pin, self.green_pin, self.red_pin}) != 3:
-            raise ValueError("signals pins must be three different BCM numbers")
+            twice = "red_pin" if self.red_pin in (self.buzzer_pin, self.green_pin) else "green_pin"
+            raise custom_error("pins", key=twice)
         return self
 
     @model_validator(mode="after")
     def _quiet_hours_paired(self) -> SignalsConfig:
         if bool(self.quiet_from) != bool(self.quiet_until) or (self.quiet_from and self.quiet_from == self.quiet_until):
-            raise ValueError("signals.quiet_from and quiet_until are set together, to two different times")
+            raise custom_error("quiet_hours", key="quiet_until" if self.quiet_from else "quiet_from")
         return self
 
 
@@ -284,6 +316,24 @@ class UplinkConfig(_Section):
                                              "empty: events carry no subject id at all.",
                                  pattern=r"^([A-Za-z0-9+/]{43}=)?$")
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+            return v
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        zh, en = did_you_mean(v, available_timezones())
+        raise custom_error("timezone", zh_hint=zh, en_hint=en)
+
+    @field_validator("seal_public_key")
+    @classmethod
+    def _usable_seal_key(cls, v: str) -> str:
+        if v and seal_key_problem(base64.b64decode(v)) is not None:
+            raise custom_error("low_order_key")
+        return v
+
 
 class StorageConfig(_Section):
     data_dir: str = Field("/var/lib/kiosk", title="Data directory",
@@ -320,22 +370,21 @@ class KioskConfig(_Section):
     @classmethod
     def _known_version(cls, v: Any) -> Any:
         if v != CONFIG_VERSION:
-            raise ValueError(f"this kiosk reads config_version {CONFIG_VERSION}")
+            raise custom_error("config_version", expected=CONFIG_VERSION)
         return v
 
 
-def _key_line(text: str, dotted: str) -> int | None:
-    """Best-effort line number of a key in the TOML text (for error messages)."""
-    leaf = dotted.split(".")[-1]
-    section = ".".join(dotted.split(".")[:-1])
-    current = ""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if line.startswith("[") and line.endswith("]"):
-            current = line.strip("[]").strip()
-        elif current == section and (line.startswith(leaf + " ") or line.startswith(leaf + "=")):
-            return number
-    return None
+
+# ------------------------------------------------------------------------------ reading the file
+MAX_FILE_BYTES = 1024 * 1024  # a configuration is a few kB; a bigger "file" is the wrong one (or /dev/zero)
+
+
+class ConfigProblems(ConfigError):
+    """A `ConfigError` whose problems are `Problem`s (`items`); `problems` holds their one-line text."""
+
+    def __init__(self, source: str, items: list[Problem]) -> None:
+        self.items = tuple(items)
+        super().__init__(source, [p.text() for p in items])
 
 
 def parse_config(data: dict[str, Any], *, source: str = "<config>", text: str = "") -> KioskConfig:
@@ -343,26 +392,35 @@ def parse_config(data: dict[str, Any], *, source: str = "<config>", text: str = 
     try:
         return KioskConfig.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"])
-            line = _key_line(text, key) if text else None
-            where = f"line {line}: " if line else ""
-            value = err.get("input")
-            shown = "" if isinstance(value, dict) else f" = {value!r}"
-            problems.append(f"{where}{key}{shown}: {err['msg']}")
-        raise ConfigError(source, problems) from None
+        raise ConfigProblems(source, problems_of(exc, KioskConfig, file=Path(source).name, text=text)) from None
+
+
+def read_config_text(path: str | Path) -> str:
+    """The file's text, or `ConfigProblems` saying why it cannot be read as one (never a decode error).
+
+    A UTF-8 byte-order mark (Windows Notepad writes one) is accepted and dropped.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigProblems(str(path), [unreadable_problem(exc.strerror or type(exc).__name__, path.name)]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigProblems(str(path), [Problem("文件太大，不像配置文件", f"larger than {MAX_FILE_BYTES // 1024} kB: "
+                                                 "not a configuration file", file=path.name)])
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigProblems(str(path), [encoding_problem(raw, path.name)]) from None
 
 
 def load_config(path: str | Path) -> KioskConfig:
-    """Read and validate a TOML file.  Raises `ConfigError` (never a half-built config)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), [f"cannot read: {exc.strerror or exc}"]) from None
+    """Read and validate a TOML file.  Raises `ConfigError` (never a half-built config, never another error)."""
+    text = read_config_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+        raise ConfigProblems(str(path), [toml_problem(str(exc), text, Path(path).name)]) from None
     return parse_config(data, source=str(path), text=text)

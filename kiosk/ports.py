@@ -152,6 +152,7 @@ class Screen(enum.Enum):
     FAULT = "fault"  # sensor/camera fault: manual check, wait for staff
     COME_BACK = "come_back"  # cold arrival: wait a few minutes and come back (the code is remembered)
     MAINTENANCE = "maintenance"  # cannot run (bad config, crash loop, provisioning): says what is wrong
+    STAFF = "staff"  # the staff view: the status strip's details; opened on the kiosk by a long touch (ui.display)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +160,7 @@ class KioskStatus:
     """The running kiosk as its loop sees it (`Kiosk.status()`), for whoever reports on it.
 
     The health report (`kiosk.feed.health`) and the status strip read this, never the loop's
-    internals.  `warnings` are catalogue keys for the strip, most urgent first: `warning_clock`
+    internals.  `warnings` are catalogue keys for the staff view, most urgent first: `warning_clock`
     while the wall clock is not synchronised, then the room or the calibration out of range.
     """
 
@@ -172,14 +173,35 @@ class KioskStatus:
     store_failures: int = 0  # decisions the outbox could not store (each shown as FAULT)
 
 
+# Events still waiting for the township's receipt while online: a few are normal after every entry,
+# this many mean receipts are not coming back.
+BACKLOG_EVENTS = 20
+
+
 @dataclass(frozen=True, slots=True)
 class StatusStrip:
+    """The kiosk's state for the screen's edge and the staff view.
+
+    The public strip shows only the site, the time and, when `needs_staff`, one small symbol; the
+    details (link, backlog, clock, parts, warnings) are in the staff view (`Screen.STAFF`).
+    """
+
     site_name: str = ""
     wall_time: float = 0.0
     online: bool = False
     buffered_events: int = 0
     clock_synced: bool = True
-    warnings: tuple[str, ...] = ()  # catalogue keys: environment out of range, calibration drift, ...
+    warnings: tuple[str, ...] = ()  # catalogue keys (`staff.<key>`): environment out of range, calibration drift, ...
+    sensor_ok: bool = True
+    camera_ok: bool = True
+    store_failures: int = 0  # decisions the outbox could not store since start
+    drift_c: float | None = None
+
+    @property
+    def needs_staff(self) -> bool:
+        """Something a member of staff should look at in the staff view."""
+        return (not self.online or not self.clock_synced or bool(self.warnings) or not self.sensor_ok
+                or not self.camera_ok or self.store_failures > 0 or self.buffered_events >= BACKLOG_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,10 @@ class BrokerError(RuntimeError):
     """The broker could not be reached, refused us, or refused a publish."""
 
 
+class BrokerUnreachable(BrokerError):
+    """Nobody answered (refused TCP connection, no CONNACK): worth retrying, unlike a refusal."""
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerAddress:
     host: str
@@ -47,7 +51,8 @@ def new_client(client_id: str) -> mqtt.Client:
 
 
 def connect(client: mqtt.Client, address: BrokerAddress, *, tls: ssl.SSLContext | None = None,
-            clean_start: bool = True, session_expiry_s: int = 0, timeout_s: float = 10.0) -> None:
+            clean_start: bool = True, session_expiry_s: int = 0, timeout_s: float = 10.0,
+            receive_maximum: int = 0) -> None:
     """Connect and wait for the CONNACK; `BrokerError` if refused or unreachable."""
     if address.tls or tls is not None:
         client.tls_set_context(tls or tls_context())
@@ -62,14 +67,16 @@ def connect(client: mqtt.Client, address: BrokerAddress, *, tls: ssl.SSLContext 
     props = Properties(PacketTypes.CONNECT)
     if session_expiry_s:
         props.SessionExpiryInterval = session_expiry_s
+    if receive_maximum:  # how many unacknowledged messages the broker may send us: our batch size
+        props.ReceiveMaximum = receive_maximum
     try:
         client.connect(address.host, address.port, keepalive=30, clean_start=clean_start, properties=props)
     except OSError as exc:
-        raise BrokerError(f"cannot reach {address.host}:{address.port}: {exc}") from None
+        raise BrokerUnreachable(f"cannot reach {address.host}:{address.port}: {exc}") from None
     client.loop_start()
     if not done.wait(timeout_s):
         client.loop_stop()
-        raise BrokerError(f"no answer from {address.host}:{address.port} within {timeout_s} s")
+        raise BrokerUnreachable(f"no answer from {address.host}:{address.port} within {timeout_s} s")
     reason = result[0]
     if getattr(reason, "is_failure", False):
         client.loop_stop()

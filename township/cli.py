@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,39 @@ def _tls(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return tls_context(args.ca or "", args.tls_cert or "", args.tls_key or "")
 
 
+def _open_store(args: argparse.Namespace) -> Any:
+    """SQLite (`--db FILE`) or PostgreSQL (`--database-url`, or TOWNSHIP_DATABASE_URL)."""
+    import os
+
+    url = getattr(args, "database_url", None) or (None if args.db else os.environ.get("TOWNSHIP_DATABASE_URL"))
+    if url:
+        from township.ingest import PgEventStore
+
+        on_alerts = None
+        if getattr(args, "webhook", None):
+            from township.ingest.webhook import Webhook
+
+            on_alerts = Webhook(args.webhook, cooldown_s=args.webhook_cooldown)
+        return PgEventStore(url, on_alerts=on_alerts)
+    if not args.db:
+        raise ValueError("give --db FILE (SQLite) or --database-url postgresql://... (or TOWNSHIP_DATABASE_URL)")
+    from township.store import EventStore
+
+    return EventStore(args.db)
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
+    """Exit codes: 0 stopped (SIGTERM/SIGINT/--duration), 1 the broker refused us, 2 bad arguments/store,
+    3 the store failed while running (nothing it did not commit was acknowledged)."""
+    import logging
+
     from kiosk.feed.sealing import SubjectOpener
     from township.broker import BrokerAddress, BrokerError
     from township.listener import Listener
-    from township.store import EventStore
 
-    opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("township").setLevel(logging.INFO)  # waiting, connected: what an operator needs to see
     stopping = False
 
     def stop(*_: object) -> None:
@@ -42,19 +69,30 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with EventStore(args.db) as store:
+    try:
+        opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
+        store = _open_store(args)
+    except Exception as exc:  # a missing key file, an unreachable or unmigrated database: say so, no traceback
+        print(f"township listen: {exc}", file=sys.stderr)
+        return 2
+    with store:
         listener = Listener(store, BrokerAddress.parse(args.broker), township=args.township,
                             client_id=args.client_id, opener=opener, share=args.share, tls=_tls(args))
         try:
-            listener.start()
+            if not listener.start(wait=True, should_stop=lambda: stopping):
+                return 0
         except BrokerError as exc:
             print(f"township listen: {exc}", file=sys.stderr)
             return 1
         try:
             listener.run(duration_s=args.duration, should_stop=lambda: stopping)
+            listener.poll()  # what is queued now is committed and acked before we go
+        except listener.transient as exc:  # the database, not a message: nothing unstored was acked
+            print(f"township listen: the store failed ({type(exc).__name__}: {exc}); stopping so that a "
+                  "restart (systemd) resumes from the broker's queue", file=sys.stderr)
+            return 3
         finally:
-            listener.close()
-            listener.poll()  # what arrived before the disconnect is stored (its ack is simply not sent)
+            listener.close()  # anything that arrives after this is not acked: the broker keeps it for us
         print(f"township listen: {listener.stored} new events, {listener.duplicates} duplicates dropped, "
               f"{listener.alerts} alerts, {listener.rejected} rejected", file=sys.stderr)
     return 0
@@ -67,14 +105,41 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         print(f"township report: {args.db}: no such database", file=sys.stderr)
         return 2
+    wrong = _not_an_event_db(Path(args.db))
+    if wrong:  # a report only reads: never turn another file into an event store
+        print(f"township report: {args.db}: {wrong}", file=sys.stderr)
+        return 2
     try:
         with EventStore(args.db) as store:
             report = daily_report(store, args.day, township=args.township)
     except ValueError as exc:
         print(f"township report: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:
+        print(f"township report: {args.db}: damaged or locked database ({exc})", file=sys.stderr)
+        return 2
     sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     return 0
+
+
+def _not_an_event_db(path: Path) -> str:
+    """Why `path` is not a township event store (read-only look), or "" if it is one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror})"
+    if head != b"SQLite format 3\x00":
+        return "an empty file, not an event database" if not head else "not an SQLite database"
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return f"a damaged SQLite file ({exc})"
+    return "" if "events" in tables else "an SQLite database, but not the township's event database (no events table)"
 
 
 def cmd_push_config(args: argparse.Namespace) -> int:
@@ -127,14 +192,19 @@ def build_parser(prog: str = "township") -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     actions = parser.add_subparsers(dest="action", required=True)
 
-    listen = actions.add_parser("listen", help="store a township's feed in SQLite (dedup), print alerts")
+    listen = actions.add_parser("listen", help="store a township's feed (SQLite or PostgreSQL, dedup), print alerts")
     _broker_options(listen)
-    listen.add_argument("--db", required=True, help="SQLite file (created if missing)")
+    where = listen.add_mutually_exclusive_group()
+    where.add_argument("--db", help="SQLite file (created if missing)")
+    where.add_argument("--database-url", help="PostgreSQL: postgresql://... (default: $TOWNSHIP_DATABASE_URL); "
+                       "the console's schema (`township migrate`)")
     listen.add_argument("--township", default="+", help="township id (default: every township we may read)")
     listen.add_argument("--client-id", help="fixed client id of the persistent session")
     listen.add_argument("--seal-key", help="the township's X25519 private key (PEM): store subject ids unsealed")
     listen.add_argument("--share", help="join shared-subscription group GROUP ($share/GROUP/...)")
     listen.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: run)")
+    listen.add_argument("--webhook", help="with --database-url: POST new alerts to this group-robot URL")
+    listen.add_argument("--webhook-cooldown", type=float, default=300.0, help="seconds between posts per site")
     listen.set_defaults(func=cmd_listen)
 
     report = actions.add_parser("report", help="the daily report per site as JSON (zero reports included)")
@@ -155,6 +225,12 @@ def build_parser(prog: str = "township") -> argparse.ArgumentParser:
     keygen = actions.add_parser("keygen", help="make the township's signing and sealing keys")
     keygen.add_argument("dir", help="directory for config-signing.pem and seal.pem")
     keygen.set_defaults(func=cmd_keygen)
+
+    from township.console.commands import register as register_console
+    from township.demo import register as register_demo
+
+    register_console(actions)
+    register_demo(actions)
     return parser
 
 

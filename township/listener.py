@@ -13,6 +13,12 @@
 * **No poison message**: a message that cannot be handled (not UTF-8 JSON, or anything else that
   raises) is counted, logged without its content, and acknowledged, so the broker does not hand it
   back forever.  Only the store itself failing (a locked or full database) leaves it unacknowledged.
+* **Batches**: what is queued is handled in batches of up to `batch` messages; a store that can
+  (`add_many`, PostgreSQL) commits a batch in one transaction, then every message of it is acked.
+* **Receipts** (`township.receipts`): after the commit, each kiosk is told which of its event ids
+  the township now holds, new or duplicate, on its `receipt` topic (QoS 1).
+* **Waits for the broker** at start (`start(wait=True)`: a log line, retrying with back-off) and
+  reconnects after an outage within seconds (paho's back-off, 0.5 s doubling to 5 s).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import queue
 import sqlite3
 import ssl
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,12 +40,15 @@ from paho.mqtt.properties import Properties
 
 from kiosk.feed.sealing import SealError, SubjectOpener
 from kiosk.feed.topics import ROOT, parse, township_filter
-from township.broker import BrokerAddress, connect, new_client
-from township.store import EventStore, Stored
+from township.broker import BrokerAddress, BrokerUnreachable, connect, new_client
+from township.receipts import group_held, receipt_messages
+from township.store import EventStore, Incoming, Stored
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our queue this long while we are away
+BACKOFF_S = (0.5, 5.0)  # reconnecting: first delay, doubling up to the last
+BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +63,16 @@ class _Message:
 class Listener:
     """One township consumer.  `poll()` stores what arrived; `run()` loops until told to stop."""
 
-    def __init__(self, store: EventStore, address: BrokerAddress, *, township: str = "+",
+    def __init__(self, store: EventStore | Any, address: BrokerAddress, *, township: str = "+",
                  client_id: str | None = None, opener: SubjectOpener | None = None,
                  share: str | None = None, tls: ssl.SSLContext | None = None,
-                 out: TextIO | None = None, clock: Callable[[], float] = time.time) -> None:
+                 out: TextIO | None = None, clock: Callable[[], float] = time.time,
+                 batch: int = BATCH, receipts: bool = True) -> None:
         self.store = store
+        self.batch = max(1, batch)
+        self.receipts = receipts
+        self.transient: tuple[type[BaseException], ...] = getattr(store, "transient_errors",
+                                                                  (sqlite3.OperationalError,))
         self.address = address
         self.township = township
         self.opener = opener
@@ -72,13 +87,42 @@ class Listener:
         self._client.manual_ack_set(True)
         self._client.on_message = self._on_message
         self._client.on_subscribe = lambda *_: None
+        self._client.reconnect_delay_set(BACKOFF_S[0], BACKOFF_S[1])  # type: ignore[arg-type]
         self._tls = tls
+        self.receipts_sent = 0
 
-    def start(self) -> None:
-        """Connect (persistent session) and subscribe; paho reconnects by itself after that."""
-        connect(self._client, self.address, tls=self._tls, clean_start=False, session_expiry_s=SESSION_EXPIRY_S)
+    def start(self, *, wait: bool = False, should_stop: Callable[[], bool] = lambda: False,
+              sleep: Callable[[float], None] = time.sleep) -> bool:
+        """Connect (persistent session) and subscribe; paho reconnects by itself after that.
+
+        With `wait`, an unreachable broker is retried (0.5 s doubling to 5 s, one log line per try)
+        until it answers or `should_stop()`; returns False if stopped before connecting.  A broker
+        that *refuses* us (`BrokerError`) is not retried: that needs a person, not patience.
+        """
+        delay = BACKOFF_S[0]
+        while True:
+            try:
+                connect(self._client, self.address, tls=self._tls, clean_start=False,
+                        session_expiry_s=SESSION_EXPIRY_S, receive_maximum=max(self.batch * 2, 20))
+                break
+            except BrokerUnreachable as exc:
+                if not wait:
+                    raise
+                log.warning("township listen: waiting for the broker (%s); retrying in %.1f s", exc, delay)
+                end = time.monotonic() + delay
+                while time.monotonic() < end:
+                    if should_stop():
+                        return False
+                    sleep(min(0.1, max(0.0, end - time.monotonic())))
+                delay = min(delay * 2, BACKOFF_S[1])
+        log.info("township listen: connected to %s:%d", self.address.host, self.address.port)
         self._client.on_connect = self._on_reconnect
+        subscribed = threading.Event()
+        self._client.on_subscribe = lambda *_: subscribed.set()
         self._subscribe()
+        if not subscribed.wait(10):
+            log.warning("township listen: no SUBACK within 10 s; paho keeps trying")
+        return True
 
     def _subscribe(self) -> None:
         self._client.subscribe(self.filter, qos=1)
@@ -106,43 +150,106 @@ class Listener:
         """Store (and acknowledge) everything queued; wait up to `timeout_s` for the first.  Returns how many."""
         handled = 0
         try:
-            message = self._inbox.get(timeout=timeout_s) if timeout_s > 0 else self._inbox.get_nowait()
-            while True:
-                self._handle(message)
-                handled += 1
-                message = self._inbox.get_nowait()
+            first = self._inbox.get(timeout=timeout_s) if timeout_s > 0 else self._inbox.get_nowait()
         except queue.Empty:
-            return handled
+            return 0
+        batch = [first]
+        while True:
+            try:
+                while len(batch) < self.batch:
+                    batch.append(self._inbox.get_nowait())
+            except queue.Empty:
+                pass
+            self._handle_batch(batch)
+            handled += len(batch)
+            if len(batch) < self.batch:
+                return handled
+            batch = []
+            try:
+                batch.append(self._inbox.get_nowait())
+            except queue.Empty:
+                return handled
 
     def run(self, *, duration_s: float = 0.0, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Poll until `should_stop()` (checked between batches: a batch in hand is committed and acked)."""
         deadline = time.monotonic() + duration_s if duration_s > 0 else float("inf")
         while not should_stop() and time.monotonic() < deadline:
             self.poll(timeout_s=min(0.5, max(0.01, deadline - time.monotonic())))
 
-    def _handle(self, message: _Message) -> None:
-        try:
-            self._store(message)
-        except sqlite3.OperationalError:
-            raise  # the store, not the message: unacknowledged, so the broker delivers it again
-        except Exception as exc:
-            self.rejected += 1
-            log.error("listener: rejected a message on %s (%d bytes): %s", message.topic, len(message.payload),
-                      type(exc).__name__)  # never the payload: it may carry a name
-            try:
-                self.store.count_rejected("rejected")
-            except sqlite3.Error:
-                log.exception("listener: could not count a rejected message")
-        if message.qos > 0:
-            self._client.ack(message.mid, message.qos)  # only now: the event is committed (or rejected)
+    def _handle_batch(self, batch: list[_Message]) -> None:
+        results = self._store_all(batch)
+        for message in batch:
+            if message.qos > 0:
+                self._client.ack(message.mid, message.qos)  # only now: committed (or rejected)
+        if self.receipts:
+            self._send_receipts(results)
+        for message, stored in zip(batch, results, strict=True):
+            if stored is not None:
+                where = parse(message.topic)
+                assert where is not None
+                self._after(stored, where[1], where[2])
 
-    def _store(self, message: _Message) -> None:
+    def _incoming(self, message: _Message) -> Incoming | None:
         where = parse(message.topic)
-        if where is not None:
-            township, site, kiosk, kind = where
-            stored = self.store.add(township, site, kiosk, kind, message.payload, received_at=self.clock(),
-                                    event_id=message.event_id, sid=self._unseal(message.payload, kind))
-            self._after(stored, site, kiosk)
-        # else: the township's own retained configuration, echoed to a township-wide subscription
+        if where is None:
+            return None  # the township's own retained configuration, echoed to a township-wide subscription
+        township, site, kiosk, kind = where
+        return Incoming(township, site, kiosk, kind, message.payload, self.clock(), message.event_id,
+                        self._unseal(message.payload, kind))
+
+    def _store_all(self, batch: list[_Message]) -> list[Stored | None]:
+        """Each message's `Stored`, None if it was not for the store or was rejected."""
+        items: list[Incoming | None] = []
+        for message in batch:
+            try:
+                items.append(self._incoming(message))
+            except Exception as exc:
+                self._reject(message, exc)
+                items.append(None)
+        add_many = getattr(self.store, "add_many", None)
+        wanted = [item for item in items if item is not None]
+        if add_many is not None and wanted:
+            try:
+                stored = iter(add_many(wanted))
+                return [None if item is None else next(stored) for item in items]
+            except self.transient:
+                raise  # the store, not a message: nothing acked, the broker delivers it all again
+            except Exception:
+                log.warning("listener: a batch of %d failed; storing its messages one by one", len(wanted))
+        results: list[Stored | None] = []
+        for message, item in zip(batch, items, strict=True):
+            results.append(None if item is None else self._store_one(message, item, add_many))
+        return results
+
+    def _store_one(self, message: _Message, item: Incoming, add_many: Any) -> Stored | None:
+        try:
+            if add_many is not None:
+                return add_many([item])[0]  # type: ignore[no-any-return]
+            return self.store.add(item.township, item.site, item.kiosk, item.kind, item.payload,
+                                  received_at=item.received_at, event_id=item.event_id, sid=item.sid)
+        except self.transient:
+            raise
+        except Exception as exc:
+            self._reject(message, exc)
+            return None
+
+    def _reject(self, message: _Message, exc: Exception) -> None:
+        self.rejected += 1
+        log.error("listener: rejected a message on %s (%d bytes): %s", message.topic, len(message.payload),
+                  type(exc).__name__)  # never the payload: it may carry a name
+        try:
+            self.store.count_rejected("rejected")
+        except Exception:
+            log.exception("listener: could not count a rejected message")
+
+    def _send_receipts(self, results: list[Stored | None]) -> None:
+        held = group_held((s.township, s.site, s.kiosk, s.event_id) for s in results if s is not None and s.event_id)
+        for topic, payload in receipt_messages(held, self.clock()):
+            try:
+                self._client.publish(topic, payload, qos=1)
+                self.receipts_sent += 1
+            except Exception:  # a lost receipt costs a re-send by the kiosk, never an event
+                log.exception("listener: could not publish a receipt")
 
     def _unseal(self, payload: bytes, kind: str) -> str | None:
         if self.opener is None or kind not in ("entry", "alert"):

@@ -48,13 +48,34 @@ IDENTITY = ("township", "site", "kiosk")
 
 
 @dataclass(frozen=True, slots=True)
+class Incoming:
+    """One kiosk → township message as the listener hands it to a store (identity from the topic)."""
+
+    township: str
+    site: str
+    kiosk: str
+    kind: str
+    payload: bytes
+    received_at: float
+    event_id: str | None = None  # the MQTT 5 user property, if any
+    sid: str | None = None  # the subject id, if the listener unsealed it
+
+
+@dataclass(frozen=True, slots=True)
 class Stored:
-    """What `add` did with one message: `new` False means a duplicate (or a status update)."""
+    """What `add` did with one message: `new` False means a duplicate (or a status update).
+
+    `event_id` is empty when nothing was stored (status, malformed, mismatched); otherwise the
+    township holds the event (new or not), which is what a receipt tells the kiosk.
+    """
 
     new: bool
     event_id: str
     kind: str
     body: dict[str, Any] | None
+    township: str = ""
+    site: str = ""
+    kiosk: str = ""
 
 
 def _finite(value: Any) -> float | None:
@@ -75,6 +96,8 @@ def fallback_event_id(topic: str, payload: bytes) -> str:
 
 class EventStore:
     """Used from one thread (the listener's main loop)."""
+
+    transient_errors: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -151,7 +174,7 @@ class EventStore:
         except BaseException:
             self._con.execute("ROLLBACK")
             raise
-        return Stored(new, event_id, kind, body)
+        return Stored(new, event_id, kind, body, township, site, kiosk)
 
     def _seen(self, township: str, site: str, kiosk: str, at: float, *, status: str | None = None) -> None:
         self._con.execute(

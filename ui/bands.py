@@ -1,13 +1,14 @@
 """The two bands every screen shares: the status strip on top and the one-metre band below.
 
 The one-metre band is on every screen, whatever the visitor at the front is doing, because it
-speaks to the queue behind them.  It looks like the floor tape it refers to.
+speaks to the queue behind them.  It looks like the floor tape it refers to, and its words are
+legible from where the queue stands (`ui.legibility`).
 
-The status strip is for staff: site, time, whether events reach the township, how many wait in
-the outbox, a warning when the clock is not synchronised (stamps, and code freshness checks,
-are then not to be trusted), and the thermal helpers' warnings (`StatusStrip.warnings`: catalogue
-keys such as `warning_ambient`, `warning_drift`, `warning_clock`; a key the catalogue lacks is shown
-as it is, never dropped).  It is small: a visitor need not read it.
+The status strip is public, so it says only what a visitor may see: the site, the time and, when
+anything needs staff (`StatusStrip.needs_staff`: offline, a backlog of events, the clock not
+synchronised, a part down, a warning), one small amber symbol meaning "staff: look at the staff
+view".  The details — link, queue counts, clock, warnings — are for staff and are in the staff
+view (`Screen.STAFF`, opened by a long touch, `ui.display`), never on the public screen.
 """
 
 from __future__ import annotations
@@ -18,130 +19,108 @@ from dataclasses import replace
 import pygame
 
 from kiosk.ports import StatusStrip
+from ui import icons
 from ui.canvas import Canvas
-from ui.text import Drawn
+from ui.text import Drawn, Line
 from ui.theme import (
     AMBER,
     INK,
-    OFFLINE,
-    ONLINE,
     STRIP,
-    STRIP_INK,
     TAPE,
     TAPE_INK,
     TAPE_SOFT,
     WARN_INK,
     Colour,
+    one_row_footer,
 )
 
 _ELLIPSIS = "…"
 
 
 def draw_footer(canvas: Canvas, rect: pygame.Rect, *, companion: bool) -> list[Drawn]:
-    """The one-metre band; with a second person in view it first asks them to step back."""
+    """The one-metre band; with a second person in view it asks them to step back instead.
+
+    The request names the line itself, so it takes the band's place rather than adding to it:
+    the band keeps its height (nothing on the screen jumps when a second person appears) and
+    says one thing at a time, at a size the queue can read.
+    """
     surface, frame = canvas.surface, canvas.frame
     surface.fill(TAPE, rect)
-    stripe_h = max(4, frame.px(1.6))
+    stripe_h = max(4, frame.px(1.2))
     _hazard_stripes(surface, pygame.Rect(rect.left, rect.top, rect.width, stripe_h))
     text = pygame.Rect(rect.left, rect.top + stripe_h, rect.width, rect.height - stripe_h)
     text = text.inflate(-2 * frame.pad, -max(4, frame.px(1.2)))
-    one_metre = canvas.pair("footer.one_metre", colour=TAPE_INK, second_colour=TAPE_SOFT)
-    if not companion:
-        return canvas.text.draw(surface, text, one_metre, max_px=frame.px(7.5))
-    request = canvas.pair("footer.companion", colour=WARN_INK, second_colour=WARN_INK)
-    if frame.landscape:  # side by side: each message keeps a legible size
-        half = text.width // 2
-        left = pygame.Rect(text.left, text.top, half - frame.pad, text.height)
-        right = pygame.Rect(text.left + half + frame.pad, text.top, text.width - half - frame.pad,
-                            text.height)
-        pygame.draw.line(surface, TAPE_INK, (text.left + half, text.top), (text.left + half, text.bottom),
-                         max(1, frame.px(0.4)))
-        return (canvas.text.draw(surface, left, request, max_px=frame.px(7.5))
-                + canvas.text.draw(surface, right, one_metre, max_px=frame.px(7.5)))
-    one_metre[0] = replace(one_metre[0], gap=0.3)
-    return canvas.text.draw(surface, text, request + one_metre, max_px=frame.px(7.5))
+    if companion:
+        lines = canvas.pair("footer.companion", colour=WARN_INK, second_colour=WARN_INK, second=0.85)
+    else:
+        lines = canvas.pair("footer.one_metre", colour=TAPE_INK, second_colour=TAPE_SOFT, second=0.85)
+    if one_row_footer(frame.size):
+        return _side_by_side(canvas, text, lines, frame.px(8))
+    return canvas.text.draw(surface, text, lines, max_px=frame.px(8))
+
+
+def _side_by_side(canvas: Canvas, rect: pygame.Rect, lines: list[Line], max_px: int) -> list[Drawn]:
+    """One message, its languages side by side on one row, centred as a pair."""
+    if len(lines) < 2:
+        return canvas.text.draw(canvas.surface, rect, lines, max_px=max_px)
+    fonts = canvas.text.fonts
+    widths = [fonts.width(line.text, line.floor, bold=line.bold) for line in lines[:2]]
+    gap = canvas.frame.pad * 2
+    share = widths[0] / sum(widths)
+    left = pygame.Rect(rect.left, rect.top, round((rect.width - gap) * share), rect.height)
+    right = pygame.Rect(left.right + gap, rect.top, rect.right - left.right - gap, rect.height)
+    first, second = replace(lines[0], gap=0.0, scale=1.0), replace(lines[1], gap=0.0, scale=1.0)
+    return (canvas.text.draw(canvas.surface, left, [first], max_px=max_px, align="right")
+            + canvas.text.draw(canvas.surface, right, [second], max_px=round(max_px * 0.85), align="left"))
 
 
 def _hazard_stripes(surface: pygame.Surface, rect: pygame.Rect) -> None:
     """Black diagonal stripes on yellow, like the tape on the floor."""
-    surface.fill(TAPE, rect)
-    step = rect.height * 2
+    hazard_stripes(surface, rect, TAPE, TAPE_INK, rect.height)
+
+
+def hazard_stripes(surface: pygame.Surface, rect: pygame.Rect, ground: Colour, stripe: Colour, width: int) -> None:
+    """Diagonal stripes (rising to the right, 45°) of `stripe` on `ground`, each `width` wide, filling `rect`."""
+    surface.fill(ground, rect)
+    step = width * 2
     clip = surface.get_clip()
-    surface.set_clip(rect)
-    for x in range(rect.left - rect.height, rect.right + rect.height, step):
-        h = rect.height
-        pygame.draw.polygon(surface, TAPE_INK, [(x, rect.bottom), (x + h, rect.top), (x + 2 * h, rect.top),
-                                                (x + h, rect.bottom)])
+    surface.set_clip(rect.clip(clip) if clip else rect)
+    h = rect.height
+    # Stripes are anchored to the surface, not the rectangle: adjacent striped areas line up.
+    start = rect.left - h - ((rect.left - h + rect.bottom) % step)
+    for x in range(start, rect.right + step, step):
+        pygame.draw.polygon(surface, stripe, [(x, rect.bottom), (x + h, rect.top), (x + h + width, rect.top),
+                                              (x + width, rect.bottom)])
     surface.set_clip(clip)
 
 
 def draw_status(canvas: Canvas, rect: pygame.Rect, status: StatusStrip) -> list[Drawn]:
-    """Site name on the left; time, link, outbox and clock warning on the right."""
+    """Site name on the left, the time on the right, and the staff symbol beside it when needed."""
     surface, words, fonts = canvas.surface, canvas.words, canvas.text.fonts
     surface.fill(STRIP, rect)
     clock = (time.strftime("%H:%M", time.localtime(status.wall_time)) if status.wall_time > 0
              else words.first.text("status.no_time"))
-    link = "status.online" if status.online else "status.offline"
-    # Right to left: the time sits in the corner where people look for it.
     pad = canvas.frame.pad
-    room = (rect.width - 2 * pad) * 0.72
-    for both in (True, False):  # a narrow screen drops the second language before the text gets tiny
-
-        def say(key: str, sep: str = " ", both: bool = both, **params: object) -> str:
-            return words.joined(key, sep, **params) if both else words.first.text(key, **params)
-
-        items: list[tuple[str, str, Colour, Colour | None]] = [
-            ("status.time", clock, INK, None),
-            (link, say(link), STRIP_INK, ONLINE if status.online else OFFLINE),
-        ]
-        if status.buffered_events > 0:
-            items.append(("status.buffered", say("status.buffered", " · ", count=status.buffered_events),
-                          STRIP_INK, None))
-        if not status.clock_synced:
-            items.append(("status.clock_unsynced", say("status.clock_unsynced"), AMBER, AMBER))
-        for warning in status.warnings:
-            key = warning if warning.startswith("status.") else f"status.{warning}"
-            if key == "status.warning_clock" and not status.clock_synced:
-                continue  # already said by the clock item
-            known = key in words.first.strings
-            items.append((key, say(key) if known else warning, AMBER, AMBER))  # unknown: shown verbatim
-        size = _fit_items(canvas, items, round(rect.height * 0.5), room)
-        if size >= rect.height * 0.38:
-            break
-
+    size = max(canvas.floor(status.site_name or "H", "status.site"), round(rect.height * 0.5))
     baseline = round(rect.centery + size * 0.36)
     drawn: list[Drawn] = []
-    x = rect.right - pad
-    for key, text, colour, dot in items:
-        x -= fonts.width(text, size)
-        ink = fonts.font(size).render_to(surface, (round(x), baseline), text, fgcolor=colour)
-        drawn.append(Drawn(key, text, ink))
-        if dot is not None:
-            r = max(2, round(size * 0.28))
-            x -= size * 0.9
-            pygame.draw.circle(surface, dot, (round(x + r), rect.centery), r)
-        x -= size * 1.2
-
-    room = x - rect.left - pad
+    x = rect.right - pad - fonts.width(clock, size)
+    ink = fonts.font(size).render_to(surface, (round(x), baseline), clock, fgcolor=INK)
+    drawn.append(Drawn("status.time", clock, ink, size))
+    if status.needs_staff:
+        side = round(rect.height * 0.72)
+        badge = pygame.Rect(0, 0, side, side)
+        badge.midright = (round(x - size * 0.8), rect.centery)
+        pygame.draw.rect(surface, AMBER, badge, border_radius=max(2, side // 5))
+        icons.wrench(surface, badge.inflate(-side // 4, -side // 4), STRIP)
+        drawn.append(Drawn("status.staff", "", badge))
+        x = badge.left
+    room = x - rect.left - 2 * pad
     site = _ellipsize(canvas, status.site_name, size, room)
     if site:
         ink = fonts.font(size, bold=True).render_to(surface, (rect.left + pad, baseline), site, fgcolor=INK)
-        drawn.append(Drawn("status.site", site, ink))
+        drawn.append(Drawn("status.site", site, ink, size, True))
     return drawn
-
-
-def _fit_items(canvas: Canvas, items: list[tuple[str, str, Colour, Colour | None]], size: int,
-               room: float) -> int:
-    """The largest size (down to 8 px) at which the right-hand items fit in `room`."""
-    fonts = canvas.text.fonts
-
-    def width(size: int) -> float:
-        return sum(fonts.width(text, size) + (size * 0.9 if dot else 0) + size * 1.2
-                   for _, text, _, dot in items)
-
-    while size > 8 and width(size) > room:
-        size -= 1
-    return size
 
 
 def _ellipsize(canvas: Canvas, text: str, size: int, room: float) -> str:

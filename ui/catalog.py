@@ -69,9 +69,14 @@ class Catalog:
         return template.format_map(_Lenient(params)) if params or "{" in template else template
 
     def reason(self, code: str) -> str:
-        """A reason code in plain words; unknown codes are shown, not hidden."""
+        """A reason code in plain words; a code this catalogue does not know is "other reason".
+
+        Never the code itself: a visitor cannot read `moon_phase`, and an internal name on the
+        public screen looks like a malfunction.  A new reason still shows as a reason (the STOP is
+        not silently shortened); its code is in the event the township receives.
+        """
         key = f"reason.{code}"
-        return self.text(key) if key in self.strings else self.text("reason.unknown", code=code)
+        return self.text(key if key in self.strings else "reason.unknown")
 
 
 @dataclass(frozen=True, slots=True)

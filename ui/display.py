@@ -9,20 +9,26 @@ surface, which is what tests inspect and what `kiosk screens --out DIR` will wri
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import pygame
 
-from kiosk.ports import ScreenView
+from kiosk.ports import Screen, ScreenView
 from ui.catalog import BilingualCatalog
 from ui.fonts import Fonts
 from ui.screens import draw_screen
 from ui.site import SiteNotice
+from ui.staff import STAFF_VIEW_S
 from ui.text import Drawn, Typesetter
 
 Driver = Literal["kmsdrm", "x11", "wayland", "dummy"]
 DEFAULT_SIZE = (800, 480)  # the official 7-inch Raspberry Pi touch display
+LONG_PRESS_S = 2.0  # a touch held this long opens the staff view: longer than any visitor's tap
+STAFF_OVER = frozenset({Screen.ATTRACT, Screen.FAULT, Screen.MAINTENANCE})  # screens the staff view may cover
 
 
 class ScreenRenderer:
@@ -90,11 +96,17 @@ class PygameDisplay:
     click that SDL did not synthesise from a touch.  Events are pumped on every `render` (the OS
     considers a window that does not pump "not responding"); a window-close request sets
     `closed`, which the kiosk loop reads to stop.
+
+    The staff view: a touch held for `LONG_PRESS_S` opens it (`Screen.STAFF`, the status strip's
+    details, which the public strip no longer shows); a short touch, or `STAFF_VIEW_S`, closes it.
+    It is the display's own business — the loop keeps deciding and sending views, and the staff
+    view is drawn from the status each view carries — and it only ever replaces an idle screen
+    (`STAFF_OVER`): the moment the loop shows a visitor anything else, the visitor's screen wins.
     """
 
     def __init__(self, *, size: tuple[int, int] | None = None, fullscreen: bool = False,
                  driver: Driver | None = None, title: str = "入口检查 Entry check",
-                 renderer: ScreenRenderer | None = None) -> None:
+                 renderer: ScreenRenderer | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         if driver is not None:
             if pygame.display.get_init() and pygame.display.get_driver().lower() != driver:
                 pygame.display.quit()  # the driver is chosen at init and cannot change afterwards
@@ -116,6 +128,10 @@ class PygameDisplay:
         self.closed = False
         self.last_drawn: list[Drawn] = []
         self.taps: list[tuple[int, int]] = []  # one per touch or click, in surface pixels, oldest first
+        self._clock = clock
+        self._pressed_at: float | None = None  # the touch held now, if any, and since when
+        self._press_opened = False  # that touch has already opened the staff view
+        self._staff_until = 0.0  # the staff view is open until then
 
     @property
     def size(self) -> tuple[int, int]:
@@ -131,11 +147,43 @@ class PygameDisplay:
                 self._tap(round(event.x * (width - 1)), round(event.y * (height - 1)))
             elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and not getattr(event, "touch", False):
                 self._tap(*event.pos)
+            elif event.type == pygame.FINGERUP or (event.type == pygame.MOUSEBUTTONUP and event.button == 1
+                                                   and not getattr(event, "touch", False)):
+                self._release()
+        if self._pressed_at is not None and not self._press_opened and (
+                self._clock() - self._pressed_at >= LONG_PRESS_S):
+            self._press_opened = True  # opens while still held: the member of staff sees it worked
+            self._staff_until = self._clock() + STAFF_VIEW_S
         return self.closed
 
     def _tap(self, x: int, y: int) -> None:
         self.taps.append((x, y))
         del self.taps[:-32]  # nobody reads them yet: keep the last few, never grow
+        self._pressed_at, self._press_opened = self._clock(), False
+
+    def _release(self) -> None:
+        if self._pressed_at is None:
+            return
+        now = self._clock()
+        if not self._press_opened:
+            if now - self._pressed_at >= LONG_PRESS_S:
+                self._staff_until = now + STAFF_VIEW_S
+            else:
+                self._staff_until = 0.0  # a short touch closes the staff view
+        self._pressed_at = None
+
+    @property
+    def staff_view_open(self) -> bool:
+        return self._clock() < self._staff_until
+
+    def shown(self, view: ScreenView) -> ScreenView:
+        """What is drawn for `view`: the staff view over an idle screen while it is open, else `view`."""
+        if not self.staff_view_open:
+            return view
+        if view.screen not in STAFF_OVER:
+            self._staff_until = 0.0  # a visitor: their screen, at once, and the staff view stays closed
+            return view
+        return replace(view, screen=Screen.STAFF)
 
     def take_taps(self) -> list[tuple[int, int]]:
         """The taps since the last call, each touch counted once."""
@@ -147,7 +195,7 @@ class PygameDisplay:
         if not pygame.display.get_init():
             return  # closed: a late render from a stopping loop is not an error
         self.poll()
-        self.last_drawn = self.renderer.draw(self.surface, view)
+        self.last_drawn = self.renderer.draw(self.surface, self.shown(view))
         pygame.display.flip()
 
     def close(self) -> None:

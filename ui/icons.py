@@ -105,28 +105,39 @@ def person(surface: pygame.Surface, rect: pygame.Rect, colour: Colour) -> None:
         _thick(surface, (x, body.bottom - leg_w), (x, rect.bottom - leg_w / 2), leg_w, colour)
 
 
-def one_metre(surface: pygame.Surface, rect: pygame.Rect, near: Colour, far: Colour,
-              line: Colour) -> pygame.Rect:
-    """Two people with a one-metre gap between them; returns where the caller puts the "1 m" label."""
+def _one_metre_geometry(rect: pygame.Rect) -> tuple[pygame.Rect, pygame.Rect, int, float, float, float]:
     w, h = rect.width, rect.height
     fig_h = min(h * 0.62, w * 0.55)
     fig_w = fig_h * 0.45
     top = rect.top + (h - fig_h) * 0.55
     left = pygame.Rect(round(rect.left + w * 0.05), round(top), round(fig_w), round(fig_h))
     right = pygame.Rect(round(rect.right - w * 0.05 - fig_w), round(top), round(fig_w), round(fig_h))
-    person(surface, left, near)
-    person(surface, right, far)
     y = round(top + fig_h * 0.45)
     a, b = left.right + w * 0.04, right.left - w * 0.04
+    return left, right, y, a, b, h * 0.06
+
+
+def one_metre_label(rect: pygame.Rect) -> pygame.Rect:
+    """Where `one_metre` drawn in `rect` leaves room for the "1 m" label: above the arrow, between the figures."""
+    _, _, y, a, b, head = _one_metre_geometry(rect)
+    return pygame.Rect(round(a), round(rect.top), round(b - a), round(y - rect.top - head * 1.6))
+
+
+def one_metre(surface: pygame.Surface, rect: pygame.Rect, near: Colour, far: Colour,
+              line: Colour) -> pygame.Rect:
+    """Two people with a one-metre gap between them; returns where the caller puts the "1 m" label."""
+    w, h = rect.width, rect.height
+    left, right, y, a, b, head = _one_metre_geometry(rect)
+    top, fig_h = left.top, left.height
+    person(surface, left, near)
+    person(surface, right, far)
     stroke = max(2, round(h * 0.025))
-    head = h * 0.06
     _thick(surface, (a + head, y), (b - head, y), stroke, line)
     _polygon(surface, [(a, y), (a + head * 1.4, y - head), (a + head * 1.4, y + head)], line)
     _polygon(surface, [(b, y), (b - head * 1.4, y - head), (b - head * 1.4, y + head)], line)
     floor = round(top + fig_h + h * 0.04)
     pygame.draw.rect(surface, line, (rect.left, floor, w, max(2, round(h * 0.02))))
-    label = pygame.Rect(round(a), round(rect.top), round(b - a), round(y - rect.top - head * 1.6))
-    return label
+    return one_metre_label(rect)
 
 
 def hourglass(surface: pygame.Surface, rect: pygame.Rect, sand: Colour, frame: Colour) -> None:

@@ -33,7 +33,7 @@ BASELINE = 0.96  # baseline below the top of the line box (CJK ink reaches ~0.88
 _CLOSING = frozenset("，。、；：！？）」』】》〉…")
 _OPENING = frozenset("（「『【《〈")
 UNBROKEN_COST = 0.2  # how much smaller a block may get to avoid breaking a paragraph
-_GUTTER = 0.03  # between table columns, as a fraction of the table width
+_GUTTER = 0.015  # between table columns, as a fraction of the table width
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +47,23 @@ class Line:
     colour: Colour = (255, 255, 255)
     gap: float = 0.0  # space above the paragraph
     nowrap: bool = False  # a title shrinks rather than breaks
+    floor: int = 1  # never set smaller than this many pixels while the block fits (`ui.legibility`)
+    leading: float = 0.0  # line box height in units of the size; 0: `LEADING`
 
 
 @dataclass(frozen=True, slots=True)
 class Drawn:
-    """One paragraph as drawn: its catalogue key, its text and the rectangle of its ink."""
+    """One paragraph as drawn: its catalogue key, its text, the rectangle of its ink and its font size.
+
+    `size` is the smallest pixel size any row of it was set in (0: not text): what the legibility
+    tests turn into a character height.
+    """
 
     key: str
     text: str
     rect: pygame.Rect
+    size: int = 0
+    bold: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +81,7 @@ class _Setting:
     rows: tuple[_Row, ...]
     height: float
     fits: bool
+    floors: bool = True
 
 
 def _is_wide(ch: str) -> bool:
@@ -148,12 +157,13 @@ class Typesetter:
             rows.append((cur.rstrip(), measure(cur.rstrip(), size, bold=bold)))
         return rows
 
-    def _set_at(self, lines: Sequence[Line], base: int, width: float, height: float) -> _Setting:
+    def _set_at(self, lines: Sequence[Line], base: int, width: float, height: float,
+                floors: bool = True) -> _Setting:
         rows: list[_Row] = []
         y = 0.0
         fits = True
         for i, line in enumerate(lines):
-            size = max(1, round(base * line.scale))
+            size = max(1, round(base * line.scale), line.floor if floors else 1)
             if i:
                 y += line.gap * base
             wrapped = self.wrap(line.text, size, width, bold=line.bold)
@@ -162,13 +172,16 @@ class Typesetter:
             for text, w in wrapped:
                 fits = fits and w <= width
                 rows.append(_Row(text, i, size, y, w))
-                y += size * LEADING
-        return _Setting(base, tuple(rows), y, fits and y <= height)
+                y += size * (line.leading or LEADING)
+        return _Setting(base, tuple(rows), y, fits and y <= height, floors)
 
     def fit(self, lines: Sequence[Line], width: float, height: float, *, max_px: int,
             min_px: int = 8) -> _Setting:
         """The setting at the largest base size in [min_px, max_px] that fits (min_px if none does).
 
+        Each line keeps at least its `floor`; only when the block cannot fit even at `min_px` with
+        its floors are they given up (text smaller than legible, rather than text off the screen or
+        over other text: the legibility tests keep the screens at their sizes from ever needing it).
         Unbroken paragraphs are preferred while they cost less than `UNBROKEN_COST` of the size:
         a hint whose last word dangles on a row of its own reads worse than a slightly smaller one.
         """
@@ -178,9 +191,12 @@ class Typesetter:
             self._settings.move_to_end(key)
             return setting
         best = self._search(lines, width, height, max_px, min_px)
+        if not best.fits:
+            loose = self._search(lines, width, height, max_px, min_px, floors=False)
+            best = loose if loose.fits else best
         if len(best.rows) > len(lines):
             unbroken = [replace(line, nowrap=True) for line in lines]
-            trial = self._search(unbroken, width, height, max_px, min_px)
+            trial = self._search(unbroken, width, height, max_px, min_px, floors=best.floors)
             if trial.fits and trial.base >= best.base * (1 - UNBROKEN_COST):
                 best = trial
         self._settings[key] = best
@@ -188,18 +204,29 @@ class Typesetter:
             self._settings.popitem(last=False)
         return best
 
+    def floor_height(self, lines: Sequence[Line], width: float, *, min_px: int = 8) -> float:
+        """The height `lines` take at `width` set at `min_px` with every line at its floor: the least a
+        legible block needs (`fit` with the same `min_px` then keeps the floors in that height)."""
+        key = ("floor", tuple(lines), round(width, 3), min_px)
+        setting = self._settings.get(key)
+        if setting is None:
+            setting = self._settings[key] = self._set_at(lines, min_px, width, float("inf"))
+            if len(self._settings) > 512:
+                self._settings.popitem(last=False)
+        return setting.height
+
     def _search(self, lines: Sequence[Line], width: float, height: float, max_px: int,
-                min_px: int) -> _Setting:
+                min_px: int, floors: bool = True) -> _Setting:
         lo, hi = min_px, max(min_px, max_px)
-        best = self._set_at(lines, lo, width, height)
+        best = self._set_at(lines, lo, width, height, floors)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            trial = self._set_at(lines, mid, width, height)
+            trial = self._set_at(lines, mid, width, height, floors)
             if trial.fits:
                 lo, best = mid, trial
             else:
                 hi = mid - 1
-        return best if best.base == lo else self._set_at(lines, lo, width, height)
+        return best if best.base == lo else self._set_at(lines, lo, width, height, floors)
 
     # ------------------------------------------------------------------------------- drawing
 
@@ -217,9 +244,11 @@ class Typesetter:
     def _draw_setting(self, surface: pygame.Surface, rect: pygame.Rect, lines: Sequence[Line],
                       setting: _Setting, top: float, align: Align) -> list[Drawn]:
         inks: dict[int, pygame.Rect] = {}
+        sizes: dict[int, int] = {}
         for row in setting.rows:
             if not row.text:
                 continue
+            sizes[row.paragraph] = min(sizes.get(row.paragraph, row.size), row.size)
             line = lines[row.paragraph]
             if align == "left":
                 x = rect.left
@@ -231,60 +260,97 @@ class Typesetter:
             ink = font.render_to(surface, (round(x), round(top + row.top + row.size * BASELINE)),
                                  row.text, fgcolor=line.colour)
             inks[row.paragraph] = inks[row.paragraph].union(ink) if row.paragraph in inks else ink
-        return [Drawn(lines[i].key, lines[i].text, ink) for i, ink in sorted(inks.items())]
+        return [Drawn(lines[i].key, lines[i].text, ink, sizes[i], lines[i].bold) for i, ink in sorted(inks.items())]
 
-    def table_base(self, rect: pygame.Rect, rows: Sequence[Sequence[Sequence[Line]]],
-                   columns: Sequence[float], *, max_px: int, min_px: int = 8, row_gap: float = 0.45) -> int:
-        """The largest base size at which the table fits `rect` (`min_px` if none does).
+    def table_fit(self, rect: pygame.Rect, rows: Sequence[Sequence[Sequence[Line]]],
+                  columns: Sequence[float], *, max_px: int, min_px: int = 8,
+                  row_gap: float = 0.45) -> tuple[bool, int]:
+        """(fits at the lines' floors, base size): the largest base at which the table fits `rect`.
 
-        Lets a screen try several arrangements of the same content and keep the most legible.
+        Tried with the floors first, then without (as `fit` does).  Lets a screen try several
+        arrangements of the same content and keep the most legible: compare the tuples.
         """
         key = ("table", tuple(tuple(tuple(c) for c in r) for r in rows), rect.size, tuple(columns),
                max_px, min_px, row_gap)
         cached = self._settings.get(key)
         if cached is not None:
             self._settings.move_to_end(key)
-            return cached.base
-        lo, hi = min_px, max(min_px, max_px)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            table, height = self._set_table(rows, columns, rect.width, mid, row_gap)
-            ok = height <= rect.height and all(s.fits for cells in table for s in cells)
-            lo, hi = (mid, hi) if ok else (lo, mid - 1)
-        self._settings[key] = _Setting(lo, (), 0.0, True)
-        return lo
+            return cached.floors, cached.base
+        result = (False, min_px)
+        for floors in (True, False):
+            lo, hi = min_px, max(min_px, max_px)
+            if not self._table_fits(rows, columns, rect, lo, row_gap, floors):
+                continue
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if self._table_fits(rows, columns, rect, mid, row_gap, floors) else (lo, mid - 1)
+            result = (floors, lo)
+            break
+        self._settings[key] = _Setting(result[1], (), 0.0, True, result[0])
+        if len(self._settings) > 512:
+            self._settings.popitem(last=False)
+        return result
+
+    def table_base(self, rect: pygame.Rect, rows: Sequence[Sequence[Sequence[Line]]],
+                   columns: Sequence[float], *, max_px: int, min_px: int = 8, row_gap: float = 0.45) -> int:
+        """The largest base size at which the table fits `rect` (`min_px` if none does)."""
+        return self.table_fit(rect, rows, columns, max_px=max_px, min_px=min_px, row_gap=row_gap)[1]
+
+    def _table_fits(self, rows: Sequence[Sequence[Sequence[Line]]], columns: Sequence[float], rect: pygame.Rect,
+                    base: int, row_gap: float, floors: bool) -> bool:
+        table, height = self._set_table(rows, columns, rect.width, base, row_gap, floors)
+        return height <= rect.height and all(s.fits for cells in table for s in cells)
+
+    @staticmethod
+    def _gap(rows: Sequence[Sequence[Sequence[Line]]], base: int, row_gap: float, floors: bool) -> float:
+        """Space between rows: a share of the size the first lines are really set in."""
+        first = max((max(round(base * c[0].scale), c[0].floor if floors else 1) for r in rows for c in r if c),
+                    default=base)
+        return row_gap * first
 
     def _set_table(self, rows: Sequence[Sequence[Sequence[Line]]], columns: Sequence[float], width: float,
-                   base: int, row_gap: float) -> tuple[list[list[_Setting]], float]:
+                   base: int, row_gap: float, floors: bool = True) -> tuple[list[list[_Setting]], float]:
         widths = [width * c - width * _GUTTER for c in columns]
-        table = [[self._set_at(cell, base, w, float("inf")) for cell, w in zip(row, widths, strict=False)]
+        table = [[self._set_at(cell, base, w, float("inf"), floors) for cell, w in zip(row, widths, strict=False)]
                  for row in rows]
-        height = sum(max(s.height for s in cells) for cells in table) + row_gap * base * (len(rows) - 1)
+        gap = self._gap(rows, base, row_gap, floors)
+        height = sum(max(s.height for s in cells) for cells in table) + gap * (len(rows) - 1)
         return table, height
 
     def draw_table(self, surface: pygame.Surface, rect: pygame.Rect, rows: Sequence[Sequence[Sequence[Line]]],
                    columns: Sequence[float], *, max_px: int, min_px: int = 8, row_gap: float = 0.45,
-                   rule: Colour | None = None) -> list[Drawn]:
+                   rule: Colour | None = None, column_rules: bool = False,
+                   valign: Literal["top", "center"] = "center") -> list[Drawn]:
         """Rows of cells (each cell a block of `Line`s) at one common size, vertically centred.
 
         `columns` are fractions of the width, left to right.  Used for the reasons of a STOP, where
-        one size for all reasons keeps any of them from looking less important.
+        one size for all reasons keeps any of them from looking less important.  `rule` draws a
+        line between rows, and with `column_rules` between columns too (a grid of separate items).
         """
         if not rows:
             return []
-        base = self.table_base(rect, rows, columns, max_px=max_px, min_px=min_px, row_gap=row_gap)
-        table, height = self._set_table(rows, columns, rect.width, base, row_gap)
+        floors, base = self.table_fit(rect, rows, columns, max_px=max_px, min_px=min_px, row_gap=row_gap)
+        table, height = self._set_table(rows, columns, rect.width, base, row_gap, floors)
+        gap = self._gap(rows, base, row_gap, floors)
         drawn: list[Drawn] = []
-        y = rect.top + max(0.0, rect.height - height) / 2
+        y = rect.top + (max(0.0, rect.height - height) / 2 if valign == "center" else 0.0)
+        top = y
         for r, (row, cells) in enumerate(zip(rows, table, strict=True)):
             row_h = max(s.height for s in cells)
             if rule is not None and r:
-                rule_y = round(y - row_gap * base / 2)
-                pygame.draw.line(surface, rule, (rect.left, rule_y), (rect.right, rule_y), max(1, base // 16))
+                rule_y = round(y - gap / 2)
+                pygame.draw.line(surface, rule, (rect.left, rule_y), (rect.right, rule_y), max(1, round(gap / 6)))
             x = float(rect.left)
             for cell, setting, col in zip(row, cells, columns, strict=False):
                 cell_rect = pygame.Rect(round(x), round(y), round(rect.width * (col - _GUTTER)), round(row_h))
                 drawn += self._draw_setting(surface, cell_rect, cell, setting, y, "left")
                 x += rect.width * col
-            y += row_h + row_gap * base
+            y += row_h + gap
+        if rule is not None and column_rules:
+            x = float(rect.left)
+            for col in columns[:-1]:
+                x += rect.width * col
+                rule_x = round(x - rect.width * _GUTTER / 2)
+                pygame.draw.line(surface, rule, (rule_x, round(top)), (rule_x, round(top + height)),
+                                 max(1, round(gap / 6)))
         return drawn

@@ -12,20 +12,29 @@ import pygame
 
 Colour = tuple[int, int, int]
 
-# Outcome colours are the ones people already know from traffic lights and health codes;
-# the one-metre band is floor-tape yellow and black.
+# Outcome colours are the ones people already know from traffic lights and health codes, and the
+# outcomes differ in more than hue, because one man in twelve cannot tell this red from this green
+# (under deuteranopia both turn olive): PASS is the one light screen (a light green band, solid,
+# dark words), STOP a dark red band under diagonal hazard stripes with white words, the manual
+# check dark with amber.  Their lightness differs by more than 20 CIELAB L* under protanopia,
+# deuteranopia and tritanopia alike (tests/ui/test_colour_vision.py), and each has its own icon.
+# The one-metre band is floor-tape yellow and black.
 INK: Colour = (246, 248, 250)
 INK_SOFT: Colour = (196, 208, 222)
 NAVY: Colour = (13, 30, 51)
 NAVY_LIGHT: Colour = (30, 55, 86)
 ACCENT: Colour = (0, 172, 220)
 AMBER: Colour = (255, 184, 0)
-GREEN: Colour = (18, 134, 62)
-GREEN_INK: Colour = (214, 247, 224)
-RED: Colour = (197, 28, 38)
-RED_DEEP: Colour = (138, 14, 22)
-RED_INK: Colour = (255, 222, 222)
-SLATE: Colour = (42, 46, 54)
+PASS_BAND: Colour = (72, 200, 110)  # L* 72
+PASS_INK: Colour = (4, 40, 18)
+PASS_INK_SOFT: Colour = (14, 70, 36)
+PASS_DISC: Colour = (10, 84, 40)
+STOP_BAND: Colour = (178, 24, 34)  # L* 37, with stripes of STOP_STRIPE (L* 25)
+STOP_STRIPE: Colour = (122, 12, 22)
+STOP_PANEL: Colour = (92, 6, 14)  # under the words, so the stripes never run behind text
+STOP_INK: Colour = (255, 226, 226)
+STOP_RULE: Colour = (190, 70, 78)
+SLATE: Colour = (34, 38, 46)
 STRIP: Colour = (6, 10, 16)
 STRIP_INK: Colour = (186, 196, 208)
 ONLINE: Colour = (60, 200, 110)
@@ -49,17 +58,21 @@ class Frame:
     pad: int
 
     @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    @property
     def landscape(self) -> bool:
         return self.width >= self.height
 
     @classmethod
-    def of(cls, size: tuple[int, int], *, companion: bool = False) -> Frame:
-        """The frame for a surface of `size`; the band grows when a second person must step back."""
+    def of(cls, size: tuple[int, int]) -> Frame:
+        """The frame for a surface of `size` (the same whether or not a second person must step back)."""
         width, height = size
         unit = min(width, height) / 100
-        status_h = max(24, round(7 * unit))
-        footer_h = round((22 if companion else 15) * unit * (1.15 if height > width else 1.0))
-        pad = max(8, round(3.5 * unit))
+        status_h = max(24, round(5 * unit))
+        footer_h = round(footer_units(size) * unit)
+        pad = max(8, round(3 * unit))
         status = pygame.Rect(0, 0, width, status_h)
         footer = pygame.Rect(0, height - footer_h, width, footer_h)
         body = pygame.Rect(0, status_h, width, height - status_h - footer_h).inflate(-2 * pad, -2 * pad)
@@ -68,3 +81,16 @@ class Frame:
     def px(self, units: float) -> int:
         """`units` per cent of the short side, in whole pixels (at least one)."""
         return max(1, round(units * self.unit))
+
+
+def one_row_footer(size: tuple[int, int]) -> bool:
+    """Wide enough for the one-metre band's two languages side by side at a legible size."""
+    return size[0] >= 1.3 * size[1]
+
+
+def footer_units(size: tuple[int, int]) -> float:
+    """The one-metre band's height in units: its words must be legible from 1 m (`ui.legibility`).
+
+    A legible Chinese line needs about 7.7 units with its leading, an English one 7.
+    """
+    return 12.0 if one_row_footer(size) else 19.0

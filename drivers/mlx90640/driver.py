@@ -10,7 +10,9 @@ attributes, never times out, and converts pixel by pixel in Python.  This one
 * reads RAM in one transfer, and detects overruns (a new subpage landing during the read);
 * rejects glitch words, constant RAM and a frozen array as `SensorError`;
 * converts with numpy (`conversion.subpage_temperatures`, per-pixel constants gathered once
-  per subpage pattern) and merges subpages into one image;
+  per subpage pattern) and merges subpages into one image — but never a subpage from before an
+  outage with one after it: after a failed read, or a gap of more than `STALE_AFTER_PERIODS`
+  subpage periods, the other subpage's pixels are NaN until it is measured again;
 * times its own EEPROM read at start-up (832 words, as long as a RAM read) and, if the bus is
   slower than the configured rate needs — a Pi's I²C clock follows the core clock and is often
   below what `dtparam` says — runs the array at the fastest rate the bus can keep up with
@@ -41,6 +43,7 @@ from .phase import PhaseTracker
 
 ReflectedPolicy = float | Callable[[float], float] | None
 TRANSFER_BUDGET = 0.7  # a subpage's RAM read may take at most this share of its period (polls, margin)
+STALE_AFTER_PERIODS = 3.0  # the other subpage older than this many periods is not merged (a gap in reading)
 _STATUS_TO_CONTROL = reg.CONTROL - reg.STATUS + 1  # status and control in one 14-word read
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -95,6 +98,7 @@ class Mlx90640Sensor:
         self.tr = tr
         self._frozen_after = frozen_after
         self._image = np.full(reg.PIXELS, np.nan)
+        self._image_at: float | None = None  # when the last subpage went into `_image`
         self._last: dict[int, bytes] = {}  # per subpage, the words of its last conversion
         self._same = 0
         self._words: tuple[np.ndarray, int, int] | None = None  # RAM, control, subpage
@@ -241,11 +245,21 @@ class Mlx90640Sensor:
             ram, control, subpage = self._bus(self._read_subpage)
         except SensorError:
             self._phase.unlock()
+            self._forget_image()
             raise
         if self._overrun_at is not None:  # what we read landed during the first attempt
             lo, hi = None, self._overrun_at
         self._next_due = self._phase.track(lo, hi)
-        return self._convert(ram, control, subpage)
+        try:
+            return self._convert(ram, control, subpage)
+        except SensorError:  # glitch, frozen, implausible: what the image holds is from before it
+            self._forget_image()
+            raise
+
+    def _forget_image(self) -> None:
+        """After an outage the other subpage is stale: NaN until it is measured again."""
+        self._image.fill(np.nan)
+        self._image_at = None
 
     # ------------------------------------------------------------------------------- frames
     def _wait_ready(self) -> tuple[float | None, float]:
@@ -327,8 +341,12 @@ class Mlx90640Sensor:
             raise SensorError(f"implausible die state: Ta {ta:.1f} °C, Vdd {vdd:.2f} V")
         to = subpage_temperatures(cal, plan, used[:n].view(np.int16), gain, cp, emissivity=self._emissivity,
                                   tr=self.reflected_c(ta), vdd=vdd, ta=ta)
+        now = self._clock.monotonic()
+        if self._image_at is not None and now - self._image_at > STALE_AFTER_PERIODS * self._period:
+            self._image.fill(np.nan)  # nobody read for a while: the other subpage is from before the gap
         image = self._image
         image[plan.sel] = to  # only this subpage's pixels; the other keeps its latest values
+        self._image_at = now
         if plan.bad:  # from same-subpage neighbours only, all just written
             interpolate_deviating(image, plan.bad, plan.all_bad, chess=chess)
         self._words = (ram, control, subpage)
@@ -336,7 +354,7 @@ class Mlx90640Sensor:
         return ThermalFrame(
             pixels=image.reshape(reg.ROWS, reg.COLS).copy(),
             ambient_c=ta,
-            taken_at=self._clock.monotonic(),
+            taken_at=now,
             subpage=subpage,
         )
 

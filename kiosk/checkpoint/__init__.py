@@ -15,13 +15,44 @@ The parts:
 Pure logic: time is passed in; no I/O, no threads.
 """
 
-from kiosk.checkpoint.code_check import VERIFY_CACHE_S, CodeCheck, CodeVerifier, facts_of, verified_code
-from kiosk.checkpoint.machine import Checkpoint, Phase
-from kiosk.checkpoint.policy import ALERT_REASONS, REASONS, CodeFacts, Decision, PolicyInForce, Verdict, decide
-from kiosk.checkpoint.replay import ReplayGuard
-from kiosk.checkpoint.sightings import CodesInView, Sightings
-from kiosk.checkpoint.visit import ScannedCode, VerifiedCode, Visit, VisitorOutcome
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from kiosk.lazy import front
+
+if TYPE_CHECKING:
+    from kiosk.checkpoint.code_check import VERIFY_CACHE_S, CodeCheck, CodeVerifier, facts_of, verified_code
+    from kiosk.checkpoint.machine import Checkpoint, Phase
+    from kiosk.checkpoint.policy import ALERT_REASONS, REASONS, CodeFacts, Decision, PolicyInForce, Verdict, decide
+    from kiosk.checkpoint.replay import ReplayGuard
+    from kiosk.checkpoint.sightings import CodesInView, Sightings
+    from kiosk.checkpoint.visit import ScannedCode, VerifiedCode, Visit, VisitorOutcome
+
+_EXPORTS = {
+    "ALERT_REASONS": "policy",
+    "Checkpoint": "machine",
+    "CodeCheck": "code_check",
+    "CodeFacts": "policy",
+    "CodeVerifier": "code_check",
+    "CodesInView": "sightings",
+    "Decision": "policy",
+    "Phase": "machine",
+    "PolicyInForce": "policy",
+    "REASONS": "policy",
+    "ReplayGuard": "replay",
+    "ScannedCode": "visit",
+    "Sightings": "sightings",
+    "VERIFY_CACHE_S": "code_check",
+    "Verdict": "policy",
+    "VerifiedCode": "visit",
+    "Visit": "visit",
+    "VisitorOutcome": "visit",
+    "decide": "policy",
+    "facts_of": "code_check",
+    "verified_code": "code_check",
+}
+__getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
     "ALERT_REASONS",
     "REASONS",
@@ -44,4 +75,4 @@ __all__ = [
     "decide",
     "facts_of",
     "verified_code",
-]
+]  # the same names as _EXPORTS

@@ -11,6 +11,8 @@ be read to the end.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import math
 import sys
@@ -32,11 +34,14 @@ input: QR text as the argument, an image file (a path that exists, or --image), 
 batch: --batch FILE (or - for stdin) holds one JSON object per line:
   {"id": ..., "text": "THP1:..."}  or  {"id": ..., "image": "path.png"},  optional "at": epoch seconds
   (default --at, else now).  Each output line is the result with the same "id" and its "line" number;
-  an image's result also has "text", the decoded QR text (null if none). A malformed line gives an
-  error result ("error": "bad_line") for its id (or line number) and the batch goes on.
+  an image's result also has "text_sha256", the SHA-256 of the decoded QR text (null if none): never
+  the text itself, which holds the subject id and name in clear. A malformed line gives an error
+  result ("error": "bad_line") for its id (or line number) and the batch goes on.
 formats: THP1 and HC1 (EU DCC); the result's "format" says which was found.
-exit status: 0 if the code (with --batch: every line) is valid, 1 otherwise, 2 on a usage error
-  or a trust list that cannot be read."""
+exit status: 0 if the code (with --batch: every line) is valid, 1 otherwise, 2 on a usage error,
+  a trust list that cannot be read, or an argument that names an image file that is not there."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".heic")
+CODE_PREFIXES = ("THP1:", "HC1:")
 
 
 def register(sub: Any) -> None:
@@ -77,7 +82,30 @@ def decode_image(decoder: Any, path: str) -> list[str]:
 
 
 def _image_error(error: str, detail: str = "") -> dict[str, Any]:
-    return {"valid": False, "error": error, "detail": detail, "format": None, "colour": None, "text": None}
+    return {"valid": False, "error": error, "detail": detail, "format": None, "colour": None, "text_sha256": None}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", errors="surrogateescape")).hexdigest()
+
+
+def is_file(text: str) -> bool:
+    """Whether `text` names an existing file; False (not an error) for text no path can be, e.g. a
+    whole QR code longer than a file name may be (ENAMETOOLONG) or holding a NUL."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def looks_like_a_path(text: str) -> bool:
+    """An argument meant as an image that is not there: an image suffix, or a path with no code prefix.
+
+    QR text that is a code starts with its prefix; a path such as `photos/code.png` does not.
+    """
+    if text.startswith(CODE_PREFIXES) or len(text) > 4096 or "://" in text or "\n" in text:
+        return False  # a code, or a URL (another QR's text): the verifier says what it is
+    return text.lower().endswith(IMAGE_SUFFIXES) or text.startswith(("/", "./", "../", "~/", ".\\", "C:\\"))
 
 
 def cmd_code_verify(args: argparse.Namespace) -> int:
@@ -86,15 +114,24 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
     if args.batch is not None and (args.input is not None or args.image is not None):
         print("kiosk code verify: --batch takes no other input", file=sys.stderr)
         return 2
+    for name, value in (("--at", args.at), ("--max-age", args.max_age), ("--skew", args.skew)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            print(f"kiosk code verify: {name} must be a finite number, 0 or more (not {value})", file=sys.stderr)
+            return 2
     try:
         trust = TrustList.from_file(args.trust)
         verifier = Verifier(trust, max_code_age_s=args.max_age, clock_skew_s=args.skew)
+    except UnicodeDecodeError:
+        print(f"kiosk code verify: 信任列表 {args.trust} 不是 UTF-8 编码，请另存为 UTF-8 / the trust list {args.trust} "
+              "is not UTF-8: save it as UTF-8", file=sys.stderr)
+        return 2
     except (OSError, TrustListError, ValueError) as exc:
-        print(f"kiosk code verify: cannot use the trust list: {exc}", file=sys.stderr)
+        print(f"kiosk code verify: cannot use the trust list {args.trust}: {exc}", file=sys.stderr)
         return 2
     if args.batch is not None:
-        if args.batch == "-":
-            return verify_batch(verifier, sys.stdin, at=args.at, decoder_kind=args.decoder)
+        if args.batch == "-":  # bytes that are not UTF-8 make bad lines, not a decode error
+            lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+            return verify_batch(verifier, lines, at=args.at, decoder_kind=args.decoder)
         try:
             with open(args.batch, encoding="utf-8", errors="surrogateescape") as lines:
                 return verify_batch(verifier, lines, at=args.at, decoder_kind=args.decoder)
@@ -104,8 +141,13 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
     at = args.at if args.at is not None else time.time()
     source = args.image
     text = args.input
-    if source is None and text is not None and text != "-" and Path(text).is_file():
-        source = text  # an existing file is an image; anything else is QR text
+    if source is None and text is not None and text != "-":
+        if is_file(text):
+            source = text  # an existing file is an image; anything else is QR text ...
+        elif looks_like_a_path(text):  # ... unless it is plainly a path: a mistyped image name
+            print(f"kiosk code verify: no such image file: {text} (QR text starts with "
+                  f"{' or '.join(CODE_PREFIXES)})", file=sys.stderr)
+            return 2
     if source is not None:
         try:
             texts = decode_image(image_decoder(args.decoder), source)
@@ -113,11 +155,12 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
             _print_json(_image_error(IMAGE_UNREADABLE, f"{type(exc).__name__}: {exc}"))
             return 1
         if len(texts) != 1:
-            _print_json({"valid": False, "error": NO_QR if not texts else SEVERAL_QR, "colour": None, "text": None})
+            _print_json({"valid": False, "error": NO_QR if not texts else SEVERAL_QR, "colour": None,
+                         "text_sha256": None})
             return 1
         text = texts[0]
     elif text is None or text == "-":
-        text = sys.stdin.read().strip()
+        text = sys.stdin.buffer.read(MAX_LINE + 1).decode("utf-8", errors="replace").strip()
     result = verifier.verify(text, at)
     _print_json(result.to_json_dict())
     return 0 if result.valid else 1
@@ -197,7 +240,8 @@ def verify_lines(verifier: Any, lines: Iterable[str], *, at: float | None = None
             if len(texts) != 1:
                 yield {**head, **_image_error(NO_QR if not texts else SEVERAL_QR)}
                 continue
-            yield {**head, **verifier.verify(texts[0], when).to_json_dict(), "text": texts[0]}
+            # never the decoded text: it holds the subject id and the name in clear
+            yield {**head, **verifier.verify(texts[0], when).to_json_dict(), "text_sha256": _digest(texts[0])}
         else:
             yield {**head, **verifier.verify(obj["text"], when).to_json_dict()}
 

@@ -42,18 +42,22 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         print("--fault needs --simulated", file=sys.stderr)
         return 2
     path = args.config or (None if args.simulated else DEFAULT_CONFIG)
-    config, error = None, None
+    config, error, not_ready = None, None, []
     try:
         config = read_config(path)
     except ConfigError as exc:
         error = exc
+    if config is not None and path and not args.simulated:  # what `kiosk run` needs beyond a valid file
+        from kiosk.service.readiness import judge_file
+
+        not_ready = [p.text() for p in judge_file(path).problems]
     base = config or KioskConfig()
     try:
         hw = simulated_hardware(base, set(args.fault)) if args.simulated else real_hardware(base)
     except ValueError as exc:
         print(f"{exc} (known: {', '.join(FAULTS)})", file=sys.stderr)
         return 2
-    results = run_selftest(config, error, hw)
+    results = run_selftest(config, error, hw, not_ready=not_ready, source=str(path))
     if args.json:
         sys.stdout.write(json.dumps(to_json(results), ensure_ascii=False) + "\n")
     else:
@@ -81,6 +85,7 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     from kiosk.config import KioskConfig
     from kiosk.ports import Screen, ScreenView, StatusStrip
     from kiosk.service.maintenance import diagnose
+    from kiosk.service.readiness import judge_file
 
     config_path = Path(args.config)
     data_dir = Path(args.data)
@@ -117,12 +122,9 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
                 return 0
             if diagnosis.config_invalid and now - checked >= 5.0:
                 checked = now
-                try:
-                    read_config(config_path)
+                if judge_file(config_path).ok:  # valid, and what `kiosk run` needs
                     log.info("maintenance: %s is valid now; retrying the kiosk", config_path)
                     return 0
-                except ConfigError:
-                    pass
             time.sleep(1.0)
     finally:
         display.close()

@@ -5,12 +5,16 @@ the service functions it calls: they never read the file themselves (provisionin
 maintenance diagnosis, whose job is to judge the files, are the exception).
 
 An unusable file is reported here too, in one of the two forms the commands have always printed
-(scripts and technicians read them, so they stay as they were):
+(scripts and technicians read them, so their shape stays as it was); each problem is one line,
+Chinese then English, with the file, line and key (`kiosk.config_problems`):
 
-* listed — `FILE: invalid configuration`, then one indented line per problem: `config check`
-  and `run`, where the file itself is the subject and the technician fixes it line by line;
+* listed — `FILE: 配置文件有误 / invalid configuration`, then one indented line per problem:
+  `config check` and `run`, where the file itself is the subject and the technician fixes it
+  line by line;
 * one line — `FILE: problem; problem`: the tools whose subject is something else (a scenario,
   raw sensor words, the outbox, screenshots, a calibration), for which the file is an input.
+
+`load_ready` adds what `kiosk run` needs beyond a valid file (`kiosk.service.readiness`).
 
 Then `CommandFailed` carries the command's exit code to `kiosk.cli.parser.main`.
 """
@@ -27,6 +31,8 @@ if TYPE_CHECKING:  # pydantic loads when a command reads a configuration, not fo
     from kiosk.config import KioskConfig
 
 DEFAULT_CONFIG = "/etc/kiosk/kiosk.toml"  # where scripts/install and provisioning put it
+INVALID = "配置文件有误 / invalid configuration"
+NOT_READY = "设备无法按此配置运行 / the kiosk cannot run with this configuration"
 
 
 class CommandFailed(Exception):
@@ -52,9 +58,29 @@ def report(error: ConfigError, *, listed: bool = False) -> None:
     if not listed:
         print(f"{error.source}: " + "; ".join(error.problems), file=sys.stderr)
         return
-    print(f"{error.source}: invalid configuration", file=sys.stderr)
+    print(f"{error.source}: {INVALID}", file=sys.stderr)
     for problem in error.problems:
         print(f"  {problem}", file=sys.stderr)
+
+
+def load_ready(path: str | Path, *, exit_code: int = 1, simulated: bool = False) -> KioskConfig:
+    """The configuration in `path` if `kiosk run` can run with it; else every problem listed (and
+    warnings) and `CommandFailed(exit_code)`.  Warnings alone are printed and the config returned."""
+    from kiosk.service.readiness import judge_file
+
+    verdict = judge_file(path, simulated=simulated)
+    if verdict.config is None:
+        print(f"{verdict.source}: {INVALID}", file=sys.stderr)
+    elif verdict.problems:
+        print(f"{verdict.source}: {NOT_READY}", file=sys.stderr)
+    for problem in verdict.problems:
+        print(f"  {problem.text()}", file=sys.stderr)
+    for warning in verdict.warnings:
+        print(f"  注意 / warning: {warning.text()}", file=sys.stderr)
+    if not verdict.ok:
+        raise CommandFailed(exit_code)
+    assert verdict.config is not None
+    return verdict.config
 
 
 def load(path: str | Path | None, *, exit_code: int = 2, listed: bool = False) -> KioskConfig:

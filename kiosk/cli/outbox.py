@@ -5,11 +5,16 @@ receipted yet (`published`), what was freed without a receipt and is kept for th
 (`sent`), and how many the township's receipts freed, ever (`receipted`: those rows are gone).
 `tail` names each row's state the same way.
 
-The outbox is in WAL mode, so these commands can read (and `purge-sent` can write) while the
-kiosk runs.  `tail` never prints a payload: it shows each row's place in the queue and only the
-payload's non-personal fields (decision, reasons, policy version, day), so its output can be
-pasted into a ticket.  (Events carry nothing personal in clear anyway: a masked name at most and
-the subject id sealed to the township.)
+`stats` and `tail` only look: they open the file read-only (`kiosk.outbox.inspect`), so a copied
+outbox, a file given by mistake (the township's database, an empty file, a PNG) or one of a newer
+kiosk is never changed — no tables added, no WAL switched on — and a file that is not an outbox is
+named as what it is (exit 2).  `purge-sent` writes (the outbox is in WAL mode, so it can while the
+kiosk runs), and only to a file that was first identified as an outbox.  `tail` never prints a
+payload: it shows each row's place in the queue and only the payload's non-personal fields
+(decision, reasons, policy version, day), so its output can be pasted into a ticket.
+
+Exit codes: 0 done, 1 no outbox there (or the configuration naming it cannot be used, as it
+always was), 2 the file is not an outbox this kiosk can use.
 """
 
 from __future__ import annotations
@@ -21,70 +26,100 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli.loading import DEFAULT_CONFIG, load
+from kiosk.cli.loading import DEFAULT_CONFIG, CommandFailed, load
 
 SHOWN_FIELDS = ("decision", "reasons", "policy_version", "day", "visitors")
 
 
-def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from kiosk.outbox import Outbox
+def _path(args: argparse.Namespace) -> Path:
+    """The outbox file named by --db or the configuration; `CommandFailed` if there is none or it is not one."""
+    from kiosk.outbox.inspect import NotAnOutbox, identify
 
     path = Path(args.db) if args.db else Path(load(args.config, exit_code=1).storage.data_dir) / "outbox.sqlite"
     if not path.exists():
-        print(f"{path}: no outbox there", file=sys.stderr)
-        return None
-    return Outbox(path, reserve_bytes=0)  # looking must not write a reserve file beside a copied outbox
-
-
-def _shown(payload: bytes) -> dict[str, Any]:
+        print(f"{path}: 这里没有发件箱 / no outbox there", file=sys.stderr)
+        raise CommandFailed(1)
     try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return {"payload": "unreadable"}
-    if not isinstance(body, dict):
-        return {}
-    return {k: body[k] for k in SHOWN_FIELDS if k in body}
+        identify(path)
+    except NotAnOutbox as exc:
+        print(f"{path}: {exc.text()}", file=sys.stderr)
+        raise CommandFailed(2) from None
+    return path
+
+
+def _refused(path: Path, exc: Exception) -> int:
+    print(f"{path}: {exc.text() if hasattr(exc, 'text') else exc}", file=sys.stderr)
+    return 2
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    outbox = _open(args)
-    if outbox is None:
-        return 1
-    with outbox:
-        s = outbox.stats()
-        print(json.dumps({"path": str(outbox.path), "pending": s.pending, "sent": s.sent, "rejected": s.rejected,
-                          "rows": s.rows, "bytes": s.bytes, "oldest_pending_age_s": s.oldest_pending_age_s,
-                          "dropped": s.dropped, "dropped_by_stream": dict(s.dropped_by_stream),
-                          "reported_days": outbox.reported_days()[-7:], "published": s.published,
-                          "receipted": s.receipted, "oldest_unreceipted_age_s": s.oldest_unreceipted_age_s},
-                         indent=2))
+    from kiosk.outbox.inspect import NotAnOutbox, peek
+
+    path = _path(args)
+    try:
+        s = peek(path)
+    except NotAnOutbox as exc:
+        return _refused(path, exc)
+    print(json.dumps({"path": str(path), "pending": s.pending, "sent": s.sent, "rejected": s.rejected,
+                      "rows": s.rows, "bytes": s.bytes, "oldest_pending_age_s": s.oldest_pending_age_s,
+                      "dropped": s.dropped, "dropped_by_stream": s.dropped_by_stream,
+                      "reported_days": s.reported_days, "published": s.published, "receipted": s.receipted,
+                      "oldest_unreceipted_age_s": s.oldest_unreceipted_age_s}, indent=2))
     return 0
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
-    outbox = _open(args)
-    if outbox is None:
-        return 1
-    with outbox:
-        for row in outbox.tail(args.n):
-            state = "sent" if row.sent_at is not None else (
-                f"rejected 0x{row.rejected:02x}" if row.rejected is not None else
-                "published" if row.published_at is not None else "pending")
-            created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(row.created))
-            print(json.dumps({"seq": row.seq, "event_id": row.event_id, "stream": row.stream, "state": state,
-                              "created": created, "bytes": len(row.payload), **_shown(row.payload)},
-                             ensure_ascii=False))
+    from kiosk.outbox.inspect import NotAnOutbox, shown_fields, tail
+
+    path = _path(args)
+    try:
+        rows = tail(path, args.n)
+    except NotAnOutbox as exc:
+        return _refused(path, exc)
+    for row in rows:
+        state = "sent" if row.sent_at is not None else (
+            f"rejected 0x{row.rejected:02x}" if row.rejected is not None else
+            "published" if row.published_at is not None else "pending")
+        created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(row.created))
+        print(json.dumps({"seq": row.seq, "event_id": row.event_id, "stream": row.stream, "state": state,
+                          "created": created, "bytes": len(row.payload), **shown_fields(row.payload, SHOWN_FIELDS)},
+                         ensure_ascii=False))
     return 0
 
 
 def cmd_purge_sent(args: argparse.Namespace) -> int:
-    outbox = _open(args)
-    if outbox is None:
-        return 1
-    with outbox:
-        n = outbox.purge_sent(args.older_than_days * 86_400)
+    import sqlite3
+
+    from kiosk.outbox.store import Outbox
+
+    path = _path(args)  # identified as an outbox before anything writes to it
+    try:
+        with Outbox(path, reserve_bytes=0) as outbox:  # no reserve file beside a copied outbox
+            n = outbox.purge_sent(args.older_than_days * 86_400)
+    except (sqlite3.Error, OSError) as exc:
+        return _refused(path, exc)
     print(f"purged {n} delivered events")
     return 0
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 1e6:
+        raise argparse.ArgumentTypeError(f"must be 0 or more days, not {text}")
+    return value
 
 
 def register(sub: Any) -> None:
@@ -96,14 +131,14 @@ def register(sub: Any) -> None:
         where.add_argument("--config", default=DEFAULT_CONFIG, help=f"kiosk configuration (default {DEFAULT_CONFIG})")
         where.add_argument("--db", help="the outbox file itself")
 
-    stats = outbox.add_parser("stats", help="how much waits, how old, how much was dropped")
+    stats = outbox.add_parser("stats", help="how much waits, how old, how much was dropped (read-only)")
     common(stats)
     stats.set_defaults(func=cmd_stats)
-    tail = outbox.add_parser("tail", help="the last rows (no personal data)")
+    tail = outbox.add_parser("tail", help="the last rows (no personal data; read-only)")
     common(tail)
-    tail.add_argument("-n", type=int, default=20, help="rows (default 20)")
+    tail.add_argument("-n", type=_count, default=20, help="rows (default 20)")
     tail.set_defaults(func=cmd_tail)
     purge = outbox.add_parser("purge-sent", help="delete delivered events now")
     common(purge)
-    purge.add_argument("--older-than-days", type=float, default=0.0, help="only those delivered this long ago")
+    purge.add_argument("--older-than-days", type=_days, default=0.0, help="only those delivered this long ago")
     purge.set_defaults(func=cmd_purge_sent)

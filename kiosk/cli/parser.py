@@ -3,13 +3,19 @@
 Each command family registers itself from its own module (`register(sub)`), and each imports the
 heavy parts it needs only when it runs, so `kiosk code verify` does not pay for pygame and
 `kiosk config check` works on a machine with no camera library at all.
-Exit codes: 0 success, 1 a negative answer (invalid config, failed expectations), 2 usage.
+
+Exit codes (`EXIT_CODES`, shown by `kiosk --help` and in README.md): 0 success, 1 a negative
+answer, 2 usage or unusable input, 3 an internal error, 130 interrupted, 141 output closed.
+Every input a command expects to meet is answered by the command itself with a clear message;
+`main` only adds the last-resort net: whatever escapes a command becomes one line on stderr
+(Chinese, then English) and exit 3, never a Python traceback (`-v` logs it for a bug report).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from kiosk.cli import calibrate, code, config, field, outbox, run, screens, simulate, thermal, township
@@ -17,15 +23,40 @@ from kiosk.cli.loading import CommandFailed
 
 # In the order `kiosk --help` lists them (as it always has).
 FAMILIES = (config, code, thermal, simulate, outbox, calibrate, run, township, field, screens)
+INTERNAL_ERROR = 3
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
+OUTPUT_CLOSED = 141  # 128 + SIGPIPE: the reader went away (`kiosk outbox tail | head -1`)
+EXIT_CODES = """\
+exit codes:
+  0    success (a valid configuration, a valid code, a passed check, work done)
+  1    a negative answer: invalid configuration, a code not valid, a failed check or
+       expectation, a refused calibration, nothing there (no outbox)
+  2    usage error or unusable input: wrong options, a file that cannot be read or is not
+       what it should be (not an outbox, not an image, not a scenario), the wrong machine
+  3    internal error: a bug; the one line says what, `kiosk -v …` logs the details
+  130  interrupted (Ctrl-C)
+  141  the output was closed early (e.g. piped into `head`)"""
+
+log = logging.getLogger("kiosk.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk", description="Entry-checkpoint kiosk")
+    parser = argparse.ArgumentParser(prog="kiosk", description="Entry-checkpoint kiosk", epilog=EXIT_CODES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
     for family in FAMILIES:
         family.register(sub)
     return parser
+
+
+def _quiet_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,10 +70,26 @@ def main(argv: list[str] | None = None) -> int:
     args.replace_process = argv is None
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    name = " ".join(str(p) for p in (args.command, getattr(args, "action", None)) if p)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        return code
     except CommandFailed as exc:
         return exc.code
+    except KeyboardInterrupt:
+        print(f"kiosk {name}: 已中断 / interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        return OUTPUT_CLOSED
+    except Exception as exc:  # the last-resort net: one line, never a traceback
+        log.debug("kiosk %s failed", name, exc_info=True)
+        what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else \
+            f"{type(exc).__name__}: {str(exc)[:200]}"
+        print(f"kiosk {name}: 内部错误（{type(exc).__name__}）/ internal error ({what}); "
+              "this is a bug: run again with -v and report the output", file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 For reviewers and sites: see what a visitor sees without a kiosk, in each size and orientation.
 Writes `<stem>-<W>x<H>.png` for every `Screen` with sample data and the STOP variants
-(`ui.samples.gallery`).  Needs no display (SDL's dummy driver) but a CJK font.
+(`ui.samples.gallery`).  Needs no display (SDL's dummy driver) but a CJK font.  Exit 0 written, 1 no CJK font, 2 the
+configuration or `--out` cannot be used (a file where the directory should be, no permission).
 """
 
 from __future__ import annotations
@@ -47,12 +48,22 @@ def cmd_screens(args: argparse.Namespace) -> int:
         print(f"kiosk screens: {exc}", file=sys.stderr)
         return 1
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"kiosk screens: {out} 已存在且不是文件夹 / exists and is not a directory: give --out a directory "
+              "(it is created if missing)", file=sys.stderr)
+        return 2
     sizes = args.size or [_size(s) for s in DEFAULT_SIZES]
     written = 0
-    for stem, view in gallery().items():
-        for width, height in sizes:
-            save_png(view, (width, height), out / f"{stem}-{width}x{height}.png", renderer=renderer)
-            written += 1
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for stem, view in gallery().items():
+            for width, height in sizes:
+                save_png(view, (width, height), out / f"{stem}-{width}x{height}.png", renderer=renderer)
+                written += 1
+    except (OSError, RuntimeError) as exc:  # pygame.error is a RuntimeError
+        reason = getattr(exc, "strerror", None) or exc
+        print(f"kiosk screens: 无法写入 {out}（{reason}）/ cannot write into {out}: {reason}", file=sys.stderr)
+        return 2
     print(f"{written} screens written to {out}")
     return 0
 

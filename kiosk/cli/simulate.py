@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from kiosk.simulation.runner import simulate
     from kiosk.simulation.scenario import load_scenario
 
+    if args.out and (Path(args.out).is_dir() or not Path(args.out).resolve().parent.is_dir()):
+        print(f"kiosk simulate: 无法写入 {args.out}（文件夹不存在，或它本身是文件夹）/ cannot write {args.out}: "
+              "its directory does not exist, or it is one", file=sys.stderr)
+        return 2
     try:
         scenario = load_scenario(args.scenario)
     except ConfigError as exc:
@@ -46,9 +51,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     lines = [r.to_dict() for r in result.records]
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as out:
-            for line in lines:
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        try:
+            with open(args.out, "w", encoding="utf-8") as out:
+                for line in lines:
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            print(f"kiosk simulate: 无法写入 {args.out}（{exc.strerror}）/ cannot write {args.out}: {exc.strerror}",
+                  file=sys.stderr)
+            return 2
     else:
         for line in lines:
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -23,24 +23,37 @@ def cmd_thermal_convert(args: argparse.Namespace) -> int:
 
     config = load(args.config, exit_code=2)
     try:
-        eeprom = json.loads(Path(args.eeprom).read_text())
-        frame = json.loads(Path(args.frame).read_text())
+        eeprom = json.loads(Path(args.eeprom).read_text(encoding="utf-8"))
+        frame = json.loads(Path(args.frame).read_text(encoding="utf-8"))
         ram, control, subpage = frame["ram"], int(frame["control"]), int(frame["subpage"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except UnicodeDecodeError:
+        print("cannot read the words: not UTF-8 JSON (save the files as UTF-8)", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         print(f"cannot read the words: {exc}", file=sys.stderr)
         return 2
-    if len(eeprom) != 832 or len(ram) != 832 or subpage not in (0, 1):
-        print("expected 832 EEPROM words, 832 RAM words and subpage 0 or 1", file=sys.stderr)
+    if not (_words(eeprom) and _words(ram) and 0 <= control <= 0xFFFF) or subpage not in (0, 1):
+        print("expected 832 EEPROM words, 832 RAM words (integers 0..65535), a control word and subpage 0 or 1",
+              file=sys.stderr)
         return 2
     emissivity = args.emissivity if args.emissivity is not None else config.thermal.emissivity
+    if not 0.1 <= emissivity <= 1.0:
+        print(f"--emissivity must be 0.1 to 1.0, not {emissivity}", file=sys.stderr)
+        return 2
     try:
         conversion = convert_words(eeprom, ram, control, subpage, emissivity=emissivity, tr=args.tr)
-    except (ValueError, OSError) as exc:  # a corrupt EEPROM is a clear fault
+    except (ValueError, OSError, ArithmeticError) as exc:  # a corrupt EEPROM is a clear fault
         print(f"cannot convert: {exc}", file=sys.stderr)
         return 1
     values = [None if not math.isfinite(v) else round(float(v), 4) for v in conversion.pixels.ravel()]
     sys.stdout.write(json.dumps(values, ensure_ascii=False) + "\n")
     return 0
+
+
+def _words(value: Any) -> bool:
+    """832 integers that fit a 16-bit register (JSON numbers, not booleans)."""
+    return isinstance(value, list) and len(value) == 832 and all(
+        isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= 0xFFFF for w in value)
 
 
 def register(sub: Any) -> None:

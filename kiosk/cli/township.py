@@ -33,7 +33,8 @@ def cmd_township(args: argparse.Namespace) -> int:
     if not sys.executable or importlib.util.find_spec("township") is None:
         print(NOT_INSTALLED, file=sys.stderr)
         return 2
-    argv = [sys.executable, "-m", "township", *(["-v"] if args.verbose else []), *args.args]
+    # -P: no current directory on sys.path (a `township/` lying there must not run in our place)
+    argv = [sys.executable, "-P", "-m", "township", *(["-v"] if args.verbose else []), *args.args]
     env = {**os.environ, PROG_ENV: "kiosk township"}
     sys.stdout.flush()
     sys.stderr.flush()

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kiosk.config_problems import WHY, words_for
+from kiosk.errors import KioskError
 from kiosk.feed.sealing import raw_key_from_text
 
 ALG = "Ed25519"
@@ -49,7 +51,7 @@ STALE = "stale"  # a version not newer than the one applied
 REASONS = (MALFORMED, UNSIGNED, NO_KEY, BAD_SIGNATURE, INVALID, WRONG_TARGET, STALE)
 
 
-class ConfigRefused(Exception):
+class ConfigRefused(KioskError):
     """A configuration message refused, for `reason` (one of `REASONS`); `detail` says exactly why."""
 
     def __init__(self, reason: str, detail: str = "", version: int | None = None, *, final: bool = True) -> None:
@@ -120,10 +122,14 @@ def open_envelope(message: bytes, public_key: Ed25519PublicKey | None) -> tuple[
         raise ConfigRefused(INVALID, errors_in_one_line(exc)) from None
 
 
-def errors_in_one_line(exc: ValidationError) -> str:
-    """Pydantic's errors in one line: key path and message, never the (possibly huge) input."""
+def errors_in_one_line(exc: ValidationError, *, section: str = "") -> str:
+    """The errors in one line for the township (English): key path and plain words
+    (`kiosk.config_problems`, with why a bound is where it is), never the (possibly huge) input."""
     parts = []
     for err in exc.errors()[:5]:
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{where}: {err['msg']}")
+        _, en = words_for(err)
+        why = WHY.get(f"{section}.{where}" if section else where)
+        bound = err["type"].endswith(("than", "than_equal"))
+        parts.append(f"{where}: {en}" + (f" ({why[1]})" if why and bound else ""))
     return "; ".join(parts)

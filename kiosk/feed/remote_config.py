@@ -22,8 +22,10 @@ so a kiosk that boots without a network decides by the last rules it was given, 
 tampered with on the SD card is ignored.  The highest version applied is also kept in a file of
 its own (`remote-config.version`, with the digest of its signed payload): after a reboot nothing
 older is accepted, nor anything else of that version, even if the configuration file itself was
-lost, so an old signed configuration cannot be replayed through the broker.  Failing to save
-either is logged as an error and reported on `config/ack` (`persisted: false`).
+lost, so an old signed configuration cannot be replayed through the broker.  The configuration is
+written before its floor, so that no power cut can leave a floor above the saved configuration
+(`tests/feed/test_remote_config_power_cut.py` cuts between every write).  Failing to save either
+is logged as an error and reported on `config/ack` (`persisted: false`).
 
 `issued_at` must be a plausible epoch second (2020 to 2100); a configuration issued more than
 `FUTURE_SKEW_S` ahead of the kiosk's wall clock is refused, but only while that clock is known
@@ -207,8 +209,12 @@ class RemoteConfig:
                 self._remember(message_digest, _Judged("refused", ack))
             log.warning("configuration on %s refused: %s %s", topic, refused.reason, refused.detail)
             return ack
-        floor_saved = self._raise_floor(state.version, digest)
+        # The configuration first, its version floor after: a power cut between the two leaves a saved
+        # configuration newer than the floor, which the next boot accepts (and raises the floor to);
+        # the other order could leave a floor above the saved configuration, and the next boot would
+        # refuse it and fall back to the local policy.  Unsaved, the floor is raised in memory only.
         saved = self._persist(topic, bytes(payload))
+        floor_saved = self._raise_floor(state.version, digest, on_disk=saved)
         self._swap(state)
         detail = "" if saved and floor_saved else \
             "applied, but could not be saved for the next boot" if not saved else \
@@ -251,7 +257,8 @@ class RemoteConfig:
         try:
             policy = PolicyConfig.model_validate(policy_data)
         except ValidationError as exc:
-            raise ConfigRefused(INVALID, "policy: " + errors_in_one_line(exc), config.version) from None
+            raise ConfigRefused(INVALID, "policy: " + errors_in_one_line(exc, section="policy"),
+                                config.version) from None
         trust = self._current.trust_list
         if config.trust_list is not None:
             try:
@@ -283,11 +290,13 @@ class RemoteConfig:
             log.error("could not save configuration for the next boot: %s", exc)
             return False
 
-    def _raise_floor(self, version: int, digest: str) -> bool:
-        """Remember `version` as the highest applied, in memory and on disk; False if the disk failed."""
+    def _raise_floor(self, version: int, digest: str, *, on_disk: bool = True) -> bool:
+        """Remember `version` as the highest applied, in memory and (`on_disk`) on disk; False if not on disk."""
         if version <= self._floor[0]:
             return True  # already remembered (the configuration of an earlier run, restored)
         self._floor = (version, digest)
+        if not on_disk:
+            return False
         try:
             _write_durably(self.version_path, json.dumps({"version": version, "sha256": digest}).encode())
             return True

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from kiosk.config_problems import seal_key_problem
 from kiosk.errors import KioskError
 
 PREFIX = "S1."
@@ -75,8 +76,16 @@ def raw_key_from_text(text: str, what: str) -> bytes:
 
 
 def public_key_from_text(text: str) -> X25519PublicKey:
-    """The township's sealing key as written in the kiosk configuration: base64 of the 32 raw bytes."""
-    return X25519PublicKey.from_public_bytes(raw_key_from_text(text, "sealing public key"))
+    """The township's sealing key as written in the kiosk configuration: base64 of the 32 raw bytes.
+
+    A low-order point is refused here too (`kiosk.config` refuses it in the file): sealing to it
+    fails on every code, and what it sealed anyone could open.
+    """
+    raw = raw_key_from_text(text, "sealing public key")
+    problem = seal_key_problem(raw)
+    if problem is not None:
+        raise ValueError(f"the sealing public key is not usable: {problem}")
+    return X25519PublicKey.from_public_bytes(raw)
 
 
 def public_key_text(public_key: X25519PublicKey) -> str:
@@ -90,8 +99,12 @@ class SubjectSealer:
     __slots__ = ("_recipient", "_recipient_raw")
 
     def __init__(self, township_public_key: X25519PublicKey) -> None:
+        raw = _raw(township_public_key)
+        problem = seal_key_problem(raw)
+        if problem is not None:  # checked once here, not discovered on the first visitor's code
+            raise ValueError(f"the sealing public key is not usable: {problem}")
         self._recipient = township_public_key
-        self._recipient_raw = _raw(township_public_key)
+        self._recipient_raw = raw
 
     @classmethod
     def from_text(cls, text: str) -> SubjectSealer:

@@ -13,11 +13,39 @@ The parts:
 The loop builds nothing: the composition root (`kiosk.service.app`) hands it every part.
 """
 
-from kiosk.loop.collaborators import EventSink, Poller, Voice
-from kiosk.loop.heartbeat import LoopWatch
-from kiosk.loop.presentation import SCREEN_SIGNALS, NullDisplay, Presenter
-from kiosk.loop.runtime import Kiosk
-from kiosk.loop.workers import Workers
+from __future__ import annotations
 
-__all__ = ["SCREEN_SIGNALS", "EventSink", "Kiosk", "LoopWatch", "NullDisplay", "Poller", "Presenter", "Voice",
-           "Workers"]
+from typing import TYPE_CHECKING
+
+from kiosk.lazy import front
+
+if TYPE_CHECKING:
+    from kiosk.loop.collaborators import EventSink, Poller, Voice
+    from kiosk.loop.heartbeat import LoopWatch
+    from kiosk.loop.presentation import SCREEN_SIGNALS, NullDisplay, Presenter
+    from kiosk.loop.runtime import Kiosk
+    from kiosk.loop.workers import Workers
+
+_EXPORTS = {
+    "EventSink": "collaborators",
+    "Kiosk": "runtime",
+    "LoopWatch": "heartbeat",
+    "NullDisplay": "presentation",
+    "Poller": "collaborators",
+    "Presenter": "presentation",
+    "SCREEN_SIGNALS": "presentation",
+    "Voice": "collaborators",
+    "Workers": "workers",
+}
+__getattr__, __dir__ = front(__name__, _EXPORTS)
+__all__ = [
+    "SCREEN_SIGNALS",
+    "EventSink",
+    "Kiosk",
+    "LoopWatch",
+    "NullDisplay",
+    "Poller",
+    "Presenter",
+    "Voice",
+    "Workers",
+]  # the same names as _EXPORTS

@@ -46,12 +46,26 @@ class NullDisplay:
         pass
 
 
+# Reasons that are the kiosk's own failing, not anything known against the visitor: a STOP for
+# these alone is a manual check (amber, the FAULT signal), never the visitor's red STOP.
+KIOSK_FAULTS = frozenset({"sensor_fault", "clock_unsynced", "unrecorded"})
+
+
+def shown_screen(screen: Screen, reasons: tuple[str, ...]) -> Screen:
+    """The screen for a checkpoint screen and its reasons: a STOP whose only reasons are the kiosk's
+    own faults (`KIOSK_FAULTS`) is shown as FAULT, the manual check."""
+    if screen is Screen.STOP and reasons and KIOSK_FAULTS.issuperset(reasons):
+        return Screen.FAULT
+    return screen
+
+
 def view_of(cp: Checkpoint, *, thermal: np.ndarray | None, status: StatusStrip, staff_spot: str) -> ScreenView:
     """The screen for the checkpoint as it stands, with the last thermal image and a status strip."""
+    reasons = cp.shown_reasons
     return ScreenView(
-        screen=cp.screen,
+        screen=shown_screen(cp.screen, reasons),
         temperature_c=cp.shown_temperature,
-        reasons=cp.shown_reasons,
+        reasons=reasons,
         progress=cp.progress,
         companion=cp.companion,
         thermal=thermal,
@@ -63,7 +77,7 @@ def view_of(cp: Checkpoint, *, thermal: np.ndarray | None, status: StatusStrip, 
 
 def status_strip(status: KioskStatus, *, site_name: str, wall_time: float, online: bool,
                  buffered_events: int) -> StatusStrip:
-    """The strip along the screen's edge: site, time, link, events waiting, and any warnings."""
+    """The strip along the screen's edge (site, time, a staff symbol) and the staff view's details."""
     return StatusStrip(
         site_name=site_name,
         wall_time=wall_time,
@@ -71,6 +85,10 @@ def status_strip(status: KioskStatus, *, site_name: str, wall_time: float, onlin
         buffered_events=buffered_events,
         clock_synced=status.clock_synced,
         warnings=status.warnings,
+        sensor_ok=status.sensor_ok,
+        camera_ok=status.camera_ok,
+        store_failures=status.store_failures,
+        drift_c=status.drift_c,
     )
 
 

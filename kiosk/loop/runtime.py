@@ -103,7 +103,7 @@ class Kiosk:
         clock_sync: ClockSync | None = None,
         policy: PolicyInForce | None = None,
     ) -> None:
-        self.config = config
+        self.config = config  # its `policy` is the local file's: the policy in force is `self.policy` (apply_policy)
         self.clock = clock
         self.sensor = sensor
         self.camera = camera
@@ -130,6 +130,8 @@ class Kiosk:
         self._in_view = CodesInView()  # frame-level flicker out; two phones at once seen as several
         self._buffered = 0
         self._status_due = -1e9
+        # Until the first pass reads it: nothing known yet, the clock not trusted (fail closed).
+        self._last_status = KioskStatus(sensor_ok=False, camera_ok=False, clock_synced=False)
         # Threads only on a real clock (unless asked): a virtual clock must stay inline and exact.
         if threaded is None:
             from kiosk.clock import RealClock
@@ -208,10 +210,13 @@ class Kiosk:
             guarded(callback, now)
         self._sync_clock()
         self._tick(now, self.clock.wall())
+        # The status once per pass, under its own guard: a fault reading it must neither stop the
+        # feed (uplink, health, daily summary) nor the screen.
+        self._last_status = guarded(self.status) or self._last_status
         self._present(now)
         if self.poller is not None:
-            poller = self.poller
-            guarded(lambda: poller.poll(self.status()))
+            poller, status = self.poller, self._last_status
+            guarded(lambda: poller.poll(status))
 
     def _sync_clock(self) -> None:
         if self.clock_sync is not None:  # an error answering is "not synchronised": fail closed
@@ -374,7 +379,7 @@ class Kiosk:
                 log.exception("outbox unreadable")
         poller = self.poller
         return status_strip(
-            self.status(),
+            self._last_status,
             site_name=self.config.site.name,
             wall_time=self.clock.wall(),
             online=bool(poller is not None and guarded(lambda: poller.online)),

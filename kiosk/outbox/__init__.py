@@ -15,17 +15,36 @@ receipts, on the acknowledgement).  It holds its parts, each a small class in it
   the seconds in service per day;
 * `kiosk.outbox.reserve`: `DiskReserve`, room kept aside so that a full disk can be cleared;
 * `kiosk.outbox.rows`: `OutboxRow`, `OutboxStats`, what readers get;
+* `kiosk.outbox.inspect`: looking into a file read-only (`kiosk outbox stats|tail`);
 * `kiosk.outbox.store`: `Outbox` itself, the queue and its transactions.
 
 Other packages import from here.
 """
 
-from kiosk.outbox.bounds import Limits
-from kiosk.outbox.delivery import Resend
-from kiosk.outbox.schema import OutboxError
-from kiosk.outbox.store import Outbox, OutboxFull, OutboxRow, OutboxStats
-from kiosk.outbox.tally import Tally
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from kiosk.lazy import front
+
+if TYPE_CHECKING:
+    from kiosk.outbox.bounds import Limits
+    from kiosk.outbox.delivery import Resend
+    from kiosk.outbox.schema import OutboxError
+    from kiosk.outbox.store import Outbox, OutboxFull, OutboxRow, OutboxStats
+    from kiosk.outbox.tally import Tally
+
+_EXPORTS = {
+    "Limits": "bounds",
+    "Outbox": "store",
+    "OutboxError": "schema",
+    "OutboxFull": "store",
+    "OutboxRow": "store",
+    "OutboxStats": "store",
+    "Resend": "delivery",
+    "Tally": "tally",
+}
+__getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
     "Limits",
     "Outbox",
@@ -35,4 +54,4 @@ __all__ = [
     "OutboxStats",
     "Resend",
     "Tally",
-]
+]  # the same names as _EXPORTS

@@ -13,18 +13,41 @@ Pure computation on numbers: no clock, no I/O.  The checkpoint (`kiosk.checkpoin
 a reading means.
 """
 
-from kiosk.screening.drift import SKIN_RANGE_C, DriftReport, DriftTracker
-from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
-from kiosk.screening.thermal import (
-    WARNING_AMBIENT,
-    WARNING_DRIFT,
-    Placement,
-    Reading,
-    Screening,
-    ThermalObservation,
-    frame_plausible,
-)
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from kiosk.lazy import front
+
+if TYPE_CHECKING:
+    from kiosk.screening.drift import SKIN_RANGE_C, DriftReport, DriftTracker
+    from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
+    from kiosk.screening.thermal import (
+        WARNING_AMBIENT,
+        WARNING_DRIFT,
+        Placement,
+        Reading,
+        Screening,
+        ThermalObservation,
+        frame_plausible,
+    )
+
+_EXPORTS = {
+    "DriftReport": "drift",
+    "DriftTracker": "drift",
+    "FACE_WIDTH_M": "face",
+    "Face": "face",
+    "Placement": "thermal",
+    "Reading": "thermal",
+    "SKIN_RANGE_C": "drift",
+    "Screening": "thermal",
+    "ThermalObservation": "thermal",
+    "WARNING_AMBIENT": "thermal",
+    "WARNING_DRIFT": "thermal",
+    "find_faces": "face",
+    "frame_plausible": "thermal",
+}
+__getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
     "FACE_WIDTH_M",
     "SKIN_RANGE_C",
@@ -39,4 +62,4 @@ __all__ = [
     "ThermalObservation",
     "find_faces",
     "frame_plausible",
-]
+]  # the same names as _EXPORTS

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.config import KioskConfig, ThermalConfig, load_config
+from kiosk.config import CALIBRATION_OFFSET_LIMIT_C, KioskConfig, ThermalConfig, load_config, read_config_text
 from kiosk.errors import KioskError, SensorError
 from kiosk.ports import Clock, ThermalSensor
 from kiosk.screening.thermal import Placement, Screening
@@ -31,7 +31,11 @@ from kiosk.screening.thermal import Placement, Screening
 READINGS = 5  # readings whose median makes the offset
 MEASURE_TIMEOUT_S = 60.0  # the reference must be in place and steady within this
 MAX_SPREAD_C = 0.3  # readings of a reference wandering more than this: not a steady reference
-OFFSET_LIMIT_C = 5.0  # = the config's bound on thermal.calibration_offset_c
+OFFSET_LIMIT_C = CALIBRATION_OFFSET_LIMIT_C  # the config's bound: more is a broken or misaimed sensor
+# A reference is a blackbody set near skin temperature or a person's forehead read by a reference
+# thermometer: outside this range it is a typing error (33.5 for 36.9) or not a skin-like target.
+REFERENCE_MIN_C = 34.0
+REFERENCE_MAX_C = 40.0
 
 
 class CalibrationError(KioskError, ValueError):
@@ -61,7 +65,14 @@ class CalibrationResult:
 def measure_reference(sensor: ThermalSensor, clock: Clock, thermal: ThermalConfig, reference_c: float, *,
                       readings: int = READINGS, frames_per_reading: int = 4,
                       timeout_s: float = MEASURE_TIMEOUT_S) -> CalibrationResult:
-    """Take `readings` readings of the reference (offset off) and compute the new offset."""
+    """Take `readings` readings of the reference (offset off) and compute the new offset.
+
+    Refuses (`CalibrationError`) a reference outside `REFERENCE_MIN_C`..`REFERENCE_MAX_C` before
+    measuring, and an offset beyond ±`OFFSET_LIMIT_C` after: either would hide fevers.
+    """
+    if not REFERENCE_MIN_C <= reference_c <= REFERENCE_MAX_C:
+        raise CalibrationError(f"a reference of {reference_c} °C is implausible (must be {REFERENCE_MIN_C}–"
+                               f"{REFERENCE_MAX_C} °C)")
     raw = thermal.model_copy(update={"calibration_offset_c": 0.0})
     screening = Screening(raw, frames_per_reading=frames_per_reading)
     values: list[float] = []
@@ -126,26 +137,50 @@ def _set_key(text: str, section: str, key: str, value: str) -> str:
 
 
 def store_offset(path: str | Path, offset_c: float, at: datetime) -> KioskConfig:
-    """Write the offset and the calibration time into the file; validate; replace atomically."""
+    """Write the offset and the calibration time into the file; validate; replace atomically.
+
+    The new file gets the old one's owner, group and mode before it replaces it: `kiosk calibrate`
+    runs as root, and provisioning installs kiosk.toml root:root 0644 for the kiosk user to read;
+    a root-owned 0600 file in its place would stop the kiosk at its next start.
+    """
     path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if abs(offset_c) > OFFSET_LIMIT_C:
+        raise CalibrationError(f"offset {offset_c:+.2f} °C is beyond ±{OFFSET_LIMIT_C} °C")
+    before = path.stat() if path.exists() else None
+    text = read_config_text(path) if before is not None else ""
     stamp = at.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
     text = _set_key(text, "thermal", "calibration_offset_c", f"{offset_c:.2f}")
     text = _set_key(text, "thermal", "calibrated_at", stamp)
     fd, tmp = tempfile.mkstemp(prefix=".kiosk-calibrate-", suffix=".toml", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
+            if before is not None:
+                os.fchmod(out.fileno(), before.st_mode & 0o7777)
+                if (before.st_uid, before.st_gid) != (os.geteuid(), os.getegid()):
+                    os.fchown(out.fileno(), before.st_uid, before.st_gid)
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
         config = load_config(tmp)  # never leave a file the kiosk would refuse
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return config
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def calibration_age_s(thermal: ThermalConfig, wall: float) -> float | None:

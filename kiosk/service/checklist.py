@@ -61,11 +61,16 @@ class PartsToCheck:
 
 
 # ------------------------------------------------------------------------------------ checks
-def check_config(config: KioskConfig | None, error: ConfigError | None) -> CheckResult:
+def check_config(config: KioskConfig | None, error: ConfigError | None, not_ready: list[str] | None = None,
+                 source: str = "") -> CheckResult:
+    """The file valid, and (`not_ready`: `kiosk.service.readiness`'s problems) fit for `kiosk run`."""
     if error is not None:
         return CheckResult("config", FAIL, f"{error.source}: " + "; ".join(error.problems[:5]),
                            f"edit the file and run `kiosk config check {error.source}`")
     assert config is not None
+    if not_ready:
+        return CheckResult("config", FAIL, f"{source}: " + "; ".join(not_ready[:5]),
+                           f"edit the file and run `kiosk config check {source}`")
     return CheckResult("config", PASS, f"site {config.site.township}/{config.site.site_id}/{config.site.kiosk_id}")
 
 

@@ -5,7 +5,8 @@ a bad configuration, a crash loop, a part that stops answering) or when provisio
 The diagnosis is made here, not passed in, because systemd only knows that a unit failed:
 
 1. a failed provisioning report (the files on the boot partition are invalid);
-2. the configuration does not validate (its problems, with line numbers);
+2. the configuration does not validate, or `kiosk run` would refuse it (`kiosk.service.readiness`:
+   its problems, with line numbers, in the words `kiosk config check` uses);
 3. the last failure the watchdog recorded (which part stopped answering);
 4. otherwise the failed unit's result as systemd gives it to OnFailure= units
    ($MONITOR_SERVICE_RESULT, $MONITOR_EXIT_CODE, $MONITOR_EXIT_STATUS).
@@ -39,13 +40,13 @@ class Diagnosis:
 def _problems(lines: list[str]) -> str:
     shown = lines[:MAX_PROBLEMS]
     more = len(lines) - len(shown)
-    return "\n".join(shown) + (f"\n(+{more} more: journalctl -u kiosk)" if more > 0 else "")
+    return "\n".join(shown) + (f"\n（另有 {more} 项 / +{more} more: kiosk config check）" if more > 0 else "")
 
 
 def diagnose(config_path: Path, data_dir: Path, *, reason: str = "", environ: Mapping[str, str] | None = None,
              now: float | None = None) -> Diagnosis:
-    from kiosk.config import load_config
-    from kiosk.errors import ConfigError
+    """What is wrong, worked out from the files (never raises: this is the fallback that must speak)."""
+    from kiosk.service.readiness import judge_file
 
     env = environ if environ is not None else {}
     now = time.time() if now is None else now
@@ -56,15 +57,14 @@ def diagnose(config_path: Path, data_dir: Path, *, reason: str = "", environ: Ma
         return Diagnosis("provisioning", "首次配置文件无效，请修正SD卡启动分区kiosk文件夹中的文件后重启\n"
                          "The files on the SD card's boot partition (kiosk/ folder) are invalid; fix them and "
                          "restart:\n" + _problems(report.problems))
-    try:
-        load_config(config_path)
-    except ConfigError as exc:
-        return Diagnosis("config", f"配置文件有误\nConfiguration {exc.source} is invalid:\n" + _problems(exc.problems),
-                         config_invalid=True)
+    verdict = judge_file(config_path)
+    if not verdict.ok:
+        return Diagnosis("config", f"配置文件有误，请修正后重启\nConfiguration {verdict.source} cannot be used; fix it "
+                         "and restart:\n" + _problems([p.text() for p in verdict.problems]), config_invalid=True)
     last = data_dir / LAST_FAILURE_NAME
     try:
         if now - last.stat().st_mtime < FRESH_S:
-            text = last.read_text(encoding="utf-8").strip()[:200]
+            text = last.read_text(encoding="utf-8", errors="replace").strip()[:200]
             return Diagnosis("part", f"设备部件无响应\n{text}\nThe kiosk restarted several times; see "
                              "`kiosk selftest` and `journalctl -u kiosk`")
     except OSError:

@@ -12,13 +12,21 @@ travel the same way: the technician copies them into `kiosk/` on the card's boot
     township.pub      the township's configuration-signing key (base64 Ed25519, 32 bytes),
                       which must equal uplink.config_public_key when that is set
 
-Everything is validated before anything moves: the configuration with line-numbered problems,
-every file it names present (on the card, or already installed), the certificates parse, the key
-matches the certificate, the trust list loads.  A FAT partition written on a laptop is no place
-for a private key, so once valid, the files are written into the configuration directory
-(0600 for the key, 0640 for the rest, owned by the kiosk user), synced, and deleted from the
-boot partition.  Invalid files are left where they are, and the report — which the maintenance
-screen shows — says what to fix.  Contents are never logged: only names and problems.
+Everything is validated before anything moves, with the checks `kiosk config check` makes
+(`kiosk.service.readiness`): the configuration with line-numbered problems, every file it names
+present (on the card, or already installed), the certificates parse, the key matches the
+certificate, the trust list loads and names an issuer, TLS toward a broker on the network.  A FAT
+partition written on a laptop is no place for a private key, so once valid, the files are written
+into the configuration directory, synced, and deleted from the boot partition:
+
+* the key 0600, owned by the kiosk user (it must read it, nobody else may);
+* everything else root:root 0644: the kiosk reads its configuration and trust list but never
+  writes them, so a compromised kiosk process cannot loosen its own rules (`kiosk calibrate`
+  runs as root and keeps owner and mode when it edits the file).
+
+Invalid files are left where they are, and the report — which the maintenance screen, running as
+the kiosk user, shows — says what to fix; it is written 0644 (names and problems only, nothing
+secret) and owned by the kiosk user.  Contents are never logged: only names and problems.
 """
 
 from __future__ import annotations
@@ -35,10 +43,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kiosk.config_problems import Problem
+from kiosk.service.readiness import ETC_DIR, Verdict, check_certificate, check_key_pair, check_ready
+
 log = logging.getLogger(__name__)
 
 BOOT_DIR = Path("/boot/firmware/kiosk")
-ETC_DIR = Path("/etc/kiosk")
 DATA_DIR = Path("/var/lib/kiosk")
 REPORT_NAME = "provisioning-report.json"
 CONFIG_NAME = "kiosk.toml"
@@ -76,146 +86,71 @@ class ProvisioningReport:
 
 
 # ------------------------------------------------------------------------------------ checks
-def _load_certificates(path: Path) -> list:  # type: ignore[type-arg]
-    from cryptography import x509
-
-    certs = x509.load_pem_x509_certificates(path.read_bytes())
-    if not certs:
-        raise ValueError("no certificate in the file")
-    return certs
+ON_NEITHER = ("既不在启动分区上，也没有安装过", "neither on the boot partition nor installed")
 
 
-def check_certificate(path: Path, problems: list[str], warnings: list[str], now: float) -> object | None:
-    """Parse a PEM certificate (or bundle); note expiry as a warning (the clock may not be set yet)."""
-    try:
-        certs = _load_certificates(path)
-    except (OSError, ValueError) as exc:
-        problems.append(f"{path.name}: not a PEM certificate ({_short(exc)})")
-        return None
-    for cert in certs:
-        not_after = cert.not_valid_after_utc.timestamp()
-        if not_after < now:
-            warnings.append(f"{path.name}: certificate expired {time.strftime('%Y-%m-%d', time.gmtime(not_after))} "
-                            "(or this clock is not set yet)")
-    return certs[0]
-
-
-def check_key_pair(key_path: Path, cert: object | None, problems: list[str]) -> None:
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except TypeError:
-        problems.append(f"{key_path.name}: the key is encrypted; the kiosk needs it without a passphrase")
-        return
-    except (OSError, ValueError) as exc:
-        problems.append(f"{key_path.name}: not a PEM private key ({_short(exc)})")
-        return
-    if cert is None:
-        return
-    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
-    mine = key.public_key().public_bytes(serialization.Encoding.DER, fmt)
-    theirs = cert.public_key().public_bytes(serialization.Encoding.DER, fmt)  # type: ignore[attr-defined]
-    if mine != theirs:
-        problems.append(f"{key_path.name} does not belong to kiosk.crt (the public keys differ)")
-
-
-def check_township_key(path: Path, configured: str, problems: list[str]) -> None:
+def check_township_key(path: Path, configured: str, verdict: Verdict) -> None:
     text = path.read_text(encoding="ascii", errors="replace").strip()
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        problems.append(f"{path.name}: expected the base64 of a 32-byte Ed25519 public key")
+        verdict.problems.append(Problem("应为 32 字节 Ed25519 公钥的 base64",
+                                        "expected the base64 of a 32-byte Ed25519 public key", file=path.name))
     elif configured and configured != text:
-        problems.append(f"{path.name} differs from uplink.config_public_key in kiosk.toml")
+        verdict.problems.append(Problem("与 kiosk.toml 中的 uplink.config_public_key 不同",
+                                        "differs from uplink.config_public_key in kiosk.toml", file=path.name))
 
 
-def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-
-
-def _locate(configured: str, boot: Path, etc: Path) -> tuple[Path | None, bool]:
-    """Where a file the configuration names comes from: (path, on the boot partition)."""
+def _locate(configured: str, boot: Path, etc: Path) -> Path | None:
+    """Where a file the configuration names comes from: the boot partition, else already installed."""
     name = Path(configured).name
     if (boot / name).is_file():
-        return boot / name, True
+        return boot / name
     target = Path(configured)
     if Path(configured).parent == ETC_DIR:
         target = etc / name  # the --etc directory stands in for /etc/kiosk
-    return (target, False) if target.is_file() else (None, False)
+    return target if target.is_file() else None
 
 
 def validate(boot: Path, etc: Path, *, now: float) -> ProvisioningReport:
     """Check everything on the boot partition; install nothing."""
-    from kiosk.config import load_config
-    from kiosk.errors import ConfigError
+    from kiosk.config import ConfigProblems, load_config, read_config_text
 
     report = ProvisioningReport(ok=False, at=now)
-    problems, warnings = report.problems, report.warnings
     present = sorted(p.name for p in boot.iterdir() if p.is_file())
     unknown = [n for n in present if n not in KNOWN_FILES]
     if unknown:
-        warnings.append("ignored (unknown name): " + ", ".join(unknown))
+        report.warnings.append(Problem("已忽略（未知的文件名）：" + ", ".join(unknown),
+                                       "ignored (unknown name): " + ", ".join(unknown), warning=True).text())
     config_path = boot / CONFIG_NAME
     if CONFIG_NAME not in present:  # new certificates for the installed configuration
         config_path = etc / CONFIG_NAME
         if not config_path.is_file():
-            problems.append(f"{CONFIG_NAME} is missing from the boot partition's kiosk folder")
+            report.problems.append(Problem("启动分区的 kiosk 文件夹里没有 kiosk.toml",
+                                           "kiosk.toml is missing from the boot partition's kiosk folder").text())
             return report
     try:
         config = load_config(config_path)
-    except ConfigError as exc:
-        problems.extend(f"{CONFIG_NAME}: {p}" for p in exc.problems)
+    except ConfigProblems as exc:
+        report.problems.extend(p.text() for p in exc.items)
         return report
-
-    needed: dict[str, str] = {}
-    if config.health_pass.trust_list:
-        needed["health_pass.trust_list"] = config.health_pass.trust_list
-    else:
-        problems.append(f"{CONFIG_NAME}: health_pass.trust_list is not set: no code could ever be valid")
-    up = config.uplink
-    if up.enabled and up.tls:
-        for key, value in (("uplink.ca_file", up.ca_file), ("uplink.cert_file", up.cert_file),
-                           ("uplink.key_file", up.key_file)):
-            if value:
-                needed[key] = value
-            else:
-                problems.append(f"{CONFIG_NAME}: {key} must be set when the uplink uses TLS")
-    located: dict[str, Path] = {}
-    for key, value in needed.items():
-        path, _ = _locate(value, boot, etc)
-        if path is None:
-            problems.append(f"{CONFIG_NAME}: {key} = {value!r}: {Path(value).name} is neither on the boot "
-                            "partition nor installed")
-        else:
-            located[key] = path
-
-    if "health_pass.trust_list" in located:
-        from kiosk.healthpass import TrustList
-
-        try:
-            TrustList.from_file(located["health_pass.trust_list"])
-        except Exception as exc:  # TrustListError, OSError, a malformed entry: all the technician's to fix
-            problems.append(f"{located['health_pass.trust_list'].name}: not a usable trust list ({_short(exc)})")
-    if "uplink.ca_file" in located:
-        check_certificate(located["uplink.ca_file"], problems, warnings, now)
-    cert = None
-    if "uplink.cert_file" in located:
-        cert = check_certificate(located["uplink.cert_file"], problems, warnings, now)
-    if "uplink.key_file" in located:
-        check_key_pair(located["uplink.key_file"], cert, problems)
+    verdict = Verdict(str(config_path), config)
+    found = check_ready(config, verdict, file=CONFIG_NAME, locate=lambda value: _locate(value, boot, etc),
+                        text=read_config_text(config_path), missing=ON_NEITHER, now=now)
     # Files on the card that the configuration does not name are still checked if known.
-    if (boot / "kiosk.crt").is_file() and "uplink.cert_file" not in located:
-        cert = check_certificate(boot / "kiosk.crt", problems, warnings, now)
+    if (boot / "kiosk.crt").is_file() and "uplink.cert_file" not in found:
+        cert = check_certificate(boot / "kiosk.crt", verdict, now)
         if (boot / KEY_NAME).is_file():
-            check_key_pair(boot / KEY_NAME, cert, problems)
-    if (boot / "ca.crt").is_file() and "uplink.ca_file" not in located:
-        check_certificate(boot / "ca.crt", problems, warnings, now)
+            check_key_pair(boot / KEY_NAME, cert, verdict)
+    if (boot / "ca.crt").is_file() and "uplink.ca_file" not in found:
+        check_certificate(boot / "ca.crt", verdict, now)
     if (boot / "township.pub").is_file():
-        check_township_key(boot / "township.pub", config.uplink.config_public_key, problems)
-    report.ok = not problems
+        check_township_key(boot / "township.pub", config.uplink.config_public_key, verdict)
+    report.problems.extend(p.text() for p in verdict.problems)
+    report.warnings.extend(p.text() for p in verdict.warnings)
+    report.ok = not report.problems
     return report
 
 
@@ -269,44 +204,76 @@ def provision(boot: Path = BOOT_DIR, etc: Path = ETC_DIR, data: Path = DATA_DIR,
         report = ProvisioningReport(ok=True, at=now())
         log.info("provisioning: nothing on the boot partition (%s)", boot)
         return report
-    report = validate(boot, etc, now=now())
+    try:
+        report = validate(boot, etc, now=now())
+    except OSError as exc:  # an unreadable card (a FAT error): say so, as every other problem
+        report = ProvisioningReport(ok=False, at=now(), problems=[Problem(
+            f"无法读取启动分区上的文件（{exc.strerror or exc}）",
+            f"cannot read the files on the boot partition: {exc.strerror or exc}").text()])
     if report.ok:
-        owner = _owner(user)
-        if user is not None and owner is None:
-            report.warnings.append(f"user {user!r} does not exist: files left owned by {os.geteuid()}")
-        etc.mkdir(parents=True, exist_ok=True)
-        os.chmod(etc, 0o750)
-        if owner is not None and os.geteuid() == 0:
-            os.chown(etc, 0, owner[1])  # root:kiosk 0750: the kiosk reads, only root changes
-        for path in sorted(boot.iterdir()):
-            if not path.is_file() or path.name not in KNOWN_FILES:
-                continue
-            mode = 0o600 if path.name == KEY_NAME else 0o640
-            _write_atomically(path, etc / path.name, mode, owner)
-            report.installed.append(path.name)
-        _fsync_dir(etc)
-        for name in report.installed:
-            (boot / name).unlink()
-            report.removed.append(name)
-        _fsync_dir(boot)
-        with contextlib.suppress(OSError):
-            boot.rmdir()  # only when empty: unknown files stay for the technician to see
+        try:
+            _install(boot, etc, report, user)
+        except OSError as exc:  # a full or read-only partition: say so, keep the files on the card
+            report.ok = False
+            report.problems.append(Problem(f"无法安装到 {etc}（{exc.strerror or exc}）",
+                                           f"cannot install into {etc}: {exc.strerror or exc}").text())
     for line in report.problems:
         log.error("provisioning: %s", line)
     for line in report.warnings:
         log.warning("provisioning: %s", line)
     log.log(logging.INFO if report.ok else logging.ERROR, "%s", report.summary())
-    write_report(report, data)
+    write_report(report, data, owner=_owner(user) if os.geteuid() == 0 else None)
     return report
 
 
-def write_report(report: ProvisioningReport, data: Path) -> Path | None:
-    """The maintenance screen reads it; a report that cannot be written is logged, not fatal."""
+def _install(boot: Path, etc: Path, report: ProvisioningReport, user: str | None) -> None:
+    """Write the files into `etc` (the key the kiosk's, the rest root's), then remove them from `boot`."""
+    owner = _owner(user)
+    if user is not None and owner is None:
+        report.warnings.append(f"user {user!r} does not exist: files left owned by {os.geteuid()}")
+    etc.mkdir(parents=True, exist_ok=True)
+    os.chmod(etc, 0o750)
+    root = (0, 0) if os.geteuid() == 0 and user is not None else None
+    if owner is not None and root is not None:
+        os.chown(etc, 0, owner[1])  # root:kiosk 0750: the kiosk reads, only root changes
+    for path in sorted(boot.iterdir()):
+        if not path.is_file() or path.name not in KNOWN_FILES:
+            continue
+        if path.name == KEY_NAME:
+            _write_atomically(path, etc / path.name, 0o600, owner)
+        else:
+            _write_atomically(path, etc / path.name, 0o644, root)
+        report.installed.append(path.name)
+    _fsync_dir(etc)
+    for name in report.installed:
+        (boot / name).unlink()
+        report.removed.append(name)
+    _fsync_dir(boot)
+    with contextlib.suppress(OSError):
+        boot.rmdir()  # only when empty: unknown files stay for the technician to see
+
+
+def write_report(report: ProvisioningReport, data: Path, *, owner: tuple[int, int] | None = None) -> Path | None:
+    """The maintenance screen (the kiosk user) reads it: 0644 whatever the umask, owned by `owner` when given.
+
+    A report that cannot be written is logged, not fatal.
+    """
     try:
-        data.mkdir(parents=True, exist_ok=True)
+        if not data.is_dir():
+            data.mkdir(parents=True, mode=0o750)
+            if owner is not None:
+                os.chown(data, *owner)
         path = data / REPORT_NAME
         tmp = path.with_name(path.name + ".new")
-        tmp.write_text(report.to_json(), encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        try:
+            os.write(fd, report.to_json().encode("utf-8"))
+            os.fchmod(fd, 0o644)  # UMask=0077 in the unit must not hide it from the kiosk user
+            if owner is not None:
+                os.fchown(fd, *owner)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
         return path
     except OSError as exc:

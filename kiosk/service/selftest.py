@@ -40,9 +40,14 @@ FAULTS = ("thermal-unplugged", "thermal-stuck", "thermal-silent", "thermal-eepro
 
 
 def run_selftest(config: KioskConfig | None, error: ConfigError | None, hw: PartsToCheck,
-                 *, wall: float | None = None) -> list[CheckResult]:
-    """Run every check; the order is the technician's: configuration first, then the parts."""
-    results = [check_config(config, error)]
+                 *, wall: float | None = None, not_ready: list[str] | None = None,
+                 source: str = "") -> list[CheckResult]:
+    """Run every check; the order is the technician's: configuration first, then the parts.
+
+    `not_ready`: what `kiosk run` would refuse in a valid file (`kiosk.service.readiness`); the
+    configuration then fails, and the parts are still checked.
+    """
+    results = [check_config(config, error, not_ready, source)]
     if config is None:
         results += [CheckResult(k, SKIP, "the configuration is invalid") for k in
                     ("thermal", "camera", "signals", "broker")]

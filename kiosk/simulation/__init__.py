@@ -14,21 +14,45 @@ The parts:
   sensor, for the screening's accuracy benchmarks and calibration.
 """
 
-from kiosk.simulation.demo import run_demo
-from kiosk.simulation.runner import (
-    DEMO_SCENARIO,
-    SimulationResult,
-    build_simulated,
-    build_simulated_kiosk,
-    parse_broker,
-    play,
-    scenario_config,
-    simulate,
-)
-from kiosk.simulation.scenario import Scenario, load_scenario
-from kiosk.simulation.screening_trial import measure_person
-from kiosk.simulation.world import VisitorRecord, World
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from kiosk.lazy import front
+
+if TYPE_CHECKING:
+    from kiosk.simulation.demo import run_demo
+    from kiosk.simulation.runner import (
+        DEMO_SCENARIO,
+        SimulationResult,
+        build_simulated,
+        build_simulated_kiosk,
+        parse_broker,
+        play,
+        scenario_config,
+        simulate,
+    )
+    from kiosk.simulation.scenario import Scenario, load_scenario
+    from kiosk.simulation.screening_trial import measure_person
+    from kiosk.simulation.world import VisitorRecord, World
+
+_EXPORTS = {
+    "DEMO_SCENARIO": "runner",
+    "Scenario": "scenario",
+    "SimulationResult": "runner",
+    "VisitorRecord": "world",
+    "World": "world",
+    "build_simulated": "runner",
+    "build_simulated_kiosk": "runner",
+    "load_scenario": "scenario",
+    "measure_person": "screening_trial",
+    "parse_broker": "runner",
+    "play": "runner",
+    "run_demo": "demo",
+    "scenario_config": "runner",
+    "simulate": "runner",
+}
+__getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
     "DEMO_SCENARIO",
     "Scenario",
@@ -44,4 +68,4 @@ __all__ = [
     "run_demo",
     "scenario_config",
     "simulate",
-]
+]  # the same names as _EXPORTS

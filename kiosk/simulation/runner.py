@@ -309,6 +309,9 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
     address = None if broker is None else parse_broker(broker)
     with data_folder(data_dir) as folder:
         cfg = scenario_config(scenario, config or KioskConfig(), folder)
+        # A scenario is judged by its own site policy: the run follows no township configuration,
+        # whatever a broker it publishes to has retained (no configuration key, nothing applied).
+        cfg = cfg.model_copy(update={"uplink": cfg.uplink.model_copy(update={"config_public_key": ""})})
         start = start_after(scenario, Path(folder) / "outbox.sqlite")
         if start != scenario.start:
             log.info("simulation: the kiosk in %s ran until later; playing from %s", folder,

@@ -15,7 +15,24 @@ hands township → kiosk messages to the handlers given to `subscribe`.  Its par
 The whole uplink logs to one logger, `kiosk.uplink.mqtt`.  Other packages import from here.
 """
 
-from kiosk.uplink.mqtt import MqttUplink, UplinkStats
-from kiosk.uplink.subscriptions import MessageHandler
+from __future__ import annotations
 
-__all__ = ["MessageHandler", "MqttUplink", "UplinkStats"]
+from typing import TYPE_CHECKING
+
+from kiosk.lazy import front
+
+if TYPE_CHECKING:
+    from kiosk.uplink.mqtt import MqttUplink, UplinkStats
+    from kiosk.uplink.subscriptions import MessageHandler
+
+_EXPORTS = {
+    "MessageHandler": "subscriptions",
+    "MqttUplink": "mqtt",
+    "UplinkStats": "mqtt",
+}
+__getattr__, __dir__ = front(__name__, _EXPORTS)
+__all__ = [
+    "MessageHandler",
+    "MqttUplink",
+    "UplinkStats",
+]  # the same names as _EXPORTS

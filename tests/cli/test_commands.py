@@ -17,14 +17,19 @@ SCENARIOS = ROOT.parent / "shared" / "scenarios"
 needs_shared = pytest.mark.skipif(not VECTORS.exists(), reason="shared/ not beside the project")
 
 
-def test_config_check_ok_and_bad(tmp_path: Path, kiosk_cli: KioskCli) -> None:
-    ok = kiosk_cli("config", "check", str(ROOT / "config" / "kiosk.example.toml"))
+def test_config_check_says_what_run_needs_and_simulated_only_the_file(tmp_path: Path, kiosk_cli: KioskCli) -> None:
+    example = str(ROOT / "config" / "kiosk.example.toml")
+    ok = kiosk_cli("config", "check", "--simulated", example)
     assert ok.returncode == 0 and "OK" in ok.stdout
+    not_ready = kiosk_cli("config", "check", example)  # the example is a start, not a kiosk's file
+    assert not_ready.returncode == 1 and "the kiosk cannot run with this configuration" in not_ready.stderr
+    for key in ("site.township", "thermal.backend", "camera.source", "health_pass.trust_list"):
+        assert key in not_ready.stderr, key
     bad = tmp_path / "bad.toml"
     bad.write_text("[policy]\nfever_c = 'hot'\n")
     out = kiosk_cli("config", "check", str(bad))
     assert out.returncode == 1
-    assert "line 2" in out.stderr and "policy.fever_c" in out.stderr and "'hot'" in out.stderr
+    assert "第 2 行" in out.stderr and "line 2 policy.fever_c = 'hot': must be a number" in out.stderr
 
 
 @needs_shared
@@ -105,8 +110,10 @@ def test_thermal_convert_refuses_a_blank_eeprom(tmp_path: Path, kiosk_cli: Kiosk
     assert run.returncode == 1 and "cannot convert" in run.stderr
 
 
-ONE_LINE = "{bad}: line 2: site.name = 5: Input should be a valid string\n"
-LISTED = "{bad}: invalid configuration\n  line 2: site.name = 5: Input should be a valid string\n"
+PROBLEM = ('bad.toml 第 2 行 site.name = 5：应为加引号的文字，例如 "abc" / '
+           'line 2 site.name = 5: must be text in quotes, e.g. "abc"')
+ONE_LINE = "{bad}: " + PROBLEM + "\n"
+LISTED = "{bad}: 配置文件有误 / invalid configuration\n  " + PROBLEM + "\n"
 
 
 @pytest.mark.parametrize(("args", "code", "form"), [
@@ -120,7 +127,8 @@ LISTED = "{bad}: invalid configuration\n  line 2: site.name = 5: Input should be
 ])
 def test_every_command_reports_an_unusable_configuration_as_it_always_has(
         tmp_path: Path, kiosk_cli: KioskCli, args: list[str], code: int, form: str) -> None:
-    """One loader for the whole CLI (kiosk.cli.loading), the two forms and the exit codes unchanged."""
+    """One loader for the whole CLI (kiosk.cli.loading), the two forms and the exit codes unchanged; the
+    problem itself in plain words, Chinese then English."""
     bad = tmp_path / "bad.toml"
     bad.write_text("[site]\nname = 5\n")
     run = kiosk_cli(*(a.format(bad=bad, tmp=tmp_path / "png") for a in args))

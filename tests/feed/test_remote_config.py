@@ -154,12 +154,12 @@ def test_unsigned_forged_invalid_and_misdirected_config_is_refused(key: Ed25519P
 
 def test_stale_versions_are_refused_across_both_topics(key: Ed25519PrivateKey, tmp_path: Path) -> None:
     rc = remote(key, tmp_path)
-    assert rc.handle(MINE, sign_config(key, payload(10, kiosk="t1/s1/k1", fever_c=37.8)), True).status == "applied"
+    assert rc.handle(MINE, sign_config(key, payload(10, kiosk="t1/s1/k1", fever_c=37.2)), True).status == "applied"
     ack = rc.handle(WIDE, sign_config(key, payload(9)), True)
     assert (ack.status, ack.reason, ack.version, ack.applied_version) == ("refused", STALE, 9, 10)
     ack = rc.handle(WIDE, sign_config(key, payload(10)), True)
     assert ack.reason == STALE
-    assert rc.current.policy.fever_c == 37.8
+    assert rc.current.policy.fever_c == 37.2
     assert rc.handle(WIDE, sign_config(key, payload(11)), True).status == "applied"
     assert rc.current.policy.fever_c == 37.5 and rc.current.source == WIDE
 
@@ -172,11 +172,11 @@ def test_a_kiosk_without_the_township_key_accepts_nothing(key: Ed25519PrivateKey
 
 def test_a_saved_config_tampered_with_on_the_sd_card_is_ignored(key: Ed25519PrivateKey, tmp_path: Path) -> None:
     rc = remote(key, tmp_path)
-    rc.handle(WIDE, sign_config(key, payload(4, fever_c=38.0)), True)
+    rc.handle(WIDE, sign_config(key, payload(4, fever_c=37.4)), True)
     saved = json.loads((tmp_path / STATE_FILE).read_text())
     message = json.loads(base64.b64decode(saved["message"]))
     body = json.loads(base64.b64decode(message["payload"]))
-    body["policy"]["fever_c"] = 39.9
+    body["policy"]["fever_c"] = 37.5
     message["payload"] = base64.b64encode(json.dumps(body).encode()).decode()
     saved["message"] = base64.b64encode(json.dumps(message).encode()).decode()
     (tmp_path / STATE_FILE).write_text(json.dumps(saved))
@@ -227,10 +227,10 @@ def test_over_a_real_broker_applied_acked_refused_and_reported(broker: Broker, s
         assert (ack["status"], ack["version"], ack["applied_version"], ack["policy_version"]) == \
             ("applied", 100, 100, "t1-a")
         # a kiosk-specific one, newer: applied
-        topic, body = config_payload({"policy": {"fever_c": 37.6}}, kiosk="t1/s1/k1", version=101)
+        topic, body = config_payload({"policy": {"fever_c": 37.1}}, kiosk="t1/s1/k1", version=101)
         push_config(address, key, topic, body)
         assert wait_until(lambda: len(_acks(township)) >= 2, 10, step=uplink.poll)
-        assert _acks(township)[1]["applied_version"] == 101 and rc.current.policy.fever_c == 37.6
+        assert _acks(township)[1]["applied_version"] == 101 and rc.current.policy.fever_c == 37.1
         # unsigned, published by someone on the broker: refused and reported, rules unchanged
         rogue = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="rogue", protocol=mqtt.MQTTv5)
         rogue.connect(broker.host, broker.port)
@@ -239,7 +239,7 @@ def test_over_a_real_broker_applied_acked_refused_and_reported(broker: Broker, s
         assert wait_until(lambda: len(_acks(township)) >= 3, 10, step=uplink.poll)
         assert (_acks(township)[2]["status"], _acks(township)[2]["reason"]) == ("refused", UNSIGNED)
         # stale (signed, older version) on the township topic: refused and reported
-        topic, body = config_payload({"policy": {"fever_c": 38.5}}, township="t1", version=99)
+        topic, body = config_payload({"policy": {"fever_c": 37.4}}, township="t1", version=99)
         push_config(address, key, topic, body)
         assert wait_until(lambda: len(_acks(township)) >= 4, 10, step=uplink.poll)
         last = _acks(township)[3]
@@ -247,7 +247,7 @@ def test_over_a_real_broker_applied_acked_refused_and_reported(broker: Broker, s
             ("refused", STALE, 99, 101)
         rogue.disconnect()
         rogue.loop_stop()
-        assert rc.current.version == 101 and rc.current.policy.fever_c == 37.6
+        assert rc.current.version == 101 and rc.current.policy.fever_c == 37.1
         # a reconnect re-delivers the retained messages: judged again silently, no new acks
         broker.stop()
         broker.start()
@@ -262,7 +262,7 @@ def test_over_a_real_broker_applied_acked_refused_and_reported(broker: Broker, s
         uplink.close()
         outbox.close()
     # the next boot starts with version 101, before any network
-    assert remote(key, tmp_path / "state").current.policy.fever_c == 37.6
+    assert remote(key, tmp_path / "state").current.policy.fever_c == 37.1
 
 
 def test_push_config_cli_signs_and_publishes_retained(broker: Broker, key: Ed25519PrivateKey, tmp_path: Path,
@@ -367,7 +367,7 @@ def test_whatever_arrives_handle_never_raises(key: Ed25519PrivateKey, tmp_path: 
 def test_after_a_reboot_without_the_saved_config_no_older_one_can_be_replayed(key: Ed25519PrivateKey,
                                                                               tmp_path: Path) -> None:
     rc = remote(key, tmp_path)
-    old, latest = sign_config(key, payload(5, fever_c=38.0)), sign_config(key, payload(6, fever_c=37.6))
+    old, latest = sign_config(key, payload(5, fever_c=37.4)), sign_config(key, payload(6, fever_c=37.1))
     assert rc.handle(WIDE, old, True).status == "applied"
     assert rc.handle(WIDE, latest, True).status == "applied"
     (tmp_path / STATE_FILE).unlink()  # the configuration file lost (SD card, a failed write)
@@ -375,10 +375,10 @@ def test_after_a_reboot_without_the_saved_config_no_older_one_can_be_replayed(ke
     assert reborn.current.version == 0  # the local rules until the township's latest comes back
     ack = reborn.handle(WIDE, old, True)  # an attacker on the broker replaying the older signed message
     assert (ack.status, ack.reason) == ("refused", STALE) and reborn.current.version == 0
-    other = reborn.handle(WIDE, sign_config(key, payload(6, fever_c=39.0)), True)  # signed 6, other content
+    other = reborn.handle(WIDE, sign_config(key, payload(6, fever_c=37.0)), True)  # signed 6, other content
     assert (other.status, other.reason) == ("refused", STALE)
     back = reborn.handle(WIDE, latest, True)  # the latest itself, retained on the broker: restored
-    assert (back.status, back.applied_version) == ("applied", 6) and reborn.current.policy.fever_c == 37.6
+    assert (back.status, back.applied_version) == ("applied", 6) and reborn.current.policy.fever_c == 37.1
     assert reborn.handle(WIDE, sign_config(key, payload(7)), True).status == "applied"
 
 

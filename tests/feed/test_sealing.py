@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -131,3 +132,19 @@ def test_without_a_township_key_an_event_carries_no_subject_id_at_all() -> None:
     township = _township()
     sealed = EventBuilder.from_config(KioskConfig(), sealer=township.sealer).build(outcome, wall=now)
     assert township.open(sealed.sid_sealed or "") == "person-9" and b"person-9" not in sealed.to_json()
+
+
+def test_a_low_order_township_key_is_refused_where_a_sealer_is_made() -> None:
+    """All zeros and the other small-order points: refused when the key is read or a sealer built,
+    not discovered as an exception on the first valid code while its entry event is built."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+    from tests.test_config import LOW_ORDER_KEYS
+
+    for u in LOW_ORDER_KEYS:
+        raw = u.to_bytes(32, "little")
+        with pytest.raises(ValueError, match="low-order"):
+            public_key_from_text(base64.b64encode(raw).decode())
+        with pytest.raises(ValueError, match="low-order"):
+            SubjectSealer(X25519PublicKey.from_public_bytes(raw))
+    assert SubjectSealer.from_text(public_key_text(X25519PrivateKey.generate().public_key())).seal("x")

@@ -30,15 +30,15 @@ def test_every_stage_reads_one_policy_and_a_reboot_keeps_the_township_s(tmp_path
     site = kiosk.config.site
     ack = remote.handle(remote.topics.township_config, sign_config(key, {
         "version": 4, "issued_at": NOW, "township": site.township, "kiosk": None,
-        "policy": {"fever_c": 37.6, "max_code_age_s": 120, "version": "township-4"}}), True)
+        "policy": {"fever_c": 37.1, "max_code_age_s": 120, "version": "township-4"}}), True)
     assert ack.status == "applied"
-    assert kiosk.policy.version == "township-4" and kiosk.checkpoint.policy.fever_c == 37.6
+    assert kiosk.policy.version == "township-4" and kiosk.checkpoint.policy.fever_c == 37.1
     assert kiosk.verifier is remote.current.verifier and kiosk.verifier.max_code_age_s == 120
     assert feed.daily.summary("2026-11-24", NOW)["policy_version"] == "township-4"
     sim.close()
     reborn = simulated_kiosk(tmp_path, EMPTY_ROOM, config=_config(key))  # the same data directory
     try:
-        assert reborn.kiosk.policy.version == "township-4" and reborn.kiosk.checkpoint.policy.fever_c == 37.6
+        assert reborn.kiosk.policy.version == "township-4" and reborn.kiosk.checkpoint.policy.fever_c == 37.1
         assert reborn.kiosk.verifier is reborn.assembly.remote.current.verifier
         assert reborn.feed.daily.policy.version == "township-4"
     finally:

@@ -31,6 +31,15 @@ township = "riverside"
 site_id = "bank-3"
 kiosk_id = "door-1"
 
+[thermal]
+backend = "smbus2"
+
+[camera]
+source = "picamera2"
+
+[signals]
+backend = "gpio"
+
 [health_pass]
 trust_list = "/etc/kiosk/trust-list.json"
 
@@ -43,6 +52,10 @@ ca_file = "/etc/kiosk/ca.crt"
 cert_file = "/etc/kiosk/kiosk.crt"
 key_file = "/etc/kiosk/kiosk.key"
 """
+
+
+MISMATCH = ("kiosk.key：私钥与证书不匹配（公钥不同） / "
+            "kiosk.key: does not belong to the certificate (the public keys differ)")
 
 
 @pytest.fixture
@@ -71,8 +84,10 @@ def test_valid_files_are_installed_with_tight_permissions_and_removed_from_boot(
                                         "trust-list.json"]
     assert not boot.exists()  # emptied, then removed: the next boot has nothing to provision
     assert stat.S_IMODE((etc / "kiosk.key").stat().st_mode) == 0o600
-    assert stat.S_IMODE((etc / "kiosk.toml").stat().st_mode) == 0o640
+    for name in ("kiosk.toml", "trust-list.json", "ca.crt", "kiosk.crt", "township.pub"):
+        assert stat.S_IMODE((etc / name).stat().st_mode) == 0o644, name  # the kiosk reads, never writes
     assert stat.S_IMODE(etc.stat().st_mode) == 0o750
+    assert stat.S_IMODE((data / REPORT_NAME).stat().st_mode) == 0o644  # the maintenance screen reads it
     assert (etc / "kiosk.key").read_bytes() == pki["kiosk.key"]
     saved = ProvisioningReport.read(data / REPORT_NAME)
     assert saved is not None and saved.ok and saved.removed == report.installed
@@ -93,6 +108,23 @@ def test_files_are_owned_by_the_kiosk_user(dirs) -> None:  # type: ignore[no-unt
     key = (etc / "kiosk.key").stat()
     assert (key.st_uid, key.st_gid) == (nobody.pw_uid, nobody.pw_gid)
     assert etc.stat().st_uid == 0 and etc.stat().st_gid == nobody.pw_gid
+    for name in ("kiosk.toml", "trust-list.json", "ca.crt", "kiosk.crt"):
+        st = (etc / name).stat()  # root's: a compromised kiosk process cannot loosen its own rules
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o644), name
+    report = (data / REPORT_NAME).stat()  # the maintenance screen runs as the kiosk user
+    assert (report.st_uid, stat.S_IMODE(report.st_mode)) == (nobody.pw_uid, 0o644)
+
+
+def test_the_report_is_readable_whatever_the_umask(dirs) -> None:  # type: ignore[no-untyped-def]
+    """kiosk-provision.service runs with UMask=0077; the kiosk user must still read a failed report."""
+    boot, etc, data = dirs
+    _drop(boot, CONFIG.replace("port = 8883", "port = 99999"))
+    old = os.umask(0o077)
+    try:
+        assert not provision(boot, etc, data, user=None).ok
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((data / REPORT_NAME).stat().st_mode) == 0o644
 
 
 def test_an_invalid_config_names_the_line_and_nothing_moves(dirs) -> None:  # type: ignore[no-untyped-def]
@@ -100,12 +132,13 @@ def test_an_invalid_config_names_the_line_and_nothing_moves(dirs) -> None:  # ty
     _drop(boot, CONFIG.replace('kiosk_id = "door-1"', 'kiosk_id = "Door 1"\nfever = 37.5'))
     report = provision(boot, etc, data, user=None)
     assert not report.ok
-    assert any(p.startswith("kiosk.toml: line 6: site.kiosk_id") for p in report.problems), report.problems
-    assert any("site.fever" in p and "Extra inputs" in p for p in report.problems), report.problems
+    assert any(p.startswith("kiosk.toml 第 6 行 site.kiosk_id = 'Door 1'：只能用小写字母") and
+               "line 6 site.kiosk_id = 'Door 1': lower-case letters" in p for p in report.problems), report.problems
+    assert any("site.fever" in p and "unknown key" in p for p in report.problems), report.problems
     assert not etc.exists() and (boot / "kiosk.key").exists()
-    # The maintenance screen shows it.
+    # The maintenance screen shows it, in the same words.
     diagnosis = diagnose(etc / "kiosk.toml", data, environ={})
-    assert diagnosis.kind == "provisioning" and "line 6: site.kiosk_id" in diagnosis.detail
+    assert diagnosis.kind == "provisioning" and report.problems[0] in diagnosis.detail
     assert diagnosis.detail.splitlines()[0].startswith("首次配置文件无效")
 
 
@@ -115,7 +148,7 @@ def test_a_key_that_does_not_match_the_certificate_is_refused(dirs) -> None:  # 
     (boot / "kiosk.key").write_bytes(make_pki()["kiosk.key"])  # another kiosk's key
     report = provision(boot, etc, data, user=None)
     assert not report.ok
-    assert report.problems == ["kiosk.key does not belong to kiosk.crt (the public keys differ)"]
+    assert report.problems == [MISMATCH]
 
 
 @pytest.mark.parametrize("name,content,problem", [
@@ -124,7 +157,18 @@ def test_a_key_that_does_not_match_the_certificate_is_refused(dirs) -> None:  # 
     ("ca.crt", b"hello", "ca.crt: not a PEM certificate"),
     ("kiosk.key", b"not a key", "kiosk.key: not a PEM private key"),
     ("trust-list.json", b"{", "trust-list.json: not a usable trust list"),
+    ("trust-list.json", b'{"version": 1, "keys": []}', "trust-list.json: the trust list names no issuer"),
+    ("trust-list.json", '{"version": 1, "说明": "信任"}'.encode("gbk"), "trust-list.json: not a UTF-8 trust list"),
     ("township.pub", b"c2hvcnQ=", "township.pub: expected the base64 of a 32-byte Ed25519 public key"),
+    ("kiosk.toml", CONFIG.encode("utf-8").replace(b'kiosk_id = "door-1"', '# 北京\nkiosk_id = "door-1"'.encode("gbk")),
+     "kiosk.toml line 6: the file is not UTF-8 (it looks like GBK/GB18030"),
+    ("kiosk.toml", CONFIG.replace("tls = true", "tls = false").encode(),
+     "uplink.tls = false: no TLS toward broker.example"),
+    ("kiosk.toml", CONFIG.replace("[health_pass]", "[uplink2]").encode(),
+     "uplink2: unknown key — did you mean uplink?"),
+    ("kiosk.toml", CONFIG.replace("[uplink]\n", '[uplink]\nseal_public_key = "' + "A" * 43 + '="\n').encode(),
+     "not a usable X25519 public key (a low-order point"),
+    ("kiosk.toml", b"", "no [site] section: the kiosk would publish as the demo site"),
 ])
 def test_each_broken_file_is_named(dirs, name: str, content: bytes, problem: str) -> None:  # type: ignore[no-untyped-def]
     boot, etc, data = dirs
@@ -132,7 +176,7 @@ def test_each_broken_file_is_named(dirs, name: str, content: bytes, problem: str
     (boot / name).write_bytes(content)
     report = provision(boot, etc, data, user=None)
     assert not report.ok
-    assert any(p.startswith(problem) for p in report.problems), report.problems
+    assert any(problem in p for p in report.problems), report.problems
 
 
 def test_an_encrypted_key_is_refused_with_the_reason(dirs) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +186,8 @@ def test_an_encrypted_key_is_refused_with_the_reason(dirs) -> None:  # type: ign
     (boot / "kiosk.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                        serialization.BestAvailableEncryption(b"secret")))
     report = provision(boot, etc, data, user=None)
-    assert report.problems == ["kiosk.key: the key is encrypted; the kiosk needs it without a passphrase"]
+    assert report.problems == ["kiosk.key：私钥有密码保护；设备需要不带密码的私钥 / "
+                               "kiosk.key: the key is encrypted; the kiosk needs it without a passphrase"]
 
 
 def test_missing_files_the_config_names(dirs) -> None:  # type: ignore[no-untyped-def]
@@ -150,8 +195,10 @@ def test_missing_files_the_config_names(dirs) -> None:  # type: ignore[no-untype
     _drop(boot)
     (boot / "ca.crt").unlink()
     report = provision(boot, etc, data, user=None)
-    assert report.problems == ["kiosk.toml: uplink.ca_file = '/etc/kiosk/ca.crt': ca.crt is neither on the boot "
-                               "partition nor installed"]
+    assert report.problems == ["kiosk.toml 第 25 行 uplink.ca_file = '/etc/kiosk/ca.crt'："
+                               "既不在启动分区上，也没有安装过 / "
+                               "line 25 uplink.ca_file = '/etc/kiosk/ca.crt': "
+                               "neither on the boot partition nor installed"]
     # Already installed from an earlier provisioning: then the card only needs what changed.
     etc.mkdir()
     (etc / "ca.crt").write_bytes(make_pki()["ca.crt"])
@@ -185,7 +232,7 @@ def test_provision_command(dirs) -> None:  # type: ignore[no-untyped-def]
     good = _kiosk("provision", "--boot", str(boot), "--etc", str(etc), "--data", str(data), "--user", "")
     assert good.returncode == 0, good.stdout + good.stderr
     assert "provisioned" in good.stdout and (etc / "kiosk.toml").exists()
-    # The installed configuration is what `kiosk config check` accepts.
+    # The installed configuration is what `kiosk config check` accepts (the files it names found beside it).
     check = _kiosk("config", "check", str(etc / "kiosk.toml"))
     assert check.returncode == 0, check.stderr
 
@@ -197,8 +244,11 @@ def test_maintenance_screen_renders_the_diagnosis(tmp_path: Path) -> None:
     config.write_text('config_version = 1\n[policy]\nfever_c = 45\n')
     run = _kiosk("maintenance", "--config", str(config), "--data", str(data), "--once", "--headless")
     assert run.returncode == 0, run.stderr
-    assert "配置文件有误" in run.stdout and "line 3: policy.fever_c = 45" in run.stdout
-    config.write_text("config_version = 1\n")
+    assert "配置文件有误" in run.stdout and "line 3 policy.fever_c = 45: must be at most 37.5" in run.stdout
+    trust = tmp_path / "trust-list.json"
+    trust.write_bytes(TRUST_LIST_JSON)
+    config.write_text(CONFIG.replace("/etc/kiosk/trust-list.json", str(trust)).replace("enabled = true",
+                                                                                       "enabled = false"))
     (data / "last-failure.txt").write_text("not responding: camera\n")
     part = diagnose(config, data, environ={})
     assert part.kind == "part" and "camera" in part.detail
@@ -217,7 +267,7 @@ def test_new_certificates_alone_are_checked_against_the_installed_config(dirs) -
     (boot / "kiosk.crt").write_bytes(renewed["kiosk.crt"])
     (boot / "notes.txt").write_text("renewed today")
     mismatch = provision(boot, etc, data, user=None)  # the new certificate without its key
-    assert mismatch.problems == ["kiosk.key does not belong to kiosk.crt (the public keys differ)"]
+    assert mismatch.problems == [MISMATCH]
     (boot / "kiosk.key").write_bytes(renewed["kiosk.key"])
     report = provision(boot, etc, data, user=None)
     assert report.ok and sorted(report.installed) == ["kiosk.crt", "kiosk.key"]

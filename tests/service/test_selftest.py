@@ -27,6 +27,7 @@ from kiosk.service.selftest import (
     simulated_hardware,
 )
 from tests.mosquitto import Broker, free_port
+from tests.paths import ROOT
 from tests.service.rig import make_pki
 
 EXPECTED_FAILURE = {
@@ -193,7 +194,21 @@ def test_selftest_command_with_an_invalid_config_file(tmp_path: Path) -> None:
     run = _kiosk("--simulated", "--config", str(bad), "--json")
     assert run.returncode == 1
     checks = {c["key"]: c for c in json.loads(run.stdout)["checks"]}
-    assert checks["config"]["status"] == "fail" and "line 3: thermal.refresh_hz" in checks["config"]["detail"]
+    assert checks["config"]["status"] == "fail"
+    assert "line 3 thermal.refresh_hz = 3: must be one of 1, 2, 4, 8 or 16" in checks["config"]["detail"]
+
+
+def test_selftest_fails_a_valid_file_the_kiosk_would_not_run_with(tmp_path: Path) -> None:
+    """A GBK file and the example (no trust list, the emulators) as a technician runs them on a Pi."""
+    gbk = tmp_path / "kiosk.toml"
+    gbk.write_bytes('[site]\nname = "北京银行"\n'.encode("gbk"))
+    run = _kiosk("--config", str(gbk), "--json")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    config = {c["key"]: c for c in json.loads(run.stdout)["checks"]}["config"]
+    assert config["status"] == "fail" and "save it as UTF-8" in config["detail"]
+    example = _kiosk("--config", str(ROOT / "config" / "kiosk.example.toml"), "--json")
+    config = {c["key"]: c for c in json.loads(example.stdout)["checks"]}["config"]
+    assert config["status"] == "fail" and "health_pass.trust_list" in config["detail"]
 
 
 def test_real_hardware_with_an_emulator_configuration_says_which_key_to_change() -> None:

@@ -332,9 +332,13 @@ class _Acks:
 
     def __init__(self) -> None:
         self.acked: list[int] = []
+        self.published: list[tuple[str, bytes]] = []
 
     def ack(self, mid: int, qos: int) -> None:
         self.acked.append(mid)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0) -> None:
+        self.published.append((topic, payload))
 
 
 def _queued(listener: Listener, topic: str, payload: bytes, mid: int) -> None:

@@ -34,7 +34,8 @@ def test_township_is_a_program_of_its_own() -> None:
     for argv, prog in (([str(script)], "township"), (TOWNSHIP, "township"), ([*KIOSK, "township"], "kiosk township")):
         helped = run([*argv, "--help"])
         assert helped.returncode == 0, helped.stderr
-        assert helped.stdout.startswith(f"usage: {prog} [-h] [-v] {{listen,report,push-config,keygen}}")
+        assert helped.stdout.startswith(f"usage: {prog} [-h] [-v]")
+        assert "{listen,report,push-config,keygen," in helped.stdout
         wrong = run([*argv, "nope"])
         assert wrong.returncode == 2 and f"{prog}: error: argument action: invalid choice: 'nope'" in wrong.stderr
 

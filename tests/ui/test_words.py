@@ -50,11 +50,14 @@ def test_every_policy_reason_has_plain_words(words: BilingualCatalog) -> None:
         for catalog in words.catalogs:
             assert f"reason.{code}" in catalog.strings, (catalog.language, code)
             assert code not in catalog.reason(code)  # words, not the code itself
-    assert words.reasons("fever") == ("体温异常", "Temperature above limit")
+    assert words.reasons("fever") == ("体温过高", "Fever")
 
 
-def test_unknown_reason_and_key_are_shown_not_hidden(words: BilingualCatalog) -> None:
-    assert words.reasons("moon_phase") == ("其他原因（moon_phase）", "Other reason (moon_phase)")
+def test_unknown_reason_in_words_and_unknown_key_shown_not_hidden(words: BilingualCatalog) -> None:
+    """A reason newer than the catalogue is "other reason" in plain words, never its internal code."""
+    assert words.reasons("moon_phase") == ("其他原因", "Other reason")
+    for catalog in words.catalogs:
+        assert placeholders(catalog.strings["reason.unknown"]) == frozenset()
     assert words.first.text("no.such.key") == "no.such.key"
     assert words.second is not None
     assert words.second.text("stop.next_staff") == "Please wait for staff at {staff_spot}"
@@ -177,3 +180,53 @@ def test_thermal_colours_warm_brighter_and_nan_grey() -> None:
     assert rgb[12, 16].sum() > rgb[20, 2].sum()
     assert tuple(rgb[0, 0]) == (90, 90, 90)
     assert colourise(np.full((24, 32), np.nan)).std() == 0
+
+
+# ------------------------------------------------------------------------------ one name per state
+
+# Each state the screens name, the words it is named with, and words that must never name anything
+# (they named it once, or name another state): 校准 is the thermal calibration, not the clock.
+STATES = {
+    "clock not synchronised": ({"zh": "时钟未同步", "en": "No time sync"},
+                               ("时钟未校准", "not synced", "synchronised")),
+    "manual check": ({"zh": "人工复核", "en": "manual check"}, ("人工检查",)),
+    "measure again": ({"zh": "重新测温", "en": "again"}, ("再测一次", "re-measure")),
+    "one at a time": ({"zh": "一次一人", "en": "One at a time"}, ("一位一位",)),
+    "thermometer fault": ({"zh": "测温故障", "en": "Sensor fault"}, ("测温设备故障", "Thermometer")),
+}
+CLOCK_KEYS = {"reason.clock_unsynced", "staff.clock_unsynced", "staff.warning_clock"}
+MANUAL_CHECK_KEYS = {"fault.title", "maintenance.staff", "maintenance.staff_spot"}
+REMEASURE_KEYS = {"remeasuring.title", "stop.next_remeasure"}
+ONE_AT_A_TIME_KEYS = {"attract.step_stand", "one_at_a_time.title"}
+SENSOR_KEYS = {"reason.sensor_fault", "staff.sensor_fault"}
+
+
+@pytest.mark.parametrize(("state", "keys"), [
+    ("clock not synchronised", CLOCK_KEYS), ("manual check", MANUAL_CHECK_KEYS), ("measure again", REMEASURE_KEYS),
+    ("one at a time", ONE_AT_A_TIME_KEYS), ("thermometer fault", SENSOR_KEYS),
+])
+def test_one_name_per_state(words: BilingualCatalog, state: str, keys: set[str]) -> None:
+    """Every key that names the state uses its one name, in both languages; no string anywhere uses
+    a retired or clashing name for it."""
+    names, banned = STATES[state]
+    for catalog in words.catalogs:
+        for key in keys:
+            assert names[catalog.language].lower() in catalog.strings[key].lower(), (catalog.language, key)
+        for key, text in catalog.strings.items():
+            for word in banned:
+                assert word.lower() not in text.lower(), (catalog.language, key, word)
+
+
+def test_calibration_means_only_the_thermal_calibration(words: BilingualCatalog) -> None:
+    zh, en = words.catalogs
+    assert {k for k, v in zh.strings.items() if "校准" in v} == {"staff.warning_drift", "staff.drift"}
+    assert {k for k, v in en.strings.items() if "calibrat" in v.lower()} == {"staff.warning_drift", "staff.drift"}
+    assert all("时钟" not in v or "同步" in v for v in zh.strings.values())  # the clock is only ever (not) synced
+
+
+def test_same_state_same_words_in_every_place(words: BilingualCatalog) -> None:
+    """Keys that name one state on different screens say it in the same words."""
+    for same in (("staff.clock_unsynced", "staff.warning_clock"), ("reason.sensor_fault", "staff.sensor_fault"),
+                 ("stop.next_staff", "fault.staff_spot"), ("stop.next_staff_nearby", "fault.staff")):
+        for catalog in words.catalogs:
+            assert len({catalog.strings[key] for key in same}) == 1, (catalog.language, same)

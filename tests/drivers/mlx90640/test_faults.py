@@ -128,3 +128,74 @@ def test_drifting_room_is_seen_and_the_die_lags_behind() -> None:
         dies.append(frame.ambient_c - 8.0)
     assert rooms[-1] - rooms[0] == pytest.approx(drift(clock.monotonic()) - 22.0, abs=0.3)
     assert 0.3 < rooms[-1] - dies[-1] < 3.0  # the die has not caught up with the warming room
+
+
+# ------------------------------------------------------------------------------ no stale subpage
+def _after_outage(fault: str) -> np.ndarray:
+    """The first frame after `fault` ends, the scene having warmed from 30 to 36 °C during it."""
+    clock, device = _rig(StaticScene(30.0))
+    sensor = Mlx90640Sensor(EmulatedTransport(device), clock)
+    for _ in range(4):
+        before = sensor.read_frame()
+    assert np.isfinite(before.pixels).all() and abs(float(np.nanmedian(before.pixels)) - 30.0) < 1.0
+    device.scene = StaticScene(36.0)  # a person arrived while the sensor was out
+    setattr(device, fault, True)
+    with pytest.raises(SensorError):
+        for _ in range(40):
+            sensor.read_frame()
+    setattr(device, fault, False)
+    for _ in range(40):
+        try:
+            return sensor.read_frame().pixels
+        except SensorError:
+            continue
+    pytest.fail("the driver did not recover")
+
+
+@pytest.mark.parametrize("fault", ["unplugged", "silent", "stuck", "glitch", "zero_ram"])
+def test_after_an_outage_the_first_image_never_mixes_in_the_other_subpage_from_before(fault: str) -> None:
+    """Pixels from before the outage (30 °C) are NaN, not merged with the new subpage (36 °C)."""
+    pixels = _after_outage(fault)
+    finite = pixels[np.isfinite(pixels)]
+    assert 300 <= finite.size <= 384  # one subpage: the other waits for its own fresh measurement
+    assert float(finite.min()) > 34.0  # nothing of the 30 °C scene from before
+    assert np.isnan(pixels).sum() >= 384
+
+
+def test_a_gap_in_reading_does_not_merge_stale_pixels_either() -> None:
+    clock, device = _rig(StaticScene(30.0))
+    sensor = Mlx90640Sensor(EmulatedTransport(device), clock)
+    for _ in range(4):
+        sensor.read_frame()
+    device.scene = StaticScene(36.0)
+    clock.sleep(5.0)  # nobody read for 20 subpage periods
+    first = sensor.read_frame().pixels
+    assert float(np.nanmin(first)) > 34.0 and np.isnan(first).sum() >= 384
+    second = sensor.read_frame().pixels  # the other subpage, now fresh: a whole image again
+    assert np.isfinite(second).all() and float(second.min()) > 34.0
+
+
+def test_reading_without_gaps_still_merges_both_subpages() -> None:
+    clock, device = _rig(StaticScene(30.0))
+    sensor = Mlx90640Sensor(EmulatedTransport(device), clock)
+    frames = [sensor.read_frame() for _ in range(6)]
+    assert all(np.isfinite(f.pixels).all() for f in frames[1:])  # after the first, always whole
+
+
+def test_the_adafruit_backend_reads_both_subpages_fresh_every_frame() -> None:
+    """getFrame reads two subpages per call into an image that starts NaN: nothing survives an outage."""
+    clock, device = _rig(StaticScene(30.0))
+    sensor = AdafruitSensor(EmulatedI2C(device), clock)
+    sensor.read_frame()
+    device.scene = StaticScene(36.0)
+    device.unplugged = True
+    with pytest.raises(SensorError):
+        sensor.read_frame()
+    device.unplugged = False
+    for _ in range(10):
+        try:
+            pixels = sensor.read_frame().pixels
+            break
+        except SensorError:
+            continue
+    assert float(np.nanmin(pixels)) > 34.0

@@ -1,0 +1,338 @@
+"""What is wrong with a configuration, in words a technician reads: Chinese first, English second.
+
+One source of these words for `kiosk config check`, `kiosk run`, first-boot provisioning's report,
+`kiosk selftest` and the maintenance screen, so that a problem reads the same wherever it shows.
+Each `Problem` names the file, the line and the key where it can, says what is wrong in plain
+words (pydantic's error types translated, not its English passed through), and suggests the
+likely fix ("did you mean `fever_c`?", "it belongs in [thermal]", "save it as UTF-8").
+
+A line of text per problem (`Problem.text`)::
+
+    kiosk.toml 第 12 行 policy.fevr_c = 37.5：未知的键，是否想写 fever_c？ /
+    line 12 policy.fevr_c = 37.5: unknown key — did you mean fever_c?      (one line)
+
+Nothing here reads the file: `kiosk.config` does, and hands pydantic's findings here to be worded
+(`problems_of`).  The few checks that are more than a bound (`seal_key_problem`) live here too, so
+that `kiosk.config` and `kiosk.feed.sealing` refuse the same keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing to fix.  `warning`: worth knowing, does not stop the kiosk."""
+
+    zh: str
+    en: str
+    key: str = ""  # dotted key ("policy.fever_c"); "" for the file as a whole
+    line: int | None = None
+    file: str = ""  # the file's name as the technician knows it ("kiosk.toml")
+    shown: str = ""  # " = value", when the value helps
+    warning: bool = False
+
+    def text(self) -> str:
+        """The problem on one line: Chinese, then English."""
+        at_zh = " ".join(p for p in (self.file, f"第 {self.line} 行" if self.line else "", self.key + self.shown) if p)
+        at_en = " ".join(p for p in ("" if self.key else self.file, f"line {self.line}" if self.line else "",
+                                     self.key + self.shown) if p)
+        zh = f"{at_zh}：{self.zh}" if at_zh else self.zh
+        en = f"{at_en}: {self.en}" if at_en else self.en
+        return f"{zh} / {en}"
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+# ------------------------------------------------------------------------------ did you mean
+def close_match(word: str, candidates: Iterable[str]) -> str | None:
+    """The one candidate `word` is most likely a typo of, if any is close enough."""
+    found = difflib.get_close_matches(str(word), list(candidates), n=1, cutoff=0.6)
+    if not found and isinstance(word, str):  # case or separators only: Fever-C, FEVER_C
+        folded = {c.lower().replace("-", "_"): c for c in candidates}
+        return folded.get(word.lower().replace("-", "_"))
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> tuple[str, str]:
+    """(zh, en) suffixes: "，是否想写 X？" / " — did you mean X?", or empty strings."""
+    match = close_match(word, candidates)
+    if match is None:
+        return "", ""
+    return f"，是否想写 {match}？", f" — did you mean {match}?"
+
+
+# ------------------------------------------------------------------------------ pydantic's errors
+# Error types pydantic raises for the kiosk's models, in plain words.  `{name}` fields come from the
+# error's context.  Anything not listed keeps pydantic's English with a generic Chinese line.
+_NUMBER = ("应为数字", "must be a number")
+_INTEGER = ("应为整数", "must be a whole number")
+_TEXT = ("应为加引号的文字，例如 \"abc\"", "must be text in quotes, e.g. \"abc\"")
+_BOOL = ("应为 true 或 false（小写，不加引号）", "must be true or false (lower case, no quotes)")
+_LIST = ("应为列表，例如 [\"a\", \"b\"]", "must be a list, e.g. [\"a\", \"b\"]")
+_DATETIME = ("应为日期时间，例如 2026-01-01T08:00:00Z", "must be a date and time, e.g. 2026-01-01T08:00:00Z")
+PYDANTIC_WORDS: dict[str, tuple[str, str]] = {
+    "missing": ("缺少必填项", "required, but missing"),
+    "float_parsing": _NUMBER, "float_type": _NUMBER, "finite_number": ("应为有限的数字", "must be a finite number"),
+    "int_parsing": _INTEGER, "int_type": _INTEGER, "int_from_float": _INTEGER,
+    "int_parsing_size": ("数字太大", "the number is too large"),
+    "bool_parsing": _BOOL, "bool_type": _BOOL,
+    "string_type": _TEXT, "string_unicode": _TEXT,
+    "greater_than_equal": ("不能小于 {ge}", "must be at least {ge}"),
+    "less_than_equal": ("不能大于 {le}", "must be at most {le}"),
+    "greater_than": ("必须大于 {gt}", "must be more than {gt}"),
+    "less_than": ("必须小于 {lt}", "must be less than {lt}"),
+    "literal_error": ("应为以下之一：{expected}", "must be one of {expected}"),
+    "enum": ("应为以下之一：{expected}", "must be one of {expected}"),
+    "string_too_long": ("太长：最多 {max_length} 个字符", "too long: at most {max_length} characters"),
+    "string_too_short": ("太短：至少 {min_length} 个字符", "too short: at least {min_length} characters"),
+    "too_long": ("值太多：最多 {max_length} 个", "too many values: at most {max_length}"),
+    "too_short": ("值太少：至少 {min_length} 个", "too few values: at least {min_length}"),
+    "list_type": _LIST, "tuple_type": _LIST, "set_type": _LIST,
+    "datetime_parsing": _DATETIME, "datetime_from_date_parsing": _DATETIME, "datetime_type": _DATETIME,
+    "model_type": ("应为一个节：[节名] 下面写 键 = 值", "must be a section: [name], then key = value lines"),
+    "dict_type": ("应为一个节：[节名] 下面写 键 = 值", "must be a section: [name], then key = value lines"),
+    "extra_forbidden": ("未知的键", "unknown key"),
+}
+# The kiosk's own checks (`PydanticCustomError` types raised by `kiosk.config`'s validators).
+CUSTOM_WORDS: dict[str, tuple[str, str]] = {
+    "config_version": ("本程序只读 config_version = {expected}", "this kiosk reads config_version = {expected}"),
+    "ordered": ("必须小于 {other}", "must be below {other}"),
+    "region": ("应为 x, y, 宽, 高 四个 0 到 1 之间的比例，且在画面之内",
+               "must be x, y, width, height: fractions within the frame"),
+    "needs": ("camera.source = \"{source}\" 时必须设置此项", "required with camera.source = \"{source}\""),
+    "pins": ("三个引脚（蜂鸣器、绿灯、红灯）必须互不相同", "the three pins (buzzer, green, red) must differ"),
+    "quiet_hours": ("quiet_from 与 quiet_until 要一起设置，且时间不同",
+                    "quiet_from and quiet_until are set together, to two different times"),
+    "timezone": ("未知的时区{zh_hint}", "unknown time zone{en_hint}"),
+    "key_base64": ("应为 32 字节密钥的 base64（44 个字符，以 = 结尾）",
+                   "must be the base64 of a 32-byte key (44 characters ending in =)"),
+    "low_order_key": ("不是可用的 X25519 公钥（低阶点：用它封存的数据谁都能解开，每个有效健康码都会出错）",
+                      "not a usable X25519 public key (a low-order point: anything sealed to it is readable "
+                      "by anyone, and every valid code would fail)"),
+    "compensation": ("补偿在工作范围内最多会减去 {taken} °C，超过 {limit} °C 会掩盖发热",
+                     "the compensation would take up to {taken} °C off a reading in the working range; "
+                     "more than {limit} °C can hide a fever"),
+}
+# Why a bound is where it is, for the keys whose wrong values hide a fever (README, "Configuration").
+WHY: dict[str, tuple[str, str]] = {
+    "policy.fever_c": ("更高的阈值会放过发热者（通知规定 37.3 °C）",
+                       "a higher threshold lets fevers through (the notices say 37.3 °C)"),
+    "policy.max_code_age_s": ("健康码每分钟刷新；更旧的是截图",
+                              "codes refresh every minute; older ones are screenshots"),
+    "policy.clock_skew_s": ("更大的容差允许预先生成的健康码", "a wider allowance admits codes made in advance"),
+    "thermal.calibration_offset_c": ("MLX90640 本身精度为 ±1 °C；更大的偏差说明传感器损坏或没有对准",
+                                     "the MLX90640 is accurate to ±1 °C; more means a broken or misaimed sensor"),
+    "thermal.emissivity": ("皮肤的发射率为 0.97–0.99", "skin's emissivity is 0.97–0.99"),
+    "thermal.distance_coefficient_c_per_m": ("远处的脸读数偏低，不会偏高，补偿只能加回",
+                                             "a far face reads cooler, never warmer: only add back"),
+    "thermal.ambient_coefficient": ("冷的房间使皮肤读数偏低，补偿只能加回",
+                                    "a cold room reads skin cooler: only add back"),
+}
+# Hints for the patterns the models use.
+PATTERN_WORDS: dict[str, tuple[str, str]] = {
+    r"^[a-z0-9][a-z0-9-]{0,62}$": ("只能用小写字母、数字和 -，以字母或数字开头",
+                                   "lower-case letters, digits and - only, starting with a letter or digit"),
+    r"^\d{6}$": ("应为六位行政区划代码，例如 \"440104\"", "must be a six-digit division code, e.g. \"440104\""),
+    r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$": ("应为 24 小时制 HH:MM，例如 \"22:00\"，或留空",
+                                           "must be HH:MM on a 24-hour clock, e.g. \"22:00\", or empty"),
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": ("应为 24 小时制 HH:MM，例如 \"00:05\"", "must be HH:MM on a 24-hour clock"),
+    r"^([A-Za-z0-9+/]{43}=)?$": CUSTOM_WORDS["key_base64"],
+}
+
+
+def _fill(template: str, ctx: Mapping[str, Any]) -> str:
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def words_for(err: Mapping[str, Any]) -> tuple[str, str]:
+    """(zh, en) for one pydantic error dict."""
+    kind = str(err.get("type", ""))
+    ctx = dict(err.get("ctx") or {})
+    if kind == "string_pattern_mismatch":
+        return PATTERN_WORDS.get(str(ctx.get("pattern")), ("格式不对", "wrong format"))
+    pair = PYDANTIC_WORDS.get(kind) or CUSTOM_WORDS.get(kind)
+    if pair is None:
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        return "值不正确", message
+    return _fill(pair[0], ctx), _fill(pair[1], ctx)
+
+
+def shown_value(value: Any) -> str:
+    """` = value` for a scalar input (short); nothing for sections and long values."""
+    if isinstance(value, dict | list | tuple) or value is None:
+        return ""
+    text = repr(value)
+    return f" = {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+# ------------------------------------------------------------------------------ validation errors
+def custom_error(kind: str, **ctx: Any) -> PydanticCustomError:
+    """One of the kiosk's own validation errors (`kiosk.config_problems.CUSTOM_WORDS` words it).
+
+    `key` in `ctx` names the key inside the section a model validator checked, for the line number.
+    """
+    return PydanticCustomError(kind, CUSTOM_WORDS[kind][1], ctx)
+
+
+def seal_key_problem(raw: bytes) -> str | None:
+    """Why 32 bytes are not a usable X25519 public key for sealing, or None.
+
+    A low-order point (all zeros, and the other small-order points of Curve25519, in any of their
+    encodings) makes every shared secret all zeros: OpenSSL refuses the exchange, so every seal
+    would raise, and what was sealed would be readable by anyone.  An exchange with a fixed
+    scalar finds them all: the clamped scalar is a multiple of 8, which sends every point of
+    order dividing 8 to the identity.
+    """
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+    if len(raw) != 32:
+        return f"{len(raw)} bytes, not 32"
+    try:
+        X25519PrivateKey.from_private_bytes(bytes(range(1, 33))).exchange(X25519PublicKey.from_public_bytes(raw))
+    except ValueError:
+        return "a low-order point"
+    return None
+
+
+def key_line(text: str, dotted: str) -> int | None:
+    """Best-effort line number of a key (or of a section's header) in the TOML text."""
+    parts = dotted.split(".")
+    section, leaf = (parts[0], parts[1]) if len(parts) > 1 else ("", parts[0])
+    current = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[") and "]" in line:
+            current = line[1:line.index("]")].strip().strip('"')
+            if not section and current == leaf:  # a section's own header
+                return number
+        elif current == section and "=" in line and line.split("=", 1)[0].strip().strip('"') == leaf:
+            return number
+    return None
+
+
+def _sections(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    return {name: field.annotation for name, field in model.model_fields.items()  # type: ignore[misc]
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)}
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The fields of the model at `loc` (a section, or the file's top level)."""
+    if not loc:
+        return dict(model.model_fields)
+    section = _sections(model).get(str(loc[0]))
+    return dict(section.model_fields) if section is not None and len(loc) == 1 else None
+
+
+def _hint(err: Mapping[str, Any], loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[str, str]:
+    """A "did you mean" (or "it belongs in [section]") for unknown keys and one-of values."""
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        word = str(loc[-1])
+        home = [name for name, section in _sections(model).items() if word in section.model_fields and name != loc[0]]
+        if len(loc) == 2 and home:
+            return f"，它属于 [{home[0]}] 节", f" — it belongs in [{home[0]}]"
+        return did_you_mean(word, _fields_at(model, loc[:-1]) or ())
+    if kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
+        return did_you_mean(err["input"], re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected"))))
+    return "", ""
+
+
+def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "", text: str = "") -> list[Problem]:
+    """Every error of a validation, worded (`kiosk.config_problems`), with its key and line."""
+    found: dict[tuple[str, str], Problem] = {}
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        ctx = err.get("ctx") or {}
+        shown = shown_value(err.get("input"))
+        if "key" in ctx:  # a model validator's error, about one of the section's keys
+            loc, shown = (*loc, ctx["key"]), ""
+        zh, en = words_for(err)
+        if err["type"] == "missing" and loc and isinstance(loc[-1], int):  # a list too short: say it once
+            loc, (zh, en) = loc[:-1], ("值太少", "too few values")
+        key = ".".join(str(p) for p in loc if not isinstance(p, int)) + "".join(f"[{p + 1}]" for p in loc
+                                                                             if isinstance(p, int))
+        if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and key in WHY:
+            zh, en = f"{zh}，{WHY[key][0]}", f"{en} — {WHY[key][1]}"
+        more_zh, more_en = _hint(err, loc, model)
+        named = [p for p in loc if not isinstance(p, int)]
+        line = key_line(text, ".".join(str(p) for p in named)) if text and named else None
+        found.setdefault((key, zh), Problem(zh.replace("' or '", "' 或 '") + more_zh, en + more_en, key=key, line=line,
+                                            file=file, shown=shown))
+    return sorted(found.values(), key=lambda p: p.line or 1 << 30)
+
+
+# ------------------------------------------------------------------------------ reading the file
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_WORDS = {
+    "Invalid statement": ("这一行不是 键 = 值，也不是 [节]", "not a key = value line, nor a [section]"),
+    "Invalid value": ("值写得不对（文字要加引号，true/false 小写）", "not a valid value (text needs quotes, "
+                      "true/false in lower case)"),
+    "Cannot overwrite a value": ("这个键写了两次", "this key is set twice"),
+    "Cannot declare": ("这个节写了两次", "this section is declared twice"),
+    "Expected '=' after a key in a key/value pair": ("键后面缺少 =", "a key without = after it"),
+    "Unclosed array": ("列表缺少 ]", "a list without its closing ]"),
+    "Unterminated string": ("引号没有闭合", "a string without its closing quote"),
+    "Expected ']' at the end of a table declaration": ("节名缺少 ]", "a [section] without its closing ]"),
+}
+FULLWIDTH = "＝“”‘’［］：，"  # a Chinese input method's =, quotes, brackets, colon, comma
+
+
+def toml_problem(message: str, text: str, file: str) -> Problem:
+    """A `tomllib.TOMLDecodeError` message in plain words, with the line, and a hint where one fits."""
+    at = _TOML_AT.search(message)
+    line = int(at.group(1)) if at else None
+    plain = _TOML_AT.sub("", message)
+    zh, en = next(((z, e) for k, (z, e) in _TOML_WORDS.items() if plain.startswith(k)), ("TOML 格式错误", plain))
+    source = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+    if any(c in source for c in FULLWIDTH):
+        zh += "；这一行有全角符号（＝ “ ” ［ ］ ：），请改用半角（英文输入法）"
+        en += "; the line has full-width punctuation (＝ “ ” ［ ］ ：): use ASCII = \" [ ] :"
+    return Problem(f"不是有效的 TOML：{zh}", f"not valid TOML: {en}", line=line, file=file)
+
+
+def encoding_problem(raw: bytes, file: str) -> Problem:
+    """The file is not UTF-8: say what it looks like and how to fix it."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return Problem("文件是 UTF-16 编码（Windows 记事本的“Unicode”），请另存为 UTF-8",
+                       "the file is UTF-16 (Windows Notepad's \"Unicode\"): save it as UTF-8", file=file)
+    if b"\0" in raw[:4096]:
+        return Problem("不是文本文件", "not a text file", file=file)
+    try:
+        raw.decode("utf-8")
+        bad_at = len(raw)
+    except UnicodeDecodeError as exc:
+        bad_at = exc.start
+    line = raw[:bad_at].count(b"\n") + 1
+    try:
+        looks = raw.decode("gb18030")
+        chinese = any("\u4e00" <= c <= "\u9fff" for c in looks)
+    except UnicodeDecodeError:
+        chinese = False
+    if chinese:
+        return Problem("文件不是 UTF-8 编码（看起来是 GBK/GB18030，即中文 Windows 编辑器的“ANSI”），请另存为 UTF-8",
+                       "the file is not UTF-8 (it looks like GBK/GB18030, a Chinese Windows editor's \"ANSI\"): "
+                       "save it as UTF-8", line=line, file=file)
+    return Problem("文件不是 UTF-8 编码（可能是 Windows-1252 等旧编码），请另存为 UTF-8",
+                   "the file is not UTF-8 (perhaps Windows-1252 or another legacy encoding): save it as UTF-8",
+                   line=line, file=file)
+
+
+ERRNO_WORDS = {"No such file or directory": "文件不存在", "Permission denied": "没有读取权限",
+               "Is a directory": "这是一个文件夹，不是文件", "Not a directory": "路径中有一段不是文件夹"}
+
+
+def unreadable_problem(reason: str, file: str) -> Problem:
+    return Problem(f"无法读取（{ERRNO_WORDS.get(reason, reason)}）", f"cannot read: {reason}", file=file)

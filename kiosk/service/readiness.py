@@ -1,0 +1,230 @@
+"""Would `kiosk run` start with this configuration, and run right?  The checks beyond the file's schema.
+
+`kiosk.config` validates the file itself (keys, types, bounds).  A file can pass that and still
+be one the kiosk refuses at start or runs wrongly: no `[site]` (it would publish as the demo
+site), no trust list (no code could ever be valid), a trust list that is missing, unreadable or
+names no issuer, the emulated sensor or camera, an uplink without TLS toward a broker on the
+network (entries and alerts in clear), certificate files that do not parse or do not belong
+together.  These checks are made in the same words (`kiosk.config_problems.Problem`) by
+`kiosk config check`, `kiosk run` before it opens anything, `kiosk selftest`, first-boot
+provisioning (with the files on the boot partition) and the maintenance screen.
+
+`locate` says where a file the configuration names is found: the path itself, or for a path in
+/etc/kiosk the file beside the configuration being checked (a technician checks `kiosk.toml` on
+a laptop with `trust-list.json` beside it; provisioning looks on the boot partition).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.config import KioskConfig, load_config
+from kiosk.config_problems import Problem, key_line
+from kiosk.errors import ConfigError
+
+ETC_DIR = Path("/etc/kiosk")  # where provisioning installs what the configuration names
+Locate = Callable[[str], Path | None]
+NOT_FOUND = ("找不到这个文件", "file not found")
+
+
+@dataclass(slots=True)
+class Verdict:
+    """A configuration file judged: the config (None if the file itself is invalid), problems, warnings."""
+
+    source: str
+    config: KioskConfig | None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.config is not None and not self.problems
+
+
+def beside(config_path: str | Path) -> Locate:
+    """`locate` for a configuration at `config_path`: a named file where it says, else (for a file
+    in /etc/kiosk) beside the configuration."""
+    here = Path(config_path).parent
+
+    def locate(named: str) -> Path | None:
+        path = Path(named)
+        if path.is_file():
+            return path
+        if path.parent == ETC_DIR and (here / path.name).is_file():
+            return here / path.name
+        return None
+
+    return locate
+
+
+def judge_file(path: str | Path, *, simulated: bool = False, locate: Locate | None = None) -> Verdict:
+    """The file validated, then (unless `simulated`: the demo and `kiosk simulate` need none of it)
+    checked for what `kiosk run` needs."""
+    from kiosk.config import ConfigProblems, read_config_text
+
+    try:
+        config = load_config(path)
+    except ConfigProblems as exc:
+        return Verdict(str(path), None, list(exc.items))
+    except ConfigError as exc:  # pragma: no cover - load_config raises ConfigProblems
+        return Verdict(str(path), None, [Problem("配置文件有误", p) for p in exc.problems])
+    verdict = Verdict(str(path), config)
+    if not simulated:
+        text = read_config_text(path)
+        check_ready(config, verdict, file=Path(path).name, locate=locate or beside(path), text=text)
+    return verdict
+
+
+# ------------------------------------------------------------------------------------ the checks
+def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Locate, text: str = "",
+                missing: tuple[str, str] = NOT_FOUND, now: float | None = None) -> dict[str, Path]:
+    """Add what keeps `config` from running right to `verdict`; returns the named files found (key → path)."""
+    now = time.time() if now is None else now
+
+    def problem(key: str, zh: str, en: str, *, warning: bool = False, shown: str = "") -> None:
+        found = Problem(zh, en, key=key, line=key_line(text, key) if text and key else None, file=file,
+                        shown=shown, warning=warning)
+        (verdict.warnings if warning else verdict.problems).append(found)
+
+    if "site" not in config.model_fields_set:
+        problem("site", "没有 [site] 节：本机会以演示站点 demo-township/demo-site 的名义上报",
+                "no [site] section: the kiosk would publish as the demo site demo-township/demo-site")
+    elif config.site.township == "demo-township" or config.site.site_id == "demo-site":
+        problem("site.township" if config.site.township == "demo-township" else "site.site_id",
+                "仍是示例的演示站点：请填写本站点的街道、站点和设备编号",
+                "still the example's demo site: set this site's township, site_id and kiosk_id")
+    if config.thermal.backend == "emulated":
+        problem("thermal.backend", "emulated 是模拟器：在树莓派上请用 \"smbus2\"（演示请用 kiosk run --simulated）",
+                "\"emulated\" is the emulator: on a Pi use \"smbus2\" (for a demo: kiosk run --simulated)",
+                shown=" = 'emulated'")
+    if config.camera.source == "emulated":
+        problem("camera.source", "emulated 是模拟画面：在树莓派上请用 \"picamera2\"",
+                "\"emulated\" is the simulated scene: on a Pi use \"picamera2\"", shown=" = 'emulated'")
+    elif config.camera.source == "folder" and not Path(config.camera.folder).is_dir():
+        problem("camera.folder", "找不到这个文件夹", "no such folder", shown=f" = {config.camera.folder!r}")
+    elif config.camera.source == "video" and not Path(config.camera.video_file).is_file():
+        problem("camera.video_file", *NOT_FOUND, shown=f" = {config.camera.video_file!r}")
+    if config.signals.backend == "mock":
+        problem("signals.backend", "mock 不驱动蜂鸣器和指示灯；在树莓派上请用 \"gpio\"",
+                "\"mock\" drives no buzzer and no lights: on a Pi use \"gpio\"", warning=True, shown=" = 'mock'")
+
+    found: dict[str, Path] = {}
+    named: dict[str, str] = {}
+    trust = config.health_pass.trust_list
+    if not trust:
+        problem("health_pass.trust_list", "未设置信任列表：任何健康码都不会有效",
+                "not set: no health code could ever be valid")
+    else:
+        named["health_pass.trust_list"] = trust
+    up = config.uplink
+    if up.enabled and not up.tls and not is_loopback(up.host):
+        problem("uplink.tls", f"未加密连接 {up.host}：通行记录和警报会以明文传输；请设 tls = true、port = 8883",
+                f"no TLS toward {up.host}: entries and alerts would travel in clear; set tls = true, port = 8883",
+                shown=" = false")
+    if up.enabled and up.tls:
+        for key, value in (("uplink.ca_file", up.ca_file), ("uplink.cert_file", up.cert_file),
+                           ("uplink.key_file", up.key_file)):
+            if value:
+                named[key] = value
+            else:
+                problem(key, "使用 TLS 时必须设置", "must be set when the uplink uses TLS")
+    for key, value in named.items():
+        path = locate(value)
+        if path is None:
+            problem(key, *missing, shown=f" = {value!r}")
+        else:
+            found[key] = path
+
+    if "health_pass.trust_list" in found:
+        trust_list_problem(found["health_pass.trust_list"], verdict)
+    if "uplink.ca_file" in found:
+        check_certificate(found["uplink.ca_file"], verdict, now)
+    cert = check_certificate(found["uplink.cert_file"], verdict, now) if "uplink.cert_file" in found else None
+    if "uplink.key_file" in found:
+        check_key_pair(found["uplink.key_file"], cert, verdict)
+    return found
+
+
+def is_loopback(host: str) -> bool:
+    """A broker on this machine (the feed never leaves it): localhost, 127.0.0.0/8, ::1."""
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def trust_list_problem(path: Path, verdict: Verdict) -> None:
+    """The trust list must load and name at least one issuer."""
+    from kiosk.healthpass import TrustList
+
+    try:
+        trust = TrustList.from_file(path)
+    except UnicodeDecodeError:
+        verdict.problems.append(Problem("不是 UTF-8 编码的信任列表，请另存为 UTF-8",
+                                        "not a UTF-8 trust list: save it as UTF-8", file=path.name))
+        return
+    except Exception as exc:  # TrustListError, OSError, a malformed entry: all the technician's to fix
+        why = _short(exc).replace(f"{path}: ", "")
+        verdict.problems.append(Problem(f"不是可用的信任列表（{why}）", f"not a usable trust list ({why})",
+                                        file=path.name))
+        return
+    if len(trust) == 0:
+        verdict.problems.append(Problem("信任列表里没有任何签发方：任何健康码都不会有效",
+                                        "the trust list names no issuer: no health code could ever be valid",
+                                        file=path.name))
+
+
+def check_certificate(path: Path, verdict: Verdict, now: float) -> object | None:
+    """Parse a PEM certificate (or bundle); expiry is a warning (the clock may not be set yet)."""
+    from cryptography import x509
+
+    try:
+        certs = x509.load_pem_x509_certificates(path.read_bytes())
+        if not certs:
+            raise ValueError("no certificate in the file")
+    except (OSError, ValueError) as exc:
+        verdict.problems.append(Problem(f"不是 PEM 证书（{_short(exc)}）", f"not a PEM certificate ({_short(exc)})",
+                                        file=path.name))
+        return None
+    for cert in certs:
+        not_after = cert.not_valid_after_utc.timestamp()
+        if not_after < now:
+            day = time.strftime("%Y-%m-%d", time.gmtime(not_after))
+            verdict.warnings.append(Problem(f"证书已于 {day} 过期（或本机时钟尚未校准）",
+                                            f"certificate expired {day} (or this clock is not set yet)",
+                                            file=path.name, warning=True))
+    return certs[0]
+
+
+def check_key_pair(key_path: Path, cert: object | None, verdict: Verdict) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except TypeError:
+        verdict.problems.append(Problem("私钥有密码保护；设备需要不带密码的私钥",
+                                        "the key is encrypted; the kiosk needs it without a passphrase",
+                                        file=key_path.name))
+        return
+    except (OSError, ValueError) as exc:
+        verdict.problems.append(Problem(f"不是 PEM 私钥（{_short(exc)}）", f"not a PEM private key ({_short(exc)})",
+                                        file=key_path.name))
+        return
+    if cert is None:
+        return
+    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
+    mine = key.public_key().public_bytes(serialization.Encoding.DER, fmt)
+    theirs = cert.public_key().public_bytes(serialization.Encoding.DER, fmt)  # type: ignore[attr-defined]
+    if mine != theirs:
+        verdict.problems.append(Problem("私钥与证书不匹配（公钥不同）", "does not belong to the certificate "
+                                        "(the public keys differ)", file=key_path.name))

@@ -1,0 +1,136 @@
+"""The console's commands, added to `township` / `kiosk township` beside listen, report, push-config:
+
+    console      serve the console (uvicorn, ASGI) on HOST:PORT
+    migrate      create or update the database (Django migrations: the console's and the feed's tables)
+    adduser      a user with a role (viewer/operator/admin/privacy) and a scope (township or county)
+    report-file  write a day's report as .xlsx into a folder (run daily by township-report.timer)
+    retention    drop the feed's day partitions older than N days
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from typing import Any
+
+
+def _django(args: argparse.Namespace) -> None:
+    if getattr(args, "database_url", None):
+        os.environ["TOWNSHIP_DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "township.console.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.database_url:
+        os.environ["TOWNSHIP_DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "township.console.settings")
+    print(f"township console: http://{args.host}:{args.port}/", file=sys.stderr)
+    uvicorn.run("township.console.asgi:application", host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _django(args)
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+    return 0
+
+
+def cmd_adduser(args: argparse.Namespace) -> int:
+    _django(args)
+    from django.contrib.auth.models import Group, User
+
+    from township.console.models import County, Profile, Township
+
+    user, _ = User.objects.get_or_create(username=args.name)
+    user.set_password(args.password)
+    user.is_staff = "admin" in args.role
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=args.role))
+    township = Township.objects.filter(code=args.township).first() if args.township else None
+    county = County.objects.filter(code=args.county).first() if args.county else None
+    if (args.township and township is None) or (args.county and county is None):
+        print("township adduser: no such township/county (add it in the admin first)", file=sys.stderr)
+        return 2
+    Profile.objects.update_or_create(user=user, defaults={"township": township, "county": county})
+    print(f"{args.name}: {', '.join(args.role)} of {args.township or args.county}")
+    return 0
+
+
+def cmd_report_file(args: argparse.Namespace) -> int:
+    _django(args)
+    from pathlib import Path
+
+    from township.console import reports
+    from township.console.models import Site
+    from township.console.views.common import today
+
+    day = dt.date.fromisoformat(args.day) if args.day else today() - dt.timedelta(days=1)
+    sites = list(Site.objects.select_related("township").prefetch_related("kiosks"))
+    data = reports.report(sites, day, day, today=today())
+    out = Path(args.out or os.environ.get("TOWNSHIP_REPORT_DIR") or ".")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"checkpoint-day-{day:%Y%m%d}.xlsx"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(reports.xlsx(data, "入口筛查日报"))
+    tmp.replace(path)
+    print(path)
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    _django(args)
+    import psycopg
+    from django.conf import settings
+
+    from township.console.views.common import today
+    from township.ingest.partitions import drop_older_than
+
+    with psycopg.connect(settings.DATABASE_URL, autocommit=True) as con:
+        for name in drop_older_than(con, args.keep_days, today()):
+            print(f"dropped {name}")
+    return 0
+
+
+def register(actions: Any) -> None:
+    def db(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--database-url", help="postgresql://... (default: $TOWNSHIP_DATABASE_URL)")
+
+    p = actions.add_parser("console", help="serve the township console (uvicorn)")
+    db(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_console)
+
+    p = actions.add_parser("migrate", help="create or update the console's database")
+    db(p)
+    p.set_defaults(func=cmd_migrate)
+
+    p = actions.add_parser("adduser", help="add or update a console user")
+    db(p)
+    p.add_argument("name")
+    p.add_argument("--password", required=True)
+    p.add_argument("--role", action="append", choices=("viewer", "operator", "admin", "privacy"), required=True)
+    scope = p.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--township", help="township id the user works for")
+    scope.add_argument("--county", help="county code: every township of it")
+    p.set_defaults(func=cmd_adduser)
+
+    p = actions.add_parser("report-file", help="write a day's report (.xlsx) into a folder")
+    db(p)
+    p.add_argument("--day", help="YYYY-MM-DD (default: yesterday)")
+    p.add_argument("--out", help="folder (default: $TOWNSHIP_REPORT_DIR or .)")
+    p.set_defaults(func=cmd_report_file)
+
+    p = actions.add_parser("retention", help="drop feed partitions older than N days")
+    db(p)
+    p.add_argument("--keep-days", type=int, default=180)
+    p.set_defaults(func=cmd_retention)
