@@ -44,7 +44,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         result = simulate(scenario, config, backend=args.backend, headless=args.headless, broker=args.broker,
-                          drain_timeout_s=args.drain_timeout, data_dir=args.data)
+                          drain_timeout_s=args.drain_timeout, data_dir=args.data, resume=args.data is not None)
     except (ValueError, StartupError) as exc:  # a malformed --broker, an unusable --data
         print(str(exc), file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ same code.  The kiosk is assembled exactly as on a Pi (`kiosk.service.assemble`)
 `Hardware`.
 
 A run keeps the kiosk's state (the outbox above all) in a temporary folder, or in `data_dir`,
-where a later run finds it: the runs are then one kiosk's life.  A later run first hands the
+where a later run that `resume`s finds it: the runs are then one kiosk's life.  It first hands the
 broker what was left pending (a killed run's events), then plays its scenario from where the
 kiosk's clock stopped, or from the scenario's `start` if that is later (`start_after`): the
 kiosk's time never runs backwards.  Its days are reported when they are over, as on a Pi; a run
@@ -295,16 +295,18 @@ def _finish_feed(assembly: Assembly, drain_timeout_s: float, *, whole_life: bool
 
 def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: str = "native",
              headless: bool = True, data_dir: str | None = None, seed: int = 0,
-             broker: str | None = None, drain_timeout_s: float = 30.0) -> SimulationResult:
+             broker: str | None = None, drain_timeout_s: float = 30.0, resume: bool = False) -> SimulationResult:
     """Run a scenario on a virtual clock and return what happened to each visitor.
 
     With `broker` (`mqtt://HOST:PORT`) the run's whole feed (entries, alerts, health, the daily
     summary, status) is published there through the outbox and uplink, which runs in real time;
     at the end the outbox is drained until the township has everything or `drain_timeout_s`.
-    With `data_dir` every piece of the kiosk's state lives there (created if need be): what a
-    killed run left pending is handed to the broker first (within `drain_timeout_s`), then the
-    scenario is played (from `start_after`), and its days are reported once over (by a later run
-    if need be).  Raises `StartupError` for an unusable `data_dir`.
+    With `data_dir` every piece of the kiosk's state lives there (created if need be); the run is
+    still the kiosk's whole life (its days all reported at its end) unless it `resume`s (`kiosk
+    simulate --data`): then what a killed run left pending is handed to the broker first (within
+    `drain_timeout_s`), the scenario is played from where the kiosk's clock stopped
+    (`start_after`), and its days are reported once over (by a later run if need be).  Raises
+    `StartupError` for an unusable `data_dir`.
     """
     address = None if broker is None else parse_broker(broker)
     with data_folder(data_dir) as folder:
@@ -312,7 +314,7 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
         # A scenario is judged by its own site policy: the run follows no township configuration,
         # whatever a broker it publishes to has retained (no configuration key, nothing applied).
         cfg = cfg.model_copy(update={"uplink": cfg.uplink.model_copy(update={"config_public_key": ""})})
-        start = start_after(scenario, Path(folder) / "outbox.sqlite")
+        start = start_after(scenario, Path(folder) / "outbox.sqlite") if resume else scenario.start
         if start != scenario.start:
             log.info("simulation: the kiosk in %s ran until later; playing from %s", folder,
                      datetime.fromtimestamp(start, ZoneInfo(cfg.uplink.timezone)).isoformat())
@@ -327,13 +329,13 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
                                                   seed=seed, broker=address)
         feed = None
         try:
-            left = address is not None and assembly.feed.outbox.pending_count() > 0
+            left = resume and address is not None and assembly.feed.outbox.pending_count() > 0
             if left and not assembly.feed.pump.drain(drain_timeout_s, receipts=False):
                 log.warning("simulation: the broker did not take what an earlier run left within %.0f s; "
                             "playing all the same", drain_timeout_s)
             simulated = play(assembly.kiosk, world, device, clock, played, pump=assembly.feed.pump)
             if address is not None:
-                feed = _finish_feed(assembly, drain_timeout_s, whole_life=data_dir is None)
+                feed = _finish_feed(assembly, drain_timeout_s, whole_life=not resume)
         finally:
             assembly.close()
         return SimulationResult(scenario, world.records(), world.spurious, simulated, feed=feed,

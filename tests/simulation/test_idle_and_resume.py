@@ -78,8 +78,8 @@ def test_a_jump_stops_short_of_the_next_visitor_and_only_over_long_stretches(tmp
 
 def test_a_data_folder_is_one_kiosk_across_runs(tmp_path: Path) -> None:
     scenario = visitors(0.0, 8.0)
-    first = simulate(scenario, data_dir=str(tmp_path))
-    second = simulate(scenario, data_dir=str(tmp_path))
+    first = simulate(scenario, data_dir=str(tmp_path), resume=True)
+    second = simulate(scenario, data_dir=str(tmp_path), resume=True)
     assert first.start == scenario.start and first.mismatches() == second.mismatches() == []
     assert second.start > first.start + first.simulated_s - 1  # the clock goes on, never back
     with Outbox(tmp_path / "outbox.sqlite") as ob:
@@ -90,7 +90,7 @@ def test_a_data_folder_is_one_kiosk_across_runs(tmp_path: Path) -> None:
 
 def test_a_data_folder_in_use_is_refused(tmp_path: Path) -> None:
     with data_folder(str(tmp_path)), pytest.raises(StartupError, match="another kiosk"):
-        simulate(visitors(0.0), data_dir=str(tmp_path))
+        simulate(visitors(0.0), data_dir=str(tmp_path), resume=True)
 
 
 @pytest.mark.parametrize(("change", "message"), [
