@@ -146,16 +146,23 @@ class FeedPump:
 
         Everything: nothing pending or in flight, and (with `receipts`) nothing awaiting a receipt,
         unless the township sends none: receipts `"absent"`, or still `"expected"` with none
-        arrived within `receipts_grace_s` of the broker having taken everything.
+        arrived within `receipts_grace_s` of the broker having taken everything.  A township that
+        receipts but has not named some rows `receipts_grace_s` after the broker took everything
+        gets them again at once (`MqttUplink.resend_awaiting`) rather than at their re-send time,
+        which may be minutes away: this run is about to end.
         """
         deadline = time.monotonic() + timeout_s
-        taken_at: float | None = None  # when the broker had everything
+        taken_at: float | None = None  # when the broker had everything (again)
         while True:
             self.poll()
             if self._drained(receipts, taken_at, receipts_grace_s):
                 return True
             if taken_at is None and self._taken():
                 taken_at = time.monotonic()
+            elif taken_at is not None and receipts and self.uplink is not None \
+                    and self.uplink.receipts.mode == "present" and time.monotonic() - taken_at >= receipts_grace_s:
+                self.uplink.resend_awaiting()  # the rows the broker may have lost go now, not in minutes
+                taken_at = None
             if time.monotonic() >= deadline:
                 return False
             if self.uplink is not None:

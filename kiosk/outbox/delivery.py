@@ -18,7 +18,9 @@ a row leaves the outbox only then.  A row is in one of these states (columns of 
 A published row that no receipt frees is published again: `mark_published` schedules it
 (`resend_at`) after `Resend.after_s`, doubling with each PUBACK that brings no receipt
 (`tries`) up to `Resend.max_s`, and `requeue_due` turns it back into a row to publish when
-that time has come (the queue's order then puts alerts first).  The township drops the
+that time has come (the queue's order then puts alerts first), or at once, all of them, when the
+broker comes back without the kiosk's session (`requeue_awaiting`: a broker that forgot the
+kiosk may have forgotten what it queued for the township too).  The township drops the
 duplicate by its event id and receipts it again.  `resend_at` is on the uplink's wall clock
 (real time even in a simulation on a virtual clock: the broker and the township are real),
 and one further ahead than `Resend.max_s` (a clock that was ahead and was set back) counts as
@@ -89,6 +91,10 @@ class Delivery:
         n += con.execute(f"UPDATE outbox SET published_at = NULL WHERE {AWAITING} AND resend_at > ?",
                          (now + self.resend.max_s,)).rowcount  # scheduled on a clock that was ahead
         return int(n)
+
+    def requeue_awaiting(self, con: sqlite3.Connection) -> int:
+        """Every row awaiting a receipt becomes a row to publish (the broker forgot us: it may have lost them)."""
+        return int(con.execute(f"UPDATE outbox SET published_at = NULL WHERE {AWAITING}").rowcount)
 
     def free_awaiting(self, con: sqlite3.Connection, now: float) -> int:
         """No receipts come (an old township): rows awaiting one count as delivered, as of `now`."""

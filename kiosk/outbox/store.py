@@ -216,22 +216,15 @@ class Outbox:
                         "excluded.value", (key, value))
 
     def mark_sent(self, seqs: Iterable[int]) -> int:
-        """Record that the broker acknowledged these rows and free them (delivered); how many changed.
-
-        For a township that sends no receipts (`kiosk.uplink.receipts`); otherwise `mark_published`.
-        One transaction (one fsync) for the whole batch, which is what lets the uplink drain a
-        backlog faster than the kiosk can fill it.
-        """
+        """The broker acknowledged these rows: free them (a township that sends no receipts; otherwise
+        `mark_published`); how many changed.  One transaction (one fsync) for the whole batch."""
         return self._update("UPDATE outbox SET sent_at = ?1, published_at = coalesce(published_at, ?1) "
                             "WHERE seq = ?2 AND sent_at IS NULL", [(self._clock.wall(), int(s)) for s in seqs])
 
     def mark_published(self, seqs: Iterable[int], *, at: float, receipted: Iterable[str] = ()) -> tuple[int, int]:
-        """The broker acknowledged rows `seqs` at `at` (the uplink's wall clock), and the township's
-        receipts named `receipted` (event ids): one transaction, one fsync, for both.
-
-        The first await their receipt and are published again if none comes (`Resend`); the
-        second are deleted.  Returns (published, receipted) rows changed.
-        """
+        """The broker acknowledged rows `seqs` at `at` (the uplink's wall clock): they await their receipt,
+        and go again if none comes (`Resend`); the township's receipts named `receipted` (event ids): they
+        are deleted.  One transaction, one fsync, for both; returns (published, receipted) rows changed."""
         seqs, ids = list(seqs), list(receipted)
         if not seqs and not ids:
             return 0, 0
@@ -245,12 +238,17 @@ class Outbox:
         return self.mark_published((), at=0.0, receipted=event_ids)[1]
 
     def requeue_due(self, now: float) -> int:
-        """Rows awaiting a receipt since their re-send time (`now`: the uplink's wall clock) are
-        published again: they become `pending`.  Writes (one fsync) only when some are due."""
+        """Rows awaiting a receipt past their re-send time (`now`: the uplink's wall clock) become `pending`
+        again; writes (one fsync) only when some are due."""
         if not self._delivery.due(self._db, now):
             return 0
         with self._write() as con:
             return self._delivery.requeue_due(con, now)
+
+    def requeue_awaiting(self) -> int:
+        """Every row awaiting a receipt is published again (a broker that lost our session); how many."""
+        with self._write() as con:
+            return self._delivery.requeue_awaiting(con)
 
     def free_awaiting(self) -> int:
         """No receipts come: rows awaiting one are delivered as of their PUBACK; how many."""

@@ -72,6 +72,7 @@ class Note:
     payload: bytes = b""
     retained: bool = False
     subscription_ids: tuple[int, ...] = ()
+    session_present: bool = False  # "connected": the broker still had our session
 
 
 class Connection:
@@ -183,11 +184,12 @@ class Connection:
 
         return callback
 
-    def _cb_connect(self, gen: int, _client: Any, _userdata: Any, _flags: Any, reason: Any, props: Any) -> None:
+    def _cb_connect(self, gen: int, _client: Any, _userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
             self._notes.put(Note("refused", gen, code=int(reason.value)))
         else:
-            self._notes.put(Note("connected", gen, receive_maximum=int(getattr(props, "ReceiveMaximum", 0) or 0)))
+            self._notes.put(Note("connected", gen, receive_maximum=int(getattr(props, "ReceiveMaximum", 0) or 0),
+                                 session_present=bool(getattr(flags, "session_present", False))))
 
     def _cb_connect_fail(self, gen: int, _client: Any, _userdata: Any) -> None:
         self._notes.put(Note("lost", gen, code=0x80))

@@ -38,15 +38,13 @@ Why it is built the way it is:
 * **Receipts** arrive on `{topic_prefix}/receipt` (subscribed on every connect, QoS 1) and are
   applied on the kiosk loop's thread with the acks.  The session is persistent
   (`kiosk.uplink.connection`), so receipts published while the kiosk was away reach it when it
-  comes back.  Rows awaiting a receipt past their time are published again (`requeue_due`,
-  checked every `RESEND_CHECK_S` while connected).
+  comes back.  Rows awaiting a receipt too long go again (`kiosk.uplink.resender`).
 * **Township → kiosk messages** (`subscribe`; the `Subscriptions` part, in
   `kiosk.uplink.subscriptions`): paho's thread only queues them; handlers run in `poll()` on the
   kiosk loop's thread, each guarded.  Subscriptions are made on every connect.
-* **Health** goes out through `publish_direct` (not stored; see `kiosk.feed.health`), inside the
-  same window.
-* **An event's properties** (content type, `event_id`) are packed once, by hand, for speed:
-  see `kiosk.uplink.properties`.
+* **Health** goes out through `publish_direct` (not stored; `kiosk.feed.health`), in the window.
+* **An event's properties** (content type, `event_id`) are packed once, by hand, for speed
+  (`kiosk.uplink.properties`).
 
 Payloads are never logged: they describe people.
 """
@@ -71,6 +69,7 @@ from kiosk.uplink.connection import BACKOFF_MAX_S, BACKOFF_MIN_S, OFFLINE, ONLIN
 from kiosk.uplink.properties import CONTENT_TYPE, event_properties
 from kiosk.uplink.receipts import ABSENT_AFTER_S, RECEIPT_LEVEL, Receipts
 from kiosk.uplink.recorder import ACK_BATCH, ACK_DELAY_S, Recorder
+from kiosk.uplink.resender import Resender
 from kiosk.uplink.subscriptions import MessageHandler, Subscriptions
 
 __all__ = ["ACK_BATCH", "ACK_DELAY_S", "CLOSE_TIMEOUT_S", "LOCAL_REJECT", "READ_AHEAD", "MqttUplink", "UplinkStats"]
@@ -78,7 +77,6 @@ __all__ = ["ACK_BATCH", "ACK_DELAY_S", "CLOSE_TIMEOUT_S", "LOCAL_REJECT", "READ_
 CLOSE_TIMEOUT_S = 2.0  # how long close() waits for the broker to take "offline"
 READ_AHEAD = 200  # rows read from the outbox at once while draining
 LOCAL_REJECT = 0x83  # "implementation specific error": a row we refuse to publish ourselves
-RESEND_CHECK_S = 1.0  # how often (while connected) rows awaiting a receipt past their time are looked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +134,7 @@ class MqttUplink:
             self.receipts.awaiting = outbox.awaiting_count() > 0  # left by an earlier run
         except sqlite3.Error:
             log.exception("uplink: outbox unreadable at start")
-        self._resend_due = float("-inf")
-        self._resent = 0
+        self._resender = Resender(outbox, self.receipts, self._clock)
         self._connected = False
         self._connected_at = 0.0
         self._window = max_inflight
@@ -166,7 +163,7 @@ class MqttUplink:
                            attempts=self._connection.generation, last_reason=self._last_reason,
                            refused=self._client_refused, direct_published=self._direct,
                            receipts=self.receipts.mode, receipted=self._recorder.receipted,
-                           resent=self._resent + self._recorder.requeued)
+                           resent=self._resender.resent + self._recorder.requeued)
 
     def subscribe(self, topic: str, handler: MessageHandler) -> None:
         """Receive messages on `topic` (a filter; QoS 1): `handler(topic, payload, retained)`.
@@ -231,15 +228,13 @@ class MqttUplink:
             log.exception("uplink: outbox unusable; retrying on the next poll")
 
     def _resend(self, now: float) -> None:
-        """Publish again the rows whose receipt is overdue (`kiosk.outbox.delivery`), every `RESEND_CHECK_S`."""
-        if now < self._resend_due or self.receipts.frees_on_puback:
-            return
-        self._resend_due = now + RESEND_CHECK_S
-        n = self.outbox.requeue_due(self._clock.wall())
-        if n:
-            self._resent += n
-            log.info("uplink: %d events with no receipt in time are published again", n)
+        if self._resender.step(now):
             self._rewind()
+
+    def resend_awaiting(self) -> None:
+        """Publish again, on the next poll, every row still awaiting a receipt (not waiting for its time): for
+        a run about to end whose township receipts (the simulation's last drain), never the kiosk's loop."""
+        self._resender.everything("the run is ending")
 
     def _rewind(self) -> None:
         """Rows behind the cursor are to publish again: read the queue from its start."""
@@ -303,6 +298,8 @@ class MqttUplink:
         self._cursor.clear()  # what the last connection handed over but did not get acked goes again
         self._ahead.clear()
         log.info("uplink: connected to %s:%d (window %d)", self.host, self.port, self._window)
+        if not note.session_present and self.receipts.awaiting:
+            self._resender.everything("the broker lost our session")  # and maybe what it queued for the township
         client = self._connection.client
         assert client is not None
         info = client.publish(self.status_topic, ONLINE, qos=1, retain=True)

@@ -152,3 +152,37 @@ def test_a_malformed_receipt_frees_nothing(broker: Broker, township: Callable[..
             sender.client.publish(f"{PREFIX}/receipt", payload, qos=1).wait_for_publish(5)
         assert wait_until(lambda: up.receipts.malformed == 4, 5, step=up.poll)
         assert outbox.stats().published == 2 and up.stats().receipts == "expected"
+
+
+def test_a_broker_that_forgot_the_kiosk_gets_every_awaited_event_again_at_once(
+        make_broker: Callable[..., Broker], township: Callable[..., ReceiptingConsumer], tmp_path: Path,
+        connect: Connect) -> None:
+    """No waiting for the re-send timers (ten minutes here): a broker back without the kiosk's session may have
+    lost what it queued for the township, so everything awaiting a receipt goes again."""
+    b = make_broker("persistence false")
+    consumer = township(b, client_id="township-away")
+    consumer.stop()
+    with Outbox(tmp_path / "k.sqlite", resend=Resend(after_s=600, max_s=600)) as ob, \
+            connect(b, outbox=ob) as up:
+        ids = append(ob, 25)
+        assert wait_until(lambda: ob.stats().published == 25, 5, step=up.poll)
+        b.stop(kill=True)
+        b.start()  # its sessions and queues gone
+        township(b, client_id="township-away")
+        assert wait_until(lambda: ob.stats().rows == 0, 10, step=up.poll)
+        assert up.stats().resent == 25 and up.stats().connects == 2
+    assert set(at_township(tmp_path)) == set(ids)
+
+
+def test_a_broker_that_kept_the_session_does_not_get_everything_again(
+        make_broker: Callable[..., Broker], tmp_path: Path, connect: Connect) -> None:
+    b = make_broker(persistent=True)
+    with Outbox(tmp_path / "k.sqlite", resend=Resend(after_s=600, max_s=600)) as ob, \
+            connect(b, outbox=ob) as up:
+        append(ob, 5)
+        assert wait_until(lambda: ob.stats().published == 5, 5, step=up.poll)
+        b.stop()
+        b.start()  # saved on every change: the kiosk's session (and the township's queue) survive
+        assert wait_until(lambda: up.stats().connects == 2, 10, step=up.poll)
+        wait_until(lambda: False, 0.5, step=up.poll)
+        assert up.stats().resent == 0 and ob.stats().published == 5
