@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from kiosk.checkpoint import PolicyInForce
 from kiosk.clocksync import ClockSync
@@ -202,11 +203,11 @@ class Feed:
               policy: PolicyInForce | None = None, clock_sync: ClockSync | None = None) -> Feed:
         """The feed of `outbox` (and `uplink`, if any), naming `policy` (the kiosk's policy in force)."""
         policy = policy or PolicyInForce(config.policy)
-        daily = DailyReporter(outbox, config, policy)
-        daily.service = InService(outbox, daily.zone, clock)
+        service = InService(outbox, ZoneInfo(config.uplink.timezone), clock)
+        daily = DailyReporter(outbox, config, policy, service=service)
         return cls(EntryLog(outbox, daily, clock_sync=clock_sync),
                    FeedPump(config, clock, outbox, daily, uplink, policy=policy, clock_sync=clock_sync,
-                            service=daily.service))
+                            service=service))
 
     @property
     def outbox(self) -> Outbox:

@@ -44,7 +44,7 @@ def run_demo(config: KioskConfig, *, headless: bool = False, loops: int = 0, hon
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with data_folder(config.storage.data_dir if honour_config else None) as folder:
+        with data_folder(config.storage.data_dir if honour_config else None, named="storage.data_dir") as folder:
             return _rounds(config, folder, headless=headless, loops=loops, honour_config=honour_config,
                            stop=stop, out=out, err=err)
     finally:

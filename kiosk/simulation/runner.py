@@ -237,9 +237,9 @@ def start_after(scenario: Scenario, outbox_path: Path) -> float:
 
 
 @contextlib.contextmanager
-def data_folder(data_dir: str | None) -> Iterator[str]:
+def data_folder(data_dir: str | None, *, named: str = "--data") -> Iterator[str]:
     """The kiosk's state folder: `data_dir` (created, locked against a second kiosk using it at once)
-    or a temporary one, removed afterwards."""
+    or a temporary one, removed afterwards.  `named`: what the user called it, for the messages."""
     if data_dir is None:
         with tempfile.TemporaryDirectory(prefix="kiosk-sim-") as tmp:
             yield tmp
@@ -249,12 +249,12 @@ def data_folder(data_dir: str | None) -> Iterator[str]:
         path.mkdir(parents=True, exist_ok=True)
         lock = open(path / "kiosk.lock", "a+b")  # noqa: SIM115 - held for the whole run
     except OSError as exc:
-        raise StartupError(f"--data {data_dir}: {exc.strerror or exc}") from None
+        raise StartupError(f"{named} {data_dir}: {exc.strerror or exc}") from None
     with lock:
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise StartupError(f"--data {data_dir}: another kiosk is using this folder") from None
+            raise StartupError(f"{named} {data_dir}: another kiosk is using this folder") from None
         yield os.fspath(path)
 
 

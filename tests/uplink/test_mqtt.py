@@ -132,7 +132,9 @@ def test_broker_stalls_dies_and_returns_nothing_lost(broker: Broker, subscribe: 
     assert wait_until(lambda: not [t for t in threading.enumerate() if t.name == "paho-mqtt-client-kiosk-1"], 3)
     received = event_ids(sub)
     assert first_occurrences(received) == ids  # none lost, order kept
-    assert len(received) - len(ids) <= 10  # at most one window re-sent across the one disconnect
+    # re-sent across the one disconnect: at most the window, and the 30 rows awaiting a receipt (this township sends
+    # none), since the broker came back without the kiosk's session and may have lost what it had queued
+    assert len(received) - len(ids) <= 10 + 30
     assert stats.max_inflight_seen <= 10 and stats.connects == 2 and stats.rejected == 0
 
 
