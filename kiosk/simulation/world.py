@@ -186,6 +186,17 @@ class World:
     def finished(self) -> bool:
         return all(w.gone_at is not None for w in self._walkers)
 
+    def quiet_until(self, t: float) -> float | None:
+        """Nobody at the kiosk or in the queue at `t`: when the next visitor steps up (inf: nobody
+        will).  None while somebody is there.  What lets a run jump over an idle stretch."""
+        self._advance(t)
+        if self._current is not None:
+            return None
+        waiting = [w for w in self._walkers if w.step_up_at is None]
+        if any(w.arrive_at <= t for w in waiting):
+            return None
+        return min((max(w.arrive_at, self._free_at + NEXT_AFTER_S) for w in waiting), default=float("inf"))
+
     def sensor_unplugged(self, t: float) -> bool:
         self._advance(t)
         cur = self._current
