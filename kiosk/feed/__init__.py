@@ -6,7 +6,8 @@ The parts:
   and the pump it turns each pass (`FeedPump`: uplink, health, daily summary, housekeeping),
   over one outbox;
 * `EventBuilder`, `EntryEvent` (`kiosk.feed.events`): the event of each decision;
-* `DailyReporter` (`kiosk.feed.daily`): every day's summary, zeros included, exactly once;
+* `DailyReporter` (`kiosk.feed.daily`): every day's summary, zeros included, exactly once, with
+  the seconds the kiosk was in service that day (`InService`, `kiosk.feed.service_time`);
 * `health_report` (`kiosk.feed.health`): the retained health state, from the kiosk's `KioskStatus`;
 * `RemoteConfig`, `listen_for_config` (`kiosk.feed.remote_config`): the township's signed
   configuration judged, applied, persisted and acknowledged; its message and keys are

@@ -2,10 +2,11 @@
 
 The parts:
 
-* `simulate`, `run_demo`, `build_simulated`, `build_simulated_kiosk`, `play`
-  (`kiosk.simulation.runner`): a scenario played through the kiosk, assembled exactly as on a Pi
-  (`kiosk.service.assemble`) on emulated parts: headless on a virtual clock, or the demo in real
-  time in a window;
+* `simulate`, `build_simulated`, `build_simulated_kiosk`, `play` (`kiosk.simulation.runner`): a
+  scenario played through the kiosk, assembled exactly as on a Pi (`kiosk.service.assemble`) on
+  emulated parts, headless on a virtual clock that jumps over idle stretches, its state in a
+  temporary folder or in one a later run resumes from;
+* `run_demo` (`kiosk.simulation.demo`): the demo in real time in a window, over and over;
 * `Scenario`, `load_scenario` (`kiosk.simulation.scenario`): the scenario format
   (`shared/scenarios/SPEC.md`);
 * `World`, `VisitorRecord` (`kiosk.simulation.world`): the visitors, who read the screen and act,
@@ -24,6 +25,7 @@ from kiosk.lazy import front
 
 if TYPE_CHECKING:
     from kiosk.simulation.clocks import SteppingClock, SteppingClockSync
+    from kiosk.simulation.demo import run_demo
     from kiosk.simulation.runner import (
         DEMO_SCENARIO,
         SimulationResult,
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
         build_simulated_kiosk,
         parse_broker,
         play,
-        run_demo,
         scenario_clock,
         scenario_config,
         simulate,
@@ -54,7 +55,7 @@ _EXPORTS = {
     "measure_person": "screening_trial",
     "parse_broker": "runner",
     "play": "runner",
-    "run_demo": "runner",
+    "run_demo": "demo",
     "scenario_clock": "runner",
     "scenario_config": "runner",
     "simulate": "runner",

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.checkpoint import REASONS
 from kiosk.config import Mode
@@ -58,6 +58,14 @@ class Expectation(_Strict):
         return self
 
 
+# A scenario spans at most a year: far enough for any queue, near enough for dates to exist (1e12 s
+# is 31,700 years) and for a run to end (idle stretches are jumped over, but not a millennium).
+MAX_ARRIVE_S = 366 * 86_400.0
+# `start` is the wall clock the codes are signed and judged by: outside these years every code is
+# refused (a start of -1000 makes every code "invalid" with no hint why), so it is refused first.
+START_RANGE = (1_577_836_800.0, 4_102_444_800.0)  # 2020-01-01 .. 2100-01-01 UTC
+
+
 class Visitor(_Strict):
     id: str
     arrive_s: float = Field(ge=0)
@@ -74,6 +82,13 @@ class Visitor(_Strict):
     return_after_s: float = Field(180.0, ge=10.0, le=3600.0)  # asked to come back: returns warmed up
     expect: Expectation | None = None
     note: str = ""
+
+    @field_validator("arrive_s")
+    @classmethod
+    def _within_a_year(cls, value: float) -> float:
+        if value > MAX_ARRIVE_S:
+            raise ValueError(f"{value:g} s is more than a year after the start ({MAX_ARRIVE_S:.0f} s at most)")
+        return value
 
 
 class Passer(_Strict):
@@ -115,6 +130,15 @@ class Scenario(_Strict):
     site: Site = Site()
     visitors: tuple[Visitor, ...] = ()
     note: str = ""
+
+    @field_validator("start")
+    @classmethod
+    def _start_plausible(cls, value: float) -> float:
+        low, high = START_RANGE
+        if not low <= value < high:
+            raise ValueError(f"{value:g} is not a date a kiosk could run on: give epoch seconds between "
+                             f"{low:.0f} (2020-01-01) and {high:.0f} (2100-01-01); codes are judged by it")
+        return value
 
     @model_validator(mode="after")
     def _ids_unique(self) -> Scenario:
@@ -162,5 +186,6 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors()]
         raise ConfigError(str(path), problems) from None

@@ -247,6 +247,15 @@ class World:
     def finished(self) -> bool:
         return all(w.state == "gone" for w in self._walkers)
 
+    def quiet_until(self, t: float) -> float | None:
+        """Nobody at the kiosk or in the queue at `t`: when the next visitor steps up (inf: nobody
+        will).  None while somebody is there.  What lets a run jump over an idle stretch."""
+        self._advance(t)
+        if self._current is not None or any(w.state in ("stepping", "leaving", "waiting") for w in self._walkers):
+            return None
+        coming = [w for w in self._walkers if w.state in ("new", "away")]
+        return min((max(w.arrive_at, self._free_at + NEXT_AFTER_S) for w in coming), default=float("inf"))
+
     def sensor_unplugged(self, t: float) -> bool:
         """The thermal array stops answering once an `"sensor": "unplugged"` visitor comes within range."""
         self._advance(t)
