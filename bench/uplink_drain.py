@@ -1,33 +1,54 @@
-"""Drain a backlog of buffered events to a local mosquitto: the kiosk's uplink vs a naive loop.
+"""Drain a backlog of buffered events to a local mosquitto at an SD card's fsync cost: our uplink vs a naive loop.
 
-    .venv/bin/python bench/uplink_drain.py [--events 50000] [--naive-events 2000]
+    .venv/bin/python bench/uplink_drain.py [--fsync-ms 2 10 20] [--events 20000] [--naive-events 300] [--repeat 3]
 
-Both paths are durable in the same sense: a row is marked sent in the outbox (SQLite WAL,
-synchronous=FULL) only after its PUBACK.
+On a Pi the outbox lives on an SD card, where an fsync costs 2 to 20 ms; on this machine's disk
+it costs far less, which flatters any design that fsyncs per event.  So the bench makes every
+fsync cost what an SD card's does: it compiles `fsync_shim.c` (below) with gcc into a shared
+object and runs itself again with it in `LD_PRELOAD`.  The shim wraps libc's `fsync` and
+`fdatasync` (SQLite's commit in WAL mode with `synchronous=FULL` calls `fdatasync` on the WAL),
+sleeps `FSYNC_DELAY_MS` (read at each call, so one process measures several costs) and then
+calls the real one; it counts the calls, so the bench reports fsyncs per event too.  Only the
+kiosk's process pays: the shim is taken out of the environment before mosquitto and the
+township's consumer start (the township's server has its own disk).  `--fsync-ms 0` measures the
+machine's own disk.  Python's sqlite3 releases the GIL while SQLite commits, as it does on a Pi,
+so paho's network thread goes on receiving acknowledgements meanwhile.
 
-* `uplink`  kiosk.uplink.MqttUplink driven by `poll()` as the kiosk loop drives it: QoS 1, a
-            window of in-flight publishes (mosquitto's Receive Maximum, 20 by default), acks
-            recorded in one transaction per batch;
-* `naive`   publish one row, wait for its PUBACK, mark it sent (one transaction), next row.
-            It is measured on `--naive-events` rows (fewer: it is slow) and its rate
-            extrapolated to the full backlog, as printed.  The same loop recording nothing is
-            timed too, to show what the round trips alone cost.
+Three paths, each durable in the same sense (a row leaves the queue only once recorded, in
+SQLite WAL with `synchronous=FULL`):
 
-The backlog is written to the outbox in one transaction beforehand (the set-up, not measured).
-A real mosquitto runs on a free port with its default limits; a subscriber in its own process
-(`mosquitto_sub`, as the township's consumer would be) counts what arrives.
+* `uplink`          kiosk.uplink.MqttUplink driven by `poll()` as the kiosk loop drives it: QoS 1,
+                    a window of in-flight publishes (mosquitto's Receive Maximum, 20 by default),
+                    the PUBACKs recorded in one transaction per batch (the row then awaits its
+                    receipt; no township here, so none comes);
+* `uplink+receipts` the same, with a township that receipts (tests/feed/township_stub.py in its
+                    own process, niced since a township has its own server: stores, commits,
+                    acks, then publishes the receipt), the receipts applied as they come, in the
+                    PUBACKs' transactions (a row receipted before its PUBACK is recorded is just
+                    deleted).  Timed like the line above; its cost is the drop from it (issue 13:
+                    at most 10 %).  When every row is receipted and freed is printed too (end to
+                    end: the township's own pace included);
+* `naive`           publish one row, wait for its PUBACK, record it (one transaction), next row;
+                    measured on `--naive-events` rows (it is slow) and extrapolated.
+
+The two uplink paths run `--repeat` times each, taking turns, and the medians are printed: the
+machine's other load moves single runs by 10 % or more.  The backlog is written to the outbox in
+one transaction beforehand (the set-up, not measured).  A subscriber in its own process
+(`mosquitto_sub`) counts what arrives.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -35,18 +56,78 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from kiosk.ids import uuid7
 from kiosk.outbox import Outbox
 from kiosk.uplink import MqttUplink
 from tests.mosquitto import Broker
 
-PREFIX = "checkpoint/v1/bench/site/kiosk"
+ROOT = Path(__file__).resolve().parents[1]
+PREFIX = "checkpoint/v1/bench/site"
+SHIM_ENV = "UPLINK_DRAIN_SHIM"  # set in the re-executed process: the shim is loaded
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+static atomic_long calls;
+
+static void pay(void) {  /* what an SD card's flush costs */
+    const char *text = getenv("FSYNC_DELAY_MS");
+    double ms = text ? atof(text) : 0.0;
+    atomic_fetch_add(&calls, 1);
+    if (ms > 0) {
+        struct timespec t = {(time_t)(ms / 1000.0), (long)((ms - 1000.0 * (long)(ms / 1000.0)) * 1e6)};
+        while (nanosleep(&t, &t) == -1) {}
+    }
+}
+
+int fsync(int fd) {
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    pay();
+    return real(fd);
+}
+
+int fdatasync(int fd) {
+    static int (*real)(int);
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    pay();
+    return real(fd);
+}
+
+long fsync_shim_calls(void) { return atomic_load(&calls); }
+"""
 
 
-def backlog(path: Path, n: int) -> Outbox:
+def fsyncs() -> int:
+    """fsync + fdatasync calls made by this process so far (0 without the shim)."""
+    if not os.environ.get(SHIM_ENV):
+        return 0
+    return int(ctypes.CDLL(None).fsync_shim_calls())
+
+
+def with_shim(argv: list[str]) -> int:
+    """Compile the shim and run this bench again under it; its exit status."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        print("uplink_drain: gcc is needed to build the fsync shim (apt install gcc), or use --fsync-ms 0",
+              file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="fsync-shim-") as tmp:
+        source, shared = Path(tmp) / "fsync_shim.c", Path(tmp) / "fsync_shim.so"
+        source.write_text(SHIM)
+        subprocess.run([gcc, "-O2", "-shared", "-fPIC", "-o", str(shared), str(source), "-ldl"], check=True)
+        env = {**os.environ, "LD_PRELOAD": str(shared), SHIM_ENV: "1"}
+        return subprocess.run([sys.executable, __file__, *argv], env=env, check=False).returncode
+
+
+def backlog(path: Path, n: int, kiosk: str) -> Outbox:
     ob = Outbox(path)
     rows = []
     for i in range(n):
-        event_id = str(uuid.uuid4())
+        event_id = uuid7(time.time())  # time-ordered, as the kiosk's are: deletes by id touch few index pages
         body = {"event_id": event_id, "at": 1764032400.0 + i, "decision": "PASS", "reasons": [],
                 "policy_version": "bench", "padding": "x" * 400}
         rows.append((event_id, "entry", 0, time.time(), json.dumps(body).encode()))
@@ -58,10 +139,10 @@ def backlog(path: Path, n: int) -> Outbox:
     return ob
 
 
-def start_subscriber(b: Broker, out: Path, count: int) -> subprocess.Popen[bytes]:
-    """mosquitto_sub in its own process, exiting after `count` entries (plus probes); subscribed on return."""
+def start_subscriber(b: Broker, out: Path) -> subprocess.Popen[bytes]:
+    """mosquitto_sub in its own process; subscribed on return."""
     sub = subprocess.Popen([shutil.which("mosquitto_sub") or "mosquitto_sub", "-h", b.host, "-p", str(b.port),
-                            "-V", "mqttv5", "-q", "1", "-v", "-t", f"{PREFIX}/entry", "-t", f"{PREFIX}/probe"],
+                            "-V", "mqttv5", "-q", "1", "-v", "-t", f"{PREFIX}/+/entry", "-t", f"{PREFIX}/probe"],
                            stdout=out.open("wb"))
     probe = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=mqtt.MQTTv5)
     probe.connect(b.host, b.port)
@@ -75,7 +156,18 @@ def start_subscriber(b: Broker, out: Path, count: int) -> subprocess.Popen[bytes
     return sub
 
 
-def wait_for_lines(path: Path, prefix: bytes, count: int, timeout_s: float) -> int:
+def start_township(b: Broker, db: Path) -> subprocess.Popen[bytes]:
+    """The receipting township consumer in its own process (without the shim), ready on return.  Niced: the
+    township runs on its own server, not on the kiosk's CPU; here it only takes what the kiosk leaves."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.feed.township_stub", "--host", b.host, "--port",
+                             str(b.port), "--db", str(db), "--client-id", "bench-township", "--filter",
+                             f"{PREFIX}/receipting/entry"], cwd=ROOT, stdout=subprocess.PIPE,
+                            preexec_fn=lambda: os.nice(10))
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    return proc
+
+
+def count_lines(path: Path, prefix: bytes, count: int, timeout_s: float) -> int:
     deadline = time.monotonic() + timeout_s
     while True:
         with path.open("rb") as f:
@@ -85,83 +177,132 @@ def wait_for_lines(path: Path, prefix: bytes, count: int, timeout_s: float) -> i
         time.sleep(0.2)
 
 
-def drain_uplink(ob: Outbox, b: Broker, n: int) -> float:
-    up = MqttUplink(ob, host=b.host, port=b.port, client_id="bench-uplink", topic_prefix=PREFIX, max_inflight=20)
+def drain_uplink(ob: Outbox, b: Broker, n: int, kiosk: str, *, receipts: bool) -> tuple[float, int, float]:
+    """(seconds, fsyncs, seconds to the last receipt) to drain `n` rows: until all are acknowledged and
+    recorded (the drain, as the kiosk sees it), and, with `receipts`, until every row is receipted and
+    deleted (end to end: the township's own pace included)."""
+    up = MqttUplink(ob, host=b.host, port=b.port, client_id=f"bench-{kiosk}", topic_prefix=f"{PREFIX}/{kiosk}",
+                    max_inflight=20)
     try:
         while not up.online:
             up.poll()
             time.sleep(0.001)
-        start = time.perf_counter()
+        if receipts:  # the subscription to receipts is confirmed (otherwise the first ones would be lost)
+            time.sleep(0.2)
+            up.poll()
+        start, synced, cpu = time.perf_counter(), fsyncs(), time.process_time()
         while up.stats().acknowledged < n:  # (the outbox is counted only at the end: that is the bench's cost)
             up.poll()
-            up.wait(0.05)  # until paho reports an ack: a spinning loop would starve its thread of the GIL
+            up.wait(0.05)  # until paho reports: a spinning loop would starve its thread of the GIL
         while ob.pending_count() > 0:  # the last acks recorded
             up.poll()
             up.wait(0.05)
-        elapsed = time.perf_counter() - start
-        stats = up.stats()
-        print(f"uplink: window {stats.max_inflight_seen}, {stats.published} published, "
-              f"{stats.acknowledged} acknowledged")
+        elapsed, synced = time.perf_counter() - start, fsyncs() - synced
+        while receipts and up.stats().receipted < n:
+            up.poll()
+            up.wait(0.05)
+        receipted = time.perf_counter() - start
+        s = up.stats()
+        print(f"  {kiosk}: window {s.max_inflight_seen}, {s.published} published, {s.acknowledged} acknowledged, "
+              f"{s.receipted} receipted ({up.receipts.messages} receipts), {s.resent} re-sent, receipts {s.receipts}; "
+              f"CPU {time.process_time() - cpu:.2f} s", flush=True)
+        if receipts:
+            assert ob.stats().rows == 0, "rows left after their receipts"
     finally:
         up.close()
-    return elapsed
+    return elapsed, synced, receipted
 
 
-def drain_naive(ob: Outbox, b: Broker, n: int, *, durable: bool = True) -> float:
+def drain_naive(ob: Outbox, b: Broker, n: int, *, durable: bool = True) -> tuple[float, int]:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-naive", protocol=mqtt.MQTTv5)
     client.connect(b.host, b.port)
     client.loop_start()
     try:
-        start = time.perf_counter()
+        start, synced = time.perf_counter(), fsyncs()
         done = 0
         while done < n:
             (row,) = ob.pending(1) if durable else ob.pending(1, after={0: done})
-            info = client.publish(f"{PREFIX}/{row.stream}", row.payload, qos=1)
+            info = client.publish(f"{PREFIX}/naive/{row.stream}", row.payload, qos=1)
             info.wait_for_publish(10)
             if durable:  # (a dry run records nothing: it times the round trips alone)
                 ob.mark_sent([row.seq])
             done += 1
-        return time.perf_counter() - start
+        return time.perf_counter() - start, fsyncs() - synced
     finally:
         client.disconnect()
         client.loop_stop()
 
 
+def measure(workdir: Path, b: Broker, cost_ms: float, args: argparse.Namespace) -> dict[str, float]:
+    """Both uplink paths `args.repeat` times, taking turns (the machine's other load hits both alike), then the
+    naive loop; the medians."""
+    os.environ["FSYNC_DELAY_MS"] = str(cost_ms)  # read by the shim at each call
+    print(f"fsync cost {cost_ms:g} ms:", flush=True)
+    n, k = args.events, args.naive_events
+    plain, rcpt, ends, f_plain, f_rcpt = [], [], [], 0, 0
+    for i in range(args.repeat):
+        tag = f"{cost_ms:g}ms-{i}"
+        with backlog(workdir / f"plain-{tag}.sqlite", n, "plain") as ob:
+            t, f_plain, _ = drain_uplink(ob, b, n, "plain", receipts=False)
+        plain.append(n / t)
+        township = start_township(b, workdir / f"township-{tag}.sqlite")
+        try:
+            with backlog(workdir / f"receipting-{tag}.sqlite", n, "receipting") as ob:
+                t, f_rcpt, t_end = drain_uplink(ob, b, n, "receipting", receipts=True)
+        finally:
+            township.terminate()
+            township.wait()
+        rcpt.append(n / t)
+        ends.append(n / t_end)
+    with backlog(workdir / f"naive-{cost_ms:g}ms.sqlite", k, "naive") as ob:
+        t_naive, f_naive = drain_naive(ob, b, k)
+    plain_rate, rcpt_rate, end_rate = statistics.median(plain), statistics.median(rcpt), statistics.median(ends)
+    naive = k / t_naive
+    runs = lambda rates: ", ".join(f"{r:.0f}" for r in rates)  # noqa: E731
+    print(f"  uplink           {plain_rate:7.0f} events/s (median of {runs(plain)}; {f_plain / n:.4f} fsyncs/event)")
+    print(f"  uplink+receipts  {rcpt_rate:7.0f} events/s (median of {runs(rcpt)}; {f_rcpt / n:.4f} fsyncs/event): "
+          f"receipts cost {100 * (1 - rcpt_rate / plain_rate):.1f} % of the drain rate; every row receipted and "
+          f"freed at {end_rate:.0f} events/s end to end (the township's pace included)")
+    print(f"  naive            {naive:7.0f} events/s ({k} events, {f_naive / k:.2f} fsyncs/event; {n} events would "
+          f"take {n / naive:.0f} s)")
+    print(f"  ratio            uplink {plain_rate / naive:.1f}x naive, uplink+receipts {rcpt_rate / naive:.1f}x naive",
+          flush=True)
+    return {"cost_ms": cost_ms, "uplink": plain_rate, "receipts": rcpt_rate, "naive": naive, "end_to_end": end_rate}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--events", type=int, default=50_000)
-    ap.add_argument("--naive-events", type=int, default=2_000)
+    ap.add_argument("--fsync-ms", type=float, nargs="+", default=[2.0, 10.0, 20.0],
+                    help="what each fsync costs, in ms (an SD card: 2 to 20); 0: this machine's disk as it is")
+    ap.add_argument("--events", type=int, default=20_000)
+    ap.add_argument("--naive-events", type=int, default=300)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each uplink path per cost (the median counts)")
     args = ap.parse_args()
+    if any(args.fsync_ms) and not os.environ.get(SHIM_ENV):
+        return with_shim(sys.argv[1:])
+    os.environ.pop("LD_PRELOAD", None)  # loaded here already; mosquitto and the township pay nothing
+    results = []
     with tempfile.TemporaryDirectory(prefix="bench-uplink-", dir=Path(__file__).resolve().parent) as tmp:
         workdir = Path(tmp)
         (workdir / "broker").mkdir()
         b = Broker(workdir / "broker", config="max_queued_messages 0")  # the counting subscriber may lag
         b.start()
-        sub = start_subscriber(b, workdir / "received.txt", args.events + args.naive_events)
+        sub = start_subscriber(b, workdir / "received.txt")
         try:
-            with backlog(workdir / "ours.sqlite", args.events) as ob:
-                t_ours = drain_uplink(ob, b, args.events)
-                assert ob.pending_count() == 0
-            with backlog(workdir / "naive.sqlite", args.naive_events) as ob:
-                t_naive = drain_naive(ob, b, args.naive_events)
-            with backlog(workdir / "dry.sqlite", args.naive_events) as ob:
-                t_dry = drain_naive(ob, b, args.naive_events, durable=False)
-            arrived = wait_for_lines(workdir / "received.txt", f"{PREFIX}/entry ".encode(),
-                                     args.events + 2 * args.naive_events, 60)
+            for cost in args.fsync_ms:
+                results.append(measure(workdir, b, cost, args))
+            expected = len(args.fsync_ms) * (2 * args.repeat * args.events + args.naive_events)
+            arrived = count_lines(workdir / "received.txt", f"{PREFIX}/".encode(), expected, 60)
         finally:
             sub.kill()
             sub.wait()
             b.stop()
-    ours = args.events / t_ours
-    naive = args.naive_events / t_naive
-    print(f"uplink  {args.events:6d} events in {t_ours:7.2f} s = {ours:8.0f} events/s")
-    print(f"naive   {args.naive_events:6d} events in {t_naive:7.2f} s = {naive:8.0f} events/s "
-          f"(extrapolated to {args.events}: {args.events / naive:.0f} s)")
-    dry = args.naive_events / t_dry
-    print(f"naive without recording anything (round trips alone): {dry:8.0f} events/s")
-    print(f"ratio   {ours / naive:.1f}x   (subscriber received {arrived} of {args.events + 2 * args.naive_events})")
-    print("(the naive loop pays one round trip and one fsync per event: its rate, and the ratio, depend on the "
-          "disk's fsync latency, far higher on an SD card than here)")
+    print(f"summary (subscriber received {arrived} of {expected} entries):")
+    for r in results:
+        print(f"  fsync {r['cost_ms']:4g} ms: uplink {r['uplink']:6.0f}/s, with receipts {r['receipts']:6.0f}/s "
+              f"({100 * (1 - r['receipts'] / r['uplink']):4.1f} % less), naive {r['naive']:5.0f}/s, "
+              f"ratio {r['uplink'] / r['naive']:5.1f}x (with receipts {r['receipts'] / r['naive']:5.1f}x); "
+              f"receipted end to end {r['end_to_end']:6.0f}/s")
     return 0
 
 

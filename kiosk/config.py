@@ -290,6 +290,16 @@ class UplinkConfig(_Section):
                                    description="First back-off delay after a failed connection (doubles, jittered).")
     reconnect_max_s: float = Field(60.0, gt=0, le=3600, title="Reconnect delay, longest (s)",
                                    description="The back-off delay never grows beyond this.")
+    receipt_timeout_s: float = Field(60.0, ge=0.5, le=86_400, title="Receipt timeout (s)",
+                                     description="An event the broker took but the township has not receipted "
+                                                 "this long is published again (the wait doubles each time).")
+    receipt_backoff_max_s: float = Field(900.0, ge=0.5, le=86_400, title="Receipt timeout, longest (s)",
+                                         description="The wait before publishing an unreceipted event again never "
+                                                     "grows beyond this.")
+    receipts_absent_after_s: float = Field(1800.0, ge=1, le=30 * 86_400, title="Receipts absent after (s)",
+                                           description="No receipt at all after this long connected with events "
+                                                       "awaiting one: the township sends none, and the broker's "
+                                                       "acknowledgement frees an event, as before receipts.")
     health_interval_s: float = Field(300.0, ge=5, le=86_400, title="Health interval (s)",
                                      description="How often the kiosk publishes its health (not stored: the "
                                                  "latest one is what matters; retained, expires after 3 intervals).")

@@ -1,5 +1,10 @@
 """`kiosk outbox stats|tail|purge-sent`: look into the outbox, from another process if need be.
 
+`stats` says what waits for the broker (`pending`), what the broker has and the township has not
+receipted yet (`published`), what was freed without a receipt and is kept for the retention
+(`sent`), and how many the township's receipts freed, ever (`receipted`: those rows are gone).
+`tail` names each row's state the same way.
+
 `stats` and `tail` only look: they open the file read-only (`kiosk.outbox.inspect`), so a copied
 outbox, a file given by mistake (the township's database, an empty file, a PNG) or one of a newer
 kiosk is never changed — no tables added, no WAL switched on — and a file that is not an outbox is
@@ -58,7 +63,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(json.dumps({"path": str(path), "pending": s.pending, "sent": s.sent, "rejected": s.rejected,
                       "rows": s.rows, "bytes": s.bytes, "oldest_pending_age_s": s.oldest_pending_age_s,
                       "dropped": s.dropped, "dropped_by_stream": s.dropped_by_stream,
-                      "reported_days": s.reported_days}, indent=2))
+                      "reported_days": s.reported_days, "published": s.published, "receipted": s.receipted,
+                      "oldest_unreceipted_age_s": s.oldest_unreceipted_age_s}, indent=2))
     return 0
 
 
@@ -71,8 +77,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
     except NotAnOutbox as exc:
         return _refused(path, exc)
     for row in rows:
-        state = "sent" if row.sent_at is not None else (f"rejected 0x{row.rejected:02x}"
-                                                       if row.rejected is not None else "pending")
+        state = "sent" if row.sent_at is not None else (
+            f"rejected 0x{row.rejected:02x}" if row.rejected is not None else
+            "published" if row.published_at is not None else "pending")
         created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(row.created))
         print(json.dumps({"seq": row.seq, "event_id": row.event_id, "stream": row.stream, "state": state,
                           "created": created, "bytes": len(row.payload), **shown_fields(row.payload, SHOWN_FIELDS)},

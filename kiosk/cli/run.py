@@ -5,6 +5,11 @@ cannot run with — invalid, or missing what `kiosk run` needs (`kiosk config ch
 same) — is listed problem by problem and exits 1, so systemd's start limit ends in the
 maintenance screen.  A driver library the configuration needs but this machine lacks is one
 clear line and exit 1 too.
+
+`--simulated --config FILE` honours FILE (`[uplink]`, `storage.data_dir`, the policy …) on emulated
+hardware; without `--config` the demo keeps its data in a temporary folder and publishes nothing
+(`kiosk.simulation.demo`).  It runs until Ctrl-C (or `--loops`), then exits 0; a data folder
+another kiosk holds is refused with exit 1.
 """
 
 from __future__ import annotations
@@ -30,9 +35,14 @@ def loops(text: str) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     if args.simulated:
         config = load(args.config, exit_code=1, listed=True)
-        from kiosk.simulation.runner import run_demo
+        from kiosk.errors import StartupError
+        from kiosk.simulation import run_demo
 
-        return run_demo(config, headless=args.headless, loops=args.loops)
+        try:
+            return run_demo(config, headless=args.headless, loops=args.loops, honour_config=args.config is not None)
+        except StartupError as exc:
+            print(f"kiosk run --simulated: {exc}", file=sys.stderr)
+            return 1
     config = load_ready(args.config or DEFAULT_CONFIG, exit_code=1)
     from kiosk.service.app import run_kiosk
 
@@ -48,7 +58,8 @@ def register(sub: Any) -> None:
     """Add `kiosk run` to the `kiosk` command's subcommands."""
     run = sub.add_parser("run", help="run the kiosk")
     run.add_argument("--config", help=f"configuration file (default {DEFAULT_CONFIG} unless --simulated)")
-    run.add_argument("--simulated", action="store_true", help="emulated hardware, built-in demo scenario")
+    run.add_argument("--simulated", action="store_true", help="emulated hardware, built-in demo scenario (with "
+                     "--config: that file's uplink and data folder; Ctrl-C to stop)")
     run.add_argument("--headless", action="store_true", help="no window (with --simulated)")
     run.add_argument("--loops", type=loops, default=0, help="demo loops, 0 = forever (with --simulated)")
     run.set_defaults(func=cmd_run)

@@ -1,8 +1,15 @@
 """`kiosk simulate SCENARIO`: play a visitor scenario through the real pipeline, one JSON line per visitor.
 
 The scenario format is `shared/scenarios/SPEC.md`.  Exit 0 when every visitor was decided as the
-scenario expects (and, with `--broker`, the whole feed was delivered), 1 otherwise, 2 when the
-scenario, the configuration or `--broker` cannot be used.
+scenario expects (and, with `--broker`, the whole feed was delivered: the broker took it, and the
+township receipted it unless it sends no receipts), 1 otherwise, 2 when the scenario, the
+configuration, `--broker` or `--data` cannot be used.
+
+`--data DIR` keeps every piece of the kiosk's state in DIR (its outbox above all): a later run
+with the same DIR first hands the broker what was left pending (a killed run's events), then
+plays its scenario from where the kiosk's clock stopped (`kiosk.simulation.runner`); days are
+reported once over.  Without it, a temporary folder, removed at the end (the run's days are all
+reported at its end).
 """
 
 from __future__ import annotations
@@ -11,14 +18,16 @@ import argparse
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kiosk.cli.loading import load, report
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from kiosk.errors import ConfigError
+    from kiosk.errors import ConfigError, StartupError
     from kiosk.simulation.runner import simulate
     from kiosk.simulation.scenario import load_scenario
 
@@ -35,8 +44,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         result = simulate(scenario, config, backend=args.backend, headless=args.headless, broker=args.broker,
-                          drain_timeout_s=args.drain_timeout)
-    except ValueError as exc:  # a malformed --broker
+                          drain_timeout_s=args.drain_timeout, data_dir=args.data, resume=args.data is not None)
+    except (ValueError, StartupError) as exc:  # a malformed --broker, an unusable --data
         print(str(exc), file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
@@ -56,12 +65,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     failures = result.mismatches()
     print(f"{scenario.name or args.scenario}: {len(lines)} visitors, {len(lines) - len(failures)} as expected, "
           f"{result.simulated_s:.0f} s simulated in {elapsed:.1f} s", file=sys.stderr)
+    if args.data:
+        played = datetime.fromtimestamp(result.start, ZoneInfo(config.uplink.timezone)).isoformat()
+        print(f"data: {args.data} (played from {played})", file=sys.stderr)
     if result.feed is not None:
         print("feed: " + ", ".join(f"{k} {v}" for k, v in result.feed.items()), file=sys.stderr)
+        if result.feed["unreceipted"] and result.feed["receipts"] != "present":
+            kept = f"kept in {args.data}" if args.data else "in a temporary folder (use --data to keep them)"
+            print(f"feed: no receipt from the township (it sends none, or is away): {result.feed['unreceipted']} "
+                  f"events the broker took are {kept} until one comes", file=sys.stderr)
     for failure in failures:
         print(f"  MISMATCH {failure}", file=sys.stderr)
-    if result.feed is not None and result.feed["pending"]:
-        return 1  # the broker did not take the whole feed within --drain-timeout
+    if result.feed is not None and (result.feed["pending"] or
+                                    (result.feed["unreceipted"] and result.feed["receipts"] == "present")):
+        return 1  # the broker (or the township, which receipts) did not take the whole feed within --drain-timeout
     return 1 if failures else 0
 
 
@@ -77,4 +94,6 @@ def register(sub: Any) -> None:
     sim.add_argument("--broker", help="publish the run's whole feed to mqtt://HOST:PORT (outbox and uplink)")
     sim.add_argument("--drain-timeout", type=float, default=30.0, help="with --broker: seconds to wait at the end "
                      "for the outbox to empty (default 30)")
+    sim.add_argument("--data", metavar="DIR", help="keep the kiosk's state (outbox …) in DIR; a later run with the "
+                     "same DIR first delivers what was left pending (default: a temporary folder)")
     sim.set_defaults(func=cmd_simulate)

@@ -6,7 +6,8 @@ The parts:
   and the pump it turns each pass (`FeedPump`: uplink, health, daily summary, housekeeping),
   over one outbox;
 * `EventBuilder`, `EntryEvent` (`kiosk.feed.events`): the event of each decision;
-* `DailyReporter` (`kiosk.feed.daily`): every day's summary, zeros included, exactly once;
+* `DailyReporter` (`kiosk.feed.daily`): every day's summary, zeros included, exactly once, with
+  the seconds the kiosk was in service that day (`InService`, `kiosk.feed.service_time`);
 * `health_report` (`kiosk.feed.health`): the retained health state, from the kiosk's `KioskStatus`;
 * `RemoteConfig`, `listen_for_config` (`kiosk.feed.remote_config`): the township's signed
   configuration judged, applied, persisted and acknowledged; its message and keys are
@@ -29,7 +30,15 @@ if TYPE_CHECKING:
     from kiosk.feed.config_message import ConfigPayload, ConfigRefused, open_envelope, sign_config
     from kiosk.feed.daily import DAILY_STREAM, DailyReporter
     from kiosk.feed.entries import EntryLog, clock_trusted
-    from kiosk.feed.events import ALERT_PRIORITY, ALERT_STREAM, ENTRY_STREAM, CodeSummary, EntryEvent, EventBuilder
+    from kiosk.feed.events import (
+        ALERT_PRIORITY,
+        ALERT_STREAM,
+        ENTRY_STREAM,
+        CodeSummary,
+        EntryEvent,
+        EventBuilder,
+        ReadingSummary,
+    )
     from kiosk.feed.health import HEALTH_STREAM, health_report
     from kiosk.feed.pump import Feed, FeedPump
     from kiosk.feed.remote_config import Ack, AckSink, PolicyState, RemoteConfig, listen_for_config
@@ -57,6 +66,7 @@ _EXPORTS = {
     "HEALTH_STREAM": "health",
     "KioskTopics": "topics",
     "PolicyState": "remote_config",
+    "ReadingSummary": "events",
     "CONFIG_REASONS": "config_message:REASONS",
     "RemoteConfig": "remote_config",
     "SealError": "sealing",
@@ -95,6 +105,7 @@ __all__ = [
     "FeedSchemaError",
     "KioskTopics",
     "PolicyState",
+    "ReadingSummary",
     "RemoteConfig",
     "SealError",
     "SubjectOpener",

@@ -30,6 +30,9 @@ Payload (JSON, `schema` 1; these names are stable and are the `DailySummary` sch
     decisions            {"PASS": n, "STOP": n}, both always present
     reasons              {reason: n} for every reason in `kiosk.checkpoint.policy.REASONS`, zeros included
     seconds_per_visitor  mean seconds from a visitor's arrival to the decision; null if no visitor
+    in_service_s         seconds of that local day the kiosk process was running, 0..86400
+                         (`kiosk.feed.service_time`): a zero report with 0 here means "not
+                         screened" (the kiosk was off), never a quiet day
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from zoneinfo import ZoneInfo
 from kiosk.checkpoint import ALERT_REASONS, REASONS, PolicyInForce, Verdict
 from kiosk.config import KioskConfig
 from kiosk.feed.events import EntryEvent
+from kiosk.feed.service_time import InService
 from kiosk.ids import uuid7
 from kiosk.outbox import Outbox, OutboxFull, Tally
 
@@ -57,11 +61,13 @@ SINCE_KEY = "daily_since"  # outbox meta: the first day this outbox's feed ran
 class DailyReporter:
     """Tallies decisions by local day and stores each finished day's summary once."""
 
-    def __init__(self, outbox: Outbox, config: KioskConfig, policy: PolicyInForce | None = None) -> None:
+    def __init__(self, outbox: Outbox, config: KioskConfig, policy: PolicyInForce | None = None, *,
+                 service: InService | None = None) -> None:
         self.outbox = outbox
         self.config = config
         self.policy = policy or PolicyInForce(config.policy)  # the kiosk's, so a summary names the version applied
         self.zone = ZoneInfo(config.uplink.timezone)
+        self.service = service  # the running in-service totals; None: only what the outbox recorded
         hh, mm = config.uplink.daily_report_time.split(":")
         self.report_time = time(int(hh), int(mm))
         self._reported: set[str] | None = None  # cache of the outbox's reported days
@@ -89,6 +95,19 @@ class DailyReporter:
             return []
         self._checked_minute = minute
         return [day for day in self.due_days(wall) if self.report(day, wall)]
+
+    def next_report_at(self, wall: float) -> float:
+        """The next wall time after `wall` at which a day's summary falls due (`uplink.daily_report_time`)."""
+        now = datetime.fromtimestamp(wall, self.zone)
+        at = datetime.combine(now.date(), self.report_time, self.zone)
+        if at.timestamp() <= wall:
+            at = datetime.combine(now.date() + timedelta(days=1), self.report_time, self.zone)
+        return at.timestamp()
+
+    def in_service_s(self, day: str) -> int:
+        if self.service is not None:
+            return self.service.seconds(day)
+        return max(0, min(86_400, round(self.outbox.service_seconds(day))))
 
     def due_days(self, wall: float) -> list[str]:
         now = datetime.fromtimestamp(wall, self.zone)
@@ -162,4 +181,5 @@ class DailyReporter:
             "decisions": decisions,
             "reasons": reasons,
             "seconds_per_visitor": round(sum(seconds) / len(seconds), 2) if seconds else None,
+            "in_service_s": self.in_service_s(day),
         }

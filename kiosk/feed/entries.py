@@ -58,7 +58,8 @@ class EntryLog:
         return self.outbox.append(stream, event_id, payload, priority=priority, clock_synced=self.clock_synced)
 
     def pending_count(self) -> int:
-        return self.outbox.pending_count()
+        """Events not yet at the township (the status strip's "buffered"): to publish, or awaiting a receipt."""
+        return self.outbox.pending_count() + self.outbox.awaiting_count()
 
     def close(self) -> None:
         self.outbox.close()

@@ -25,13 +25,22 @@ Payload (JSON, `schema` 1; these names are stable and are the `Health` schema in
     sensor               {"ok": bool|null}            thermal frames arriving (null: unknown)
     camera               {"ok": bool|null}            frames arriving (false while retrying a failed read)
     outbox               {"pending", "rows", "bytes", "rejected", "dropped": int,
-                          "oldest_pending_age_s": float|null}
+                          "oldest_pending_age_s": float|null,
+                          "published": int (the broker has them, no township receipt yet),
+                          "receipted": int (freed by a receipt, ever),
+                          "oldest_unreceipted_age_s": float|null}
     dropped              undelivered events dropped for space or age, ever (as in `outbox`)
     disk_free_bytes      free bytes on the data partition
     clock_synced         bool, or null when unknown
     calibration          {"offset_c": float, "calibrated_at": ISO-8601|null, "age_s": float|null,
                           "drift_c": float|null}
-    uplink               {"connects": int, "last_reason": int}
+    uplink               {"connects": int, "last_reason": int, "resent": int (published again: no
+                          receipt in time)}
+    receipts             "expected" (none yet: events are kept until one frees them), "present"
+                         (the township receipts: they free events), "absent" (none came: the
+                         broker's acknowledgement frees an event, as before receipts; a broker
+                         crash may lose what it queued), or null without an uplink
+                         (`kiosk.uplink.receipts`)
 """
 
 from __future__ import annotations
@@ -88,8 +97,9 @@ def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, *, status: 
         "sensor": {"ok": None if status is None else status.sensor_ok},
         "camera": {"ok": None if status is None else status.camera_ok},
         "outbox": {"pending": stats.pending, "rows": stats.rows, "bytes": stats.bytes, "rejected": stats.rejected,
-                   "dropped": stats.dropped, "oldest_pending_age_s": None if stats.oldest_pending_age_s is None
-                   else round(stats.oldest_pending_age_s, 1)},
+                   "dropped": stats.dropped, "oldest_pending_age_s": _rounded(stats.oldest_pending_age_s),
+                   "published": stats.published, "receipted": stats.receipted,
+                   "oldest_unreceipted_age_s": _rounded(stats.oldest_unreceipted_age_s)},
         "dropped": stats.dropped,
         "disk_free_bytes": disk_free,
         "clock_synced": None if status is None else status.clock_synced,
@@ -98,8 +108,14 @@ def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, *, status: 
                         "age_s": None if age is None else round(age),
                         "drift_c": None if drift is None else round(float(drift), 3)},
         "uplink": {"connects": 0 if ustats is None else ustats.connects,
-                   "last_reason": 0 if ustats is None else ustats.last_reason},
+                   "last_reason": 0 if ustats is None else ustats.last_reason,
+                   "resent": 0 if ustats is None else ustats.resent},
+        "receipts": None if ustats is None else ustats.receipts,
     }
+
+
+def _rounded(age: float | None) -> float | None:
+    return None if age is None else round(age, 1)
 
 
 def encode(report: dict[str, Any]) -> bytes:

@@ -10,8 +10,12 @@ never blocking:
 * the health report every `uplink.health_interval_s` (`kiosk.feed.health`), published directly,
   from the `KioskStatus` the loop handed in;
 * the daily summary of finished days at `uplink.daily_report_time` (`kiosk.feed.daily`), stored in
-  the outbox;
+  the outbox, with the seconds the kiosk was in service that day (`kiosk.feed.service_time`,
+  counted here on every pass, written every few minutes);
 * the outbox's retention and bounds (`Outbox.housekeeping`) every few minutes.
+
+`next_due` says when the next of these falls due, so that a simulation on a virtual clock can
+jump over an idle stretch without skipping any (`kiosk.simulation.runner`).
 
 The wall clock may be wrong: the Pi has no RTC, and until NTP answers it runs on the stale time
 fake-hwclock saved.  Both parts ask the kiosk's `clock_sync` (`kiosk.clocksync`; none means the
@@ -34,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from kiosk.checkpoint import PolicyInForce
 from kiosk.clocksync import ClockSync
@@ -41,6 +46,7 @@ from kiosk.config import KioskConfig
 from kiosk.feed.daily import DailyReporter
 from kiosk.feed.entries import EntryLog, clock_trusted
 from kiosk.feed.health import EXPIRY_INTERVALS, HEALTH_STREAM, encode, health_report
+from kiosk.feed.service_time import InService
 from kiosk.outbox import Outbox
 from kiosk.ports import Clock, KioskStatus
 
@@ -51,6 +57,7 @@ log = logging.getLogger(__name__)
 
 HOUSEKEEPING_S = 600.0
 SETTLE_RETRY_S = 60.0  # a failed `Outbox.settle_clock` is tried again this much later (not every loop step)
+RECEIPTS_GRACE_S = 3.0  # `drain`: no receipt this long after the broker took everything: the township sends none
 
 
 class FeedPump:
@@ -58,7 +65,7 @@ class FeedPump:
 
     def __init__(self, config: KioskConfig, clock: Clock, outbox: Outbox, daily: DailyReporter,
                  uplink: MqttUplink | None = None, *, policy: PolicyInForce,
-                 clock_sync: ClockSync | None = None) -> None:
+                 clock_sync: ClockSync | None = None, service: InService | None = None) -> None:
         self.config = config
         self.clock = clock
         self.outbox = outbox
@@ -66,6 +73,7 @@ class FeedPump:
         self.uplink = uplink  # None: no uplink configured (the feed still tallies and keeps the outbox bounded)
         self.policy = policy
         self.clock_sync = clock_sync  # None: the wall clock is trusted
+        self.service = service or daily.service or InService(outbox, daily.zone, clock)
         self.status: KioskStatus | None = None  # the kiosk's, as of the last pass (None: not heard from yet)
         self.health_sent = 0
         self._settled = False  # rows stamped on an unsynchronised clock re-stamped since it became synchronised
@@ -97,6 +105,7 @@ class FeedPump:
             self._settled = _guarded(self._settle) is not None
             self._settle_due = now + SETTLE_RETRY_S
         trusted = synced and self._settled
+        _guarded(self.service.tick, trusted=trusted)
         if trusted:
             _guarded(self.daily.poll, self.clock.wall())
         if now >= self._housekeeping_due:
@@ -121,21 +130,63 @@ class FeedPump:
         self.health_sent += sent
         return sent
 
-    def drain(self, timeout_s: float, *, sleep: Callable[[float], None] | None = None) -> bool:
-        """Poll (in real time) until the outbox has nothing pending or `timeout_s` passed; True if empty."""
+    def next_due(self) -> float:
+        """The earliest `Clock.monotonic` time at which the feed does something seen outside the kiosk.
+
+        The health report (only while online: offline, none is due) and the daily summary (at the
+        next `uplink.daily_report_time`).  Housekeeping and the in-service record are the kiosk's
+        own business: after a jump over them they run on the next pass, with the time jumped.
+        """
+        now = self.clock.monotonic()
+        due = now + max(0.0, self.daily.next_report_at(self.clock.wall()) - self.clock.wall())
+        return min(due, self._health_due) if self.online else due
+
+    def drain(self, timeout_s: float, *, receipts: bool = True, receipts_grace_s: float = RECEIPTS_GRACE_S,
+              sleep: Callable[[float], None] | None = None) -> bool:
+        """Poll (in real time) until the township has everything, or `timeout_s` passed; True if it has.
+
+        Everything: nothing pending or in flight, and (with `receipts`) nothing awaiting a receipt,
+        unless the township sends none: receipts `"absent"`, or still `"expected"` with none
+        arrived within `receipts_grace_s` of the broker having taken everything.  A township that
+        receipts but has not named some rows `receipts_grace_s` after the broker took everything
+        gets them again at once (`MqttUplink.resend_awaiting`) rather than at their re-send time,
+        which may be minutes away: this run is about to end.
+        """
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        taken_at: float | None = None  # when the broker had everything (again)
+        while True:
             self.poll()
-            if self.outbox.pending_count() == 0 and (self.uplink is None or self.uplink.stats().in_flight == 0):
+            if self._drained(receipts, taken_at, receipts_grace_s):
                 return True
+            if taken_at is None and self._taken():
+                taken_at = time.monotonic()
+            elif taken_at is not None and receipts and self.uplink is not None \
+                    and self.uplink.receipts.mode == "present" and time.monotonic() - taken_at >= receipts_grace_s:
+                self.uplink.resend_awaiting()  # the rows the broker may have lost go now, not in minutes
+                taken_at = None
+            if time.monotonic() >= deadline:
+                return False
             if self.uplink is not None:
                 self.uplink.wait(0.05)  # until the network thread reports (not a spin: paho needs the GIL)
             else:
                 (sleep or time.sleep)(0.01)
-        return self.outbox.pending_count() == 0
+
+    def _taken(self) -> bool:
+        return self.outbox.pending_count() == 0 and (self.uplink is None or self.uplink.stats().in_flight == 0)
+
+    def _drained(self, receipts: bool, taken_at: float | None, grace_s: float) -> bool:
+        if not self._taken():
+            return False
+        if not receipts or self.uplink is None or self.outbox.awaiting_count() == 0:
+            return True
+        mode = self.uplink.receipts.mode
+        return mode == "absent" or (mode == "expected" and taken_at is not None
+                                    and time.monotonic() - taken_at >= grace_s)
 
     def close(self) -> None:
-        """Say offline and record the last acks (the outbox itself is the entry log's to close)."""
+        """Say offline, record the last acks and the in-service time (the outbox is the entry log's to close)."""
+        _guarded(self.service.tick, trusted=self._settled and clock_trusted(self.clock_sync))
+        _guarded(self.service.flush)
         if self.uplink is not None:
             _guarded(self.uplink.close)
 
@@ -152,9 +203,11 @@ class Feed:
               policy: PolicyInForce | None = None, clock_sync: ClockSync | None = None) -> Feed:
         """The feed of `outbox` (and `uplink`, if any), naming `policy` (the kiosk's policy in force)."""
         policy = policy or PolicyInForce(config.policy)
-        daily = DailyReporter(outbox, config, policy)
+        service = InService(outbox, ZoneInfo(config.uplink.timezone), clock)
+        daily = DailyReporter(outbox, config, policy, service=service)
         return cls(EntryLog(outbox, daily, clock_sync=clock_sync),
-                   FeedPump(config, clock, outbox, daily, uplink, policy=policy, clock_sync=clock_sync))
+                   FeedPump(config, clock, outbox, daily, uplink, policy=policy, clock_sync=clock_sync,
+                            service=service))
 
     @property
     def outbox(self) -> Outbox:

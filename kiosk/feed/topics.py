@@ -8,6 +8,7 @@
     checkpoint/v1/{township}/{site}/{kiosk}/config/ack   kiosk → township   configuration applied or refused
     checkpoint/v1/{township}/config                      township → kiosks  retained, signed, township-wide
     checkpoint/v1/{township}/{site}/{kiosk}/config       township → kiosk   retained, signed, for one kiosk
+    checkpoint/v1/{township}/{site}/{kiosk}/receipt      township → kiosk   event ids the township holds (QoS 1)
 
 The version level lets a township run two feed versions side by side during an upgrade; the three
 identity levels let a broker's ACL confine each kiosk to its own branch, and let a consumer
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 ROOT = "checkpoint/v1"
 UPLINK_LEVELS = ("entry", "alert", "status", "health", "daily", "config/ack")
+RECEIPT_LEVEL = "receipt"  # township → kiosk; the uplink spells it too (kiosk.uplink.receipts)
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -65,6 +67,11 @@ class KioskTopics:
     @property
     def kiosk_config(self) -> str:
         return f"{self.prefix}/config"
+
+    @property
+    def receipt(self) -> str:
+        """Where the township's listener names the events of this kiosk it holds (`kiosk.uplink.receipts`)."""
+        return f"{self.prefix}/{RECEIPT_LEVEL}"
 
 
 def township_config_topic(township: str) -> str:

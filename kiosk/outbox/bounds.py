@@ -5,13 +5,14 @@ that dropped rows silently would break the checkpoint's promise that the townshi
 entry.  This is the policy between the two, kept apart from the queue itself (`kiosk.outbox.store`),
 which holds a `Bounds` and calls it from inside its own write transactions.
 
-Bounded (`Limits`): by rows, by payload bytes and by age.  When an append would pass a bound,
-room is made in the same transaction, in this order: delivered rows (oldest first), dead
-letters, then undelivered rows of the lowest priority (ordinary entries before alerts), oldest
-first, but only rows of a priority at most the new row's own: an entry never pushes out an
-alert, an alert pushes out entries and, when nothing else is left, the oldest alerts.  If room
-cannot be made that way, the new row is the one dropped: it is counted and `append` raises
-`OutboxFull` (the kiosk then shows FAULT, never PASS, for an entry it could not store).
+Bounded (`Limits`): by rows, by payload bytes and by age. When an append would pass a bound, room
+is made in the same transaction, in this order: delivered rows (oldest first), dead letters, then
+undelivered rows (to publish, or published and awaiting the township's receipt:
+`kiosk.outbox.delivery`) of the lowest priority (ordinary entries before alerts), oldest first,
+but only rows of a priority at most the new row's own: an entry never pushes out an alert, an
+alert pushes out entries and, when nothing else is left, the oldest alerts. If room cannot be made
+that way, the new row is the one dropped: it is counted and `append` raises `OutboxFull` (the
+kiosk then shows FAULT, never PASS, for an entry it could not store).
 Undelivered rows dropped, by bound or by age, are counted per stream in the file (`dropped`), so
 the loss is reported in `stats` and in the kiosk's health, never silent.  The running totals
 live in memory (one scan at open, re-counted by `housekeeping`), so enforcing the bounds costs
@@ -34,7 +35,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from kiosk.outbox.schema import PENDING
+from kiosk.outbox.schema import UNDELIVERED
 
 ROOM_FRACTION = 0.1  # making room frees this share of a bound, so it is rare
 
@@ -136,7 +137,7 @@ class Bounds:
         for where, order, params, counted in (
             ("sent_at IS NOT NULL", "sent_at, seq", (), False),
             ("rejected IS NOT NULL AND sent_at IS NULL", "seq", (), True),
-            (f"{PENDING} AND priority <= ?", "priority, seq", (priority,), True),
+            (f"{UNDELIVERED} AND priority <= ?", "priority, seq", (priority,), True),
         ):
             if freed_rows >= want_rows and freed_bytes >= want_bytes:
                 break

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.errors import KioskError
-from kiosk.outbox.schema import PENDING, ROW, SCHEMA_VERSION
+from kiosk.outbox.delivery import RECEIPTED
+from kiosk.outbox.schema import AWAITING, PENDING, ROW, SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -48,6 +49,9 @@ class Peek:
     dropped_by_stream: dict[str, int]
     reported_days: list[str]
     schema: int
+    published: int = 0  # the broker has them, no township receipt yet
+    receipted: int = 0  # freed by a receipt, ever
+    oldest_unreceipted_age_s: float | None = None
 
 
 def identify(path: Path) -> int:
@@ -114,10 +118,12 @@ def peek(path: Path, *, wall: float | None = None) -> Peek:
     now = time.time() if wall is None else wall
     con = _readable(path)
     try:
-        pending, sent, rejected, oldest, size, rows = con.execute(
+        pending, sent, rejected, oldest, size, rows, published, oldest_published = con.execute(
             f"SELECT count(*) FILTER (WHERE {PENDING}), count(sent_at), count(rejected), "
-            f"min(created) FILTER (WHERE {PENDING}), coalesce(sum(length(payload)), 0), count(*) FROM outbox"
+            f"min(created) FILTER (WHERE {PENDING}), coalesce(sum(length(payload)), 0), count(*), "
+            f"count(*) FILTER (WHERE {AWAITING}), min(created) FILTER (WHERE {AWAITING}) FROM outbox"
         ).fetchone()
+        receipted = con.execute("SELECT coalesce(sum(count), 0) FROM counters WHERE name = ?", (RECEIPTED,)).fetchone()
         dropped = dict(con.execute("SELECT stream, count FROM dropped ORDER BY stream").fetchall())
         days = [r[0] for r in con.execute("SELECT day FROM daily_reports ORDER BY day")]
     except sqlite3.DatabaseError as exc:
@@ -127,7 +133,8 @@ def peek(path: Path, *, wall: float | None = None) -> Peek:
     return Peek(pending=pending, sent=sent, rejected=rejected, rows=rows, bytes=size,
                 oldest_pending_age_s=None if oldest is None else max(0.0, now - oldest),
                 dropped=sum(dropped.values()), dropped_by_stream=dropped, reported_days=days[-7:],
-                schema=SCHEMA_VERSION)
+                schema=SCHEMA_VERSION, published=published, receipted=int(receipted[0]),
+                oldest_unreceipted_age_s=None if oldest_published is None else max(0.0, now - oldest_published))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +147,7 @@ class TailRow:
     payload: bytes
     sent_at: float | None
     rejected: int | None
+    published_at: float | None = None
 
 
 def tail(path: Path, n: int = 20) -> list[TailRow]:

@@ -20,6 +20,11 @@ Pages are 1 KiB rather than SQLite's 4 KiB, which halves the bytes written per e
 with bench/outbox_enqueue.py: about 13.5 KB per event including WAL checkpoints, against 27 KB
 with 4 KiB pages and 34 KB for a connection per event).
 
+The WAL is folded back into the file every `CHECKPOINT_PAGES` pages (4 MB) rather than SQLite's
+1,000: each checkpoint costs two fsyncs (2 to 20 ms each on an SD card) that stall the uplink
+while it drains a backlog, and a page written again before the next checkpoint is copied once
+(bench/uplink_drain.py at an SD card's fsync cost: draining gains about 40 %).
+
 The schema only grows: each entry of `MIGRATIONS` takes a file from version i to i + 1, and a
 fresh file runs them all, so an old kiosk's file keeps its rows across an upgrade.
 """
@@ -32,11 +37,15 @@ from pathlib import Path
 
 from kiosk.errors import KioskError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 5000
 # Small pages: each commit writes every page it touched (about five) to the WAL, and a 4 KiB page
 # per touch doubled the bytes written per event (bench/outbox_enqueue.py: 27 KB vs 13.5 KB).
 PAGE_SIZE = 1024
+CHECKPOINT_PAGES = 4000  # WAL pages between automatic checkpoints (SQLite's default: 1000)
+
+_TO_PUBLISH = "sent_at IS NULL AND rejected IS NULL AND published_at IS NULL"
+_AWAITING = "published_at IS NOT NULL AND sent_at IS NULL AND rejected IS NULL"
 
 # Each entry takes a file from version i to i + 1; a fresh file runs them all.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -79,9 +88,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX outbox_unsynced ON outbox (seq) WHERE unsynced IS NOT NULL",
         "CREATE INDEX visits_unsynced ON visits (seq) WHERE unsynced IS NOT NULL",
     ),
+    (  # 5: the township's receipts (issue 13): published (the broker has it) is not yet delivered
+        "ALTER TABLE outbox ADD COLUMN published_at REAL",  # the uplink's wall clock at the PUBACK
+        "ALTER TABLE outbox ADD COLUMN resend_at REAL",  # published, no receipt: publish again from then on
+        "ALTER TABLE outbox ADD COLUMN tries INTEGER NOT NULL DEFAULT 0",  # PUBACKs without a receipt so far
+        "DROP INDEX IF EXISTS outbox_pending",  # what to publish: no longer every undelivered row
+        f"CREATE INDEX outbox_pending ON outbox (priority DESC, seq) WHERE {_TO_PUBLISH}",
+        f"CREATE INDEX outbox_published ON outbox (resend_at) WHERE {_AWAITING}",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID",
+        # Seconds the kiosk was in service per local day, for the daily summary's `in_service_s`.
+        "CREATE TABLE service (day TEXT PRIMARY KEY, seconds REAL NOT NULL) WITHOUT ROWID",
+    ),
 )
-ROW = "seq, event_id, stream, priority, created, payload, sent_at, rejected"
-PENDING = "sent_at IS NULL AND rejected IS NULL"
+ROW = "seq, event_id, stream, priority, created, payload, sent_at, rejected, published_at"
+# A row's states (see kiosk.outbox.delivery): to publish, published and awaiting the township's
+# receipt, delivered (`sent_at`: freed), or a dead letter (`rejected`).  A receipted row is deleted.
+UNDELIVERED = "sent_at IS NULL AND rejected IS NULL"
+PENDING = _TO_PUBLISH
+AWAITING = _AWAITING
 
 
 class OutboxError(KioskError, sqlite3.DatabaseError):
@@ -104,6 +128,7 @@ def open_database(path: Path) -> sqlite3.Connection:
         if str(mode).lower() != "wal":
             raise OutboxError(f"{path}: cannot use write-ahead logging (journal mode {mode})")
         con.execute("PRAGMA synchronous = FULL")
+        con.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
         migrate(con, path)
     except BaseException:
         con.close()

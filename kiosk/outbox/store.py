@@ -2,20 +2,24 @@
 
 The checkpoint's promise is that an entry that was shown was recorded, and that the township
 receives it eventually, however long the network is down.  So an event is committed here first,
-and the uplink (`kiosk.uplink`) publishes from here and marks a row sent only when the broker has
-acknowledged it.  Nothing is ever removed before that.
+and the uplink (`kiosk.uplink`) publishes from here; a row leaves only once the township's receipt
+names it (a PUBACK only says the broker has it: `mark_published`), or, with a township that sends
+no receipts, once the broker has acknowledged it (`mark_sent`).  Nothing is removed before that.
 
-This module is the queue: `append`, `pending`, `mark_sent`/`mark_rejected`, and the one place
-where transactions begin and commit.  It holds its parts, each in its own module and each given
-the connection explicitly (they hold none and open no transaction):
+This module is the queue: `append`, `pending`, `mark_published`/`mark_receipted`/`mark_sent`/
+`mark_rejected`, and the one place where transactions begin and commit (its rows and stats are
+`kiosk.outbox.rows`).  It holds its parts, each in its own module and each given the connection
+explicitly (they hold none and open no transaction):
 
 * `kiosk.outbox.schema`: the SQLite file itself, opened in WAL mode with `synchronous=FULL` (a
   commit is on the card when `append` returns), its tables and their migrations;
 * `kiosk.outbox.bounds.Bounds`: the bounds (`Limits`: rows, bytes, age), what gives way when one
   is reached (never an alert for an entry; never silently), and the retention, which waits for a
   synchronised clock;
+* `kiosk.outbox.delivery.Delivery`: the delivery states (to publish, awaiting the township's
+  receipt, delivered, receipted) and when an unreceipted row is published again (`Resend`);
 * `kiosk.outbox.tally.DayTally`: the daily summary's tally (`Tally`), written in the same
-  transaction as the event it counts, and the days already reported;
+  transaction as the event it counts, the days already reported and the seconds in service;
 * `kiosk.outbox.reserve.DiskReserve`: room kept aside so that a full disk can still be cleared.
 
 Cheap on SD writes: an append is one transaction (one fsync) that writes the five or so pages
@@ -34,14 +38,15 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from kiosk.clock import RealClock
 from kiosk.outbox.bounds import Bounds, Limits
+from kiosk.outbox.delivery import Delivery, Resend
 from kiosk.outbox.reserve import RESERVE_BYTES, DiskReserve, is_full
-from kiosk.outbox.schema import PENDING, ROW, OutboxError, open_database
+from kiosk.outbox.rows import OutboxFull, OutboxRow, OutboxStats, age
+from kiosk.outbox.schema import AWAITING, PENDING, ROW, UNDELIVERED, OutboxError, open_database
 from kiosk.outbox.tally import DayTally, Tally
 from kiosk.ports import Clock
 
@@ -50,47 +55,16 @@ __all__ = ["Outbox", "OutboxFull", "OutboxRow", "OutboxStats"]
 _FORBIDDEN_IN_STREAM = frozenset("+#\0")  # '/' allowed inside (`config/ack`), not at either end
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One stored event.  `payload` is opaque here: the outbox never looks inside."""
-
-    seq: int
-    event_id: str
-    stream: str
-    priority: int
-    created: float
-    payload: bytes
-    sent_at: float | None
-    rejected: int | None = None  # the broker's refusal reason code: a dead letter, never retried
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
-    """What an operator asks first: how much is waiting, for how long, and how much is held."""
-
-    pending: int
-    sent: int
-    oldest_pending_age_s: float | None  # None when nothing is pending
-    bytes: int  # payload bytes held, in any state (what a size bound will limit)
-    rejected: int = 0
-    rows: int = 0  # rows held, in any state
-    dropped: int = 0  # undelivered rows dropped by a bound or by age, ever
-    dropped_by_stream: tuple[tuple[str, int], ...] = ()
-
-
-class OutboxFull(OutboxError):
-    """The event was NOT stored: the disk (or the file's page limit) is full, or the bounds are
-    taken by undelivered events of a higher priority that it may not push out."""
-
-
 class Outbox:
     """A durable, ordered queue of events on SQLite.  See the module docstrings for why each setting."""
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None,
-                 limits: Limits | None = None, reserve_bytes: int = RESERVE_BYTES) -> None:
+                 limits: Limits | None = None, reserve_bytes: int = RESERVE_BYTES,
+                 resend: Resend | None = None) -> None:
         self.path = Path(path)
         self._clock: Clock = clock or RealClock()
         self._bounds = Bounds(limits or Limits())
+        self._delivery = Delivery(resend)
         self._tally = DayTally()
         self._reserve = DiskReserve(self.path.with_name(self.path.name + ".reserve"), reserve_bytes)
         self._con: sqlite3.Connection | None = None
@@ -242,20 +216,56 @@ class Outbox:
                         "excluded.value", (key, value))
 
     def mark_sent(self, seqs: Iterable[int]) -> int:
-        """Record that the broker acknowledged these rows; returns how many changed.
+        """The broker acknowledged these rows: free them (a township that sends no receipts; otherwise
+        `mark_published`); how many changed.  One transaction (one fsync) for the whole batch."""
+        return self._update("UPDATE outbox SET sent_at = ?1, published_at = coalesce(published_at, ?1) "
+                            "WHERE seq = ?2 AND sent_at IS NULL", [(self._clock.wall(), int(s)) for s in seqs])
 
-        One transaction (one fsync) for the whole batch, which is what lets the uplink drain a
-        backlog faster than the kiosk can fill it.
-        """
-        return self._update("UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL",
-                            [(self._clock.wall(), int(s)) for s in seqs])
+    def mark_published(self, seqs: Iterable[int], *, at: float, receipted: Iterable[str] = ()) -> tuple[int, int]:
+        """The broker acknowledged rows `seqs` at `at` (the uplink's wall clock): they await their receipt,
+        and go again if none comes (`Resend`); the township's receipts named `receipted` (event ids): they
+        are deleted.  One transaction, one fsync, for both; returns (published, receipted) rows changed."""
+        seqs, ids = list(seqs), list(receipted)
+        if not seqs and not ids:
+            return 0, 0
+        with self._write() as con:  # receipts first: a row receipted before its PUBACK is recorded is not updated
+            freed = self._delivery.receipted(con, ids) if ids else 0
+            published = self._delivery.published(con, seqs, self._clock.wall(), at) if seqs else 0
+        return published, freed
+
+    def mark_receipted(self, event_ids: Iterable[str]) -> int:
+        """The township holds these events: delete their rows; how many went."""
+        return self.mark_published((), at=0.0, receipted=event_ids)[1]
+
+    def requeue_due(self, now: float) -> int:
+        """Rows awaiting a receipt past their re-send time (`now`: the uplink's wall clock) become `pending`
+        again; writes (one fsync) only when some are due."""
+        if not self._delivery.due(self._db, now):
+            return 0
+        with self._write() as con:
+            return self._delivery.requeue_due(con, now)
+
+    def requeue_awaiting(self) -> int:
+        """Every row awaiting a receipt is published again (a broker that lost our session); how many."""
+        with self._write() as con:
+            return self._delivery.requeue_awaiting(con)
+
+    def free_awaiting(self) -> int:
+        """No receipts come: rows awaiting one are delivered as of their PUBACK; how many."""
+        with self._write() as con:
+            return self._delivery.free_awaiting(con, self._clock.wall())
+
+    def requeue_freed(self) -> int:
+        """Receipts come again: rows freed on a PUBACK alone are published again; how many."""
+        with self._write() as con:
+            return self._delivery.requeue_freed(con)
 
     def mark_rejected(self, seqs: Iterable[int], reason_code: int) -> int:
         """Set rows aside that the broker refused (PUBACK reason >= 0x80): retrying cannot help.
 
         They leave `pending`, are kept by `purge_sent`, and are counted in `stats().rejected`.
         """
-        return self._update(f"UPDATE outbox SET rejected = ? WHERE seq = ? AND {PENDING}",
+        return self._update(f"UPDATE outbox SET rejected = ? WHERE seq = ? AND {UNDELIVERED}",
                             [(int(reason_code), int(s)) for s in seqs])
 
     def purge_sent(self, older_than_s: float = 0.0) -> int:
@@ -329,8 +339,12 @@ class Outbox:
         return [OutboxRow(*r) for r in rows]
 
     def pending_count(self) -> int:
-        """How many events wait for the broker (the status strip's "buffered" number)."""
+        """How many events wait for the broker."""
         return int(self._db.execute(f"SELECT count(*) FROM outbox WHERE {PENDING}").fetchone()[0])
+
+    def awaiting_count(self) -> int:
+        """How many events the broker has that the township has not receipted yet."""
+        return self._delivery.awaiting(self._db)
 
     def tail(self, n: int = 20) -> list[OutboxRow]:
         """The last `n` rows in any state, oldest first (for the CLI and for tests)."""
@@ -338,15 +352,18 @@ class Outbox:
         return [OutboxRow(*r) for r in reversed(rows)]
 
     def stats(self) -> OutboxStats:
-        pending, sent, rejected, oldest, size = self._db.execute(
-            f"SELECT count(*) FILTER (WHERE {PENDING}), count(sent_at), count(rejected), "
-            f"min(created) FILTER (WHERE {PENDING}), coalesce(sum(length(payload)), 0) FROM outbox"
+        pending, published, sent, rejected, oldest, oldest_published, size = self._db.execute(
+            f"SELECT count(*) FILTER (WHERE {PENDING}), count(*) FILTER (WHERE {AWAITING}), count(sent_at), "
+            f"count(rejected), min(created) FILTER (WHERE {PENDING}), min(created) FILTER (WHERE {AWAITING}), "
+            "coalesce(sum(length(payload)), 0) FROM outbox"
         ).fetchone()
-        age = None if oldest is None else max(0.0, self._clock.wall() - oldest)
+        wall = self._clock.wall()
         dropped = self.dropped()
-        return OutboxStats(pending=pending, sent=sent, oldest_pending_age_s=age, bytes=size, rejected=rejected,
-                           rows=pending + sent + rejected, dropped=sum(dropped.values()),
-                           dropped_by_stream=tuple(sorted(dropped.items())))
+        return OutboxStats(pending=pending, sent=sent, oldest_pending_age_s=age(wall, oldest), bytes=size,
+                           rejected=rejected, rows=pending + published + sent + rejected,
+                           dropped=sum(dropped.values()), dropped_by_stream=tuple(sorted(dropped.items())),
+                           published=published, receipted=self._delivery.count_receipted(self._db),
+                           oldest_unreceipted_age_s=age(wall, oldest_published))
 
     def dropped(self) -> dict[str, int]:
         """Undelivered rows dropped by a bound or by age, per stream, ever."""
@@ -355,6 +372,18 @@ class Outbox:
     def day_tally(self, day: str) -> list[tuple[str, tuple[str, ...], float | None, str]]:
         """(decision, reasons, seconds, policy version) of every decision tallied on `day` (local)."""
         return self._tally.day(self._db, day)
+
+    def add_service(self, seconds: dict[str, float]) -> None:
+        """Add in-service seconds per local day (the daily summary's `in_service_s`), noting the time."""
+        with self._write() as con:
+            self._tally.add_service(con, seconds, self._clock.wall())
+
+    def service_seconds(self, day: str) -> float:
+        return self._tally.service(self._db, day)
+
+    def last_wall(self) -> float | None:
+        """The latest wall time this outbox's kiosk left a trace at (None: a new file)."""
+        return self._tally.last_wall(self._db)
 
     def tallied_days(self) -> list[str]:
         return self._tally.days(self._db)

@@ -15,7 +15,10 @@ the outbox file and rides in the outbox's own transactions instead of being coun
   report, so a day is reported exactly once;
 * a decision stamped on an unsynchronised wall clock is flagged (`unsynced`) and left out of
   the summaries until `settle` moves it to the day the clock was found right (see
-  `kiosk.outbox.bounds` on the clock).
+  `kiosk.outbox.bounds` on the clock);
+* `service` holds the seconds the kiosk was in service per local day (the summary's
+  `in_service_s`), added to every few minutes by the feed (`kiosk.feed.service_time`), not per
+  loop pass: a power cut loses at most those minutes.
 
 `DayTally` holds no connection and opens no transaction: the outbox passes its connection to
 each call, and the writes are made inside the outbox's write transactions, which commit them.
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+
+LAST_WALL = "last_wall"  # meta: the wall clock of the last in-service record (the kiosk ran until then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +69,17 @@ class DayTally:
         return bool(con.execute("INSERT INTO daily_reports (day, event_id, made) VALUES (?, ?, ?) "
                                 "ON CONFLICT (day) DO NOTHING RETURNING day", (day, event_id, made)).fetchall())
 
+    def add_service(self, con: sqlite3.Connection, seconds: dict[str, float], wall: float) -> None:
+        """Add in-service seconds per local day, and note `wall` as the last time the kiosk ran."""
+        con.executemany("INSERT INTO service (day, seconds) VALUES (?, ?) "
+                        "ON CONFLICT (day) DO UPDATE SET seconds = seconds + excluded.seconds", seconds.items())
+        con.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                    "max(CAST(value AS REAL), CAST(excluded.value AS REAL))", (LAST_WALL, repr(float(wall))))
+
     def forget(self, con: sqlite3.Connection, made_before: float) -> int:
         """Forget the tallies of days whose report was made at or before `made_before`; returns how many."""
         # A day's tally is kept a while after its report was made (for the CLI), then forgotten.
+        con.execute("DELETE FROM service WHERE day IN (SELECT day FROM daily_reports WHERE made <= ?)", (made_before,))
         return int(con.execute("DELETE FROM visits WHERE day IN (SELECT day FROM daily_reports "
                                "WHERE made <= ?)", (made_before,)).rowcount)
 
@@ -93,3 +106,17 @@ class DayTally:
     def reported_days(self, con: sqlite3.Connection) -> list[str]:
         """Every day whose report was stored, oldest first."""
         return [r[0] for r in con.execute("SELECT day FROM daily_reports ORDER BY day")]
+
+    def last_wall(self, con: sqlite3.Connection) -> float | None:
+        """The latest wall time this file has a trace of: the last in-service record, the newest row, the
+        newest report (None for a new file)."""
+        row = con.execute("SELECT max(t) FROM (SELECT CAST(value AS REAL) AS t FROM meta WHERE key = ? "
+                          "UNION ALL SELECT max(created) FROM outbox UNION ALL SELECT max(made) FROM daily_reports)",
+                          (LAST_WALL,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def service(self, con: sqlite3.Connection, day: str) -> float:
+        """Seconds in service recorded for `day` (local)."""
+        row = con.execute("SELECT seconds FROM service WHERE day = ?", (day,)).fetchone()
+        return 0.0 if row is None else float(row[0])
+

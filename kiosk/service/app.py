@@ -109,7 +109,7 @@ def assemble(config: KioskConfig, hardware: Hardware, *, broker: tuple[str, int]
 
 
 def build_outbox(config: KioskConfig, clock: Clock) -> Outbox:
-    from kiosk.outbox import Limits
+    from kiosk.outbox import Limits, Resend
 
     data_dir = Path(config.storage.data_dir)
     try:
@@ -118,7 +118,9 @@ def build_outbox(config: KioskConfig, clock: Clock) -> Outbox:
         raise StartupError(f"storage.data_dir {data_dir}: {exc.strerror}") from None
     s = config.storage
     limits = Limits(max_rows=s.max_rows, max_bytes=int(s.max_mb * 1024 * 1024), retention_s=s.retention_days * 86_400)
-    return Outbox(data_dir / "outbox.sqlite", clock=clock, limits=limits)
+    u = config.uplink
+    resend = Resend(after_s=u.receipt_timeout_s, max_s=max(u.receipt_timeout_s, u.receipt_backoff_max_s))
+    return Outbox(data_dir / "outbox.sqlite", clock=clock, limits=limits, resend=resend)
 
 
 def build_uplink(config: KioskConfig, outbox: Outbox, *, clock: Clock | None = None, host: str | None = None,
@@ -147,7 +149,8 @@ def build_uplink(config: KioskConfig, outbox: Outbox, *, clock: Clock | None = N
     return MqttUplink(outbox, host=host or u.host, port=port or u.port,
                       client_id=f"{site.township}.{site.site_id}.{site.kiosk_id}", topic_prefix=topics.prefix,
                       clock=clock, keepalive=u.keepalive_s, max_inflight=u.max_inflight, tls=tls,
-                      backoff_s=(u.reconnect_min_s, max(u.reconnect_min_s, u.reconnect_max_s)))
+                      backoff_s=(u.reconnect_min_s, max(u.reconnect_min_s, u.reconnect_max_s)),
+                      receipts_absent_after_s=u.receipts_absent_after_s)
 
 
 def build_signals(config: KioskConfig, clock: Clock | None = None) -> Signals:

@@ -2,13 +2,17 @@
 
 The parts:
 
-* `simulate`, `run_demo`, `build_simulated`, `build_simulated_kiosk`, `play`
-  (`kiosk.simulation.runner`): a scenario played through the kiosk, assembled exactly as on a Pi
-  (`kiosk.service.assemble`) on emulated parts: headless on a virtual clock, or the demo in real
-  time in a window;
+* `simulate`, `build_simulated`, `build_simulated_kiosk`, `play` (`kiosk.simulation.runner`): a
+  scenario played through the kiosk, assembled exactly as on a Pi (`kiosk.service.assemble`) on
+  emulated parts, headless on a virtual clock that jumps over idle stretches, its state in a
+  temporary folder or in one a later run resumes from;
+* `run_demo` (`kiosk.simulation.demo`): the demo in real time in a window, over and over;
 * `Scenario`, `load_scenario` (`kiosk.simulation.scenario`): the scenario format
   (`shared/scenarios/SPEC.md`);
-* `World`, `VisitorRecord` (`kiosk.simulation.world`): the visitors, who read the screen and act;
+* `World`, `VisitorRecord` (`kiosk.simulation.world`): the visitors, who read the screen and act,
+  the queue and the passers-by (`kiosk.simulation.crowd`: where everybody is, when);
+* `SteppingClock`, `SteppingClockSync` (`kiosk.simulation.clocks`): a kiosk clock that is wrong
+  until network time steps it (`site.clock`);
 * `measure_person` (`kiosk.simulation.screening_trial`): one person in front of the emulated
   sensor, for the screening's accuracy benchmarks and calibration.
 """
@@ -20,6 +24,8 @@ from typing import TYPE_CHECKING
 from kiosk.lazy import front
 
 if TYPE_CHECKING:
+    from kiosk.simulation.clocks import SteppingClock, SteppingClockSync
+    from kiosk.simulation.demo import run_demo
     from kiosk.simulation.runner import (
         DEMO_SCENARIO,
         SimulationResult,
@@ -27,7 +33,7 @@ if TYPE_CHECKING:
         build_simulated_kiosk,
         parse_broker,
         play,
-        run_demo,
+        scenario_clock,
         scenario_config,
         simulate,
     )
@@ -39,6 +45,8 @@ _EXPORTS = {
     "DEMO_SCENARIO": "runner",
     "Scenario": "scenario",
     "SimulationResult": "runner",
+    "SteppingClock": "clocks",
+    "SteppingClockSync": "clocks",
     "VisitorRecord": "world",
     "World": "world",
     "build_simulated": "runner",
@@ -47,7 +55,8 @@ _EXPORTS = {
     "measure_person": "screening_trial",
     "parse_broker": "runner",
     "play": "runner",
-    "run_demo": "runner",
+    "run_demo": "demo",
+    "scenario_clock": "runner",
     "scenario_config": "runner",
     "simulate": "runner",
 }
@@ -56,6 +65,8 @@ __all__ = [
     "DEMO_SCENARIO",
     "Scenario",
     "SimulationResult",
+    "SteppingClock",
+    "SteppingClockSync",
     "VisitorRecord",
     "World",
     "build_simulated",
@@ -65,6 +76,7 @@ __all__ = [
     "parse_broker",
     "play",
     "run_demo",
+    "scenario_clock",
     "scenario_config",
     "simulate",
 ]  # the same names as _EXPORTS

@@ -1,4 +1,11 @@
-"""The scenario file format (shared/scenarios/SPEC.md), validated like the configuration."""
+"""The scenario file format (shared/scenarios/SPEC.md), validated like the configuration.
+
+Version 1 describes cooperative visitors; version 2 ("Real crowds") adds what real queues do —
+a queue in the sensor's view (`site.queue_m`), passers-by (`site.passers`), a kiosk clock that is
+wrong until network time steps it (`site.clock`), visitors who step in eagerly, raise their phone
+late, walk off, or show another visitor's screenshot (`eager`, `code_after_s`, `leaves_after_s`,
+`code.same_as`), and the decision `LEFT`.  A file that uses any of them says `"version": 2`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.checkpoint import REASONS
 from kiosk.config import Mode
@@ -33,8 +40,14 @@ class RawCode(_Strict):
     raw: str
 
 
+class SameAs(_Strict):
+    """Exactly the QR text another visitor showed (a screenshot handed back along the queue)."""
+
+    same_as: str
+
+
 class Expectation(_Strict):
-    decision: Literal["PASS", "STOP"]
+    decision: Literal["PASS", "STOP", "LEFT"]
     reasons: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -45,12 +58,23 @@ class Expectation(_Strict):
         return self
 
 
+# A scenario spans at most a year: far enough for any queue, near enough for dates to exist (1e12 s
+# is 31,700 years) and for a run to end (idle stretches are jumped over, but not a millennium).
+MAX_ARRIVE_S = 366 * 86_400.0
+# `start` is the wall clock the codes are signed and judged by: outside these years every code is
+# refused (a start of -1000 makes every code "invalid" with no hint why), so it is refused first.
+START_RANGE = (1_577_836_800.0, 4_102_444_800.0)  # 2020-01-01 .. 2100-01-01 UTC
+
+
 class Visitor(_Strict):
     id: str
     arrive_s: float = Field(ge=0)
     forehead_c: float = Field(ge=25.0, le=45.0)
     distance_m: float = Field(0.5, ge=0.3, le=1.2)
-    code: SignedCode | RawCode | None = None
+    code: SignedCode | RawCode | SameAs | None = None
+    eager: bool = False  # v2: steps in as soon as the previous visitor turns to leave
+    code_after_s: float = Field(0.0, ge=0.0, le=3600.0)  # v2: raises the phone this long after reaching the spot
+    leaves_after_s: float | None = Field(None, ge=0.0, le=3600.0)  # v2: walks off this long after reaching the spot
     companion: bool = False
     companion_behind_m: float = Field(0.6, ge=0.0, le=2.0)  # 0: side by side (the kiosk asks one at a time)
     sensor: Literal["unplugged"] | None = None
@@ -58,6 +82,30 @@ class Visitor(_Strict):
     return_after_s: float = Field(180.0, ge=10.0, le=3600.0)  # asked to come back: returns warmed up
     expect: Expectation | None = None
     note: str = ""
+
+    @field_validator("arrive_s")
+    @classmethod
+    def _within_a_year(cls, value: float) -> float:
+        if value > MAX_ARRIVE_S:
+            raise ValueError(f"{value:g} s is more than a year after the start ({MAX_ARRIVE_S:.0f} s at most)")
+        return value
+
+
+class Passer(_Strict):
+    """Somebody crossing the whole view at `distance_m`, never stopping (v2)."""
+
+    at_s: float = Field(ge=0)
+    distance_m: float = Field(2.3, ge=0.5, le=8.0)
+    forehead_c: float = Field(36.5, ge=25.0, le=45.0)
+    direction: Literal["left", "right"] = "left"
+    speed_m_s: float = Field(1.2, gt=0.1, le=4.0)
+
+
+class KioskClock(_Strict):
+    """The kiosk's wall clock (v2): `offset_s` off the truth until network time steps it at `sync_at_s`."""
+
+    offset_s: float = Field(0.0, ge=-10 * 365 * 86_400.0, le=10 * 365 * 86_400.0)
+    sync_at_s: float | None = Field(None, ge=0.0)  # None: never synchronised during the run
 
 
 class Site(_Strict):
@@ -67,21 +115,62 @@ class Site(_Strict):
     mode: Mode = Mode.RISK_AREAS
     risk_areas: tuple[str, ...] = ()
     policy: dict[str, Any] = Field(default_factory=dict)
+    queue_m: float | None = Field(None, ge=0.8, le=6.0)  # v2: where the queue waits (default 1.5)
+    passers: tuple[Passer, ...] = ()  # v2
+    clock: KioskClock | None = None  # v2
+
+
+QUEUE_M = 1.5  # v2's default queue distance
 
 
 class Scenario(_Strict):
+    version: Literal[1, 2] = 1
     name: str = ""
     start: float = 1_764_000_000.0
     site: Site = Site()
     visitors: tuple[Visitor, ...] = ()
     note: str = ""
 
+    @field_validator("start")
+    @classmethod
+    def _start_plausible(cls, value: float) -> float:
+        low, high = START_RANGE
+        if not low <= value < high:
+            raise ValueError(f"{value:g} is not a date a kiosk could run on: give epoch seconds between "
+                             f"{low:.0f} (2020-01-01) and {high:.0f} (2100-01-01); codes are judged by it")
+        return value
+
     @model_validator(mode="after")
     def _ids_unique(self) -> Scenario:
         ids = [v.id for v in self.visitors]
         if len(ids) != len(set(ids)):
             raise ValueError("visitor ids must be unique")
+        for v in self.visitors:
+            if isinstance(v.code, SameAs) and (v.code.same_as not in ids or v.code.same_as == v.id):
+                raise ValueError(f"visitor {v.id}: code.same_as must name another visitor")
+        if self.version == 1 and self.crowd_fields():
+            raise ValueError(f"uses version-2 fields ({', '.join(self.crowd_fields())}): "
+                             "say \"version\": 2 at the top level")
         return self
+
+    def crowd_fields(self) -> list[str]:
+        """The version-2 fields this scenario uses (see shared/scenarios/SPEC.md, "Real crowds")."""
+        site, used = self.site, []
+        for name, value in (("site.queue_m", site.queue_m), ("site.passers", site.passers), ("site.clock", site.clock)):
+            if value:
+                used.append(name)
+        for v in self.visitors:
+            for name, value in (("eager", v.eager), ("code_after_s", v.code_after_s),
+                                ("leaves_after_s", v.leaves_after_s is not None),
+                                ("code.same_as", isinstance(v.code, SameAs)),
+                                ("LEFT", v.expect is not None and v.expect.decision == "LEFT")):
+                if value and name not in used:
+                    used.append(name)
+        return used
+
+    @property
+    def queue_m(self) -> float:
+        return self.site.queue_m if self.site.queue_m is not None else QUEUE_M
 
     def policy_overrides(self) -> dict[str, Any]:
         """The site's overrides as a `[policy]` table for `KioskConfig`."""
@@ -97,5 +186,6 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors()]
         raise ConfigError(str(path), problems) from None

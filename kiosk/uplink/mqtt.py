@@ -1,9 +1,12 @@
 """The uplink: publishes the outbox to the township's MQTT broker, at least once and in order.
 
-The outbox is the only queue.  A row is published with QoS 1 and marked sent only when its
-PUBACK arrives; until then it stays pending on disk, so a reboot, a dead link or a dead broker
-loses nothing.  The price is duplicates across a disconnect, which consumers drop by event id
-(also sent as the `event_id` user property, so they need not parse the payload).
+The outbox is the only queue.  A row is published with QoS 1; its PUBACK only says the broker
+has it, so it stays in the outbox, awaiting the township's receipt (`kiosk.uplink.receipts`),
+and is published again if none comes in time (`kiosk.outbox.delivery`, alerts first).  So a
+reboot, a dead link, a dead broker, even one that lost what it had queued, loses nothing.  The
+price is duplicates, which consumers drop by event id (also sent as the `event_id` user
+property, so they need not parse the payload).  From a township that sends no receipts the
+PUBACK frees the row, as before receipts existed.
 
 Why it is built the way it is:
 
@@ -28,16 +31,20 @@ Why it is built the way it is:
   and retried with the same back-off: an operator may fix the ACL without touching the kiosk.
 * **Draining fast without cheating on durability**: rows are read ahead in batches (re-read at
   once when anything is appended, so an alert still goes next), and while a backlog drains the
-  acks are recorded in batches of up to `ACK_BATCH` rows or `ACK_DELAY_S`, one fsync each; an ack
-  not yet recorded at a power cut costs a duplicate, never a loss.  With mosquitto's receive
-  maximum of 20 that drains ~5,000 events/s locally (bench/uplink_drain.py).
+  acks and receipts are recorded together in batches (`kiosk.uplink.recorder`), one fsync each;
+  an ack not yet recorded at a power cut costs a duplicate, never a loss.  With mosquitto's
+  receive maximum of 20 that drains over 5,000 events/s even at an SD card's fsync cost
+  (bench/uplink_drain.py).
+* **Receipts** arrive on `{topic_prefix}/receipt` (subscribed on every connect, QoS 1) and are
+  applied on the kiosk loop's thread with the acks.  The session is persistent
+  (`kiosk.uplink.connection`), so receipts published while the kiosk was away reach it when it
+  comes back.  Rows awaiting a receipt too long go again (`kiosk.uplink.resender`).
 * **Township → kiosk messages** (`subscribe`; the `Subscriptions` part, in
   `kiosk.uplink.subscriptions`): paho's thread only queues them; handlers run in `poll()` on the
   kiosk loop's thread, each guarded.  Subscriptions are made on every connect.
-* **Health** goes out through `publish_direct` (not stored; see `kiosk.feed.health`), inside the
-  same window.
-* **An event's properties** (content type, `event_id`) are packed once, by hand, for speed:
-  see `kiosk.uplink.properties`.
+* **Health** goes out through `publish_direct` (not stored; `kiosk.feed.health`), in the window.
+* **An event's properties** (content type, `event_id`) are packed once, by hand, for speed
+  (`kiosk.uplink.properties`).
 
 Payloads are never logged: they describe people.
 """
@@ -47,7 +54,6 @@ from __future__ import annotations
 import random
 import sqlite3
 import ssl
-import time
 from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
@@ -61,14 +67,15 @@ from kiosk.outbox import Outbox, OutboxRow
 from kiosk.ports import Clock
 from kiosk.uplink.connection import BACKOFF_MAX_S, BACKOFF_MIN_S, OFFLINE, ONLINE, STATUS_LEVEL, Connection, Note, log
 from kiosk.uplink.properties import CONTENT_TYPE, event_properties
+from kiosk.uplink.receipts import ABSENT_AFTER_S, RECEIPT_LEVEL, Receipts
+from kiosk.uplink.recorder import ACK_BATCH, ACK_DELAY_S, Recorder
+from kiosk.uplink.resender import Resender
 from kiosk.uplink.subscriptions import MessageHandler, Subscriptions
 
 __all__ = ["ACK_BATCH", "ACK_DELAY_S", "CLOSE_TIMEOUT_S", "LOCAL_REJECT", "READ_AHEAD", "MqttUplink", "UplinkStats"]
 
 CLOSE_TIMEOUT_S = 2.0  # how long close() waits for the broker to take "offline"
 READ_AHEAD = 200  # rows read from the outbox at once while draining
-ACK_BATCH = 256  # acks recorded in one transaction at most this many ...
-ACK_DELAY_S = 0.2  # ... or after this long, or at once when nothing more is in flight
 LOCAL_REJECT = 0x83  # "implementation specific error": a row we refuse to publish ourselves
 
 
@@ -87,6 +94,9 @@ class UplinkStats:
     last_reason: int = 0  # MQTT reason code of the last failed or lost connection (0x87: not authorised)
     refused: bool = False  # the broker answered our last CONNECT with a refusal (credentials, ACL, ban)
     direct_published: int = 0  # health messages published without the outbox
+    receipts: str = "expected"  # "expected", "present" or "absent" (kiosk.uplink.receipts)
+    receipted: int = 0  # rows freed by the township's receipts
+    resent: int = 0  # rows published again: no receipt in time, or receipts came back
 
 
 class MqttUplink:
@@ -101,7 +111,7 @@ class MqttUplink:
                  clock: Clock | None = None, keepalive: int = 30, max_inflight: int = 20,
                  tls: ssl.SSLContext | None = None, username: str | None = None, password: str | None = None,
                  backoff_s: tuple[float, float] = (BACKOFF_MIN_S, BACKOFF_MAX_S),
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, receipts_absent_after_s: float = ABSENT_AFTER_S) -> None:
         if max_inflight < 1:
             raise ValueError("max_inflight must be at least 1")
         if not 0 < backoff_s[0] <= backoff_s[1]:
@@ -117,17 +127,22 @@ class MqttUplink:
                                       max_inflight=max_inflight, status_topic=self.status_topic, tls=tls,
                                       username=username, password=password, backoff_s=backoff_s, rng=rng)
         self._subscriptions = Subscriptions()
+        self.receipts = Receipts(absent_after_s=receipts_absent_after_s)
+        self._recorder = Recorder(outbox, self.receipts, self._clock)
+        self._subscriptions.add(f"{self.topic_prefix}/{RECEIPT_LEVEL}", self.receipts.on_message)
+        try:
+            self.receipts.awaiting = outbox.awaiting_count() > 0  # left by an earlier run
+        except sqlite3.Error:
+            log.exception("uplink: outbox unreadable at start")
+        self._resender = Resender(outbox, self.receipts, self._clock)
         self._connected = False
         self._connected_at = 0.0
         self._window = max_inflight
         self._inflight: dict[int, int | None] = {}  # mid -> outbox seq (None: our status message)
-        self._acked: list[int] = []  # acknowledged, not yet recorded in the outbox
-        self._first_ack_at = 0.0  # time.monotonic() of the oldest unrecorded ack
         self._cursor: dict[int, int] = {}  # priority -> last seq handed to paho on this connection
         self._drained = True  # the last look at the outbox found fewer rows than the window had room for
         self._ahead: deque[OutboxRow] = deque()  # rows read ahead, in publishing order
         self._ahead_version: int | None = None
-        self._refused: list[tuple[int, int]] = []  # (seq, reason code) refused, not yet recorded
         self._closed = False
         self._max_inflight_seen = self._published = self._acknowledged = self._rejected = self._connects = 0
         self._last_reason = 0
@@ -146,7 +161,9 @@ class MqttUplink:
                            max_inflight_seen=self._max_inflight_seen, published=self._published,
                            acknowledged=self._acknowledged, rejected=self._rejected, connects=self._connects,
                            attempts=self._connection.generation, last_reason=self._last_reason,
-                           refused=self._client_refused, direct_published=self._direct)
+                           refused=self._client_refused, direct_published=self._direct,
+                           receipts=self.receipts.mode, receipted=self._recorder.receipted,
+                           resent=self._resender.resent + self._recorder.requeued)
 
     def subscribe(self, topic: str, handler: MessageHandler) -> None:
         """Receive messages on `topic` (a filter; QoS 1): `handler(topic, payload, retained)`.
@@ -200,13 +217,29 @@ class MqttUplink:
         self._handle_notes(now)
         if self._connection.due(now):
             self._connection.connect()
+        self.receipts.tick(now, connected=self._connected)
         try:
             self._record()
             if self._connected:
+                self._resend(now)
                 self._fill_window()
             self._record()
         except sqlite3.Error:
             log.exception("uplink: outbox unusable; retrying on the next poll")
+
+    def _resend(self, now: float) -> None:
+        if self._resender.step(now):
+            self._rewind()
+
+    def resend_awaiting(self) -> None:
+        """Publish again, on the next poll, every row still awaiting a receipt (not waiting for its time): for
+        a run about to end whose township receipts (the simulation's last drain), never the kiosk's loop."""
+        self._resender.everything("the run is ending")
+
+    def _rewind(self) -> None:
+        """Rows behind the cursor are to publish again: read the queue from its start."""
+        self._cursor.clear()
+        self._ahead.clear()
 
     def wait(self, timeout_s: float) -> None:
         """Block until the network thread reports something (an ack, a message) or `timeout_s` passed.
@@ -238,33 +271,23 @@ class MqttUplink:
         if seq is None:
             return
         if note.code < 0x80:  # 0x00 success, 0x10 no matching subscribers: the broker has it
-            if not self._acked:
-                self._first_ack_at = time.monotonic()
-            self._acked.append(seq)
+            self._recorder.acked(seq)
             self._acknowledged += 1
         else:
             self._reject(seq, note.code, "refused by the broker")
 
     def _reject(self, seq: int, code: int, why: str) -> None:
-        self._refused.append((seq, code))
+        self._recorder.refused(seq, code)
         self._rejected += 1
         log.error("uplink: outbox row %d %s (reason 0x%02x); set aside, not retried", seq, why, code)
 
     def _record(self, *, force: bool = False) -> None:
-        """Write acks and refusals to the outbox: one transaction each, kept for the next poll if it fails.
-
-        While a backlog drains, acks are recorded in batches (`ACK_BATCH` or `ACK_DELAY_S`), one
-        fsync for hundreds of rows; as soon as nothing is in flight they are recorded at once.  An
-        ack not yet recorded when the power goes means one duplicate later, never a loss.
-        """
-        if self._acked and (force or len(self._acked) >= ACK_BATCH or (self._drained and not self._inflight)
-                            or time.monotonic() - self._first_ack_at >= ACK_DELAY_S):
-            self.outbox.mark_sent(self._acked)
-            self._acked = []
-        while self._refused:
-            seq, code = self._refused[0]
-            self.outbox.mark_rejected([seq], code)
-            self._refused.pop(0)
+        """Write acks, refusals and receipts to the outbox (`kiosk.uplink.recorder`): in batches while
+        a backlog drains, at once when nothing is in flight; kept for the next poll if it fails."""
+        requeued = self._recorder.requeued
+        self._recorder.record(force=force, idle=self._drained and not self._inflight)
+        if self._recorder.requeued != requeued:
+            self._rewind()
 
     def _on_connected(self, note: Note, now: float) -> None:
         self._connected, self._connected_at = True, now
@@ -275,6 +298,8 @@ class MqttUplink:
         self._cursor.clear()  # what the last connection handed over but did not get acked goes again
         self._ahead.clear()
         log.info("uplink: connected to %s:%d (window %d)", self.host, self.port, self._window)
+        if not note.session_present and self.receipts.awaiting:
+            self._resender.everything("the broker lost our session")  # and maybe what it queued for the township
         client = self._connection.client
         assert client is not None
         info = client.publish(self.status_topic, ONLINE, qos=1, retain=True)
@@ -307,21 +332,21 @@ class MqttUplink:
         free = self._window - len(self._inflight)
         if free <= 0:
             return
-        busy = {seq for seq in self._inflight.values() if seq is not None}
-        busy.update(self._acked, (seq for seq, _ in self._refused))  # done, though not yet on disk
+        inflight = {seq for seq in self._inflight.values() if seq is not None}  # at most the window
+        done = self._recorder.done  # acked or refused, though not yet on disk (not copied: it may be thousands)
         # Rows already handed over on this connection are skipped in SQL (by the index alone), so a
         # poll reads only the rows it will publish however many acks wait to be recorded.
         # Read ahead a batch of rows, so that a draining backlog costs one query per batch, not per
         # ack.  An append (an alert!) makes the batch stale: it is read again, in priority order.
         appended = self.outbox.appended
         if not self._ahead or appended != self._ahead_version:
-            limit = max(free, READ_AHEAD) + (len(busy) if not self._cursor else 0)
+            limit = max(free, READ_AHEAD) + (len(inflight) + len(done) if not self._cursor else 0)
             self._ahead = deque(self.outbox.pending(limit, after=self._cursor))
             self._ahead_version = appended
             self._drained = len(self._ahead) < limit  # nothing more waits: acks may be recorded at once
         while free > 0 and self._ahead:
             row = self._ahead[0]
-            if row.seq in busy or row.seq <= self._cursor.get(row.priority, 0):
+            if row.seq in inflight or row.seq in done or row.seq <= self._cursor.get(row.priority, 0):
                 self._ahead.popleft()
                 continue
             if not self._publish(row):

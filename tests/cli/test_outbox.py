@@ -24,14 +24,22 @@ def test_stats_tail_and_purge_sent(tmp_path: Path, kiosk_cli: KioskCli) -> None:
                     "name": "张*三", "sid_sealed": "S1.secret", "temperature_c": 38.1}
             ob.append("alert" if i == 104 else "entry", f"e{i}", json.dumps(body, ensure_ascii=False).encode(),
                       priority=10 if i == 104 else 0)
-        ob.mark_sent([r.seq for r in ob.pending(20)])
+        ob.mark_sent([r.seq for r in ob.pending(20)])  # the alert and 19 entries, freed on their PUBACK
+        published = ob.pending(8)
+        ob.mark_published([r.seq for r in published], at=0.0)  # the broker has them, no receipt yet
+        ob.mark_published([], at=0.0, receipted=[r.event_id for r in published[:3]])  # the township has these
     stats = json.loads(kiosk_cli("outbox", "stats", "--db", str(db)).stdout)
-    assert (stats["pending"], stats["sent"], stats["dropped"], stats["dropped_by_stream"]) == (75, 20, 10,
+    assert (stats["pending"], stats["sent"], stats["dropped"], stats["dropped_by_stream"]) == (67, 20, 10,
                                                                                               {"entry": 10})
+    assert (stats["published"], stats["receipted"], stats["rows"]) == (5, 3, 92)
+    assert stats["oldest_unreceipted_age_s"] >= 0
     tail = kiosk_cli("outbox", "tail", "--db", str(db), "-n", "3")
     rows = [json.loads(line) for line in tail.stdout.splitlines()]
     assert [r["event_id"] for r in rows] == ["e102", "e103", "e104"] and rows[-1]["stream"] == "alert"
-    assert rows[0]["decision"] == "STOP" and rows[0]["state"] == "pending"
+    assert rows[0]["decision"] == "STOP" and rows[0]["state"] == "pending" and rows[-1]["state"] == "sent"
+    states = [json.loads(line)["state"] for line in kiosk_cli("outbox", "tail", "--db", str(db), "-n", "100")
+              .stdout.splitlines()]
+    assert states.count("published") == 5 and len(states) == 92  # the 3 receipted rows are gone
     assert "张" not in tail.stdout and "S1." not in tail.stdout and "38.1" not in tail.stdout  # nothing personal
     assert kiosk_cli("outbox", "purge-sent", "--db", str(db)).stdout.strip() == "purged 20 delivered events"
     assert json.loads(kiosk_cli("outbox", "stats", "--db", str(db)).stdout)["sent"] == 0

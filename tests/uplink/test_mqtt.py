@@ -66,8 +66,8 @@ def test_200_events_arrive_in_order_exactly_once(broker: Broker, subscribe: Call
         time.sleep(0.05)  # a duplicate would arrive now
         assert event_ids(sub) == ids
         stats, kept = up.stats(), outbox.stats()
-        assert (kept.pending, kept.sent) == (0, 200)
-        assert all(r.sent_at is not None for r in outbox.tail(200))
+        assert (kept.pending, kept.published, kept.sent) == (0, 200, 0)  # the broker has them: awaiting receipts
+        assert all(r.published_at is not None and r.sent_at is None for r in outbox.tail(200))
         assert (stats.published, stats.acknowledged, stats.rejected, stats.connects) == (200, 200, 0, 1)
         assert 1 < stats.max_inflight_seen <= 20
     entry = sub.received(f"{PREFIX}/entry")[0]
@@ -132,7 +132,9 @@ def test_broker_stalls_dies_and_returns_nothing_lost(broker: Broker, subscribe: 
     assert wait_until(lambda: not [t for t in threading.enumerate() if t.name == "paho-mqtt-client-kiosk-1"], 3)
     received = event_ids(sub)
     assert first_occurrences(received) == ids  # none lost, order kept
-    assert len(received) - len(ids) <= 10  # at most one window re-sent across the one disconnect
+    # re-sent across the one disconnect: at most the window, and the 30 rows awaiting a receipt (this township sends
+    # none), since the broker came back without the kiosk's session and may have lost what it had queued
+    assert len(received) - len(ids) <= 10 + 30
     assert stats.max_inflight_seen <= 10 and stats.connects == 2 and stats.rejected == 0
 
 
@@ -152,7 +154,7 @@ def test_a_refused_event_is_set_aside_not_retried(make_broker: Callable[..., Bro
         stats, kept = up.stats(), outbox.stats()
         alert = next(r for r in outbox.tail(3) if r.stream == "alert")
     assert alert.rejected == 0x87 and alert.sent_at is None  # "not authorised", kept as a dead letter
-    assert (kept.sent, kept.rejected, kept.pending) == (2, 1, 0)
+    assert (kept.published, kept.rejected, kept.pending) == (2, 1, 0)
     assert (stats.published, stats.rejected) == (3, 1)  # published once, never again
     assert event_ids(sub) == ids[:2]
 
@@ -211,11 +213,11 @@ class FlakyOutbox(Outbox):
 
     failures = 1
 
-    def mark_sent(self, seqs: Iterable[int]) -> int:
+    def mark_published(self, seqs: Iterable[int], *, at: float, receipted: Iterable[str] = ()) -> tuple[int, int]:
         if self.failures:
             self.failures -= 1
             raise sqlite3.OperationalError("disk I/O error")
-        return super().mark_sent(seqs)
+        return super().mark_published(seqs, at=at, receipted=receipted)
 
 
 def test_a_failing_disk_delays_the_record_but_sends_nothing_twice(broker: Broker,
