@@ -261,7 +261,7 @@ class Kiosk:
             deadline = min(deadline, checkpoint_deadline)
         self.workers.wait(deadline, now)
 
-    def stop_feeds(self) -> None:
+    def stop_workers(self) -> None:
         """Stop the worker threads (threaded mode); `close` does it too."""
         self.workers.stop()
 
@@ -401,7 +401,7 @@ class Kiosk:
 
     def close(self) -> None:
         """Stop the workers and close every part the kiosk was handed (the poller before the sink)."""
-        self.stop_feeds()
+        self.stop_workers()
         p = self.presenter
         for part in (self.sensor, self.camera, self.decoder, p.signals, p.display, p.voice, self.poller, self.sink):
             close = getattr(part, "close", None)  # a decoder may have nothing to close
