@@ -46,9 +46,20 @@ from kiosk.checkpoint.shown import Shown
 from kiosk.checkpoint.visit import ScannedCode, Visit, VisitorOutcome
 from kiosk.config import CheckpointConfig, PolicyConfig
 from kiosk.ports import Screen, ThermalFrame
-from kiosk.screening import Placement, Screening, ThermalObservation, frame_plausible
+from kiosk.screening import (
+    FRAME_S,
+    Placement,
+    Screening,
+    Sighting,
+    ThermalObservation,
+    Track,
+    TrackedFrame,
+    frame_plausible,
+    same_place,
+)
 
 SAME_CODE_S = 60.0  # blind (sensor down): the code just decided, seen again within this, is the same visitor
+HEIR_WITHIN_S = 0.55  # a track born where the one followed was seen at most this long before (two frames) is them
 OVER_SHOULDER_SHOWN_S = 1.5  # "one at a time" stays this long after a code shown over the decided visitor
 
 
@@ -72,6 +83,7 @@ class Checkpoint:
         self._spot: int | None = None  # the track in the spot in the last frame
         self._done_track: int | None = None  # the person just decided or sent back, while still in the spot
         self._done_person: str | None = None  # ... and the person key of the code they showed
+        self._done_last: Sighting | None = None  # ... and where they were last seen
         self._decided_at = -1e9
         self._over_shoulder_at: float | None = None  # someone else's code while the decided visitor stood there
         self.clock_synced = True  # set by the loop from a `kiosk.clocksync.ClockSync`; False refuses PASS
@@ -119,22 +131,29 @@ class Checkpoint:
         self._last_good_frame_at = now
         tracked = self._screening.see(frame)
         self._spot = tracked.spot
-        done = tracked.track(self._done_track)
-        if done is None or not done.in_spot:
-            self._done_track = None  # the decided visitor has gone: whoever steps up next is new
+        self._follow_decided(tracked)
         visit = self._visit
         spot = tracked.track(tracked.spot)
         if spot is not None and spot.id == self._done_track:
             spot = None  # the person just decided, still there: not a new visitor
         if visit is not None and visit.track is not None:
             mine = tracked.track(visit.track)
+            if mine is not None and mine.seen:
+                visit.last_sighting = mine.last
+            heir = self._heir(tracked, visit.last_sighting) if mine is None or not mine.seen else None
             if visit.holds_nothing and not visit.sensor_failed:
                 # Nothing taken of anybody yet: the visit is whoever stands in the spot now.
                 if spot is None:
                     self._end_visit(now)
                     visit = None
                 elif spot.id != visit.track:
-                    visit.track, visit.in_range_at = spot.id, None
+                    visit.switch_track(spot.id, now)
+            elif heir is not None and not visit.sensor_failed:
+                # Where they stood, in the frame they were lost, a face that changed (a turned head, a
+                # hand on the forehead — or somebody else): the visit goes on as a new stretch, in
+                # which nothing of theirs counts but a fever shown before (`Visit.fever_before`).
+                visit.switch_track(heir.id, now)
+                self.measuring.unseen(now, visit)
             elif mine is None or not mine.in_spot:
                 self._visitor_left(now, visit)  # their track ended: they are gone, and all of theirs with them
                 visit = self._visit
@@ -144,8 +163,8 @@ class Checkpoint:
             # While a decision is on show, only somebody standing in the spot cuts it short: the
             # decided visitor walking off, smeared into a new track, is not a new visitor.
             visit = self._start_visit(now, spot.id)
-        if visit is not None and visit.pending is not None and (spot is None or spot.id != visit.track):
-            visit.pending = None  # read while somebody else, or nobody settled, stood there
+        if visit is not None and visit.pending is not None and visit.pending_track != visit.track:
+            visit.drop_pending()  # read while somebody else stood there: never theirs
         obs = self._screening.look(visit.track if visit is not None else None)
         if visit is not None and visit.track is not None and self.phase in (Phase.MEASURING, Phase.REMEASURE):
             visit.placement = obs.placement
@@ -158,7 +177,7 @@ class Checkpoint:
                 self._to(Phase.MEASURING, self._phase_since)
             if visit.pending is not None and obs.placement is Placement.OK and self.measuring.settled(visit.track):
                 pending, at = visit.pending, visit.pending_at
-                visit.pending = None
+                visit.drop_pending()
                 self._take_code(at if at is not None else now, visit, pending)
             if self.measuring.collect(now, visit) in (Next.REMEASURE, Next.AGAIN):
                 self._to(Phase.REMEASURE, now)
@@ -186,7 +205,7 @@ class Checkpoint:
             return  # not exactly one person in the spot: whose phone is it?
         if visit.track is not None and not visit.sensor_failed \
                 and (visit.placement is not Placement.OK or not self.measuring.settled(visit.track)):
-            visit.pending, visit.pending_at = code, now  # theirs once they stand settled, in range
+            visit.hold_pending(code, now)  # theirs once they stand settled, in range (if still the same track)
             return
         visit.last_seen_at = now
         self._take_code(now, visit, code)
@@ -232,8 +251,9 @@ class Checkpoint:
             if faulty:
                 visit.sensor_failed = True
                 if visit.pending is not None:  # blind now: nobody will be seen settling; the code is taken
-                    pending, visit.pending = visit.pending, None
-                    self._take_code(visit.pending_at or now, visit, pending)
+                    pending, at = visit.pending, visit.pending_at
+                    visit.drop_pending()
+                    self._take_code(at or now, visit, pending)
             if visit.remeasure_from is not None and now >= visit.remeasure_from:
                 visit.remeasure_from = None
                 self._screening.restart()
@@ -324,6 +344,38 @@ class Checkpoint:
             return False
         return person is None or person != self._done_person or now - self._decided_at >= SAME_CODE_S
 
+    def _follow_decided(self, tracked: TrackedFrame) -> None:
+        """Keep the person just decided known while they linger: their track, or — lost for a frame
+        or two (a smeared step, a turned head) — the track born where they were last seen (never
+        their code alone: a screenshot shows the same one)."""
+        if self._done_track is None and self._done_last is None:
+            return
+        done = tracked.track(self._done_track) if self._done_track is not None else None
+        last = self._done_last
+        if done is not None and done.seen and last is not None and done.last.at - last.at > 1.5 * FRAME_S \
+                and not same_place(last, done.last):
+            done = None  # lost for a frame and found again elsewhere: maybe the next visitor stepping in
+            self._done_track = self._done_last = None
+            return
+        if done is None:
+            done = self._heir(tracked, last)
+        if done is None or not done.in_spot:
+            self._done_track = None  # the decided visitor has gone: whoever steps up next is new
+            if done is not None or self._done_last is None or tracked.at - self._done_last.at > HEIR_WITHIN_S:
+                self._done_last = None  # ... out of the spot, or unseen too long to be found again
+            return
+        self._done_track = done.id
+        if done.seen:
+            self._done_last = done.last
+
+    @staticmethod
+    def _heir(tracked: TrackedFrame, last: Sighting | None) -> Track | None:
+        """A track born in this frame where `last` (the one followed) was seen within `HEIR_WITHIN_S`."""
+        if last is None or tracked.at - last.at > HEIR_WITHIN_S:
+            return None
+        born = [t for t in tracked.tracks if t.frames == 1 and t.in_spot and same_place(last, t.last)]
+        return born[0] if len(born) == 1 else None
+
     def _start_visit(self, now: float, track: int | None) -> Visit:
         self._visit = Visit(started_at=now, track=track, last_seen_at=now)
         self._outcome = None
@@ -348,7 +400,9 @@ class Checkpoint:
             return
         policy = self.policy
         fever = visit.fever_established(policy.fever_c, remeasure=policy.remeasure)
-        code = self._rejudged(visit.code)
+        # A code read while they stood too far (held, not yet theirs for a PASS) still says what it says:
+        # a red code shown at the door is reported though its holder walked off.
+        code = self._rejudged(visit.code if visit.code is not None else visit.pending)
         decision = left(code.facts if code is not None else None, policy, self._wall(now), fever=fever)
         self._end_visit(now)
         if decision.reasons:
@@ -364,6 +418,7 @@ class Checkpoint:
                                if now - t < self._cfg.come_back_memory_s}
             self._came_back[visit.code.person] = now
         self._done_track, self._done_person = visit.track, visit.code.person if visit.code else None
+        self._done_last = visit.last_sighting
         self._visit = None
         self._outcome = None
         self._screening.restart()
@@ -375,7 +430,8 @@ class Checkpoint:
         # A sensor whose crowd median drifted beyond the fault bound passes nobody (staff check).
         faulty = visit.sensor_failed or self._screening.drift_fault
         decision = decide(temperature, code.facts if code else None, self.policy, wall,
-                          clock_synced=self.clock_synced, sensor_fault=faulty)
+                          clock_synced=self.clock_synced, sensor_fault=faulty,
+                          fever_before=visit.fever_before(self.policy.fever_c))
         outcome = VisitorOutcome(
             decision=decision,
             temperature_c=temperature,
@@ -392,6 +448,7 @@ class Checkpoint:
         self._outcome = outcome
         self._unrecorded = False
         self._done_track, self._done_person = visit.track, code.person if code is not None else None
+        self._done_last = visit.last_sighting
         self._decided_at = now
         self._over_shoulder_at = None
         self._visit = None

@@ -103,6 +103,7 @@ def decide(
     *,
     clock_synced: bool = True,
     sensor_fault: bool = False,
+    fever_before: bool = False,
 ) -> Decision:
     """Decide one visitor.
 
@@ -113,11 +114,14 @@ def decide(
     has no RTC) means no shown code's freshness can be judged: STOP `clock_unsynced`.
     `sensor_fault` True: the sensor failed before the measurement was complete; a
     `temperature_c` given with it is a fever reading made before, recorded all the same.
+    `fever_before` True: a fever was read earlier in the visit, before a break in seeing the
+    visitor (`kiosk.checkpoint.visit.Visit.fever_before`): `fever`, a staff check, whatever
+    `temperature_c` (always the visitor's reading since the break) says.
     """
     reasons: list[str] = []
     if temperature_c is None or sensor_fault:
         reasons.append("sensor_fault")
-    if temperature_c is not None and temperature_c >= policy.fever_c:
+    if fever_before or (temperature_c is not None and temperature_c >= policy.fever_c):
         reasons.append("fever")
     reasons.extend(_code_reasons(code, policy, now))
     if code is not None and not clock_synced:
