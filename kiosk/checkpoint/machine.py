@@ -357,8 +357,8 @@ class Checkpoint:
             done = None  # lost for a frame and found again elsewhere: maybe the next visitor stepping in
             self._done_track = self._done_last = None
             return
-        if done is None:
-            done = self._heir(tracked, last)
+        if done is None or not done.seen:
+            done = self._heir(tracked, last) or done
         if done is None or not done.in_spot:
             self._done_track = None  # the decided visitor has gone: whoever steps up next is new
             if done is not None or self._done_last is None or tracked.at - self._done_last.at > HEIR_WITHIN_S:
@@ -370,10 +370,12 @@ class Checkpoint:
 
     @staticmethod
     def _heir(tracked: TrackedFrame, last: Sighting | None) -> Track | None:
-        """A track born in this frame where `last` (the one followed) was seen within `HEIR_WITHIN_S`."""
-        if last is None or tracked.at - last.at > HEIR_WITHIN_S:
+        """A track born where `last` (the one followed, now lost) was seen, since then and within
+        `HEIR_WITHIN_S` of it, and standing there now."""
+        if last is None:
             return None
-        born = [t for t in tracked.tracks if t.frames == 1 and t.in_spot and same_place(last, t.last)]
+        born = [t for t in tracked.tracks if t.seen and t.in_spot and last.at < t.born_at <= last.at + HEIR_WITHIN_S
+                and same_place(last, t.last)]
         return born[0] if len(born) == 1 else None
 
     def _start_visit(self, now: float, track: int | None) -> Visit:
