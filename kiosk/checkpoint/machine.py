@@ -13,7 +13,12 @@ taken only of a person settled in range (standing in the spot, not walking throu
 step closer), a reading only of frames of one track.  Everything gathered in the visit — the readings,
 the code, how they stand — is theirs and ends with their track: when the track leaves the spot,
 jumps, splits or merges, the visitor is gone and nothing of theirs is given to whoever stands
-there next.  A visitor who leaves before a decision is `LEFT`: recorded (an alert) when a fever
+there next (a code read while they stood too far is held for their track only, and dies with it).
+Their track lost in a frame and a new one born where they stood (a turned head, a hand on the
+forehead — or somebody else) goes on as the visit's next *stretch*: whatever would let them pass is
+taken again, a fever shown before still stops them, and the temperature reported is always one
+read since the break.  The person just decided, lost the same way, is still the person decided.
+A visitor who leaves before a decision is `LEFT`: recorded (an alert) when a fever
 was established or an alerting code was read, otherwise not at all (nothing was found against
 anybody, and a track that ends may be the same person measured again a moment later).
 
@@ -37,6 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from kiosk.checkpoint.decided import Decided, heir
 from kiosk.checkpoint.measuring import Measuring
 from kiosk.checkpoint.phase import Phase
 from kiosk.checkpoint.policy import PolicyInForce, decide, left
@@ -47,19 +53,13 @@ from kiosk.checkpoint.visit import ScannedCode, Visit, VisitorOutcome
 from kiosk.config import CheckpointConfig, PolicyConfig
 from kiosk.ports import Screen, ThermalFrame
 from kiosk.screening import (
-    FRAME_S,
     Placement,
     Screening,
-    Sighting,
     ThermalObservation,
-    Track,
-    TrackedFrame,
     frame_plausible,
-    same_place,
 )
 
 SAME_CODE_S = 60.0  # blind (sensor down): the code just decided, seen again within this, is the same visitor
-HEIR_WITHIN_S = 0.55  # a track born where the one followed was seen at most this long before (two frames) is them
 OVER_SHOULDER_SHOWN_S = 1.5  # "one at a time" stays this long after a code shown over the decided visitor
 
 
@@ -81,10 +81,7 @@ class Checkpoint:
         self._unrecorded = False
         self._came_back: dict[str, float] = {}  # ScannedCode.person -> when the visitor was asked to come back
         self._spot: int | None = None  # the track in the spot in the last frame
-        self._done_track: int | None = None  # the person just decided or sent back, while still in the spot
-        self._done_person: str | None = None  # ... and the person key of the code they showed
-        self._done_last: Sighting | None = None  # ... and where they were last seen
-        self._decided_at = -1e9
+        self._decided = Decided()  # the person just decided or sent back, while still in the spot
         self._over_shoulder_at: float | None = None  # someone else's code while the decided visitor stood there
         self.clock_synced = True  # set by the loop from a `kiosk.clocksync.ClockSync`; False refuses PASS
         # Judges a held code again at the moment of the decision (the loop's: verifier, clock and
@@ -131,16 +128,16 @@ class Checkpoint:
         self._last_good_frame_at = now
         tracked = self._screening.see(frame)
         self._spot = tracked.spot
-        self._follow_decided(tracked)
+        self._decided.follow(tracked)
         visit = self._visit
         spot = tracked.track(tracked.spot)
-        if spot is not None and spot.id == self._done_track:
+        if spot is not None and spot.id == self._decided.track:
             spot = None  # the person just decided, still there: not a new visitor
         if visit is not None and visit.track is not None:
             mine = tracked.track(visit.track)
             if mine is not None and mine.seen:
                 visit.last_sighting = mine.last
-            heir = self._heir(tracked, visit.last_sighting) if mine is None or not mine.seen else None
+            successor = heir(tracked, visit.last_sighting) if mine is None or not mine.seen else None
             if visit.holds_nothing and not visit.sensor_failed:
                 # Nothing taken of anybody yet: the visit is whoever stands in the spot now.
                 if spot is None:
@@ -148,11 +145,11 @@ class Checkpoint:
                     visit = None
                 elif spot.id != visit.track:
                     visit.switch_track(spot.id, now)
-            elif heir is not None and not visit.sensor_failed:
+            elif successor is not None and not visit.sensor_failed:
                 # Where they stood, in the frame they were lost, a face that changed (a turned head, a
                 # hand on the forehead — or somebody else): the visit goes on as a new stretch, in
                 # which nothing of theirs counts but a fever shown before (`Visit.fever_before`).
-                visit.switch_track(heir.id, now)
+                visit.switch_track(successor.id, now)
                 self.measuring.unseen(now, visit)
             elif mine is None or not mine.in_spot:
                 self._visitor_left(now, visit)  # their track ended: they are gone, and all of theirs with them
@@ -196,7 +193,8 @@ class Checkpoint:
             if self._blind_visit_may_start(now, code.person):
                 visit = self._start_visit(now, None)  # a blind kiosk: the visit runs to a fault STOP
             else:
-                if self._done_track is not None and self._spot == self._done_track and code.person != self._done_person:
+                done = self._decided
+                if done.track is not None and self._spot == done.track and code.person != done.person:
                     self._over_shoulder_at = now  # a code over the shoulder of the visitor just decided
                 return  # nobody in the spot to give it to
         if self.phase not in (Phase.MEASURING, Phase.REMEASURE):
@@ -263,8 +261,8 @@ class Checkpoint:
                 out.append(self._decide(now, wall, visit))
         elif self.phase in (Phase.DECIDED, Phase.COME_BACK):
             if now - self._phase_since >= self._cfg.decision_display_s:
-                self._to(Phase.CLEARING if self._done_track is not None else Phase.IDLE, now)
-        elif self.phase is Phase.CLEARING and (self._done_track is None or faulty):
+                self._to(Phase.CLEARING if self._decided.track is not None else Phase.IDLE, now)
+        elif self.phase is Phase.CLEARING and (self._decided.track is None or faulty):
             self._to(Phase.IDLE, now)
         return out
 
@@ -321,7 +319,7 @@ class Checkpoint:
     def over_shoulder(self) -> bool:
         """Someone else's code was just shown while the decided visitor still stands in the spot."""
         at = self._over_shoulder_at
-        return at is not None and self._done_track is not None and self._now - at < OVER_SHOULDER_SHOWN_S
+        return at is not None and self._decided.track is not None and self._now - at < OVER_SHOULDER_SHOWN_S
 
     def mark_unrecorded(self, outcome: VisitorOutcome | None = None) -> None:
         """The outcome just decided could not be stored: show a fault instead of the verdict."""
@@ -342,41 +340,7 @@ class Checkpoint:
         tell them from a new visitor, so their phone is taken for theirs for `SAME_CODE_S`)."""
         if not self.sensor_faulty or self.phase not in (Phase.IDLE, Phase.CLEARING):
             return False
-        return person is None or person != self._done_person or now - self._decided_at >= SAME_CODE_S
-
-    def _follow_decided(self, tracked: TrackedFrame) -> None:
-        """Keep the person just decided known while they linger: their track, or — lost for a frame
-        or two (a smeared step, a turned head) — the track born where they were last seen (never
-        their code alone: a screenshot shows the same one)."""
-        if self._done_track is None and self._done_last is None:
-            return
-        done = tracked.track(self._done_track) if self._done_track is not None else None
-        last = self._done_last
-        if done is not None and done.seen and last is not None and done.last.at - last.at > 1.5 * FRAME_S \
-                and not same_place(last, done.last):
-            done = None  # lost for a frame and found again elsewhere: maybe the next visitor stepping in
-            self._done_track = self._done_last = None
-            return
-        if done is None or not done.seen:
-            done = self._heir(tracked, last) or done
-        if done is None or not done.in_spot:
-            self._done_track = None  # the decided visitor has gone: whoever steps up next is new
-            if done is not None or self._done_last is None or tracked.at - self._done_last.at > HEIR_WITHIN_S:
-                self._done_last = None  # ... out of the spot, or unseen too long to be found again
-            return
-        self._done_track = done.id
-        if done.seen:
-            self._done_last = done.last
-
-    @staticmethod
-    def _heir(tracked: TrackedFrame, last: Sighting | None) -> Track | None:
-        """A track born where `last` (the one followed, now lost) was seen, since then and within
-        `HEIR_WITHIN_S` of it, and standing there now."""
-        if last is None:
-            return None
-        born = [t for t in tracked.tracks if t.seen and t.in_spot and last.at < t.born_at <= last.at + HEIR_WITHIN_S
-                and same_place(last, t.last)]
-        return born[0] if len(born) == 1 else None
+        return person is None or person != self._decided.person or now - self._decided.at >= SAME_CODE_S
 
     def _start_visit(self, now: float, track: int | None) -> Visit:
         self._visit = Visit(started_at=now, track=track, last_seen_at=now)
@@ -419,8 +383,7 @@ class Checkpoint:
             self._came_back = {k: t for k, t in self._came_back.items()
                                if now - t < self._cfg.come_back_memory_s}
             self._came_back[visit.code.person] = now
-        self._done_track, self._done_person = visit.track, visit.code.person if visit.code else None
-        self._done_last = visit.last_sighting
+        self._decided.set(visit.track, visit.code.person if visit.code else None, visit.last_sighting)
         self._visit = None
         self._outcome = None
         self._screening.restart()
@@ -449,9 +412,7 @@ class Checkpoint:
             self._screening.drift.add(temperature)  # the crowd's median tracks calibration drift
         self._outcome = outcome
         self._unrecorded = False
-        self._done_track, self._done_person = visit.track, code.person if code is not None else None
-        self._done_last = visit.last_sighting
-        self._decided_at = now
+        self._decided.set(visit.track, code.person if code is not None else None, visit.last_sighting, now)
         self._over_shoulder_at = None
         self._visit = None
         self._screening.restart()

@@ -26,6 +26,12 @@ of the frame before:
   (nobody could see what happened meanwhile);
 * every face that continues no track starts a new one.
 
+A track is *settled* (`Track.settled`: somebody standing still, facing the kiosk) once it has stood
+still over its last frames — never in the frame it is born in, and judged over up to a second, so
+that a slow passer-by, who moves little per frame but keeps moving, never is.  A settled track's
+gate is tight (a person standing still does not step 14 cm, nor read half a degree apart, in one
+frame), and lost while still it is found again only where it stood.
+
 Nothing is ever carried across an ambiguity: the end of a track is cheap (the person is measured
 again, their phone read again), a wrong continuation is the worst failure a kiosk can have
 (somebody decided on somebody else's reading).
@@ -36,7 +42,8 @@ measurement noise does not flicker it in and out).  The queue behind the one-met
 off-axis and further back, and passers-by cross far behind: their tracks are in view but never
 in the spot, so they never start, join or end a visit.  The *spot track* is the nearest track in
 the spot; another track in the spot beside it (within `SIDE_BY_SIDE_M` in depth) makes the spot
-*crowded*, as does a merge or split in the spot this frame: nothing of anybody is taken then.
+*crowded*, as does a merge or split in the spot this frame, or a track in the spot beside or behind
+it that went unseen this frame (hidden by whoever is in front): nothing of anybody is taken then.
 
 Pure computation on faces and times: no clock, no I/O.
 """
