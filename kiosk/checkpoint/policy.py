@@ -123,8 +123,8 @@ def decide(
     `temperature_c` (always the visitor's reading since the break) says.
     """
     reasons: list[str] = []
-    if temperature_c is None or sensor_fault:
-        reasons.append("sensor_fault")
+    if (temperature_c is None and not fever_before) or sensor_fault:
+        reasons.append("sensor_fault")  # (a fever shown before a break stops them on its own: not a fault)
     if fever_before or (temperature_c is not None and temperature_c >= policy.fever_c):
         reasons.append("fever")
     # The kiosk's own clock may be hours off while unsynchronised: the test's age is then judged
