@@ -20,9 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kiosk.config_problems import (
     Problem,
+    config_key_problem,
     custom_error,
     did_you_mean,
     encoding_problem,
+    key_problem_words,
     problems_of,
     seal_key_problem,
     toml_problem,
@@ -330,8 +332,17 @@ class UplinkConfig(_Section):
     @field_validator("seal_public_key")
     @classmethod
     def _usable_seal_key(cls, v: str) -> str:
-        if v and seal_key_problem(base64.b64decode(v)) is not None:
-            raise custom_error("low_order_key")
+        problem = seal_key_problem(base64.b64decode(v)) if v else None
+        if problem is not None:
+            raise custom_error("low_order_key", **key_problem_words(problem))
+        return v
+
+    @field_validator("config_public_key")
+    @classmethod
+    def _usable_config_key(cls, v: str) -> str:
+        problem = config_key_problem(base64.b64decode(v)) if v else None
+        if problem is not None:
+            raise custom_error("weak_config_key", **key_problem_words(problem))
         return v
 
 

@@ -12,8 +12,9 @@ A line of text per problem (`Problem.text`)::
     line 12 policy.fevr_c = 37.5: unknown key — did you mean fever_c?      (one line)
 
 Nothing here reads the file: `kiosk.config` does, and hands pydantic's findings here to be worded
-(`problems_of`).  The few checks that are more than a bound (`seal_key_problem`) live here too, so
-that `kiosk.config` and `kiosk.feed.sealing` refuse the same keys.
+(`problems_of`).  The few checks that are more than a bound (`seal_key_problem`,
+`config_key_problem`) live here too, so that `kiosk.config`, `kiosk.feed` and provisioning refuse the
+same keys.
 """
 
 from __future__ import annotations
@@ -116,9 +117,11 @@ CUSTOM_WORDS: dict[str, tuple[str, str]] = {
     "timezone": ("未知的时区{zh_hint}", "unknown time zone{en_hint}"),
     "key_base64": ("应为 32 字节密钥的 base64（44 个字符，以 = 结尾）",
                    "must be the base64 of a 32-byte key (44 characters ending in =)"),
-    "low_order_key": ("不是可用的 X25519 公钥（低阶点：用它封存的数据谁都能解开，每个有效健康码都会出错）",
-                      "not a usable X25519 public key (a low-order point: anything sealed to it is readable "
-                      "by anyone, and every valid code would fail)"),
+    "low_order_key": ("不是可用的 X25519 公钥（{zh_why}：用它封存的数据谁都能解开）",
+                      "not a usable X25519 public key ({why}: anything sealed to it is readable by anyone)"),
+    "weak_config_key": ("不是可用的 Ed25519 公钥（{zh_why}：用它谁都能伪造街道的签名配置）",
+                        "not a usable Ed25519 public key ({why}: anyone could forge the township's signed "
+                        "configuration with it)"),
     "compensation": ("补偿在工作范围内最多会减去 {taken} °C，超过 {limit} °C 会掩盖发热",
                      "the compensation would take up to {taken} °C off a reading in the working range; "
                      "more than {limit} °C can hide a fever"),
@@ -187,6 +190,16 @@ def custom_error(kind: str, **ctx: Any) -> PydanticCustomError:
     return PydanticCustomError(kind, CUSTOM_WORDS[kind][1], ctx)
 
 
+_P25519 = 2**255 - 19  # the field prime of Curve25519 and Ed25519
+KEY_PROBLEM_WORDS = {"a low-order point": "低阶点", "a non-canonical encoding of a point": "非规范编码的点",
+                     "the base point": "基点"}
+
+
+def key_problem_words(problem: str) -> dict[str, str]:
+    """`why` and `zh_why` for the key errors' words (`seal_key_problem`, `config_key_problem`)."""
+    return {"why": problem, "zh_why": KEY_PROBLEM_WORDS.get(problem, problem)}
+
+
 def seal_key_problem(raw: bytes) -> str | None:
     """Why 32 bytes are not a usable X25519 public key for sealing, or None.
 
@@ -200,9 +213,38 @@ def seal_key_problem(raw: bytes) -> str | None:
 
     if len(raw) != 32:
         return f"{len(raw)} bytes, not 32"
+    if (int.from_bytes(raw, "little") & ((1 << 255) - 1)) % _P25519 == 9:
+        return "the base point"  # its "private key" is 1: X25519(e, 9) is the ephemeral key sent with every seal
     try:
         X25519PrivateKey.from_private_bytes(bytes(range(1, 33))).exchange(X25519PublicKey.from_public_bytes(raw))
     except ValueError:
+        return "a low-order point"
+    return None
+
+
+# The y coordinates of Ed25519's eight small-order points (libsodium's `has_small_order` list, in
+# numbers): y = 1 (the identity), p − 1 (order 2), 0 (order 4) and the two of order 8; each with
+# either sign bit.  A signature (R = a small-order point, s = 0) verifies for such a key on every
+# message (identity) or on one in 2, 4 or 8 of them: anyone could sign the township's configuration.
+_ED25519_SMALL_ORDER_Y = frozenset({
+    0, 1, _P25519 - 1,
+    int.from_bytes(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little"),
+    int.from_bytes(bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), "little"),
+})
+
+
+def config_key_problem(raw: bytes) -> str | None:
+    """Why 32 bytes are not a usable Ed25519 public key for the township's signed configuration, or None.
+
+    Refused: the small-order points in every encoding (the sign bit ignored), and any encoding of
+    y that is not reduced mod p (p and p + 1 are 0 and 1 again; no key generator writes them).
+    """
+    if len(raw) != 32:
+        return f"{len(raw)} bytes, not 32"
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    if y >= _P25519:
+        return "a non-canonical encoding of a point"
+    if y in _ED25519_SMALL_ORDER_Y:
         return "a low-order point"
     return None
 

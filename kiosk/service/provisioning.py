@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kiosk.config_problems import Problem
+from kiosk.config_problems import Problem, config_key_problem, key_problem_words, words_for
 from kiosk.service.readiness import ETC_DIR, Verdict, check_certificate, check_key_pair, check_ready
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,9 @@ def check_township_key(path: Path, configured: str, verdict: Verdict) -> None:
     if len(raw) != 32:
         verdict.problems.append(Problem("应为 32 字节 Ed25519 公钥的 base64",
                                         "expected the base64 of a 32-byte Ed25519 public key", file=path.name))
+    elif (weak := config_key_problem(raw)) is not None:
+        verdict.problems.append(Problem(*words_for({"type": "weak_config_key", "ctx": key_problem_words(weak)}),
+                                        file=path.name))
     elif configured and configured != text:
         verdict.problems.append(Problem("与 kiosk.toml 中的 uplink.config_public_key 不同",
                                         "differs from uplink.config_public_key in kiosk.toml", file=path.name))

@@ -44,7 +44,7 @@ def unit_keys(unit: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _groups() -> dict[str, frozenset[str]]:
     """Every `@group` systemd knows, with its members (nested groups left as `@names`)."""
     analyze = shutil.which("systemd-analyze")
