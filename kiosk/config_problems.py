@@ -122,6 +122,9 @@ CUSTOM_WORDS: dict[str, tuple[str, str]] = {
     "weak_config_key": ("不是可用的 Ed25519 公钥（{zh_why}：用它谁都能伪造街道的签名配置）",
                         "not a usable Ed25519 public key ({why}: anyone could forge the township's signed "
                         "configuration with it)"),
+    "lowering": ("这些设置合起来最多会从读数中减去 {total} °C（{parts}）；最多允许 {limit} °C，否则会掩盖发热",
+                 "together these settings can take up to {total} °C off a reading ({parts}); more than {limit} °C "
+                 "can hide a fever"),
     "compensation": ("补偿在工作范围内最多会减去 {taken} °C，超过 {limit} °C 会掩盖发热",
                      "the compensation would take up to {taken} °C off a reading in the working range; "
                      "more than {limit} °C can hide a fever"),
@@ -133,8 +136,15 @@ WHY: dict[str, tuple[str, str]] = {
     "policy.max_code_age_s": ("健康码每分钟刷新；更旧的是截图",
                               "codes refresh every minute; older ones are screenshots"),
     "policy.clock_skew_s": ("更大的容差允许预先生成的健康码", "a wider allowance admits codes made in advance"),
-    "thermal.calibration_offset_c": ("MLX90640 本身精度为 ±1 °C；更大的偏差说明传感器损坏或没有对准",
-                                     "the MLX90640 is accurate to ±1 °C; more means a broken or misaimed sensor"),
+    "thermal.calibration_offset_c": ("负的偏差最多减去 0.5 °C（更多会掩盖发热）；"
+                                     "正的偏差超过 1.5 °C 说明传感器损坏或没有对准",
+                                     "a negative offset may take at most 0.5 °C off (more can hide a fever); more "
+                                     "than +1.5 °C means a broken or misaimed sensor"),
+    "thermal.drift_warn_c": ("超过 0.8 °C 的漂移是故障，警告阈值不能更高", "drift beyond 0.8 °C is a fault: the "
+                             "warning cannot be set beyond it"),
+    "thermal.drift_baseline_c": ("健康访客的中位读数在 36.0–37.0 °C 之间；更低的基准会掩盖读数偏低",
+                                 "healthy visitors' median reads 36.0–37.0 °C; another baseline would hide a sensor "
+                                 "reading low"),
     "thermal.emissivity": ("皮肤的发射率为 0.97–0.99", "skin's emissivity is 0.97–0.99"),
     "thermal.distance_coefficient_c_per_m": ("远处的脸读数偏低，不会偏高，补偿只能加回",
                                              "a far face reads cooler, never warmer: only add back"),

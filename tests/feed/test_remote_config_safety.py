@@ -47,6 +47,10 @@ HIDING = [
     ({"fever_c": 36.0}, "fever_c", "at least 37.0"),
     ({"max_code_age_s": 86_400}, "max_code_age_s", "screenshots"),
     ({"clock_skew_s": 3600}, "clock_skew_s", "made in advance"),
+    # types are not guessed: a text threshold, a boolean window, a text "no"
+    ({"fever_c": "37.3"}, "fever_c", "must be a number"),
+    ({"nat_max_age_h": True}, "nat_max_age_h", "must be a whole number"),
+    ({"remeasure": "no"}, "remeasure", "must be true or false"),
 ]
 
 

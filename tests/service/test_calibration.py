@@ -28,7 +28,7 @@ from tests.paths import ROOT
 EXAMPLE = ROOT / "config" / "kiosk.example.toml"
 
 
-@pytest.mark.parametrize("bias", [0.8, -0.6])
+@pytest.mark.parametrize("bias", [0.45, -0.6])
 def test_calibrate_simulated_stores_the_offset_and_keeps_the_file(tmp_path: Path, bias: float,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "kiosk.toml"
@@ -77,8 +77,11 @@ def test_calibrate_refuses_an_implausible_reference_before_measuring(tmp_path: P
 
 def test_measure_and_store_refuse_offsets_beyond_the_sensor_s_own_accuracy(tmp_path: Path) -> None:
     config = load_config(EXAMPLE)
-    sensor, clock = simulated_reference(config, reference_c=36.9, bias_c=1.7)  # reads 38.6 for 36.9
-    with pytest.raises(CalibrationError, match=r"beyond ±1\.5"):
+    sensor, clock = simulated_reference(config, reference_c=36.9, bias_c=-1.7)  # reads 35.2 for 36.9
+    with pytest.raises(CalibrationError, match=r"beyond \+1\.5"):
+        measure_reference(sensor, clock, config.thermal, 36.9)
+    sensor, clock = simulated_reference(config, reference_c=36.9, bias_c=0.8)  # reads 37.7: would take 0.8 off
+    with pytest.raises(CalibrationError, match=r"the sensor reads 0\.8\d °C high.*could hide a fever"):
         measure_reference(sensor, clock, config.thermal, 36.9)
     path = tmp_path / "k.toml"
     path.write_text("config_version = 1\n")
@@ -92,7 +95,7 @@ def test_simulated_never_writes_unless_asked(tmp_path: Path, capsys: pytest.Capt
     path = tmp_path / "kiosk.toml"
     shutil.copy(EXAMPLE, path)
     text = path.read_text()
-    assert main(["calibrate", "--simulated", "--reference", "36.9", "--simulated-bias", "0.5",
+    assert main(["calibrate", "--simulated", "--reference", "36.9", "--simulated-bias", "0.3",
                  "--config", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["written"] is False and path.read_text() == text
     assert main(["calibrate", "--simulated", "--write", "--reference", "36.9", "--config", str(path)]) == 0
