@@ -159,3 +159,20 @@ def test_store_offset_on_a_file_without_thermal_section_and_age(tmp_path: Path) 
     assert config.thermal.calibration_offset_c == 0.35
     assert calibration_age_s(config.thermal, at.timestamp() + 3600) == pytest.approx(3600)
     assert calibration_age_s(ThermalConfig(), at.timestamp()) is None
+
+
+@pytest.mark.parametrize("header", ["[thermal] # the sensor", "[ thermal ]", '["thermal"]', "[thermal]\r"])
+def test_set_key_finds_the_section_however_it_is_written(header: str) -> None:
+    """A second [thermal] appended would make the file invalid after the measurement."""
+    text = f"config_version = 1\n{header}\nemissivity = 0.98\ncalibration_offset_c = 0.1 # set on site\n"
+    out = _set_key(text, "thermal", "calibration_offset_c", "0.25")
+    assert tomllib.loads(out)["thermal"] == {"emissivity": 0.98, "calibration_offset_c": 0.25}
+    assert "# set on site" in out and out.count("thermal") == 1
+
+
+def test_store_offset_into_a_file_with_a_commented_header(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('config_version = 1\n[ thermal ]  # the MLX90640 over the door\nbackend = "smbus2"\n')
+    config = store_offset(path, 0.2, datetime(2026, 11, 25, tzinfo=UTC))
+    assert config.thermal.calibration_offset_c == 0.2 and config.thermal.backend == "smbus2"
+    assert path.read_text().count("thermal") == 1
