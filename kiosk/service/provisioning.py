@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -168,19 +169,27 @@ def _owner(user: str | None) -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
-def _write_atomically(source: Path, target: Path, mode: int, owner: tuple[int, int] | None) -> None:
-    data = source.read_bytes()
-    tmp = target.with_name(f".{target.name}.new")
+def _write_file(tmp: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
+    """`data` into a new `tmp`, all of it (a write may write less than asked: a nearly full disk), with
+    `mode` and `owner`, synced and its size checked; on any failure `tmp` is removed and the error raised."""
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     try:
-        os.write(fd, data)
-        os.fchmod(fd, mode)  # the umask must not loosen or tighten it
-        if owner is not None:
-            os.fchown(fd, *owner)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)  # the umask must not loosen or tighten it
+            if owner is not None:
+                os.fchown(fd, *owner)
+            os.fsync(fd)
+            if os.fstat(fd).st_size != len(data):
+                raise OSError(errno.EIO, f"{os.fstat(fd).st_size} of {len(data)} bytes on disk", str(tmp))
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -239,14 +248,24 @@ def _install(boot: Path, etc: Path, report: ProvisioningReport, user: str | None
     root = (0, 0) if os.geteuid() == 0 and user is not None else None
     if owner is not None and root is not None:
         os.chown(etc, 0, owner[1])  # root:kiosk 0750: the kiosk reads, only root changes
-    for path in sorted(boot.iterdir()):
-        if not path.is_file() or path.name not in KNOWN_FILES:
-            continue
-        if path.name == KEY_NAME:
-            _write_atomically(path, etc / path.name, 0o600, owner)
-        else:
-            _write_atomically(path, etc / path.name, 0o644, root)
-        report.installed.append(path.name)
+    # Every file written (in full, synced) beside its place first; only then all renamed into place:
+    # a disk that fills up half-way leaves the installed files as they were, not a mix of old and new.
+    written: list[tuple[Path, Path]] = []
+    try:
+        for path in sorted(boot.iterdir()):
+            if not path.is_file() or path.name not in KNOWN_FILES:
+                continue
+            tmp = etc / f".{path.name}.new"
+            _write_file(tmp, path.read_bytes(), *((0o600, owner) if path.name == KEY_NAME else (0o644, root)))
+            written.append((tmp, etc / path.name))
+    except BaseException:
+        for tmp, _ in written:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    for tmp, target in written:
+        os.replace(tmp, target)
+        report.installed.append(target.name)
     _fsync_dir(etc)
     for name in report.installed:
         (boot / name).unlink()
@@ -264,19 +283,13 @@ def write_report(report: ProvisioningReport, data: Path, *, owner: tuple[int, in
     try:
         if not data.is_dir():
             data.mkdir(parents=True, mode=0o750)
+            os.chmod(data, 0o750)  # not narrowed by the umask
             if owner is not None:
                 os.chown(data, *owner)
         path = data / REPORT_NAME
         tmp = path.with_name(path.name + ".new")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-        try:
-            os.write(fd, report.to_json().encode("utf-8"))
-            os.fchmod(fd, 0o644)  # UMask=0077 in the unit must not hide it from the kiosk user
-            if owner is not None:
-                os.fchown(fd, *owner)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        # 0644 whatever UMask=0077 in the unit says: the kiosk user must read it
+        _write_file(tmp, report.to_json().encode("utf-8"), 0o644, owner)
         os.replace(tmp, path)
         return path
     except OSError as exc:
