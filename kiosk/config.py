@@ -479,7 +479,7 @@ def read_config_text(path: str | Path) -> str:
         with open(path, "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ConfigProblems(str(path), [unreadable_problem(exc.strerror or type(exc).__name__, path.name)]) from None
+        raise ConfigProblems(str(path), [unreadable_problem(exc, path.name)]) from None
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigProblems(str(path), [Problem("文件太大，不像配置文件", f"larger than {MAX_FILE_BYTES // 1024} kB: "
                                                  "not a configuration file", file=path.name)])

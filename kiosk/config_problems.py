@@ -20,10 +20,13 @@ same keys.
 from __future__ import annotations
 
 import difflib
+import errno
+import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
@@ -280,47 +283,108 @@ def _sections(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
             if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)}
 
 
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, Any] | None:
-    """The fields of the model at `loc` (a section, or the file's top level)."""
-    if not loc:
-        return dict(model.model_fields)
-    section = _sections(model).get(str(loc[0]))
-    return dict(section.model_fields) if section is not None and len(loc) == 1 else None
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: `Site`, `tuple[Visitor, ...]`, `SignedCode | RawCode | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
-def _hint(err: Mapping[str, Any], loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where an error is, as the person who wrote the file sees it."""
+
+    key: str  # "policy.risk_areas[2]", "visitors[3, id \"v3\"].code.colour"
+    named: tuple[str, ...]  # the keys alone (for the line number): ("visitors", "code", "colour")
+    parent: type[BaseModel] | None  # the model holding the last key (for "did you mean")
+    member: tuple[Any, ...] | None = None  # (loc up to the union, the member's name) when inside a union
+
+
+def _place(model: type[BaseModel], loc: tuple[Any, ...], data: Any = None) -> _Place:
+    """Walk `loc` through the models: indexes shown 1-based (with an item's `id` when it has one), the
+    union member pydantic names in `loc` (`SignedCode`) left out, as the file never says it."""
+    key, named, current, candidates, member = "", [], model, [model], None
+    parent: type[BaseModel] | None = model
+    for n, part in enumerate(loc):
+        if isinstance(part, int):
+            data = data[part] if isinstance(data, list | tuple) and -len(data) <= part < len(data) else None
+            ident = data.get("id") if isinstance(data, dict) else None
+            key += f"[{part + 1}" + (f", id {json.dumps(ident, ensure_ascii=False)}]" if isinstance(ident, str)
+                                     and len(ident) <= 40 else "]")
+            continue
+        names = {m.__name__: m for m in candidates}
+        if part in names and (current is None or part not in current.model_fields):
+            current, member = names[part], (loc[:n], part)
+            continue
+        parent = current
+        key += ("." if key else "") + str(part)
+        named.append(str(part))
+        data = data.get(part) if isinstance(data, dict) else None
+        field = current.model_fields.get(str(part)) if current is not None else None
+        candidates = _models_in(field.annotation) if field is not None else []
+        current = candidates[0] if len(candidates) == 1 else None
+    return _Place(key, tuple(named), parent, member)
+
+
+def _hint(err: Mapping[str, Any], loc: tuple[Any, ...], model: type[BaseModel], place: _Place,
+          brackets: bool) -> tuple[str, str]:
     """A "did you mean" (or "it belongs in [section]") for unknown keys and one-of values."""
     kind = err["type"]
     if kind == "extra_forbidden":
         word = str(loc[-1])
         home = [name for name, section in _sections(model).items() if word in section.model_fields and name != loc[0]]
-        if len(loc) == 2 and home:
-            return f"，它属于 [{home[0]}] 节", f" — it belongs in [{home[0]}]"
-        return did_you_mean(word, _fields_at(model, loc[:-1]) or ())
+        if len(loc) in (1, 2) and home:  # at the top, or in the wrong section
+            where = f"[{home[0]}]" if brackets else f"\"{home[0]}\""
+            return f"，它属于 {where} 节" if brackets else f"，它属于 {where}", f" — it belongs in {where}"
+        return did_you_mean(word, place.parent.model_fields if place.parent is not None else ())
     if kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
         return did_you_mean(err["input"], re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected"))))
     return "", ""
 
 
-def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "", text: str = "") -> list[Problem]:
-    """Every error of a validation, worded (`kiosk.config_problems`), with its key and line."""
+def _closest_members(errors: list[dict[str, Any]], places: list[_Place]) -> list[bool]:
+    """Inside a union (a code that is a signed code or raw text), pydantic reports the input against every
+    member; keep only the errors of the member it came closest to being (fewest errors; the first on a tie)."""
+    counts: dict[tuple[Any, ...], dict[str, int]] = {}
+    for place in places:
+        if place.member is not None:
+            where, name = place.member
+            counts.setdefault(where, {}).setdefault(name, 0)
+            counts[where][name] += 1
+    best = {where: min(names, key=lambda n: (names[n], list(names).index(n))) for where, names in counts.items()}
+    return [p.member is None or best[p.member[0]] == p.member[1] for p in places]
+
+
+def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "", text: str = "",
+                data: Any = None, brackets: bool = True) -> list[Problem]:
+    """Every error of a validation, worded (`kiosk.config_problems`), with its key and line.
+
+    `text` (TOML) gives line numbers; `data` (the parsed input) names list items by their `id`;
+    `brackets`: sections are TOML's `[section]` (a JSON file's are `"section"`).
+    """
     found: dict[tuple[str, str], Problem] = {}
-    for err in exc.errors():
+    errors = list(exc.errors())
+    adjusted = []
+    for err in errors:
         loc = tuple(err["loc"])
+        if "key" in (err.get("ctx") or {}):  # a model validator's error, about one of the section's keys
+            loc = (*loc, err["ctx"]["key"])
+        adjusted.append(loc)
+    places = [_place(model, loc, data) for loc in adjusted]
+    for err, loc, place, keep in zip(errors, adjusted, places, _closest_members(errors, places), strict=True):
+        if not keep:
+            continue
         ctx = err.get("ctx") or {}
-        shown = shown_value(err.get("input"))
-        if "key" in ctx:  # a model validator's error, about one of the section's keys
-            loc, shown = (*loc, ctx["key"]), ""
+        # the value, unless a validator's own words say it (or a model validator judged several keys)
+        shown = "" if "key" in ctx or err["type"] == "value_error" else shown_value(err.get("input"))
         zh, en = words_for(err)
+        key = place.key
         if err["type"] == "missing" and loc and isinstance(loc[-1], int):  # a list too short: say it once
-            loc, (zh, en) = loc[:-1], ("值太少", "too few values")
-        key = ".".join(str(p) for p in loc if not isinstance(p, int)) + "".join(f"[{p + 1}]" for p in loc
-                                                                             if isinstance(p, int))
+            key, (zh, en) = key[:key.rindex("[")], ("值太少", "too few values")
         if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and key in WHY:
             zh, en = f"{zh}，{WHY[key][0]}", f"{en} — {WHY[key][1]}"
-        more_zh, more_en = _hint(err, loc, model)
-        named = [p for p in loc if not isinstance(p, int)]
-        line = key_line(text, ".".join(str(p) for p in named)) if text and named else None
+        more_zh, more_en = _hint(err, loc, model, place, brackets)
+        line = key_line(text, ".".join(place.named)) if text and place.named else None
         found.setdefault((key, zh), Problem(zh.replace("' or '", "' 或 '") + more_zh, en + more_en, key=key, line=line,
                                             file=file, shown=shown))
     return sorted(found.values(), key=lambda p: p.line or 1 << 30)
@@ -338,7 +402,35 @@ _TOML_WORDS = {
     "Unclosed array": ("列表缺少 ]", "a list without its closing ]"),
     "Unterminated string": ("引号没有闭合", "a string without its closing quote"),
     "Expected ']' at the end of a table declaration": ("节名缺少 ]", "a [section] without its closing ]"),
+    "Expected newline or end of document after a statement": (
+        "这一行的值后面还有多余的内容", "something follows the value on this line"),
+    "Expected ']]' at the end of an array declaration": ("[[节名]] 缺少 ]]", "a [[section]] without its closing ]]"),
+    "Unclosed inline table": ("{ } 缺少 }", "an inline table without its closing }"),
+    "Invalid initial character for a key part": ("键的写法不对（只能用字母、数字、_ 和 -，或加引号）",
+                                                 "not a valid key (letters, digits, _ and - only, or in quotes)"),
+    "Invalid date or datetime": ("日期时间写得不对，例如 2026-01-01T08:00:00Z",
+                                 "not a valid date or time, e.g. 2026-01-01T08:00:00Z"),
+    "Unescaped '\\' in a string": ("字符串中的 \\ 要写成 \\\\（或用单引号）",
+                                     "a \\ in a string must be written \\\\ (or use single quotes)"),
+    "Illegal character": ("字符串中有不允许的字符（换行要用三引号）",
+                          "a character not allowed in a string (a line break needs triple quotes)"),
+    "Found invalid character": ("有不允许的字符", "a character that is not allowed here"),
+    "Duplicate inline table key": ("{ } 中的键写了两次", "a key set twice in an inline table"),
+    "Cannot redefine namespace": ("这个节或键写了两次", "a section or key defined twice"),
+    "Cannot mutate immutable namespace": ("这个节或键写了两次", "a section or key defined twice"),
+    "Invalid hex value": ("十六进制数写得不对", "not a valid hexadecimal number"),
+    "Escaped character is not a Unicode scalar value": ("转义字符不是有效的 Unicode 字符",
+                                                         "an escape that is not a Unicode character"),
+    "Expected": ("缺少应有的符号", "an expected character is missing"),
 }
+# What follows a value, by what the line holds: the hint that fixes it.
+_AFTER_VALUE = (
+    (re.compile(r"\d\s*(°|℃|℉|度)"), "数字不带单位：写 37.3，不要写 37.3 °C 或 37.3℃",
+     "numbers take no unit: write 37.3, not 37.3 °C or 37.3℃"),
+    (re.compile(r"=\s*[-+]?\d+,\d"), "小数点用英文句点：写 37.3，不要写 37,3", "the decimal point is a full stop: "
+     "write 37.3, not 37,3"),
+    (re.compile(r"=\s*[A-Za-z\u4e00-\u9fff]"), "文字要加引号，例如 \"abc\"", "text needs quotes, e.g. \"abc\""),
+)
 FULLWIDTH = "＝“”‘’［］：，"  # a Chinese input method's =, quotes, brackets, colon, comma
 
 
@@ -347,8 +439,13 @@ def toml_problem(message: str, text: str, file: str) -> Problem:
     at = _TOML_AT.search(message)
     line = int(at.group(1)) if at else None
     plain = _TOML_AT.sub("", message)
-    zh, en = next(((z, e) for k, (z, e) in _TOML_WORDS.items() if plain.startswith(k)), ("TOML 格式错误", plain))
+    zh, en = next(((z, e) for k, (z, e) in _TOML_WORDS.items() if plain.startswith(k)), ("格式错误", "a syntax error"))
     source = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+    if plain.startswith("Expected newline"):
+        for pattern, hint_zh, hint_en in _AFTER_VALUE:
+            if pattern.search(source):
+                zh, en = f"{zh}：{hint_zh}", f"{en}: {hint_en}"
+                break
     if any(c in source for c in FULLWIDTH):
         zh += "；这一行有全角符号（＝ “ ” ［ ］ ：），请改用半角（英文输入法）"
         en += "; the line has full-width punctuation (＝ “ ” ［ ］ ：): use ASCII = \" [ ] :"
@@ -382,9 +479,26 @@ def encoding_problem(raw: bytes, file: str) -> Problem:
                    line=line, file=file)
 
 
-ERRNO_WORDS = {"No such file or directory": "文件不存在", "Permission denied": "没有读取权限",
-               "Is a directory": "这是一个文件夹，不是文件", "Not a directory": "路径中有一段不是文件夹"}
+ERRNO_WORDS = {
+    errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EPERM: "没有权限",
+    errno.EISDIR: "这是一个文件夹，不是文件", errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.ELOOP: "符号链接循环或层数太多", errno.ENAMETOOLONG: "路径太长", errno.EIO: "读写错误，存储卡可能损坏",
+    errno.ENXIO: "设备不存在", errno.ENODEV: "设备不存在", errno.EROFS: "只读文件系统", errno.ENOSPC: "磁盘已满",
+    errno.EMFILE: "打开的文件太多", errno.EFBIG: "文件太大", errno.EINVAL: "无效的参数",
+}
 
 
-def unreadable_problem(reason: str, file: str) -> Problem:
-    return Problem(f"无法读取（{ERRNO_WORDS.get(reason, reason)}）", f"cannot read: {reason}", file=file)
+def errno_words(exc: OSError | str) -> tuple[str, str]:
+    """(zh, en) for why a file cannot be used: Chinese by the error number, never the system's English."""
+    if isinstance(exc, str):  # a strerror text alone (older callers)
+        number = next((n for n in ERRNO_WORDS if os.strerror(n) == exc), None)
+        return (ERRNO_WORDS[number] if number is not None else "系统错误"), exc
+    en = exc.strerror or type(exc).__name__
+    if exc.errno in ERRNO_WORDS:
+        return ERRNO_WORDS[exc.errno], en
+    return f"系统错误 {errno.errorcode.get(exc.errno or 0, exc.errno)}", en
+
+
+def unreadable_problem(reason: OSError | str, file: str) -> Problem:
+    zh, en = errno_words(reason)
+    return Problem(f"无法读取（{zh}）", f"cannot read: {en}", file=file)

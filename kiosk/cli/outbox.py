@@ -36,7 +36,15 @@ def _path(args: argparse.Namespace) -> Path:
     from kiosk.outbox.inspect import NotAnOutbox, identify
 
     path = Path(args.db) if args.db else Path(load(args.config, exit_code=1).storage.data_dir) / "outbox.sqlite"
-    if not path.exists():
+    try:
+        there = path.exists()
+    except PermissionError:  # /var/lib/kiosk is 0750, the kiosk user's: Python 3.11 raises instead of False
+        print(f"{path}: 没有权限查看这个文件夹，请用 sudo 运行 / permission denied: run it with sudo", file=sys.stderr)
+        raise CommandFailed(2) from None
+    except (OSError, ValueError) as exc:
+        print(f"{path}: 无法读取 / cannot read: {exc}", file=sys.stderr)
+        raise CommandFailed(2) from None
+    if not there:
         print(f"{path}: 这里没有发件箱 / no outbox there", file=sys.stderr)
         raise CommandFailed(1)
     try:
@@ -96,6 +104,13 @@ def cmd_purge_sent(args: argparse.Namespace) -> int:
     try:
         with Outbox(path, reserve_bytes=0) as outbox:  # no reserve file beside a copied outbox
             n = outbox.purge_sent(args.older_than_days * 86_400)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):  # the kiosk holds a write transaction longer than we wait
+            print(f"{path}: 设备正在写入发件箱，请稍后再试 / the outbox is busy (the kiosk is writing to it): "
+                  "try again in a moment", file=sys.stderr)
+            return 2
+        print(f"{path}: 无法清理（{exc}）/ cannot purge: {exc}", file=sys.stderr)
+        return 2
     except (sqlite3.Error, OSError) as exc:
         return _refused(path, exc)
     print(f"purged {n} delivered events")

@@ -70,12 +70,12 @@ def offset_problem(thermal: ThermalConfig, offset_c: float) -> CalibrationError 
     if -offset_c > room + 1e-9:
         return CalibrationError(
             f"传感器读数偏高 {-offset_c:.2f} °C：偏差 {offset_c:+.2f} °C 加上其他设置会从读数中减去超过 "
-            f"{THERMAL_LOWERING_LIMIT_C} °C（可能掩盖发热），本机最多允许 {-room:+.2f} °C；请检查参考源和传感器的朝向，"
-            "确实偏高则更换传感器",
+            f"{THERMAL_LOWERING_LIMIT_C} °C（可能掩盖发热），按本机的设置偏差最低只能是 {-room:+.2f} °C；"
+            "请检查参考源和传感器的朝向，确实偏高则更换传感器",
             f"the sensor reads {-offset_c:.2f} °C high: an offset of {offset_c:+.2f} °C with the other settings "
-            f"would take more than {THERMAL_LOWERING_LIMIT_C} °C off readings (it could hide a fever); this kiosk "
-            f"allows {-room:+.2f} °C at most: check the reference and the sensor's aim, and replace a sensor that "
-            "really reads this high")
+            f"would take more than {THERMAL_LOWERING_LIMIT_C} °C off readings (it could hide a fever); with this "
+            f"kiosk's settings the offset may go down to {-room:+.2f} °C only: check the reference and the sensor's "
+            "aim, and replace a sensor that really reads this high")
     return None
 
 

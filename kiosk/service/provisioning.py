@@ -44,8 +44,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kiosk.config_problems import Problem, config_key_problem, key_problem_words, words_for
-from kiosk.service.readiness import ETC_DIR, Verdict, check_certificate, check_key_pair, check_ready
+from kiosk.config import KioskConfig
+from kiosk.config_problems import Problem, config_key_problem, key_line, key_problem_words, words_for
+from kiosk.service.readiness import (
+    ETC_DIR,
+    Verdict,
+    check_certificate,
+    check_key_pair,
+    check_ready,
+    file_problem,
+    named_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +119,28 @@ def check_township_key(path: Path, configured: str, verdict: Verdict) -> None:
 def _locate(configured: str, boot: Path, etc: Path) -> Path | None:
     """Where a file the configuration names comes from: the boot partition, else already installed."""
     name = Path(configured).name
-    if (boot / name).is_file():
+    if file_problem(boot / name) is None:
         return boot / name
     target = Path(configured)
     if Path(configured).parent == ETC_DIR:
         target = etc / name  # the --etc directory stands in for /etc/kiosk
-    return target if target.is_file() else None
+    return target if file_problem(target) is None else None
+
+
+def check_install_paths(config: KioskConfig, boot: Path, verdict: Verdict, text: str) -> None:
+    """A file on the card is installed as /etc/kiosk/NAME: the configuration must name it so.
+
+    Provisioning finds a named file on the card by its name alone; a configuration naming it
+    elsewhere (/home/pi/trust-list.json) would pass here and then not be found by `kiosk run`.
+    """
+    for key, value in named_files(config).items():
+        path = Path(value)
+        installed = ETC_DIR / path.name
+        if path.is_absolute() and path != installed and file_problem(boot / path.name) is None:
+            verdict.problems.append(Problem(
+                f"启动分区上的 {path.name} 会安装为 {installed}，但配置写的是 {value}：请改为 \"{installed}\"",
+                f"{path.name} on the boot partition is installed as {installed}, but the configuration names "
+                f"{value}: set it to \"{installed}\"", key=key, line=key_line(text, key), file=CONFIG_NAME))
 
 
 def validate(boot: Path, etc: Path, *, now: float) -> ProvisioningReport:
@@ -141,16 +166,18 @@ def validate(boot: Path, etc: Path, *, now: float) -> ProvisioningReport:
         report.problems.extend(p.text() for p in exc.items)
         return report
     verdict = Verdict(str(config_path), config)
+    text = read_config_text(config_path)
     found = check_ready(config, verdict, file=CONFIG_NAME, locate=lambda value: _locate(value, boot, etc),
-                        text=read_config_text(config_path), missing=ON_NEITHER, now=now)
+                        text=text, missing=ON_NEITHER, now=now)
+    check_install_paths(config, boot, verdict, text)
     # Files on the card that the configuration does not name are still checked if known.
-    if (boot / "kiosk.crt").is_file() and "uplink.cert_file" not in found:
+    if file_problem(boot / "kiosk.crt") is None and "uplink.cert_file" not in found:
         cert = check_certificate(boot / "kiosk.crt", verdict, now)
-        if (boot / KEY_NAME).is_file():
+        if file_problem(boot / KEY_NAME) is None:
             check_key_pair(boot / KEY_NAME, cert, verdict)
-    if (boot / "ca.crt").is_file() and "uplink.ca_file" not in found:
+    if file_problem(boot / "ca.crt") is None and "uplink.ca_file" not in found:
         check_certificate(boot / "ca.crt", verdict, now)
-    if (boot / "township.pub").is_file():
+    if file_problem(boot / "township.pub") is None:
         check_township_key(boot / "township.pub", config.uplink.config_public_key, verdict)
     report.problems.extend(p.text() for p in verdict.problems)
     report.warnings.extend(p.text() for p in verdict.warnings)
