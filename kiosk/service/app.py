@@ -293,7 +293,7 @@ class PartFailed(StartupError):
         self.zh, self.en = f"设备无法启动：{zh}无法使用", f"The kiosk cannot start: {en}: {reason}"
 
 
-def _open(part: str, build: Callable[[], T]) -> T:
+def open_part(part: str, build: Callable[[], T]) -> T:
     """`build()`, or `PartFailed` naming the part, whatever the driver raised (a `pygame.error` for a
     missing KMS/DRM display, an `OSError` for a missing /dev/i2c-1, an `ImportError` for a library)."""
     try:
@@ -314,12 +314,12 @@ def open_hardware(config: KioskConfig, clock: Clock) -> Hardware:
         raise StartupError(NO_TRUST_LIST)
     return Hardware(
         clock=clock,
-        trust_list=_open("trust_list", lambda: TrustList.from_file(config.health_pass.trust_list)),
-        sensor=_open("sensor", lambda: build_sensor(config, clock)),
-        camera=_open("camera", lambda: build_camera(config, clock)),
-        decoder=_open("decoder", lambda: build_decoder(config)),
-        signals=_open("signals", lambda: build_signals(config, clock)),
-        display=_open("display", lambda: build_display(config)),
+        trust_list=open_part("trust_list", lambda: TrustList.from_file(config.health_pass.trust_list)),
+        sensor=open_part("sensor", lambda: build_sensor(config, clock)),
+        camera=open_part("camera", lambda: build_camera(config, clock)),
+        decoder=open_part("decoder", lambda: build_decoder(config)),
+        signals=open_part("signals", lambda: build_signals(config, clock)),
+        display=open_part("display", lambda: build_display(config)),
         clock_sync=SystemClockSync(),
         voice=build_voice(config),
     )
