@@ -314,6 +314,10 @@ class DisplayConfig(_Section):
         "auto", title="SDL video driver", description="`kmsdrm` on a Pi with no desktop; `dummy` headless.")
     width: int = Field(1024, ge=320, le=3840, title="Width", description="Panel width (px).")
     height: int = Field(600, ge=240, le=3840, title="Height", description="Panel height (px).")
+    short_side_mm: float = Field(86.0, ge=30.0, le=3000.0, title="Panel short side (mm)",
+                                 description="The active area's short side, in millimetres: text is sized from it to "
+                                             "be legible from 1 m (Raspberry Pi 7\" Touch Display 86; HyperPixel 4.0 "
+                                             "52; HyperPixel 4.0 Square 72; a 10.1\" 1280×800 panel 136).")
     fullscreen: bool = Field(False, title="Full screen", description="True on the kiosk.")
     fps: float = Field(20.0, ge=2.0, le=60.0, title="Frame rate",
                        description="Frames drawn per second in real time (sensor and camera work in threads).")

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kiosk.checkpoint import PolicyInForce
 from kiosk.clocksync import ClockSync
@@ -32,6 +32,9 @@ from kiosk.loop import Kiosk, Voice
 from kiosk.outbox import Outbox
 from kiosk.ports import Clock, Display, FrameSource, QrDecoder, Signals, ThermalSensor
 from kiosk.uplink import MqttUplink
+
+if TYPE_CHECKING:
+    from ui.display import ScreenRenderer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -252,16 +255,25 @@ def build_decoder(config: KioskConfig) -> QrDecoder:
         raise StartupError(f"camera.decoder = \"{c.decoder}\": {exc}") from None
 
 
-def build_display(config: KioskConfig) -> Display:
-    from ui.display import PygameDisplay, ScreenRenderer
+def screen_renderer(config: KioskConfig) -> ScreenRenderer:
+    """The screens as this site's panel shows them: its privacy notice and place code, and text sized
+    for its short side (`display.short_side_mm`), so the legibility rule holds in millimetres."""
+    from ui.display import ScreenRenderer
     from ui.site import SiteNotice
 
     d = config.display
     notice = SiteNotice(retention_days=float(config.storage.retention_days),
                         recipient=d.privacy_recipient, place_code=d.place_code)
+    return ScreenRenderer(site=notice, short_side_mm=d.short_side_mm)
+
+
+def build_display(config: KioskConfig, *, title: str = "Checkpoint kiosk") -> Display:
+    from ui.display import PygameDisplay
+
+    d = config.display
     return PygameDisplay(size=(d.width, d.height), fullscreen=d.fullscreen,
-                         driver=None if d.driver == "auto" else d.driver, title="Checkpoint kiosk",
-                         renderer=ScreenRenderer(site=notice))
+                         driver=None if d.driver == "auto" else d.driver, title=title,
+                         renderer=screen_renderer(config))
 
 
 def stop_on_signals() -> threading.Event:

@@ -178,6 +178,7 @@ def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Loc
         else:
             found[key] = path  # type: ignore[assignment]
 
+    legibility_warning(config, problem)
     if "health_pass.trust_list" in found:
         trust_list_problem(found["health_pass.trust_list"], verdict)
     if "uplink.ca_file" in found:
@@ -195,6 +196,38 @@ def named_files(config: KioskConfig) -> dict[str, str]:
     if up.enabled and up.tls:
         named |= {"uplink.ca_file": up.ca_file, "uplink.cert_file": up.cert_file, "uplink.key_file": up.key_file}
     return {key: value for key, value in named.items() if value}
+
+
+def legibility_warning(config: KioskConfig, problem: Callable[..., None]) -> None:
+    """A warning when some screen cannot keep the legibility rule on the configured panel (`ui.panel`:
+    rendered at its size, for its short side in mm).  The kiosk still runs: smaller text beats none."""
+    d = config.display
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # stdout is the command's answer, not pygame's
+    try:
+        from ui.fonts import FontNotFoundError
+        from ui.panel import shortfalls
+    except ImportError:  # pragma: no cover - pygame is a dependency
+        return
+    try:
+        found = shortfalls((d.width, d.height), d.short_side_mm, place_code=bool(d.place_code.strip()))
+    except FontNotFoundError:
+        problem("display.short_side_mm", "这台机器上没有中文字体，无法检查屏幕文字是否清晰可读",
+                "no CJK font on this machine: the screens' legibility cannot be checked here", warning=True)
+        return
+    if not found:
+        return
+    shown = found[:4]
+    zh = "；".join(f"{f.screen}（{f.key} 只有 {f.mm:g} mm，需 {f.need_mm:g} mm）" for f in shown)
+    en = "; ".join(f"{f.screen} ({f.key} {f.mm:g} mm, needs {f.need_mm:g} mm)" for f in shown)
+    more_zh, more_en = (f"；另有 {len(found) - 4} 个", f"; {len(found) - 4} more") if len(found) > 4 else ("", "")
+    size = f"{d.width}×{d.height}"
+    problem("display.short_side_mm",
+            f"在 {size}、短边 {d.short_side_mm:g} mm 的屏幕上，{len(found)} 个画面的文字小于可读的下限"
+            f"（1 米外；近看的小字 0.5 米）：{zh}{more_zh}。请核对 display.short_side_mm，或换更大的屏幕",
+            f"on a {size} panel with a {d.short_side_mm:g} mm short side, {len(found)} screen(s) have words smaller "
+            f"than legible (from 1 m; the small print from 0.5 m): {en}{more_en}. Check display.short_side_mm, "
+            "or use a larger panel",
+            warning=True, shown=f" = {d.short_side_mm:g}")
 
 
 def is_loopback(host: str) -> bool:

@@ -135,9 +135,7 @@ def _display(config: KioskConfig, headless: bool) -> Display | None:
         headless = True
     if headless:
         return None
-    from ui.display import PygameDisplay
+    from kiosk.service import build_display
 
-    driver = None if config.display.driver == "auto" else config.display.driver
-    return PygameDisplay(size=(config.display.width, config.display.height), fullscreen=config.display.fullscreen,
-                         driver=driver, title="Checkpoint kiosk (demo)")
+    return build_display(config, title="Checkpoint kiosk (demo)")
 
