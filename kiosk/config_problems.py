@@ -427,6 +427,9 @@ _TOML_WORDS = {
 _AFTER_VALUE = (
     (re.compile(r"\d\s*(°|℃|℉|度)"), "数字不带单位：写 37.3，不要写 37.3 °C 或 37.3℃",
      "numbers take no unit: write 37.3, not 37.3 °C or 37.3℃"),
+    (re.compile(r"=\s*[-+]?[\d.]+\s*(mm|cm|px|ms|s|h|毫米|厘米|像素|毫秒|秒|小时)\s*(#|$)"),
+     "数字不带单位：单位在键名里（short_side_mm = 86，不要写 86 mm）",
+     "numbers take no unit: the key's name says it (short_side_mm = 86, not 86 mm)"),
     (re.compile(r"=\s*[-+]?\d+,\d"), "小数点用英文句点：写 37.3，不要写 37,3", "the decimal point is a full stop: "
      "write 37.3, not 37,3"),
     (re.compile(r"=\s*[A-Za-z\u4e00-\u9fff]"), "文字要加引号，例如 \"abc\"", "text needs quotes, e.g. \"abc\""),

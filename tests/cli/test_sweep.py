@@ -157,6 +157,8 @@ CASES = [
       kiosk__toml=ready() + '[display]\nshort_side_mm = "86"\n'),
     C("panel size in inches", "config check {d}/kiosk.toml", 1, "display.short_side_mm = 7: must be at least 30",
       kiosk__toml=ready() + "[display]\nshort_side_mm = 7\n"),
+    C("panel size with its unit", "config check {d}/kiosk.toml", 1, "numbers take no unit: the key's name says it",
+      kiosk__toml=ready() + "[display]\nshort_side_mm = 86 mm\n"),
     C("key above any section", "config check {d}/kiosk.toml", 1, "unknown key — it belongs in [policy]",
       kiosk__toml="fever_c = 37.3\n" + ready()),
     C("trust list with a byte-order mark", "config check {d}/kiosk.toml", 0, "OK", kiosk__toml=ready(),
