@@ -1,17 +1,25 @@
 """A county day into a database already holding 30 days: ingest rate, Today page and day report p95.
 
     .venv/bin/python bench/township_day.py [--kiosks 200] [--visitors 2000] [--days 30]
-                                           [--backlog 100000] [--sqlite-days 7] [--runs 20]
+                                           [--backlog 100000] [--documented-backlog 10000]
+                                           [--sqlite-days 7] [--runs 20]
 
 1. History: `--days` finished days in PostgreSQL (a throwaway cluster, fsync on), each a county
    day (kiosks × visitors entries, 1 % alerts, health every minute, one daily summary per kiosk),
-   written by SQL (`generate_series`) into the day partitions: the set-up, not measured.
-2. Backlog after an outage (measured): the listener's persistent session exists, the listener is
-   down; `--backlog` messages of the county day (entries, alerts, health in the day's proportions)
-   are queued by a real mosquitto; then `township listen --database-url` starts and the time
-   until every message is committed (and acked) is the sustained ingest rate, through MQTT,
-   paho, the batch commits, the receipts.  The rest of the county day is written through the
-   same store (`PgEventStore.add_many`, batches of 500) and timed too.
+   written by SQL (`generate_series`) into the day partitions, with the alerts' console rows
+   (mostly closed, with dispositions and clinical readings): the set-up, not measured.
+2. Backlog after an outage (measured), twice, with the two mosquitto configurations:
+   a. the documented one (config/mosquitto: `autosave_on_changes true`, `autosave_interval 1`, the
+      queue saved on every change), with `--documented-backlog` messages: mosquitto rewrites its
+      whole file on each save, so queueing (and draining) a backlog costs it time that grows with
+      the backlog; both rates are printed;
+   b. persistence saved on exit only (`autosave_interval 0`), with `--backlog` messages: what the
+      listener and PostgreSQL sustain when the broker is not the bottleneck (EMQX's case).
+   Each time the listener's persistent session exists and the listener is down; the messages of
+   the county day (entries, alerts, health in the day's proportions) are queued; then `township
+   listen --database-url` starts and the time until every message is committed (and acked) is the
+   sustained ingest rate, through MQTT, paho, the batch commits, the receipts.  The rest of the
+   county day is written through the same store (`PgEventStore.add_many`, batches of 500), timed.
 3. Reads (measured, `--runs` each, p50/p95): the Today page and the day report page rendered
    by the console's own views (Django test client, a logged-in county user), the .xlsx export;
    beside them the landed SQLite report (`township.report.daily_report`) on the same county day
@@ -79,7 +87,15 @@ SELECT 'town-' || lpad((k % {TOWNSHIPS})::text, 2, '0'), 'site-' || lpad(k::text
        'alerts', {visitors // 100}, 'decisions', jsonb_build_object('PASS', {visitors - visitors // 100}, 'STOP',
        {visitors // 100}), 'reasons', jsonb_build_object('fever', {visitors // 100}), 'in_service_s', 86400)
 FROM generate_series(0, {kiosks - 1}) k"""
-    return [entry, health, daily]
+    alerts = f"""
+INSERT INTO console_alert (township, site, kiosk, event_id, day, at, received_at, decision, reasons, temperature_c,
+                           name, policy_version, state, acknowledged_at, closed_at, disposition, clinical_c, note)
+SELECT township, site, kiosk, event_id, day, at, received_at, 'STOP', '["fever"]'::jsonb, temperature_c, name,
+       policy_version, 'closed', at + interval '2 minutes', at + interval '20 minutes',
+       (ARRAY['remeasured_normal', 'fever_clinic', 'left', 'false_alarm'])[1 + (hashtext(event_id) & 3)],
+       CASE WHEN hashtext(event_id) & 3 < 2 THEN temperature_c - 0.1 * (hashtext(event_id) & 7) END, ''
+FROM feed_entry WHERE day = {d} AND alert"""
+    return [entry, health, daily, alerts]
 
 
 def county_day(day: dt.date, kiosks: int, visitors: int, rng: random.Random) -> list[tuple[str, bytes]]:
@@ -151,7 +167,9 @@ def main() -> int:
     ap.add_argument("--kiosks", type=int, default=200)
     ap.add_argument("--visitors", type=int, default=2000)
     ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--backlog", type=int, default=100_000)
+    ap.add_argument("--backlog", type=int, default=100_000, help="queued by a broker saving on exit only")
+    ap.add_argument("--documented-backlog", type=int, default=10_000,
+                    help="queued by the documented broker configuration (saved on every change)")
     ap.add_argument("--sqlite-days", type=int, default=7)
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
@@ -182,26 +200,17 @@ def main() -> int:
                     con.execute(statement)
                 print(f"\rhistory: {i + 1}/{args.days} days", end="", flush=True)
             con.execute("ANALYZE")
-            rows = con.execute("SELECT (SELECT count(*) FROM feed_entry), "
-                               "(SELECT count(*) FROM feed_health)").fetchone()
+            rows = con.execute("SELECT (SELECT count(*) FROM feed_entry), (SELECT count(*) FROM feed_health), "
+                               "(SELECT count(*) FROM console_alert)").fetchone()
             size = con.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()
-        print(f"\rhistory: {args.days} days, {rows[0]:,} entries, {rows[1]:,} health reports, {size[0]} "
+        print(f"\rhistory: {args.days} days, {rows[0]:,} entries, {rows[1]:,} health reports, {rows[2]:,} "
+              f"alerts held by the console, {size[0]} "
               f"(set-up {time.monotonic() - t0:.0f} s)")
 
         rng = random.Random(14)
         messages = county_day(day, args.kiosks, args.visitors, rng)
-        backlog = messages[:args.backlog]
-        rest = messages[args.backlog:]
         print(f"county day {day}: {len(messages):,} messages ({args.kiosks} kiosks × {args.visitors} visitors, "
               f"health every minute, daily summaries)")
-
-        broker = stack.mosquitto(work, save_every_change=False)
-        procs.append(broker)
-        first = stack.listener(work, broker.port, dsn, client_id="bench-listener")  # makes the persistent session
-        first.stop()
-        published = publish_backlog(broker.port, backlog)
-        print(f"backlog: {len(backlog):,} messages queued by mosquitto while the listener was down "
-              f"({len(backlog) / published:,.0f}/s published)")
 
         def committed() -> int:
             with psycopg.connect(dsn) as con:
@@ -210,17 +219,35 @@ def main() -> int:
                                        "(SELECT count(*) FROM feed_daily WHERE day = %s)",
                                        (day, day, day)).fetchone()[0])
 
-        t0 = time.monotonic()
-        listener = stack.listener(work, broker.port, dsn, client_id="bench-listener")
-        procs.append(listener)
-        while committed() < len(backlog):
-            if time.monotonic() - t0 > 1800:
-                raise RuntimeError("the backlog did not drain in 30 minutes")
-            time.sleep(0.2)
-        drain = time.monotonic() - t0
-        print(f"INGEST through MQTT (listener start → last of the backlog committed): {len(backlog) / drain:,.0f} "
-              f"messages/s ({len(backlog):,} in {drain:.1f} s, incl. connecting)")
-        listener.stop()
+        documented = messages[:args.documented_backlog]
+        backlog = messages[args.documented_backlog:args.documented_backlog + args.backlog]
+        rest = messages[args.documented_backlog + args.backlog:]
+        for name, batch, save in (("documented broker configuration (autosave_on_changes, every change saved)",
+                                   documented, True),
+                                  ("broker saving on exit only (autosave_interval 0)", backlog, False)):
+            if not batch:
+                continue
+            folder = work / ("documented" if save else "unsaved")
+            folder.mkdir()
+            broker = stack.mosquitto(folder, save_every_change=save)
+            procs.append(broker)
+            first = stack.listener(folder, broker.port, dsn, client_id="bench-listener")  # the persistent session
+            first.stop()
+            published = publish_backlog(broker.port, batch)
+            before = committed()
+            t0 = time.monotonic()
+            listener = stack.listener(folder, broker.port, dsn, client_id="bench-listener")
+            procs.append(listener)
+            while committed() < before + len(batch):
+                if time.monotonic() - t0 > 3600:
+                    raise RuntimeError("the backlog did not drain in an hour")
+                time.sleep(0.2)
+            drain = time.monotonic() - t0
+            print(f"INGEST through MQTT, {name}: {len(batch):,} messages queued at {len(batch) / published:,.0f}/s "
+                  f"while the listener was down, drained at {len(batch) / drain:,.0f} messages/s "
+                  f"({drain:.1f} s, listener start → last committed, incl. connecting)", flush=True)
+            listener.stop()
+            broker.stop()
 
         with PgEventStore(dsn) as store:
             t0 = time.monotonic()
@@ -249,6 +276,7 @@ def read_pages(dsn: str, day: dt.date, kiosks: int, runs: int) -> None:
     os.environ["TOWNSHIP_DATABASE_URL"] = dsn
     os.environ["DJANGO_SETTINGS_MODULE"] = "township.console.settings"
     os.environ["TOWNSHIP_TIME_ZONE"] = "Asia/Shanghai"
+    os.environ.setdefault("TOWNSHIP_SECRET_KEY", "bench-" + "x" * 40)
     import django
 
     django.setup()
@@ -275,13 +303,17 @@ def read_pages(dsn: str, day: dt.date, kiosks: int, runs: int) -> None:
     user.groups.add(Group.objects.get(name="viewer"))
     client = Client()
     client.force_login(user)
-    for name, url in (("Today page", f"/?day={day}"), ("day report page", f"/reports/?kind=day&day={day}"),
-                      ("month report page", f"/reports/?kind=month&day={day}"),
-                      ("day report .xlsx", f"/reports/xlsx/?kind=day&day={day}")):
+    for name, method, url in (("Today page", "get", f"/?day={day}"),
+                              ("day report page", "get", f"/reports/?kind=day&day={day}"),
+                              ("month report page", "get", f"/reports/?kind=month&day={day}"),
+                              ("Alerts page (the closed alerts held)", "get", "/alerts/"),
+                              ("Kiosks page (bias from the closed alerts)", "get", "/kiosks/"),
+                              ("day report .xlsx (POST)", "post", "/reports/xlsx/")):
         samples = []
         for _ in range(runs):
             t0 = time.monotonic()
-            response = client.get(url)
+            response = (client.post(url, {"kind": "day", "day": day.isoformat()}) if method == "post"
+                        else client.get(url))
             samples.append(time.monotonic() - t0)
             assert response.status_code == 200, (url, response.status_code)
         print(f"READ {name} ({kiosks} sites): {percentiles(samples)}")

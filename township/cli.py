@@ -28,11 +28,15 @@ def _tls(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return tls_context(args.ca or "", args.tls_cert or "", args.tls_key or "")
 
 
-def _open_store(args: argparse.Namespace) -> Any:
-    """SQLite (`--db FILE`) or PostgreSQL (`--database-url`, or TOWNSHIP_DATABASE_URL)."""
+def _database_url(args: argparse.Namespace) -> str | None:
     import os
 
-    url = getattr(args, "database_url", None) or (None if args.db else os.environ.get("TOWNSHIP_DATABASE_URL"))
+    return getattr(args, "database_url", None) or (None if args.db else os.environ.get("TOWNSHIP_DATABASE_URL"))
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    """SQLite (`--db FILE`) or PostgreSQL (`--database-url`, or TOWNSHIP_DATABASE_URL)."""
+    url = _database_url(args)
     if url:
         from township.ingest import PgEventStore
 
@@ -49,9 +53,32 @@ def _open_store(args: argparse.Namespace) -> Any:
     return EventStore(args.db)
 
 
+def _wait_for_store(args: argparse.Namespace, should_stop: Any) -> Any:
+    """The store, waiting for a database nobody answers for yet (0.5 s doubling to 5 s, a log line per try,
+    like the broker); None if stopped meanwhile.  A refusal or a wrong URL is raised: a person must look."""
+    import time
+
+    from township.ingest.pgstore import DatabaseUnreachable
+
+    log = logging.getLogger("township.listener")
+    delay = 0.5
+    while True:
+        try:
+            return _open_store(args)
+        except DatabaseUnreachable as exc:
+            log.warning("township listen: waiting for the database (%s); retrying in %.1f s", exc, delay)
+            end = time.monotonic() + delay
+            while time.monotonic() < end:
+                if should_stop():
+                    return None
+                time.sleep(0.1)
+            delay = min(delay * 2, 5.0)
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
-    """Exit codes: 0 stopped (SIGTERM/SIGINT/--duration), 1 the broker refused us, 2 bad arguments/store,
-    3 the store failed while running (nothing it did not commit was acknowledged)."""
+    """Exit codes: 0 stopped (SIGTERM/SIGINT/--duration), 1 the broker refused us, 2 bad arguments/store (a
+    wrong database URL, a database not migrated, the sealing key with PostgreSQL), 3 the store failed while
+    running (nothing it did not commit was acknowledged).  A database or broker nobody answers is waited for."""
     import logging
 
     from kiosk.feed.sealing import SubjectOpener
@@ -69,12 +96,19 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.seal_key and _database_url(args):
+        print("township listen: --seal-key is for the SQLite store only: with PostgreSQL the subject ids stay "
+              "sealed in the database and are opened one at a time in the console (privacy role, audited); "
+              "give the key to the console (TOWNSHIP_KEYS_DIR), not to the listener", file=sys.stderr)
+        return 2
     try:
         opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
-        store = _open_store(args)
-    except Exception as exc:  # a missing key file, an unreachable or unmigrated database: say so, no traceback
-        print(f"township listen: {exc}", file=sys.stderr)
+        store = _wait_for_store(args, lambda: stopping)
+    except Exception as exc:  # a missing key file, a refused, wrong or unmigrated database: say so, no traceback
+        print(f"township listen: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    if store is None:
+        return 0
     with store:
         listener = Listener(store, BrokerAddress.parse(args.broker), township=args.township,
                             client_id=args.client_id, opener=opener, share=args.share, tls=_tls(args))
@@ -200,7 +234,8 @@ def build_parser(prog: str = "township") -> argparse.ArgumentParser:
                        "the console's schema (`township migrate`)")
     listen.add_argument("--township", default="+", help="township id (default: every township we may read)")
     listen.add_argument("--client-id", help="fixed client id of the persistent session")
-    listen.add_argument("--seal-key", help="the township's X25519 private key (PEM): store subject ids unsealed")
+    listen.add_argument("--seal-key", help="with --db only: the township's X25519 private key (PEM), to store "
+                        "subject ids unsealed in the SQLite file (refused with PostgreSQL: the console unseals)")
     listen.add_argument("--share", help="join shared-subscription group GROUP ($share/GROUP/...)")
     listen.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: run)")
     listen.add_argument("--webhook", help="with --database-url: POST new alerts to this group-robot URL")

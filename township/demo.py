@@ -2,9 +2,13 @@
 
 A throwaway PostgreSQL and mosquitto, the listener, the console; sites registered with their
 responsible persons and deadlines; yesterday's visitors played through the real kiosk
-(`kiosk simulate --broker`) at every site but one, which never reports (未上报); a fever at
-site 1 today (the alert pops up); one kiosk agent per site staying online (health, policy acks).
-Users: demo/demo (admin, operator, privacy) and viewer/viewer (viewer).  Ctrl-C stops it all.
+(`kiosk simulate --broker`) at every site but the last, which never reports (未上报).  Site 1's
+yesterday comes last, once the console is up: its summary arrives after its deadline (迟报) and its
+fever pops up on the console.  Every simulated day is a finished one (yesterday): no summary of a
+day not yet over.  One kiosk agent per reporting site stays online (health, policy acks), each
+started after that kiosk's simulated run, so no two processes share a kiosk's MQTT client id.
+Users: demo/demo (admin, operator, privacy) and viewer/viewer (viewer).  Ctrl-C stops it all, and
+the township's private keys go with it (the logs stay).
 
 `python -m township.demo seed --database-url DSN --spec JSON` registers sites and users (the
 browser tests use it too).
@@ -28,15 +32,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "tests" / "scenarios"
 TRUST = ROOT / "tests" / "corpus" / "trust-list.json"
 ZONE = "Asia/Shanghai"
+TOWNSHIP = "demo-township"
 NAMES = ["张*明", "李*华", "王*芳", "赵*强", "陈*静", "刘*伟"]
 
 
-def default_spec(n_sites: int, deadline: str = "09:00:00", last_deadline: str = "00:30:00") -> dict[str, Any]:
-    """`n_sites` sites; the last one (which never reports in the demo) is due at 00:30, so it shows 未上报."""
+def default_spec(n_sites: int, deadline: str = "23:59:59", early: str = "00:30:00") -> dict[str, Any]:
+    """`n_sites` sites.  Site 1 (reporting late in the demo) and the last (never reporting) are due at
+    00:30, so they show 迟报 and 未上报; the others are due at the end of the day and report on time."""
     return {"county": {"code": "demo-county", "name": "示范县"},
-            "township": {"code": "demo-township", "name": "示范镇"},
+            "township": {"code": TOWNSHIP, "name": "示范镇"},
             "sites": [{"code": f"site-{i}", "name": f"示范场所{i}号", "responsible": NAMES[i % len(NAMES)],
-                       "phone": f"1380000{i:04d}", "deadline": last_deadline if i == n_sites else deadline,
+                       "phone": f"1380000{i:04d}", "deadline": early if i in (1, n_sites) else deadline,
                        "kiosks": ["kiosk-1"]}
                       for i in range(1, n_sites + 1)],
             "users": [{"name": "demo", "password": "demo", "roles": ["admin", "operator", "privacy"]},
@@ -64,7 +70,7 @@ def seed(spec: dict[str, Any]) -> None:
         user.is_staff = "admin" in u["roles"]
         user.save()
         user.groups.set(Group.objects.filter(name__in=u["roles"]))
-        Profile.objects.update_or_create(user=user, defaults={"township": township})
+        Profile.objects.update_or_create(user=user, defaults={"township": township, "county": None})
 
 
 def kiosk_toml(work: Path, township: str, site: str, kiosk: str, broker_port: int, keys: dict[str, str]) -> Path:
@@ -95,6 +101,8 @@ def simulate(config: Path, scenario: Path, broker_port: int, out: Path) -> subpr
 
 
 def run(*, port: int = 8000, sites: int = 4) -> int:
+    import secrets
+    import shutil
     import signal
 
     from township import stack
@@ -106,6 +114,7 @@ def run(*, port: int = 8000, sites: int = 4) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)  # stopped by a service manager: clean up like Ctrl-C
     work = Path(tempfile.mkdtemp(prefix="township-demo-"))
+    keys_dir = work / "keys"
     procs: list[stack.Proc] = []
     cluster = Cluster()  # its own folder, owned by the postgres user
     try:
@@ -113,35 +122,40 @@ def run(*, port: int = 8000, sites: int = 4) -> int:
         cluster.start()
         dsn = cluster.create_database("township")
         migrate(dsn)
-        keys = generate(work / "keys")
+        keys = generate(keys_dir / TOWNSHIP)  # the township's own pair, where the console looks for it
         broker = stack.mosquitto(work)
         procs.append(broker)
         subprocess.run([sys.executable, "-m", "township.demo", "seed", "--database-url", dsn, "--spec",
                         json.dumps(default_spec(sites))], check=True)
-        procs.append(stack.listener(work, broker.port, dsn, township="demo-township"))
+        procs.append(stack.listener(work, broker.port, dsn, township=TOWNSHIP))
         env = {"TOWNSHIP_DATABASE_URL": dsn, "TOWNSHIP_BROKER": f"mqtt://127.0.0.1:{broker.port}",
-               "TOWNSHIP_SIGNING_KEY": str(work / "keys" / "config-signing.pem"),
-               "TOWNSHIP_SEAL_KEY": str(work / "keys" / "seal.pem"), "TOWNSHIP_TIME_ZONE": ZONE}
+               "TOWNSHIP_KEYS_DIR": str(keys_dir), "TOWNSHIP_TIME_ZONE": ZONE,
+               "TOWNSHIP_SECRET_KEY": secrets.token_urlsafe(48)}
         console = stack.console(work, env, port=port)
         procs.append(console)
         tz = ZoneInfo(ZONE)
         yesterday = dt.datetime.now(tz).date() - dt.timedelta(days=1)
         morning = dt.datetime.combine(yesterday, dt.time(9, 30), tz).timestamp()
-        configs = {i: kiosk_toml(work, "demo-township", f"site-{i}", "kiosk-1", broker.port, keys)
+        configs = {i: kiosk_toml(work, TOWNSHIP, f"site-{i}", "kiosk-1", broker.port, keys)
                    for i in range(1, sites + 1)}
-        print("demo: playing yesterday at every site but the last (it never reports)", flush=True)
-        for i in range(1, sites):
-            source = "every-reason.json" if i == 1 else ("rush-40.json" if i % 2 == 0 else "two-people.json")
-            simulate(configs[i], scenario_at(work, source, morning + i * 600, f"y{i}"), broker.port,
-                     work / f"y{i}.jsonl")
-        for i in range(1, sites):
+
+        def agent(i: int) -> None:
             procs.append(stack._spawn(f"agent-{i}", [sys.executable, "-m", "township.kioskagent", "--config",
                                                      str(configs[i])], work))
-        print("demo: a fever at site-1 now", flush=True)
-        simulate(configs[1], scenario_at(work, "fever-edge.json", time.time(), "today"), broker.port,
-                 work / "today.jsonl")
+
+        print(f"demo: playing yesterday at sites 2..{sites - 1} (site-{sites} never reports)", flush=True)
+        for i in range(2, sites):
+            source = "rush-40.json" if i % 2 == 0 else "two-people.json"
+            simulate(configs[i], scenario_at(work, source, morning + i * 600, f"y{i}"), broker.port,
+                     work / f"y{i}.jsonl")
+            agent(i)  # online from now on, after its own run: one client id, one process
         print(f"\n  township console: http://127.0.0.1:{console.port}/   login demo / demo  (viewer / viewer)\n"
               "  Ctrl-C to stop\n", flush=True)
+        time.sleep(5)
+        print("demo: site-1's yesterday arrives now, late, with a fever: it pops up on the console", flush=True)
+        simulate(configs[1], scenario_at(work, "every-reason.json", morning + 600, "y1"), broker.port,
+                 work / "y1.jsonl")
+        agent(1)
         while all(p.popen.poll() is None for p in procs):
             time.sleep(1)
         print("demo: a process stopped; see the logs in", work, file=sys.stderr)
@@ -155,7 +169,8 @@ def run(*, port: int = 8000, sites: int = 4) -> int:
         for p in reversed(procs):
             p.stop()
         cluster.stop()
-        print(f"demo: stopped (logs kept in {work})", file=sys.stderr)
+        shutil.rmtree(keys_dir, ignore_errors=True)  # the township's private keys never outlive the demo
+        print(f"demo: stopped (logs kept in {work}; the keys removed)", file=sys.stderr)
 
 
 def register(actions: Any) -> None:

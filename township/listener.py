@@ -8,7 +8,10 @@
   only once the event is in SQLite.  A listener killed in between gets the message again, and
   the event id drops the duplicate.
 * **Scale-out**: with `--share GROUP` it subscribes `$share/GROUP/...`, so several listeners
-  behind a clustered broker split the township's traffic (see config/mosquitto/README.md).
+  behind a clustered broker split the township's traffic (see config/mosquitto/README.md); each
+  also subscribes the kiosks' statuses unshared, since a shared subscription gets no retained
+  message and would split one kiosk's online/offline among members.  Every message is stamped with
+  the time paho handed it over, so the store keeps the newest status whatever batch it comes in.
 * paho's thread only queues; storing, unsealing and printing happen on the caller's thread.
 * **No poison message**: a message that cannot be handled (not UTF-8 JSON, or anything else that
   raises) is counted, logged without its content, and acknowledged, so the broker does not hand it
@@ -58,6 +61,7 @@ class _Message:
     mid: int
     qos: int
     event_id: str | None
+    received_at: float | None = None  # when paho handed it over: the order of statuses, whatever a batch waits
 
 
 class Listener:
@@ -80,6 +84,10 @@ class Listener:
         self.clock = clock
         base = township_filter(township) if township != "+" else f"{ROOT}/+/#"
         self.filter = f"$share/{share}/{base}" if share else base
+        # A shared subscription gets no retained messages and splits the statuses among the members, so
+        # a Last Will could land after a later "online" on another member: each member also takes every
+        # status itself (retained ones included), in the broker's order.
+        self.filters = [self.filter] + ([f"{ROOT}/{township}/+/+/status"] if share else [])
         self.client_id = client_id or f"township-listener-{township if township != '+' else 'all'}"
         self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
         self.stored = self.duplicates = self.alerts = self.rejected = 0
@@ -125,7 +133,7 @@ class Listener:
         return True
 
     def _subscribe(self) -> None:
-        self._client.subscribe(self.filter, qos=1)
+        self._client.subscribe([(f, 1) for f in self.filters])
 
     def _on_reconnect(self, client: Any, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
         try:
@@ -138,7 +146,8 @@ class Listener:
         try:
             props = getattr(msg, "properties", None)
             event_id = dict(getattr(props, "UserProperty", None) or ()).get("event_id")
-            self._inbox.put(_Message(str(msg.topic), bytes(msg.payload), int(msg.mid), int(msg.qos), event_id))
+            self._inbox.put(_Message(str(msg.topic), bytes(msg.payload), int(msg.mid), int(msg.qos), event_id,
+                                     self.clock()))
         except Exception:
             log.exception("listener: could not queue a message")
 
@@ -194,7 +203,8 @@ class Listener:
         if where is None:
             return None  # the township's own retained configuration, echoed to a township-wide subscription
         township, site, kiosk, kind = where
-        return Incoming(township, site, kiosk, kind, message.payload, self.clock(), message.event_id,
+        received = message.received_at if message.received_at is not None else self.clock()
+        return Incoming(township, site, kiosk, kind, message.payload, received, message.event_id,
                         self._unseal(message.payload, kind))
 
     def _store_all(self, batch: list[_Message]) -> list[Stored | None]:

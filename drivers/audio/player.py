@@ -21,6 +21,7 @@ SCREEN_PROMPTS: Mapping[Screen, str] = {
     Screen.PASS: "pass",
     Screen.STOP: "stop",
     Screen.STEP_CLOSER: "step_closer",
+    Screen.FAULT: "fault",  # the manual check: the visitor waits for staff, and is told so, not only shown
 }
 
 

@@ -27,7 +27,7 @@ from kiosk.errors import KioskError
 
 #: espeak-ng voice per catalogue language (`cmn` is Mandarin).
 VOICES = {"zh": "cmn", "en": "en"}
-PROMPTS = ("pass", "stop", "step_closer")
+PROMPTS = ("pass", "stop", "step_closer", "fault")
 PAUSE_S = 0.35
 # espeak-ng's Mandarin voice speaks each syllable slowly: at its English pace a ten-character
 # prompt takes over 5 s.  Faster there, a touch slower than the default in English (a noisy hall).

@@ -9,7 +9,7 @@
 - `images.load_gray`: image files as luminance frames.
 
 Decoding off the render loop, one frame at a time, is the kiosk's camera worker
-(`kiosk.loop.workers.CameraFeed`); turning frame-by-frame reads into sightings is
+(`kiosk.loop.workers.CameraWorker`); turning frame-by-frame reads into sightings is
 `kiosk.checkpoint.sightings`.
 
 Importing this package loads neither zbar, zxing nor Pillow: the front names the decoders and

@@ -3,9 +3,13 @@
 The parts:
 
 * `Checkpoint` (`kiosk.checkpoint.machine`): the state machine; frames, codes and time in,
-  the screen and each `VisitorOutcome` out;
-* `decide`, `PolicyInForce` (`kiosk.checkpoint.policy`): the township's rules as one pure
-  function, and the one place the policy in force is held (every stage reads it there);
+  the screen (`kiosk.checkpoint.shown`) and each `VisitorOutcome` out; every visit belongs to one
+  tracked person (`kiosk.screening.tracking`) and ends with them;
+* `TakenReading` and the readings rule (`kiosk.checkpoint.readings`): re-measure, measure again,
+  and which reading a verdict rests on;
+* `decide`, `left`, `PolicyInForce` (`kiosk.checkpoint.policy`): the township's rules as pure
+  functions (PASS/STOP, or LEFT for a visitor who walked off), and the one place the policy in
+  force is held (every stage reads it there);
 * `CodeCheck`, `facts_of`, `verified_code` (`kiosk.checkpoint.code_check`): a decoded text made
   a `ScannedCode` (verified, cached, screened for replay, tied to its holder);
 * `ReplayGuard` (`kiosk.checkpoint.replay`): a code that let somebody in is no ticket for the next;
@@ -23,8 +27,19 @@ from kiosk.lazy import front
 
 if TYPE_CHECKING:
     from kiosk.checkpoint.code_check import VERIFY_CACHE_S, CodeCheck, CodeVerifier, facts_of, verified_code
-    from kiosk.checkpoint.machine import Checkpoint, Phase
-    from kiosk.checkpoint.policy import ALERT_REASONS, REASONS, CodeFacts, Decision, PolicyInForce, Verdict, decide
+    from kiosk.checkpoint.machine import Checkpoint
+    from kiosk.checkpoint.phase import Phase
+    from kiosk.checkpoint.policy import (
+        ALERT_REASONS,
+        REASONS,
+        CodeFacts,
+        Decision,
+        PolicyInForce,
+        Verdict,
+        decide,
+        left,
+    )
+    from kiosk.checkpoint.readings import TakenReading
     from kiosk.checkpoint.replay import ReplayGuard
     from kiosk.checkpoint.sightings import CodesInView, Sightings
     from kiosk.checkpoint.visit import ScannedCode, VerifiedCode, Visit, VisitorOutcome
@@ -37,12 +52,13 @@ _EXPORTS = {
     "CodeVerifier": "code_check",
     "CodesInView": "sightings",
     "Decision": "policy",
-    "Phase": "machine",
+    "Phase": "phase",
     "PolicyInForce": "policy",
     "REASONS": "policy",
     "ReplayGuard": "replay",
     "ScannedCode": "visit",
     "Sightings": "sightings",
+    "TakenReading": "readings",
     "VERIFY_CACHE_S": "code_check",
     "Verdict": "policy",
     "VerifiedCode": "visit",
@@ -50,6 +66,7 @@ _EXPORTS = {
     "VisitorOutcome": "visit",
     "decide": "policy",
     "facts_of": "code_check",
+    "left": "policy",
     "verified_code": "code_check",
 }
 __getattr__, __dir__ = front(__name__, _EXPORTS)
@@ -68,11 +85,13 @@ __all__ = [
     "ReplayGuard",
     "ScannedCode",
     "Sightings",
+    "TakenReading",
     "Verdict",
     "VerifiedCode",
     "Visit",
     "VisitorOutcome",
     "decide",
     "facts_of",
+    "left",
     "verified_code",
 ]  # the same names as _EXPORTS

@@ -1,5 +1,9 @@
 """The township's rules as one pure function: observations in, PASS or STOP with every reason out.
 
+A visitor who walks off before a decision is shown is `LEFT` (`left`): no verdict on them, only
+the alert reasons already established, so that a fever or a red code seen at the door still
+reaches the township at once.
+
 Nothing here reads a clock, a sensor or a file.  The vocabulary of reasons is the scenario
 format's, so decisions can be compared with expectations and counted per reason in reports.
 """
@@ -15,6 +19,7 @@ from kiosk.config import Mode, PolicyConfig
 class Verdict(enum.StrEnum):
     PASS = "PASS"
     STOP = "STOP"
+    LEFT = "LEFT"  # walked off before a decision was shown (`left`)
 
 
 # Every reason, in the order screens list them (most urgent first).
@@ -119,6 +124,18 @@ def decide(
         reasons.append("clock_unsynced")  # a STOP, never an alert: nothing is known against the visitor
     ordered = tuple(r for r in REASONS if r in reasons)
     return Decision(Verdict.STOP if ordered else Verdict.PASS, ordered)
+
+
+def left(code: CodeFacts | None, policy: PolicyConfig, now: float, *, fever: bool) -> Decision:
+    """A visitor who walked off before any decision was shown: LEFT, with the alert reasons
+    already established — `fever` once confirmed (`kiosk.checkpoint.readings.fever_established`),
+    and the code's alert reasons once a valid code was read.  Reasons that are not alerts (an
+    invalid code, a stale test) stopped nobody: the visitor is gone, nothing is decided on them.
+    """
+    reasons = {"fever"} if fever else set()
+    if code is not None and code.valid and not code.replayed:
+        reasons.update(r for r in _code_reasons(code, policy, now) if r in ALERT_REASONS)
+    return Decision(Verdict.LEFT, tuple(r for r in REASONS if r in reasons))
 
 
 class PolicyInForce:

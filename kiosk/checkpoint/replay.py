@@ -10,9 +10,10 @@ turned back into a code or linked to a person: after a restart even the kiosk ca
 What is and is not a replay:
 - the visitor's own phone, scanned on frame after frame during their visit, is not: nothing is
   remembered before the decision;
-- after the PASS, the same code in view within the checkpoint's `SAME_CODE_S` is the visitor
-  still holding up their phone and is ignored by the checkpoint before it gets here;
-- the same code later, within its validity, is flagged: `code_replayed`, a STOP;
+- after the PASS, the same code held up by the person just decided (the same thermal track, still
+  in the spot) is ignored by the checkpoint before it gets here;
+- the same code shown by anybody else (another track), within its validity, is flagged:
+  `code_replayed`, a STOP — known by what it says (`ScannedCode.replay_key`), however re-encoded;
 - HC1 certificates are never flagged: a certificate is meant to be shown again every day.
 - a PASS the outbox could not store (the screen shows FAULT instead) is still remembered: that
   visitor's phone will have a new code within a minute, which is never flagged.
@@ -86,7 +87,7 @@ class ReplayGuard:
         code = outcome.code
         if code is None or outcome.decision.verdict is not Verdict.PASS or not code.facts.valid:
             return
-        self.remember(code.key, code.code, wall)
+        self.remember(code.replay_key, code.code, wall)
 
     def _forget(self, wall: float) -> None:
         for tag in [t for t, until in self._until.items() if until < wall]:

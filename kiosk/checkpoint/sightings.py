@@ -12,9 +12,9 @@ for `hold_s`, so
   single frame read both: the kiosk must not decide on either and must say why.
 
 What it does *not* decide: whether a sighting is a new visitor for the checkpoint.  The
-checkpoint already ignores the code it just decided for `SAME_CODE_S` (a visitor still holding
-up their phone after PASS), and keeps the first valid code of a visit; this module only
-removes the frame-level flicker beneath those rules.  Texts stay in memory only while in view.
+checkpoint gives a code to the person standing alone in the spot (their thermal track), ignores
+the code of the person just decided while they linger, and keeps the first valid code of a
+visit; this module only removes the frame-level flicker beneath those rules.  Texts stay in memory only while in view.
 """
 
 from __future__ import annotations

@@ -3,18 +3,20 @@
 * `VerifiedCode`: what the verifier found in a code, typed: what the event, the replay guard and
   the holder's key need, the personal parts hidden from every repr;
 * `ScannedCode`: a decoded and verified QR code, known by a digest of its text and by its holder;
-* `Visit`: what the checkpoint has gathered about the visitor in front of it (the readings, the
-  code, how they stand), and the temperature a verdict on it rests on;
-* `VisitorOutcome`: the decision, handed to the loop to be stored and shown.
+* `Visit`: what the checkpoint has gathered about the visitor in front of it — the track they
+  are, their readings (`kiosk.checkpoint.readings`), the code they showed, how they stand;
+* `VisitorOutcome`: the decision (PASS, STOP, or LEFT for a visitor who walked off first), handed
+  to the loop to be stored and shown.
 
 Plain data; the state machine that fills a `Visit` in is `kiosk.checkpoint.machine.Checkpoint`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kiosk.checkpoint.policy import CodeFacts, Decision
+from kiosk.checkpoint.readings import TakenReading, fever_established, judged
 from kiosk.screening import Placement
 
 
@@ -36,25 +38,41 @@ class VerifiedCode:
     expires_at: int | None = None  # epoch seconds (`exp`), valid codes only
     subject_id: str | None = field(default=None, repr=False)
     name: str | None = field(default=None, repr=False)
+    identity_key: str | None = field(default=None, repr=False)  # what the code says, digested (`CodeIdentity.key`)
 
 
 @dataclass(frozen=True, slots=True)
 class ScannedCode:
-    """A decoded and verified QR code.  `key` is a digest of its text, never the text itself.
+    """A decoded and verified QR code.  `key` is a digest of its text.
 
     `person_key` names the holder across the codes their phone regenerates (a keyed hash of the
     pass's stable subject id, see `kiosk.checkpoint.code_check`); None: only the text is known.
+    `text` is the QR text itself, held in memory only while the visit lasts, so that the code can
+    be judged again at the moment of the decision (the clock, the policy, the trust list may have
+    changed since it was read); it is out of every repr and comparison, and `without_text` drops it
+    before the outcome leaves the checkpoint: it is never stored or logged.
     """
 
     key: str
     facts: CodeFacts
     code: VerifiedCode | None = None  # what the verifier found, carried into the event; None if it failed
     person_key: str | None = None
+    text: str | None = field(default=None, repr=False, compare=False)
+    time_unknown: bool = False  # refused on time alone (expired, stale, future) while the clock is unsynchronised
 
     @property
     def person(self) -> str:
         """Who showed the code, as far as the kiosk can tell: the person's key, else the code's."""
         return self.person_key or self.key
+
+    @property
+    def replay_key(self) -> str:
+        """What the replay guard knows the code by: what it *says* (issuer, subject, issue time),
+        so the same signed pass re-encoded is the same pass; the text's digest when nothing was read."""
+        return self.code.identity_key if self.code is not None and self.code.identity_key else self.key
+
+    def without_text(self) -> ScannedCode:
+        return self if self.text is None else replace(self, text=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,23 +84,27 @@ class VisitorOutcome:
     started_at: float
     decided_at: float
     uncertainty_c: float | None = None  # ± of temperature_c
+    readings: tuple[TakenReading, ...] = ()  # every reading taken of the visitor, in order
+    track: int | None = None  # the person decided (their thermal track)
 
 
 @dataclass(slots=True)
 class Visit:
+    """One visitor being checked: the track they are (None: the sensor could not see them), and
+    everything gathered of that track — it all ends with the track."""
+
     started_at: float
+    track: int | None = None
     in_range_at: float | None = None
     last_seen_at: float = 0.0
     code: ScannedCode | None = None
     code_at: float | None = None
-    first_reading_c: float | None = None
-    final_reading_c: float | None = None
-    remeasure_from: float | None = None
-    first_uncertainty_c: float | None = None
-    final_uncertainty_c: float | None = None
-    final_near: bool = False  # the final reading's band holds the threshold
+    pending: ScannedCode | None = None  # read while their track was settling: theirs once it has settled
+    pending_at: float | None = None
+    readings: list[TakenReading] = field(default_factory=list)
+    done: bool = False  # the readings are complete: a verdict can rest on them
+    remeasure_from: float | None = None  # measure again from then (the pause after a fever)
     remeasure_failed: bool = False  # a fever's re-measure came out cold: it cannot complete
-    await_empty: bool = False  # the visitor just decided may still stand in the spot: measure nobody yet
     cold: bool = False  # read cold: to be sent to warm up (or, on return, to staff)
     returning: bool = False  # their code was sent to warm up earlier
     sensor_failed: bool = False
@@ -90,20 +112,52 @@ class Visit:
     companion: bool = False
     unsteady: int = 0  # unsteady reading windows since the last reading: "hold still" when it grows
     several_codes_at: float | None = None  # when several codes were last in view
+    break_at: float | None = None  # the last frame their track went unseen in: evidence before it is not enough to pass
+
+    @property
+    def holds_nothing(self) -> bool:
+        """Nothing has been taken of anybody in this visit yet (no code, no reading, no cold reading)."""
+        return self.code is None and not self.readings and not self.cold and self.several_codes_at is None
+
+    @property
+    def code_now(self) -> ScannedCode | None:
+        """The code held, if it was read since the track was last unseen (else nobody knows whose it is now)."""
+        if self.code is None or (self.break_at is not None and (self.code_at or -1e18) < self.break_at):
+            return None
+        return self.code
+
+    @property
+    def first_reading_c(self) -> float | None:
+        return self.readings[0].c if self.readings else None
+
+    @property
+    def first_uncertainty_c(self) -> float | None:
+        return self.readings[0].uncertainty_c if self.readings else None
 
     def fever_shown(self, fever_c: float) -> bool:
         return self.first_reading_c is not None and self.first_reading_c >= fever_c
 
+    def fever_established(self, fever_c: float, *, remeasure: bool) -> bool:
+        return fever_established(self.readings, fever_c, remeasure=remeasure, remeasure_failed=self.remeasure_failed)
+
+    def outcome(self, decision: Decision, code: ScannedCode | None, now: float, *, fever: bool) -> VisitorOutcome:
+        """A visit ended without a verdict (LEFT): on its highest reading with a fever, else its last."""
+        readings = self.readings
+        top = max(readings, key=lambda r: r.c) if fever and readings else (readings[-1] if readings else None)
+        return VisitorOutcome(
+            decision=decision, temperature_c=top.c if top else None, first_reading_c=self.first_reading_c,
+            code=code.without_text() if code is not None else None, started_at=self.started_at, decided_at=now,
+            uncertainty_c=top.uncertainty_c if top else None, readings=tuple(readings), track=self.track)
+
     def judged_temperature(self, fever_c: float) -> tuple[float | None, float | None]:
         """The temperature the verdict rests on, and its ±; None: no valid measurement."""
-        final = None if self.sensor_failed else self.final_reading_c
-        if self.fever_shown(fever_c) and (final is None or (final < fever_c and self.final_near)):
-            # A fever that was shown is recorded.  Either the re-measure could not complete (the
-            # sensor failed, the visitor left, turned away or never came back into range), or it
-            # reads below the threshold with a band that still holds it: the kiosk cannot rule out
-            # a fever, so it decides conservatively on the fever reading (STOP `fever`, an alert
-            # staff can check), never a PASS on a coin toss.
-            return self.first_reading_c, self.first_uncertainty_c
-        if final is None:
+        if self.fever_shown(fever_c) and (self.sensor_failed or self.remeasure_failed or not self.done):
+            # A fever that was shown is recorded: the re-measure could not complete (the sensor
+            # failed, the re-measure came out cold, the visitor never came back into range), so
+            # the kiosk decides conservatively on the highest reading, never a PASS on a coin toss.
+            top = max(self.readings, key=lambda r: r.c)
+            return top.c, top.uncertainty_c
+        if self.sensor_failed or not self.done:
             return None, None
-        return final, self.final_uncertainty_c or self.first_uncertainty_c
+        verdict = judged(self.readings, fever_c)
+        return (None, None) if verdict is None else (verdict.c, verdict.uncertainty_c)

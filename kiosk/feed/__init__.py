@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     from kiosk.feed.config_message import ConfigPayload, ConfigRefused, open_envelope, sign_config
     from kiosk.feed.daily import DAILY_STREAM, DailyReporter
     from kiosk.feed.entries import EntryLog, clock_trusted
-    from kiosk.feed.events import ALERT_PRIORITY, ALERT_STREAM, ENTRY_STREAM, CodeSummary, EntryEvent, EventBuilder
+    from kiosk.feed.events import (
+        ALERT_PRIORITY,
+        ALERT_STREAM,
+        ENTRY_STREAM,
+        CodeSummary,
+        EntryEvent,
+        EventBuilder,
+        ReadingSummary,
+    )
     from kiosk.feed.health import HEALTH_STREAM, health_report
     from kiosk.feed.pump import Feed, FeedPump
     from kiosk.feed.remote_config import Ack, AckSink, PolicyState, RemoteConfig, listen_for_config
@@ -58,6 +66,7 @@ _EXPORTS = {
     "HEALTH_STREAM": "health",
     "KioskTopics": "topics",
     "PolicyState": "remote_config",
+    "ReadingSummary": "events",
     "CONFIG_REASONS": "config_message:REASONS",
     "RemoteConfig": "remote_config",
     "SealError": "sealing",
@@ -96,6 +105,7 @@ __all__ = [
     "FeedSchemaError",
     "KioskTopics",
     "PolicyState",
+    "ReadingSummary",
     "RemoteConfig",
     "SealError",
     "SubjectOpener",

@@ -1,7 +1,9 @@
 """The event model: what the kiosk tells the township about each entry.
 
-An event carries the minimum the notices require: when, where, the decision and its reasons,
-the temperature, the code's colour and issuer, the policy version that decided it, the holder's
+An event carries the minimum the notices require: when, where, the decision and its reasons
+(`PASS`, `STOP`, or `LEFT` for a visitor who walked off before a decision, with the alerts already
+established), the temperature it rests on and every reading taken of the visitor (value, ±, when),
+the code's colour and issuer, the policy version that decided it, the holder's
 masked name and the pseudonymous subject id sealed to the township (`kiosk.feed.sealing`).  It never
 carries the QR text, the subject id in clear, or anything else that identifies a person: the
 name is masked again here if a platform ever sent it unmasked, and with no township sealing key
@@ -39,6 +41,15 @@ class CodeSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadingSummary:
+    """One reading taken of the visitor: °C as shown, its ± (2σ), when (epoch s)."""
+
+    c: float
+    uncertainty_c: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class EntryEvent:
     event_id: str
     at: float  # epoch seconds of the decision
@@ -54,6 +65,7 @@ class EntryEvent:
     alert: bool
     name: str | None = None  # the platform's masked name, e.g. "张*卿"
     sid_sealed: str | None = None  # the subject id sealed to the township (`S1.` …), never in clear
+    readings: tuple[ReadingSummary, ...] = ()  # every reading taken of the visitor, in order
     schema: int = field(default=1)
 
     @property
@@ -67,6 +79,7 @@ class EntryEvent:
     def to_json(self) -> bytes:
         body = asdict(self)
         body["reasons"] = list(self.reasons)
+        body["readings"] = [asdict(r) for r in self.readings]
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -103,11 +116,17 @@ class EventBuilder:
             sealer = sealer_for(config.uplink.seal_public_key)
         return cls(config.site, policy or PolicyInForce(config.policy), sealer)
 
-    def build(self, outcome: VisitorOutcome, *, wall: float) -> EntryEvent:
-        """The event of one decision, made at `wall` (epoch s), by the policy in force now."""
+    def build(self, outcome: VisitorOutcome, *, wall: float, seal: bool = True) -> EntryEvent:
+        """The event of one decision, made at `wall` (epoch s), by the policy in force now.
+
+        `seal` False leaves the subject id and the name out: the event of a decision whose event
+        could not be built whole (a sealing key that cannot seal), stored so the decision is not lost.
+        """
         site, policy = self.site, self.policy.policy
         code = outcome.code.code if outcome.code is not None else None
-        sid = code.subject_id if code is not None else None
+        sid = code.subject_id if code is not None and seal else None
+        readings = tuple(ReadingSummary(r.c, r.uncertainty_c, round(wall - (outcome.decided_at - r.at), 3))
+                         for r in outcome.readings)
         return EntryEvent(
             event_id=uuid7(wall),
             at=round(wall, 3),
@@ -121,6 +140,7 @@ class EventBuilder:
             policy_version=policy.version,
             mode=policy.mode.value,
             alert=outcome.decision.is_alert,
-            name=mask_name(code.name if code is not None else None),
+            name=mask_name(code.name if code is not None else None) if seal else None,
             sid_sealed=self.sealer.seal(sid) if self.sealer is not None and sid else None,
+            readings=readings,
         )

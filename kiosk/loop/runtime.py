@@ -5,7 +5,8 @@ until the next thing is due (a thermal subpage, a camera frame, a timer), handle
 presents the result.  On a `VirtualClock` the sleeps cost nothing, which is how a scenario runs
 as fast as the CPU allows through exactly the code path of the real kiosk.
 
-The outbox commit happens before the decision is presented: an entry that was shown was stored.
+The outbox commit happens before the decision is presented: an entry that was shown was stored
+(`kiosk.loop.recording.Recorder`: building and storing the event are one guarded step).
 
 Two ways to feed the loop, one decision path:
 
@@ -18,17 +19,14 @@ Two ways to feed the loop, one decision path:
   checkpoint's timers run after each: a late batch is decided as it happened.
 
 Around the loop, each in its own module: `kiosk.checkpoint.code_check` makes a decoded text a
-verified `ScannedCode`; `kiosk.loop.workers` holds the threaded mode (`Workers`);
-`kiosk.loop.presentation` decides the view and shows it (`Presenter`); `kiosk.loop.collaborators`
-names what the loop is handed besides hardware (the event sink, the poller, the voice).
+verified `ScannedCode` (and judges it again at the decision, `_judge`); `kiosk.loop.workers` the
+threaded mode; `kiosk.loop.presentation` the view (`Presenter`); `kiosk.loop.recording` the event
+of each outcome (`Recorder`); `kiosk.loop.collaborators` what the loop is handed besides hardware.
 
-The policy in force lives in one place, a `PolicyInForce` that the checkpoint, the replay guard,
-the event builder and the feed's daily summary all read; `apply_policy` is the one way to change
-it (the township's configuration arrives that way).  What others may know of the running kiosk is
-its `status()` (`KioskStatus`): the poller is handed it on every pass.
-
-Each pass beats `loop_watch` (`kiosk.loop.heartbeat.LoopWatch`: `is_alive()`, `last_beat`) and calls
-the `on_beat(now)` and `on_progress(part, now)` hooks, through which the systemd watchdog is fed.
+The policy in force lives in one `PolicyInForce` that the checkpoint, the replay guard, the event
+builder and the daily summary all read; `apply_policy` is the one way to change it.  Others know
+the running kiosk by its `status()` (`KioskStatus`), handed to the poller on every pass.  Each pass
+beats `loop_watch` and calls the `on_beat`/`on_progress` hooks that feed the systemd watchdog.
 """
 
 from __future__ import annotations
@@ -54,6 +52,7 @@ from kiosk.feed import EntryEvent, EventBuilder
 from kiosk.loop.collaborators import EventSink, Poller, Voice, guarded
 from kiosk.loop.heartbeat import LoopWatch
 from kiosk.loop.presentation import Presenter, status_strip, view_of
+from kiosk.loop.recording import Recorder
 from kiosk.loop.workers import CameraResult, Workers
 from kiosk.ports import (
     Clock,
@@ -116,12 +115,11 @@ class Kiosk:
         now = clock.monotonic()
         screening = Screening(config.thermal, frames_per_reading=config.checkpoint.frames_per_reading)
         self.checkpoint = Checkpoint(self.policy, config.checkpoint, screening, now=now)
-        self.events = EventBuilder.from_config(config, self.policy)
-        self.on_outcome: list[Callable[[VisitorOutcome, EntryEvent], None]] = []
         # A THP1 code that already let somebody in is `code_replayed` (keyed hashes only; kiosk.checkpoint.replay).
         self.replay = ReplayGuard(self.policy)
         self.code_check = CodeCheck(self.replay, wall=clock.wall)  # verified once a second; person keys per boot
-        self.store_failures = 0
+        self.checkpoint.judge = self._judge  # a held code is judged again at the moment of the decision
+        self.recorder = Recorder(EventBuilder.from_config(config, self.policy), sink, self.replay, self.checkpoint)
         self._sensor_due = sensor.next_frame_at()
         self._sensor_failures = 0
         self._camera_retry_at = -1e9
@@ -161,6 +159,19 @@ class Kiosk:
     @property
     def on_view(self) -> list[Callable[[ScreenView], None]]:
         return self.presenter.on_view  # called with each view drawn
+
+    # What is stored of each outcome: the recorder's (`kiosk.loop.recording.Recorder`).
+    @property
+    def events(self) -> EventBuilder:
+        return self.recorder.events
+
+    @property
+    def on_outcome(self) -> list[Callable[[VisitorOutcome, EntryEvent], None]]:
+        return self.recorder.on_outcome  # called with each outcome and its event, once stored
+
+    @property
+    def store_failures(self) -> int:
+        return self.recorder.store_failures
 
     # ------------------------------------------------------------------------------ public surface
     def status(self) -> KioskStatus:
@@ -223,8 +234,7 @@ class Kiosk:
             self.checkpoint.clock_synced = bool(guarded(self.clock_sync.synchronized))
 
     def _tick(self, now: float, wall: float) -> None:
-        outcome = self.checkpoint.tick(now, wall)
-        if outcome is not None:
+        for outcome in self.checkpoint.tick(now, wall):
             self._record(outcome)
 
     def _step_inline(self) -> None:
@@ -251,7 +261,7 @@ class Kiosk:
             deadline = min(deadline, checkpoint_deadline)
         self.workers.wait(deadline, now)
 
-    def stop_feeds(self) -> None:
+    def stop_workers(self) -> None:
         """Stop the worker threads (threaded mode); `close` does it too."""
         self.workers.stop()
 
@@ -354,21 +364,19 @@ class Kiosk:
         self.checkpoint.on_code(now, self._verify(texts[0], now))
 
     def _verify(self, text: str, now: float) -> ScannedCode:
-        return self.code_check.check(text, now, self.verifier)  # the verifier of the policy in force
+        # The verifier of the policy in force, on the clock as it is now.
+        return self.code_check.check(text, now, self.verifier, clock_synced=self.checkpoint.clock_synced)
+
+    def _judge(self, code: ScannedCode) -> ScannedCode:
+        """The held code judged again now: the verifier, the wall clock and the replay guard of this moment."""
+        if code.text is None:
+            return code
+        return self.code_check.check(code.text, self.clock.monotonic(), self.verifier, fresh=True,
+                                     clock_synced=self.checkpoint.clock_synced)
 
     # ------------------------------------------------------------------------------ outputs
     def _record(self, outcome: VisitorOutcome) -> None:
-        event = self.events.build(outcome, wall=self.clock.wall())
-        try:
-            self.sink.store(event, outcome)
-        except Exception:  # a full or broken disk must not stop the checkpoint…
-            self.store_failures += 1
-            log.exception("could not store event %s", event.event_id)
-            self.checkpoint.mark_unrecorded()  # …but an entry not stored is never shown as PASS
-        log.info("decision %s %s", event.decision, ",".join(event.reasons) or "-")
-        guarded(self.replay.passed, outcome, event.at)
-        for callback in self.on_outcome:
-            guarded(callback, outcome, event)
+        self.recorder.record(outcome, self.clock.wall())
 
     def _status(self, now: float) -> StatusStrip:
         if now >= self._status_due:
@@ -393,7 +401,7 @@ class Kiosk:
 
     def close(self) -> None:
         """Stop the workers and close every part the kiosk was handed (the poller before the sink)."""
-        self.stop_feeds()
+        self.stop_workers()
         p = self.presenter
         for part in (self.sensor, self.camera, self.decoder, p.signals, p.display, p.voice, self.poller, self.sink):
             close = getattr(part, "close", None)  # a decoder may have nothing to close

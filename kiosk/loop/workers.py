@@ -158,7 +158,7 @@ class _Worker:
         raise NotImplementedError
 
 
-class ThermalFeed(_Worker):
+class ThermalWorker(_Worker):
     """Reads the thermal array as fast as it delivers frames, and posts every result."""
 
     name = "thermal"
@@ -187,7 +187,7 @@ class ThermalFeed(_Worker):
             due = self.sensor.next_frame_at()
 
 
-class CameraFeed(_Worker):
+class CameraWorker(_Worker):
     """Reads and decodes camera frames at the camera's rate (slower while `idle`), posting the latest."""
 
     name = "camera"
@@ -252,8 +252,8 @@ class Workers:
         self.wake = threading.Event()  # set by every result posted: the loop wakes for it
         self.thermal_inbox: Inbox[ThermalResult] = Inbox(THERMAL_INBOX, self.wake, name="thermal inbox")
         self.camera_inbox: Inbox[CameraResult] = Inbox(1, self.wake)
-        self.thermal: ThermalFeed | None = None
-        self.camera: CameraFeed | None = None
+        self.thermal: ThermalWorker | None = None
+        self.camera: CameraWorker | None = None
         self.fed_until = now  # the latest time fed to the checkpoint (it never goes back)
 
     @property
@@ -266,8 +266,8 @@ class Workers:
         return self.thermal_inbox.dropped
 
     def start(self, sensor: ThermalSensor, camera: FrameSource, decoder: QrDecoder) -> None:
-        self.thermal = ThermalFeed(sensor, self.clock, self.thermal_inbox)
-        self.camera = CameraFeed(camera, decoder, self.clock, self.camera_inbox, idle_fps=self.idle_fps)
+        self.thermal = ThermalWorker(sensor, self.clock, self.thermal_inbox)
+        self.camera = CameraWorker(camera, decoder, self.clock, self.camera_inbox, idle_fps=self.idle_fps)
         self.thermal.start()
         self.camera.start()
 

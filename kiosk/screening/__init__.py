@@ -2,12 +2,15 @@
 
 The parts:
 
-* `Screening` (`kiosk.screening.thermal`): placement (too far, too close, two people, fine) and
-  readings with their uncertainty, from consecutive frames of a visitor standing still;
-  `frame_plausible` refuses frames no working sensor produces;
-* `find_faces` (`kiosk.screening.face`): warm regions over the empty room's background, the
-  nearest face first;
-* `DriftTracker` (`kiosk.screening.drift`): calibration drift seen through the crowd's median.
+* `Screening` (`kiosk.screening.thermal`, its records in `kiosk.screening.records`): placement
+  (too far, too close, two people, fine) and readings with their uncertainty, from consecutive
+  frames of one person standing still; `frame_plausible` refuses frames no working sensor produces;
+* `find_faces` (`kiosk.screening.face`): warm basins over the room's background, split where two
+  heads touch, the nearest face first;
+* `Tracker` (`kiosk.screening.tracking`): faces followed from frame to frame, and the spot where
+  the visitor being checked stands (queue members and passers-by are tracked, never in the spot);
+* `DriftTracker` (`kiosk.screening.drift`): calibration drift seen through the crowd's median
+  (beyond the fault bound, a fault).
 
 Pure computation on numbers: no clock, no I/O.  The checkpoint (`kiosk.checkpoint`) decides what
 a reading means.
@@ -22,44 +25,52 @@ from kiosk.lazy import front
 if TYPE_CHECKING:
     from kiosk.screening.drift import SKIN_RANGE_C, DriftReport, DriftTracker
     from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
-    from kiosk.screening.thermal import (
-        WARNING_AMBIENT,
-        WARNING_DRIFT,
-        Placement,
-        Reading,
-        Screening,
-        ThermalObservation,
-        frame_plausible,
-    )
+    from kiosk.screening.records import Placement, Reading, ThermalObservation, frame_plausible
+    from kiosk.screening.thermal import WARNING_AMBIENT, WARNING_DRIFT, Screening
+    from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker
 
 _EXPORTS = {
     "DriftReport": "drift",
     "DriftTracker": "drift",
+    "End": "tracking",
     "FACE_WIDTH_M": "face",
     "Face": "face",
-    "Placement": "thermal",
-    "Reading": "thermal",
+    "MAX_GAP_S": "tracking",
+    "Placement": "records",
+    "Reading": "records",
     "SKIN_RANGE_C": "drift",
+    "SPOT_MAX_M": "tracking",
     "Screening": "thermal",
-    "ThermalObservation": "thermal",
+    "Sighting": "tracking",
+    "ThermalObservation": "records",
+    "Track": "tracking",
+    "TrackedFrame": "tracking",
+    "Tracker": "tracking",
     "WARNING_AMBIENT": "thermal",
     "WARNING_DRIFT": "thermal",
     "find_faces": "face",
-    "frame_plausible": "thermal",
+    "frame_plausible": "records",
 }
 __getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
     "FACE_WIDTH_M",
+    "MAX_GAP_S",
     "SKIN_RANGE_C",
+    "SPOT_MAX_M",
     "WARNING_AMBIENT",
     "WARNING_DRIFT",
     "DriftReport",
     "DriftTracker",
+    "End",
     "Face",
     "Placement",
     "Reading",
     "Screening",
+    "Sighting",
     "ThermalObservation",
+    "Track",
+    "TrackedFrame",
+    "Tracker",
     "find_faces",
     "frame_plausible",
 ]  # the same names as _EXPORTS

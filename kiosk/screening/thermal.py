@@ -1,9 +1,13 @@
 """Thermal screening: from 32×24 frames to "who is where" and one honest temperature reading.
 
-* people are connected warm regions over a background model that follows the empty room
-  (`kiosk.screening.face`); the nearest face is the widest; its width gives the distance;
+* people are warm basins over a background model that follows the room where nobody stands
+  (`kiosk.screening.face`); a face's width gives its distance;
+* faces are followed from frame to frame as tracks (`kiosk.screening.tracking`), and the one
+  observed is the one the checkpoint follows (its visitor), else the nearest in the spot:
+  queue members and passers-by are tracked, never observed;
 * placement: too far, too close, two people side by side, or fine;
-* a reading is the pixel-wise mean of `frames_per_reading` consecutive good frames, its robust
+* a reading is the pixel-wise mean of consecutive good frames *of one track* (all the frames
+  averaged show the same person, standing still), its robust
   face maximum, compensated for distance and room temperature (the skin's 2 % reflection is
   re-solved for the room the background model sees, instead of the driver's Ta − 8 °C guess;
   a site-tunable linear term covers the rest), plus the site's calibration offset — and it
@@ -20,7 +24,6 @@ measurement at all and no reading is made.
 
 from __future__ import annotations
 
-import enum
 import math
 import warnings
 from collections import deque
@@ -31,10 +34,13 @@ import numpy as np
 from kiosk.config import ThermalConfig
 from kiosk.ports import ThermalFrame
 from kiosk.screening.drift import SKIN_RANGE_C, DriftTracker
-from kiosk.screening.face import FACE_WIDTH_M, Face, distance_for_width, find_faces
+from kiosk.screening.face import ABOVE_ROOM_C, FACE_WIDTH_M, SKIN_MIN_C, Face, distance_for_width, find_faces
+from kiosk.screening.records import Placement, Reading, ThermalObservation, frame_plausible
+from kiosk.screening.tracking import TrackedFrame, Tracker
 
 __all__ = ["FACE_WIDTH_M", "Placement", "Reading", "Screening", "ThermalObservation", "frame_plausible"]
 
+PERSON_MIN_PIXELS = 6  # a warm basin this small near the kiosk is a smeared fragment, not a person
 APPROACH_M = 1.6  # people farther than this are queueing, not at the kiosk
 SIDE_BY_SIDE_M = 0.25  # a second face this close in depth is beside the visitor, not behind
 FRAME_FACE_MAX_C = 45.0  # a face hotter than this in one frame is a hot object or a glitch
@@ -48,60 +54,8 @@ COVERAGE = 2.0  # the reported ± is 2σ
 WARNING_AMBIENT = "warning_ambient"  # ui catalogue key `status.warning_ambient`: room outside the working range
 WARNING_DRIFT = "warning_drift"  # `status.warning_drift`: the visitors' running median moved
 _NOISE_FLOOR_C = 0.02  # ADC quantisation of a plateau mean
-PHYSICAL_RANGE_C = (-40.0, 300.0)  # the MLX90640's object range: outside it a value is garbage
-MIN_FINITE_SHARE = 0.4  # a frame with fewer valid pixels is broken (half are NaN only before subpage 2)
-
-
-def frame_plausible(frame: ThermalFrame) -> bool:
-    """Could a working sensor have produced this frame?  (Enough finite pixels, every value
-    within the sensor's range, a finite die temperature.)"""
-    pixels = frame.pixels
-    finite = np.isfinite(pixels)
-    if np.count_nonzero(finite) < MIN_FINITE_SHARE * pixels.size or not math.isfinite(frame.ambient_c):
-        return False
-    values = pixels[finite]
-    return bool(values.min() >= PHYSICAL_RANGE_C[0] and values.max() <= PHYSICAL_RANGE_C[1])
-
-
-class Placement(enum.Enum):
-    NOBODY = "nobody"
-    TOO_FAR = "too_far"
-    TOO_CLOSE = "too_close"
-    OK = "ok"
-    CROWDED = "crowded"  # two people side by side at the kiosk
-
-
-@dataclass(frozen=True, slots=True)
-class ThermalObservation:
-    placement: Placement
-    distance_m: float | None = None
-    face_c: float | None = None  # robust face maximum of this frame (uncompensated, uncalibrated)
-    companion: bool = False  # somebody else is in view, farther back
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One measurement of one visitor.  `temperature_c` is never clamped: check `plausible`."""
-
-    temperature_c: float  # compensated and calibrated
-    uncertainty_c: float  # ± at about 95 % (2σ)
-    frames: int
-    spread_c: float  # max − min of the per-frame face values
-    distance_m: float
-    room_c: float
-
-    @property
-    def cold(self) -> bool:
-        """Below the skin range: a cold arrival (or a cap pulled down) — not a temperature."""
-        return self.temperature_c < SKIN_RANGE_C[0]
-
-    @property
-    def plausible(self) -> bool:
-        return SKIN_RANGE_C[0] <= self.temperature_c <= SKIN_RANGE_C[1]
-
-    def near(self, threshold_c: float) -> bool:
-        """The threshold lies inside this reading's uncertainty band: a verdict would be a guess."""
-        return abs(self.temperature_c - threshold_c) < self.uncertainty_c
+PLACEMENT_MARGIN = 1.12  # a well-placed person is too far only beyond 112 % of the farthest distance
+READING_CENTRE_COLS = 2.5  # the face read in the averaged frames lies this close to where the frames put it
 
 
 @dataclass(slots=True)
@@ -110,6 +64,7 @@ class _Sample:
     face_c: float
     distance_m: float
     die_c: float
+    centre_col: float
 
 
 class Screening:
@@ -126,6 +81,12 @@ class Screening:
         self._pixel_rad = math.radians(config.fov_h_deg) / 32
         self._background: np.ndarray | None = None
         self._samples: deque[_Sample] = deque(maxlen=frames_per_reading)
+        self._samples_of: int | None = None  # the track the samples are of
+        self.tracker = Tracker(self._pixel_rad)
+        self.tracked = TrackedFrame(at=0.0)  # the last frame's tracks
+        self._frame: ThermalFrame | None = None  # the frame just seen (None: nothing usable)
+        self._near = 0  # faces within the approach zone in that frame
+        self._placed: int | None = None  # the track last found well placed (placement hysteresis)
         self.room_c: float | None = None
         self.unstable_windows = 0
         self.implausible_readings = 0  # readings refused as not skin since the last restart
@@ -142,50 +103,93 @@ class Screening:
         room = self._background if self._background is not None else np.nanmedian(pixels)
         if not np.isfinite(room).all():
             room = ambient_c - OPEN_AIR_TA_SHIFT_C
-        return [f for f in find_faces(pixels, room, self._pixel_rad) if f.distance_m <= APPROACH_M]
+        return find_faces(pixels, room, self._pixel_rad)
 
     def _learn_background(self, pixels: np.ndarray, people: bool) -> None:
-        """Follow the room slowly while nobody is there, so warm walls and sun patches stay background."""
-        if people:
-            return
+        """Follow the room slowly where nobody stands, so warm walls and sun patches stay background.
+
+        With people in view but nobody at the kiosk (a queue that never empties), only the pixels
+        well away from anything skin-warm are learnt: the room still drifts, people never become
+        background.
+        """
         frame = np.where(np.isfinite(pixels), pixels, np.nanmedian(pixels))
         if self._background is None:
+            if people:
+                return
             self._background = frame.copy()
-        else:
+        elif not people:
             self._background += 0.1 * (frame - self._background)
+        else:
+            warm = (frame >= SKIN_MIN_C) & (frame >= self._background + ABOVE_ROOM_C)
+            near = warm.copy()
+            for axis in (0, 1):
+                for shift in (-2, -1, 1, 2):
+                    near |= np.roll(warm, shift, axis=axis)
+            self._background += np.where(near, 0.0, 0.1 * (frame - self._background))
         self.room_c = float(np.median(self._background))
 
-    def observe(self, frame: ThermalFrame) -> ThermalObservation:
+    def observe(self, frame: ThermalFrame, follow: int | None = None) -> ThermalObservation:
+        """`see` the frame and `look` at one person in it (the track `follow`, else the spot's)."""
+        self.see(frame)
+        return self.look(follow)
+
+    def see(self, frame: ThermalFrame) -> TrackedFrame:
+        """Find and track everybody in this frame (the background learns the room around them)."""
         pixels = frame.pixels
+        self._frame = None
         if not np.isfinite(pixels).any():
-            return ThermalObservation(Placement.NOBODY)
+            return self.tracked
         if self.room_c is None and math.isfinite(frame.ambient_c):
             self.room_c = frame.ambient_c - OPEN_AIR_TA_SHIFT_C
         faces = self._faces(pixels, frame.ambient_c)
-        self._learn_background(pixels, bool(faces))
-        if not faces:
+        # People within the approach zone (a fragment of a few pixels, smeared off a moving face, is nobody).
+        self._near = sum(f.distance_m <= APPROACH_M and f.pixels >= PERSON_MIN_PIXELS for f in faces)
+        self._frame = frame
+        self.tracked = self.tracker.update(faces, frame.taken_at)
+        # Nobody at the kiosk: the room is learnt around whoever else is in view (a queue that never
+        # empties); somebody at the kiosk: not at all (their clothes and hair are not the room).
+        at_kiosk = any(t.in_spot for t in self.tracked.tracks)
+        if not at_kiosk:
+            self._learn_background(pixels, self._near > 0)
+        return self.tracked
+
+    def look(self, follow: int | None = None) -> ThermalObservation:
+        """The person `follow` (the checkpoint's visitor) in the frame just seen, else the nearest
+        in the spot.  A frame of them standing well, alone in the spot, is kept for the next reading."""
+        frame, tracked = self._frame, self.tracked
+        target = tracked.track(follow if follow is not None else tracked.spot) if frame is not None else None
+        if frame is None or target is None or not target.in_spot or not target.seen:
             self._samples.clear()
-            return ThermalObservation(Placement.NOBODY)
-        face = faces[0]
-        companion = len(faces) > 1
+            return ThermalObservation(Placement.NOBODY, companion=frame is not None and self._near > 0,
+                                      tracked=tracked)
+        face = target.last.face
+        distance = face.distance_m
+        companion = self._near > 1
         cfg = self._config
-        if companion and faces[1].distance_m < face.distance_m + SIDE_BY_SIDE_M:
-            placement = Placement.CROWDED
-        elif face.distance_m > cfg.max_distance_m:
+        # Once well placed, a person stays so within a margin: their distance, read from a few
+        # pixels of width, wanders a little, and a reading needs consecutive frames of them.
+        margin = PLACEMENT_MARGIN if self._placed == target.id else 1.0
+        if tracked.crowded or tracked.spot != target.id:
+            placement = Placement.CROWDED  # somebody beside (or in front of) the visitor, or two images touching
+        elif distance > cfg.max_distance_m * margin:
             placement = Placement.TOO_FAR
-        elif face.distance_m < cfg.min_distance_m:
+        elif distance < cfg.min_distance_m / margin:
             placement = Placement.TOO_CLOSE
         else:
             placement = Placement.OK
+        self._placed = target.id if placement is Placement.OK else None
         face_c: float | None = face.face_c
         if not (math.isfinite(face.face_c) and face.face_c <= FRAME_FACE_MAX_C):
             face_c = None  # a soldering iron, a glitch: not a face temperature
+        if self._samples_of != target.id:
+            self._samples.clear()
+            self._samples_of = target.id
         if placement is Placement.OK and face_c is not None:
-            self._samples.append(_Sample(np.array(pixels, dtype=np.float64), face_c, face.distance_m,
-                                         frame.ambient_c))
+            self._samples.append(_Sample(np.array(frame.pixels, dtype=np.float64), face_c, distance,
+                                         frame.ambient_c, face.centre_col))
         else:
             self._samples.clear()  # a reading is made of consecutive good frames only
-        return ThermalObservation(placement, face.distance_m, face_c, companion)
+        return ThermalObservation(placement, distance, face_c, companion, target.id, face.centre_col, tracked)
 
     # ------------------------------------------------------------------------------ readings
     def restart(self) -> None:
@@ -195,7 +199,16 @@ class Screening:
 
     @property
     def progress(self) -> float:
-        return min(1.0, len(self._samples) / self._frames_per_reading)
+        return self.progress_of(None)
+
+    def progress_of(self, frames: int | None) -> float:
+        """How far the next reading of `frames` frames (default `frames_per_reading`) has come, 0..1."""
+        n = min(frames or self._frames_per_reading, self._frames_per_reading)
+        return min(1.0, len(self._samples) / n)
+
+    @property
+    def frames_per_reading(self) -> int:
+        return self._frames_per_reading
 
     def compensation_c(self, distance_m: float, room_c: float) -> float:
         """What distance and a cold room take off a face reading, to be added back (site-tunable).
@@ -237,32 +250,41 @@ class Screening:
         sigma = math.sqrt(noise_c**2 + _NOISE_FLOOR_C**2 + model**2 + cfg.calibration_uncertainty_c**2 + drift**2)
         return round(COVERAGE * sigma, 2)
 
-    def take_reading(self) -> Reading | None:
-        """One reading from the last few good frames, or None (not enough, unstable, implausible).
+    def take_reading(self, frames: int | None = None, *, consume: bool = True) -> Reading | None:
+        """One reading from the last `frames` (default `frames_per_reading`) good frames of the
+        observed person, or None (not enough, unstable, implausible).  `consume` False keeps the
+        frames for the next reading (a quick look that may be followed by a careful reading).
 
         The frames are averaged pixel by pixel first (a standing visitor barely moves in a second)
         and the robust maximum is taken on the average: taking it on each noisy frame instead
-        would bias every reading upward.
+        would bias every reading upward.  The face read in the average is the one where the
+        person's frames put it: nobody else's forehead can become their reading.
         """
-        n = self._frames_per_reading
+        n = min(frames or self._frames_per_reading, self._frames_per_reading)
         if len(self._samples) < n:
             return None
-        window = list(self._samples)
+        window = list(self._samples)[-n:]
         faces = [s.face_c for s in window]
         distances = [s.distance_m for s in window]
-        if max(faces) - min(faces) > UNSTABLE_FACE_C or max(distances) - min(distances) > UNSTABLE_DISTANCE_M:
+        # Fewer frames average less: each of them must agree the better (half the spreads).
+        strict = 0.5 if n < self._frames_per_reading else 1.0
+        if max(faces) - min(faces) > UNSTABLE_FACE_C * strict \
+                or max(distances) - min(distances) > UNSTABLE_DISTANCE_M * strict:
             self.unstable_windows += 1
             self._samples.popleft()  # slide on: the next frame may complete a steady window
             return None
         stack = np.stack([s.pixels for s in window])
         with warnings.catch_warnings(action="ignore", category=RuntimeWarning):  # all-NaN pixel: stays NaN
             mean = np.nanmean(stack, axis=0)
+        kept = list(self._samples)
         self._samples.clear()
         room_c = self.room_c if self.room_c is not None else REFERENCE_ROOM_C
-        found = self._faces(mean, room_c + OPEN_AIR_TA_SHIFT_C)
-        if not found or not math.isfinite(found[0].face_c):
+        centre = float(np.median([s.centre_col for s in window]))
+        found = [f for f in self._faces(mean, room_c + OPEN_AIR_TA_SHIFT_C)
+                 if abs(f.centre_col - centre) <= READING_CENTRE_COLS]
+        face = min(found, key=lambda f: abs(f.centre_col - centre), default=None)
+        if face is None or not math.isfinite(face.face_c):
             return None
-        face = found[0]
         distance = float(np.median(distances))
         rows, cols = zip(*face.plateau, strict=True) if face.plateau else ((), ())
         per_pixel = np.nanstd(stack[:, rows, cols], axis=0, ddof=1) if rows and n > 1 else np.array([0.1])
@@ -272,12 +294,14 @@ class Screening:
             # The averaged image smears a face that moved between frames (stepping in, turning
             # the head): its plateau is no longer the forehead.  Not a reading; slide on.
             self.unstable_windows += 1
-            self._samples.extend(window[1:])
+            self._samples.extend(kept[len(kept) - n + 1:])
             return None
         noise = pixel_noise / math.sqrt(independent)
         die = float(np.median([s.die_c for s in window]))
         face_c = self.reflected_correction(face.face_c, die, room_c)
         value = face_c + self.compensation_c(distance, room_c) + self._config.calibration_offset_c
+        if not consume:
+            self._samples.extend(kept)
         if not math.isfinite(value) or value > SKIN_RANGE_C[1]:
             self.implausible_readings += 1
             return None  # not skin: never published as a temperature
@@ -288,6 +312,9 @@ class Screening:
             spread_c=float(max(faces) - min(faces)),
             distance_m=round(distance, 3),
             room_c=round(room_c, 2),
+            track=self._samples_of,
+            raw_c=round(float(np.median(faces)), 3),
+            centre_col=round(centre, 2),
         )
 
     # ------------------------------------------------------------------------------ environment
@@ -304,6 +331,11 @@ class Screening:
             "drifting": report.drifting,
             "warnings": list(self.environment_warnings()),
         }
+
+    @property
+    def drift_fault(self) -> bool:
+        """The crowd's median drifted beyond the fault bound: no reading of this sensor can pass anybody."""
+        return self.drift.faulty
 
     @property
     def cold_room(self) -> bool:

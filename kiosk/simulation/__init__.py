@@ -9,7 +9,10 @@ The parts:
 * `run_demo` (`kiosk.simulation.demo`): the demo in real time in a window, over and over;
 * `Scenario`, `load_scenario` (`kiosk.simulation.scenario`): the scenario format
   (`shared/scenarios/SPEC.md`);
-* `World`, `VisitorRecord` (`kiosk.simulation.world`): the visitors, who read the screen and act;
+* `World`, `VisitorRecord` (`kiosk.simulation.world`): the visitors, who read the screen and act,
+  the queue and the passers-by (`kiosk.simulation.crowd`: where everybody is, when);
+* `SteppingClock`, `SteppingClockSync` (`kiosk.simulation.clocks`): a kiosk clock that is wrong
+  until network time steps it (`site.clock`);
 * `measure_person` (`kiosk.simulation.screening_trial`): one person in front of the emulated
   sensor, for the screening's accuracy benchmarks and calibration.
 """
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING
 from kiosk.lazy import front
 
 if TYPE_CHECKING:
+    from kiosk.simulation.clocks import SteppingClock, SteppingClockSync
     from kiosk.simulation.demo import run_demo
     from kiosk.simulation.runner import (
         DEMO_SCENARIO,
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
         build_simulated_kiosk,
         parse_broker,
         play,
+        scenario_clock,
         scenario_config,
         simulate,
     )
@@ -40,6 +45,8 @@ _EXPORTS = {
     "DEMO_SCENARIO": "runner",
     "Scenario": "scenario",
     "SimulationResult": "runner",
+    "SteppingClock": "clocks",
+    "SteppingClockSync": "clocks",
     "VisitorRecord": "world",
     "World": "world",
     "build_simulated": "runner",
@@ -49,6 +56,7 @@ _EXPORTS = {
     "parse_broker": "runner",
     "play": "runner",
     "run_demo": "demo",
+    "scenario_clock": "runner",
     "scenario_config": "runner",
     "simulate": "runner",
 }
@@ -57,6 +65,8 @@ __all__ = [
     "DEMO_SCENARIO",
     "Scenario",
     "SimulationResult",
+    "SteppingClock",
+    "SteppingClockSync",
     "VisitorRecord",
     "World",
     "build_simulated",
@@ -66,6 +76,7 @@ __all__ = [
     "parse_broker",
     "play",
     "run_demo",
+    "scenario_clock",
     "scenario_config",
     "simulate",
 ]  # the same names as _EXPORTS

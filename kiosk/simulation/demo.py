@@ -115,7 +115,7 @@ def _round(config: KioskConfig, folder: str, scenario: Scenario, display: Displa
     try:
         play(assembly.kiosk, world, device, clock, played, should_stop=ended, pump=assembly.feed.pump)
     finally:
-        assembly.kiosk.stop_feeds()  # the sensor and camera threads of this round's world
+        assembly.kiosk.stop_workers()  # the sensor and camera threads of this round's world
         assembly.feed.close()  # says offline, closes the outbox; the window stays open for the next round
     return len(printed)
 

@@ -43,6 +43,7 @@ from kiosk.loop import Kiosk, NullDisplay
 from kiosk.outbox import Outbox
 from kiosk.ports import Clock, Display
 from kiosk.service import Assembly, Hardware, assemble, build_signals, screen_renderer
+from kiosk.simulation.clocks import SteppingClock, SteppingClockSync
 from kiosk.simulation.scenario import Scenario, SignedCode
 from kiosk.simulation.world import VisitorRecord, World
 
@@ -114,6 +115,15 @@ class _Signer:
                                  trip_areas=tuple(code.trip), star=code.star, nat=nat)
 
 
+def scenario_clock(scenario: Scenario, start: float | None = None) -> SteppingClock:
+    """A virtual clock at the scenario's start (or `start`), its wall time off by `site.clock` until it steps."""
+    wall = scenario.start if start is None else start
+    spec = scenario.site.clock
+    if spec is None:
+        return SteppingClock(wall_start=wall)
+    return SteppingClock(wall_start=wall, offset_s=spec.offset_s, sync_after_s=spec.sync_at_s)
+
+
 def build_simulated(
     scenario: Scenario,
     config: KioskConfig,
@@ -139,6 +149,8 @@ def build_simulated(
     signer = _Signer()
     world = World(scenario, clock, sign=signer, max_distance_m=config.thermal.max_distance_m,
                   fov_h_deg=config.thermal.fov_h_deg)
+    if clock_sync is None and scenario.site.clock is not None and isinstance(clock, SteppingClock):
+        clock_sync = SteppingClockSync(clock)  # the kiosk's clock is unsynchronised until it steps
     sensor, device = build_emulated_sensor(world, clock, config.thermal, backend=backend, seed=seed)
     camera = SimulatedCamera(world, clock, fps=config.camera.fps,
                              frame_size=(config.camera.width, config.camera.height), seed=seed)
@@ -318,7 +330,7 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
         if start != scenario.start:
             log.info("simulation: the kiosk in %s ran until later; playing from %s", folder,
                      datetime.fromtimestamp(start, ZoneInfo(cfg.uplink.timezone)).isoformat())
-        clock = VirtualClock(wall_start=start)
+        clock = scenario_clock(scenario, start)
         display = None
         if not headless:
             from ui.display import PygameDisplay

@@ -1,4 +1,11 @@
-"""The scenario file format (shared/scenarios/SPEC.md), validated like the configuration."""
+"""The scenario file format (shared/scenarios/SPEC.md), validated like the configuration.
+
+Version 1 describes cooperative visitors; version 2 ("Real crowds") adds what real queues do —
+a queue in the sensor's view (`site.queue_m`), passers-by (`site.passers`), a kiosk clock that is
+wrong until network time steps it (`site.clock`), visitors who step in eagerly, raise their phone
+late, walk off, or show another visitor's screenshot (`eager`, `code_after_s`, `leaves_after_s`,
+`code.same_as`), and the decision `LEFT`.  A file that uses any of them says `"version": 2`.
+"""
 
 from __future__ import annotations
 
@@ -37,8 +44,14 @@ class RawCode(_Strict):
     raw: str
 
 
+class SameAs(_Strict):
+    """Exactly the QR text another visitor showed (a screenshot handed back along the queue)."""
+
+    same_as: str
+
+
 class Expectation(_Strict):
-    decision: Literal["PASS", "STOP"]
+    decision: Literal["PASS", "STOP", "LEFT"]
     reasons: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -62,7 +75,10 @@ class Visitor(_Strict):
     arrive_s: float = Field(ge=0)
     forehead_c: float = Field(ge=25.0, le=45.0)
     distance_m: float = Field(0.5, ge=0.3, le=1.2)
-    code: SignedCode | RawCode | None = None
+    code: SignedCode | RawCode | SameAs | None = None
+    eager: bool = False  # v2: steps in as soon as the previous visitor turns to leave
+    code_after_s: float = Field(0.0, ge=0.0, le=3600.0)  # v2: raises the phone this long after reaching the spot
+    leaves_after_s: float | None = Field(None, ge=0.0, le=3600.0)  # v2: walks off this long after reaching the spot
     companion: bool = False
     companion_behind_m: float = Field(0.6, ge=0.0, le=2.0)  # 0: side by side (the kiosk asks one at a time)
     sensor: Literal["unplugged"] | None = None
@@ -79,6 +95,23 @@ class Visitor(_Strict):
         return value
 
 
+class Passer(_Strict):
+    """Somebody crossing the whole view at `distance_m`, never stopping (v2)."""
+
+    at_s: float = Field(ge=0)
+    distance_m: float = Field(2.3, ge=0.5, le=8.0)
+    forehead_c: float = Field(36.5, ge=25.0, le=45.0)
+    direction: Literal["left", "right"] = "left"
+    speed_m_s: float = Field(1.2, gt=0.1, le=4.0)
+
+
+class KioskClock(_Strict):
+    """The kiosk's wall clock (v2): `offset_s` off the truth until network time steps it at `sync_at_s`."""
+
+    offset_s: float = Field(0.0, ge=-10 * 365 * 86_400.0, le=10 * 365 * 86_400.0)
+    sync_at_s: float | None = Field(None, ge=0.0)  # None: never synchronised during the run
+
+
 class Site(_Strict):
     ambient_c: float = Field(24.0, ge=-10.0, le=45.0)
     ambient_drift_c: float = Field(0.0, ge=0.0, le=10.0)  # the room wanders ± this much ...
@@ -86,9 +119,16 @@ class Site(_Strict):
     mode: Mode = Mode.RISK_AREAS
     risk_areas: tuple[str, ...] = ()
     policy: dict[str, Any] = Field(default_factory=dict)
+    queue_m: float | None = Field(None, ge=0.8, le=6.0)  # v2: where the queue waits (default 1.5)
+    passers: tuple[Passer, ...] = ()  # v2
+    clock: KioskClock | None = None  # v2
+
+
+QUEUE_M = 1.5  # v2's default queue distance
 
 
 class Scenario(_Strict):
+    version: Literal[1, 2] = 1
     name: str = ""
     start: float = 1_764_000_000.0
     site: Site = Site()
@@ -109,7 +149,32 @@ class Scenario(_Strict):
         ids = [v.id for v in self.visitors]
         if len(ids) != len(set(ids)):
             raise ValueError("visitor ids must be unique")
+        for v in self.visitors:
+            if isinstance(v.code, SameAs) and (v.code.same_as not in ids or v.code.same_as == v.id):
+                raise ValueError(f"visitor {v.id}: code.same_as must name another visitor")
+        if self.version == 1 and self.crowd_fields():
+            raise ValueError(f"uses version-2 fields ({', '.join(self.crowd_fields())}): "
+                             "say \"version\": 2 at the top level")
         return self
+
+    def crowd_fields(self) -> list[str]:
+        """The version-2 fields this scenario uses (see shared/scenarios/SPEC.md, "Real crowds")."""
+        site, used = self.site, []
+        for name, value in (("site.queue_m", site.queue_m), ("site.passers", site.passers), ("site.clock", site.clock)):
+            if value:
+                used.append(name)
+        for v in self.visitors:
+            for name, value in (("eager", v.eager), ("code_after_s", v.code_after_s),
+                                ("leaves_after_s", v.leaves_after_s is not None),
+                                ("code.same_as", isinstance(v.code, SameAs)),
+                                ("LEFT", v.expect is not None and v.expect.decision == "LEFT")):
+                if value and name not in used:
+                    used.append(name)
+        return used
+
+    @property
+    def queue_m(self) -> float:
+        return self.site.queue_m if self.site.queue_m is not None else QUEUE_M
 
     def policy_overrides(self) -> dict[str, Any]:
         """The site's overrides as a `[policy]` table for `KioskConfig`."""

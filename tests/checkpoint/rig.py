@@ -59,8 +59,6 @@ class Rig:
                 self.cp.on_sensor_error(self.t)
             if code is not None:
                 self.cp.on_code(self.t, code)
-            out = self.cp.tick(self.t, WALL0 + self.t)
-            if out is not None:
-                self.outcomes.append(out)
+            self.outcomes.extend(self.cp.tick(self.t, WALL0 + self.t))
             if not self.screens or self.screens[-1] is not self.cp.screen:
                 self.screens.append(self.cp.screen)

@@ -1,5 +1,6 @@
-"""Fixtures of the feed's tests: real brokers (tests/mosquitto.py), the simulated kiosk (tests/loop/rig.py),
-and the township's configuration signing key."""
+"""Fixtures of the feed's tests: the simulated kiosk (tests/loop/rig.py) and the township's configuration
+signing key.  The real-broker fixtures (`broker`, `make_broker`, `subscribe`) come to every test from
+`tests.mosquitto`, a plugin of the root conftest."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.loop.rig import simulated
-from tests.mosquitto import broker, make_broker, subscribe
 
-__all__ = ["broker", "key", "make_broker", "simulated", "subscribe"]
+__all__ = ["key", "simulated"]
 
 
 @pytest.fixture

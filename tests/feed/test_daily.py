@@ -48,7 +48,7 @@ def test_a_quiet_day_is_reported_with_zeros_once(tmp_path: Path) -> None:
         (summary,) = summaries(ob)
     validate_payload("daily", json.dumps(summary).encode())
     assert summary["day"] == "2026-11-24" and summary["visitors"] == 0 and summary["alerts"] == 0
-    assert summary["decisions"] == {"PASS": 0, "STOP": 0}
+    assert summary["decisions"] == {"PASS": 0, "STOP": 0, "LEFT": 0}
     assert summary["reasons"] == dict.fromkeys(REASONS, 0)
     assert summary["seconds_per_visitor"] is None
     assert summary["policy_version"] == config.policy.version
@@ -70,7 +70,7 @@ def test_days_missed_while_off_are_reported_after_the_reboot_and_never_twice(tmp
             got = summaries(ob)
     assert [s["day"] for s in got] == ["2026-11-20", "2026-11-21", "2026-11-22"]
     first = got[0]
-    assert (first["visitors"], first["alerts"], first["decisions"]) == (2, 1, {"PASS": 1, "STOP": 1})
+    assert (first["visitors"], first["alerts"], first["decisions"]) == (2, 1, {"PASS": 1, "STOP": 1, "LEFT": 0})
     assert first["reasons"]["fever"] == 1 and first["policy_versions"] == ["p1", "p2"]
     assert all(s["visitors"] == 0 for s in got[1:])
 

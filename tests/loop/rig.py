@@ -19,13 +19,12 @@ from typing import Any
 
 import pytest
 
-from kiosk.clock import VirtualClock
 from kiosk.config import KioskConfig
 from kiosk.feed import Feed
 from kiosk.loop import Kiosk
 from kiosk.ports import Clock, Screen, ScreenView
 from kiosk.service import Assembly
-from kiosk.simulation import Scenario, World, build_simulated, scenario_config
+from kiosk.simulation import Scenario, World, build_simulated, scenario_clock, scenario_config
 from tests.simulation.rig import one_green
 
 
@@ -79,7 +78,7 @@ def simulated_kiosk(data_dir: Path, scenario: Scenario | None = None, *, config:
     """
     scenario = scenario or one_green()
     cfg = scenario_config(scenario, config or KioskConfig(), str(data_dir))
-    clock = clock or VirtualClock(wall_start=scenario.start)
+    clock = clock or scenario_clock(scenario)
     assembly, world, device = build_simulated(scenario, cfg, clock, **build)
     sim = SimulatedKiosk(assembly, world, device, clock)
     assembly.kiosk.on_view.append(sim.views.append)

@@ -1,4 +1,4 @@
-"""The loop's camera worker (`kiosk.loop.workers.CameraFeed`) with real decoders, in real time.
+"""The loop's camera worker (`kiosk.loop.workers.CameraWorker`) with real decoders, in real time.
 
 What the kiosk relies on: frames keep coming; a busy decoder makes the worker skip frames, never
 queue them (the next frame read is the newest the camera has); the loop's one-slot mailbox keeps
@@ -26,7 +26,7 @@ from drivers.qr.isolated import IsolatedDecoder
 from drivers.qr.zxing_decoder import ZxingDecoder
 from kiosk.checkpoint.sightings import CodesInView
 from kiosk.clock import RealClock
-from kiosk.loop.workers import CameraFeed, CameraResult, Inbox
+from kiosk.loop.workers import CameraResult, CameraWorker, Inbox
 
 TEXT = "THP1:PIPELINE-" + "Z" * 150
 FPS = 30.0
@@ -78,16 +78,16 @@ class Exploding:
 
 
 class Rig:
-    """A started `CameraFeed` (scanning at full rate) and its mailbox, as the loop holds them."""
+    """A started `CameraWorker` (scanning at full rate) and its mailbox, as the loop holds them."""
 
     def __init__(self, decoder: object) -> None:
         self.clock = RealClock()
         self.camera = CountingCamera(HeldUpPhone(), self.clock, fps=FPS)
         self.wake = threading.Event()
         self.mailbox: Inbox[CameraResult] = Inbox(1, self.wake, name="camera")
-        self.feed = CameraFeed(self.camera, decoder, self.clock, self.mailbox, idle_fps=FPS)  # type: ignore[arg-type]
-        self.feed.idle = False  # someone is at the kiosk: scan at the camera's rate
-        self.feed.start()
+        self.worker = CameraWorker(self.camera, decoder, self.clock, self.mailbox, idle_fps=FPS)  # type: ignore[arg-type]
+        self.worker.idle = False  # someone is at the kiosk: scan at the camera's rate
+        self.worker.start()
 
     def take(self, timeout_s: float = PATIENCE_S) -> list[CameraResult]:
         """What the mailbox holds once something arrived (at most `timeout_s`)."""
@@ -105,7 +105,7 @@ class Rig:
         return results
 
     def close(self) -> None:
-        self.feed.stop(5.0)
+        self.worker.stop(5.0)
         self.camera.close()
 
 
@@ -158,7 +158,7 @@ def test_a_decoder_that_raises_costs_that_frame_and_the_worker_goes_on(rig: Call
     results = r.collect_until(lambda rs: sum(x.texts == (TEXT,) for x in rs) >= 3 and decoder.calls >= 6)
     assert all(x.error is None and x.frame is not None for x in results)  # a decoder bug is not a camera fault
     assert decoder.calls >= 6  # half of them raised: the thread lived through each
-    assert r.feed.alive
+    assert r.worker.alive
 
 
 def test_a_killed_decoder_costs_frames_not_the_stream(rig: Callable[[object], Rig]) -> None:

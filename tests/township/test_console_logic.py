@@ -8,14 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.paths import ROOT
-from township.devdb import Cluster
 from township.ingest import PgEventStore
 from township.store import Incoming
 
@@ -25,23 +23,8 @@ DEADLINE = dt.datetime(2026, 11, 25, 9, 0, tzinfo=ZONE)
 
 
 @pytest.fixture(scope="module")
-def db(pg_cluster: Cluster) -> Iterator[str]:
-    """A database for this module, and Django set up on it in this process (no other module does)."""
-    dsn = pg_cluster.create_database(f"logic_{os.environ.get('PYTEST_XDIST_WORKER', 'w')}",
-                                     template="township_template")
-    os.environ["TOWNSHIP_DATABASE_URL"] = dsn
-    os.environ["DJANGO_SETTINGS_MODULE"] = "township.console.settings"
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    settings.DATABASES["default"].update(__import__("township.console.settings", fromlist=["database"])
-                                         .database(dsn))
-    yield dsn
-    from django.db import connections
-
-    connections.close_all()
+def db(console_db: str) -> str:
+    return console_db
 
 
 def summary(site: str, kiosk: str, visitors: int, in_service: int | None) -> bytes:
@@ -84,7 +67,7 @@ def test_report_status_per_site_zero_and_not_screened(db: str) -> None:
     assert after["ontime"].visitors == 40 and after["missing"].visitors == 0
 
 
-def test_a_kiosk_reading_low_is_flagged_before_it_misses_a_fever() -> None:
+def test_a_kiosk_reading_low_is_flagged_before_it_misses_a_fever(db: str) -> None:
     from township.console.kiosks import Bias
 
     t0 = dt.datetime(2026, 11, 1, tzinfo=ZONE)
@@ -129,46 +112,3 @@ def test_the_report_file_command_writes_the_days_xlsx(db: str, tmp_path: Path) -
     assert path == tmp_path / "checkpoint-day-20261124.xlsx"
     rows = list(load_workbook(path).active.iter_rows(values_only=True))
     assert rows[0][0] == "入口筛查日报" and rows[2][:2] == ("乡镇", "场所") and rows[-1][0] == "合计"
-
-
-def test_the_alert_webhook_posts_group_robot_text_with_a_cooldown_per_site(db: str) -> None:
-    import http.server
-    import threading
-
-    from township.ingest.webhook import Webhook
-
-    got: list[dict[str, object]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    now = [1000.0]
-    hook = Webhook(f"http://127.0.0.1:{server.server_port}/robot", cooldown_s=60, clock=lambda: now[0])
-
-    def alert(site: str, n: int) -> bytes:
-        return json.dumps({"event_id": f"a-{site}-{n}", "at": 1_764_043_200 + n, "decision": "STOP",
-                           "reasons": ["fever"], "temperature_c": 38.4, "alert": True, "name": "张*三"}).encode()
-
-    try:
-        with PgEventStore(db, on_alerts=hook) as store:
-            store.add_many([Incoming("t8", "s1", "k1", "alert", alert("s1", 1), 1.0),
-                            Incoming("t8", "s1", "k1", "alert", alert("s1", 2), 1.0),  # within the cooldown
-                            Incoming("t8", "s2", "k1", "alert", alert("s2", 1), 1.0)])
-            store.add_many([Incoming("t8", "s1", "k1", "alert", alert("s1", 1), 1.0)])  # a duplicate: no post
-            now[0] += 61
-            store.add_many([Incoming("t8", "s1", "k1", "alert", alert("s1", 3), 1.0)])
-        hook.close()
-    finally:
-        server.shutdown()
-    texts = [g["text"]["content"] for g in got]  # type: ignore[index]
-    assert len(texts) == 3 and all(g["msgtype"] == "text" for g in got)
-    assert "t8/s1/k1" in texts[0] and "38.4°C" in texts[0] and "发热" in texts[0] and "t8/s2/k1" in texts[1]
-    assert "另有 1 条" in texts[2]  # the alert held back by the cooldown is counted

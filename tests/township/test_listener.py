@@ -186,10 +186,10 @@ def test_daily_report_per_site_with_zero_reports_and_missing_kiosks(tmp_path: Pa
     s1, s2, s3 = sites["s1"], sites["s2"], sites["s3"]
     assert s1["reported"] == ["k1", "k2"] and s1["missing"] == []
     assert s1["counts"]["visitors"] == 5 and s1["counts"]["alerts"] == 2
-    assert s1["counts"]["decisions"] == {"PASS": 3, "STOP": 2} and s1["counts"]["reasons"]["fever"] == 2
+    assert s1["counts"]["decisions"] == {"PASS": 3, "STOP": 2, "LEFT": 0} and s1["counts"]["reasons"]["fever"] == 2
     # the zero report: present, with zeros, not missing
     assert s2["reported"] == ["k1"] and s2["missing"] == []
-    assert s2["counts"]["visitors"] == 0 and s2["counts"]["decisions"] == {"PASS": 0, "STOP": 0}
+    assert s2["counts"]["visitors"] == 0 and s2["counts"]["decisions"] == {"PASS": 0, "STOP": 0, "LEFT": 0}
     assert set(s2["counts"]["reasons"].values()) == {0} and s2["counts"]["reasons"]
     assert s2["seconds_per_visitor"] is None
     assert s3["reported"] == [] and s3["missing"] == ["k9"] and s3["counts"] == {}

@@ -110,25 +110,48 @@ def test_a_simulated_kiosk_feeds_postgres_with_receipts_and_alert_rows(broker: B
 
 
 def test_a_share_group_of_listeners_writes_one_database_once(broker: Broker, pg_dsn: str) -> None:
+    """Several kiosks (20, their statuses too), so the members' batches overlap on kiosk rows as a county's do."""
     address = BrokerAddress(broker.host, broker.port, False)
-    ids = [uuid7(NOON + i) for i in range(200)]
+    kiosks = [f"k{i:02d}" for i in range(20)]
+    ids = {k: [uuid7(NOON + i + j / 100) for i in range(15)] for j, k in enumerate(kiosks)}
     stores = [PgEventStore(pg_dsn), PgEventStore(pg_dsn)]
     members = [Listener(s, address, township="t1", client_id=f"m{i}", share="township-t1", out=io.StringIO(),
                         batch=20) for i, s in enumerate(stores)]
     for m in members:
         m.start()
+    messages = [(f"checkpoint/v1/t1/s1/{k}/entry", body(k, e)) for i in range(15) for k in kiosks
+                for e in [ids[k][i]]]
+    messages += [(f"checkpoint/v1/t1/s1/{k}/entry", body(k, ids[k][0])) for k in kiosks]  # re-sent
+    messages += [(f"checkpoint/v1/t1/s1/{k}/status", b"online") for k in kiosks]
     try:
-        publish_all(broker, [("checkpoint/v1/t1/s1/k1/entry", body("k1", e)) for e in ids]
-                    + [("checkpoint/v1/t1/s1/k1/entry", body("k1", e)) for e in ids[:50]])  # re-sent
-        assert wait_until(lambda: sum(m.stored + m.duplicates for m in members) >= 250, 20,
+        publish_all(broker, [m for m in messages if not m[0].endswith("/status")])
+        _publish_raw(broker, [m for m in messages if m[0].endswith("/status")])
+        assert wait_until(lambda: sum(m.stored + m.duplicates for m in members) >= 320, 30,
+                          step=lambda: [m.poll() for m in members])
+        assert wait_until(lambda: len(stores[0].rows("SELECT 1 FROM feed_kiosk WHERE status = 'online'")) == 20, 10,
                           step=lambda: [m.poll() for m in members])
     finally:
         for m in members:
             m.close()
     assert all(m.stored > 0 for m in members)
-    assert stores[0].event_ids("entry") == sorted(ids)
+    assert stores[0].event_ids("entry") == sorted(e for k in kiosks for e in ids[k])
     for s in stores:
         s.close()
+
+
+def _publish_raw(b: Broker, messages: list[tuple[str, bytes]]) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"raw-{uuid7(time.time())[-8:]}", protocol=mqtt.MQTTv5)
+    c.connect(b.host, b.port)
+    c.loop_start()
+    try:
+        for topic, payload in messages:
+            c.publish(topic, payload, qos=1).wait_for_publish(5)
+    finally:
+        c.disconnect()
+        c.loop_stop()
 
 
 def _listen_pg(b: Broker, dsn: str, log: Path) -> subprocess.Popen[bytes]:

@@ -58,7 +58,7 @@ def test_a_checkpoint_whose_sensor_dies_shows_the_manual_check(renderer: ScreenR
                                                                size: tuple[int, int]) -> None:
     """The real checkpoint decides STOP sensor_fault; what the visitor sees is amber 人工复核."""
     rig = Rig()
-    rig.run(0.75, 36.5, code=GREEN)
+    rig.run(0.5, 36.5, code=GREEN, width=5)  # the visitor still too far to be read
     rig.run(3.0, frames=False, code=GREEN)  # the thermal array stops answering mid-measurement
     (outcome,) = rig.outcomes
     assert outcome.decision.reasons == ("sensor_fault",) and rig.cp.screen is Screen.STOP

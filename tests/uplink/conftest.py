@@ -1,7 +1,7 @@
 """Rigs the uplink tests share: a real mosquitto, an outbox, and uplinks wired to them.
 
-`broker`, `make_broker` and `subscribe` are the real-broker fixtures of `tests.mosquitto`, offered
-here to every test of the directory.  `outbox` is an outbox file on the test's temp dir;
+`broker`, `make_broker` and `subscribe` are the real-broker fixtures of `tests.mosquitto` (a plugin
+of the root conftest).  `outbox` is an outbox file on the test's temp dir;
 `connect(b, **kw)` makes an `MqttUplink` publishing it (or `outbox=`) to broker `b` as kiosk-1
 would, with a short back-off so that reconnects fit in a test.  Both are closed after the test,
 the uplinks first; a test that closes them itself (`with connect(b) as up:`) loses nothing.
@@ -18,9 +18,9 @@ import pytest
 
 from kiosk.outbox import Outbox
 from kiosk.uplink import MqttUplink
-from tests.mosquitto import Broker, broker, make_broker, subscribe
+from tests.mosquitto import Broker
 
-__all__ = ["FAST_BACKOFF", "PREFIX", "broker", "make_broker", "subscribe"]
+__all__ = ["FAST_BACKOFF", "PREFIX"]
 
 PREFIX = "demo-township/demo-site/kiosk-1"
 FAST_BACKOFF = (0.05, 0.4)

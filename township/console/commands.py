@@ -4,7 +4,7 @@
     migrate      create or update the database (Django migrations: the console's and the feed's tables)
     adduser      a user with a role (viewer/operator/admin/privacy) and a scope (township or county)
     report-file  write a day's report as .xlsx into a folder (run daily by township-report.timer)
-    retention    drop the feed's day partitions older than N days
+    retention    make the coming days' partitions; drop those older than N days, prune alerts and summaries
 """
 
 from __future__ import annotations
@@ -26,11 +26,22 @@ def _django(args: argparse.Namespace) -> None:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
+    """Exit 2 (a message, no traceback) on a configuration the console must not run with."""
     import uvicorn
+    from django.core.exceptions import ImproperlyConfigured
 
     if args.database_url:
         os.environ["TOWNSHIP_DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "township.console.settings")
+    try:
+        from township.console import settings
+
+        if not settings.SECRET_KEY:
+            raise ImproperlyConfigured("TOWNSHIP_SECRET_KEY is not set: the console needs a key of its own "
+                                       "(a value, or the path of a file holding it)")
+    except ImproperlyConfigured as exc:
+        print(f"township console: {exc}", file=sys.stderr)
+        return 2
     print(f"township console: http://{args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run("township.console.asgi:application", host=args.host, port=args.port, log_level="warning")
     return 0
@@ -71,11 +82,11 @@ def cmd_report_file(args: argparse.Namespace) -> int:
 
     from township.console import reports
     from township.console.models import Site
-    from township.console.views.common import today
+    from township.console.views.common import now, today
 
     day = dt.date.fromisoformat(args.day) if args.day else today() - dt.timedelta(days=1)
     sites = list(Site.objects.select_related("township").prefetch_related("kiosks"))
-    data = reports.report(sites, day, day, today=today())
+    data = reports.report(sites, day, day, now=now())
     out = Path(args.out or os.environ.get("TOWNSHIP_REPORT_DIR") or ".")
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"checkpoint-day-{day:%Y%m%d}.xlsx"
@@ -92,11 +103,19 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from township.console.views.common import today
-    from township.ingest.partitions import drop_older_than
+    from township.ingest.partitions import drop_older_than, ensure_ahead
 
-    with psycopg.connect(settings.DATABASE_URL, autocommit=True) as con:
-        for name in drop_older_than(con, args.keep_days, today()):
-            print(f"dropped {name}")
+    try:
+        with psycopg.connect(settings.DATABASE_URL, autocommit=True) as con:
+            ensure_ahead(con, today())  # the coming days' partitions, made here rather than by ingest
+            for line in drop_older_than(con, args.keep_days, today(), keep_summary_days=args.keep_summary_days):
+                print(f"dropped {line}")
+    except ValueError as exc:
+        print(f"township retention: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.Error as exc:
+        print(f"township retention: the database: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -130,7 +149,9 @@ def register(actions: Any) -> None:
     p.add_argument("--out", help="folder (default: $TOWNSHIP_REPORT_DIR or .)")
     p.set_defaults(func=cmd_report_file)
 
-    p = actions.add_parser("retention", help="drop feed partitions older than N days")
+    p = actions.add_parser("retention", help="drop feed partitions older than N days (and make the coming days')")
     db(p)
-    p.add_argument("--keep-days", type=int, default=180)
+    p.add_argument("--keep-days", type=int, default=180, help="entries, health and alerts (at least 2)")
+    p.add_argument("--keep-summary-days", type=int, default=400,
+                   help="daily summaries and configuration acknowledgements (no personal data; default 400)")
     p.set_defaults(func=cmd_retention)

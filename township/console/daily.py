@@ -1,7 +1,9 @@
 """Daily reports per site: on time, late (迟报), not reported (未上报), zero, not screened.
 
 The notices' rule is "the report may be zero, but never missing": every registered site has a
-responsible person and a deadline (local time on the day after the day reported).  A site's
+responsible person and a deadline (local time on the day after the day reported, in the site's
+zone: its own if it has one, else the county's).  A kiosk whose summary counts its days in another
+zone (a Pi left on UTC) is flagged, since its days are not the site's.  A site's
 kiosks are its registered ones (or, if none is registered, those the feed has seen there).
 
 * not reported: a kiosk's summary is absent at the deadline (before it: "due later");
@@ -45,6 +47,21 @@ def zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
+def site_zone(site: Site) -> ZoneInfo:
+    """The zone of a site's days and deadline: its own, else the county's."""
+    return ZoneInfo(site.time_zone) if site.time_zone else zone()
+
+
+def count(value: Any) -> int:
+    """A kiosk's count as the pages add it up: a non-negative integer, anything else (a string, a list,
+    a bool, a negative number) counts 0, so one malformed payload never breaks a page for everyone."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def summaries(first: dt.date, last: dt.date, townships: list[str]) -> list[dict[str, Any]]:
     """The latest summary of each kiosk and day in [first, last] (dict rows, payload decoded)."""
     with connection.cursor() as cur:
@@ -52,7 +69,7 @@ def summaries(first: dt.date, last: dt.date, townships: list[str]) -> list[dict[
         names = [c.name for c in cur.description]
         rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     for r in rows:
-        r["payload"] = as_json(r["payload"]) or {}
+        r["payload"] = mapping(as_json(r["payload"]))
     return rows
 
 
@@ -81,15 +98,22 @@ class SiteDay:
 
     @property
     def visitors(self) -> int:
-        return sum(r["visitors"] or 0 for r in self.reported.values())
+        return sum(count(r["visitors"]) for r in self.reported.values())
 
     @property
     def alerts(self) -> int:
-        return sum(r["alerts"] or 0 for r in self.reported.values())
+        return sum(count(r["alerts"]) for r in self.reported.values())
 
     @property
     def stopped(self) -> int:
-        return sum(int((r["payload"].get("decisions") or {}).get("STOP") or 0) for r in self.reported.values())
+        return sum(count(mapping(r["payload"].get("decisions")).get("STOP")) for r in self.reported.values())
+
+    @property
+    def zone_mismatch(self) -> list[str]:
+        """Kiosks counting their days in another zone than the site's (a kiosk left on UTC shifts its days)."""
+        expected = self.site.time_zone or settings.TIME_ZONE
+        return [f"{k} ({r['payload'].get('timezone')})" for k, r in sorted(self.reported.items())
+                if isinstance(r["payload"].get("timezone"), str) and r["payload"]["timezone"] != expected]
 
     @property
     def complete(self) -> bool:
@@ -122,9 +146,9 @@ def site_days(sites: list[Site], day: dt.date, now: dt.datetime) -> list[SiteDay
     by_site: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for r in rows:
         by_site.setdefault((r["township"], r["site"]), {})[r["kiosk"]] = r
-    tz = zone()
     out = []
     for site in sites:
+        tz = site_zone(site)
         key = (site.township.code, site.code)
         registered = [k.code for k in site.kiosks.all()]
         reported = by_site.get(key, {})

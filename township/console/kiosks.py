@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from township.console.daily import as_json
+from township.console.daily import as_json, count, mapping
 from township.console.models import Alert
 
 BIAS_LIMIT_C = 0.3
@@ -57,6 +57,19 @@ class Bias:
         return slope is not None and slope < 0 and mean + slope * HORIZON_DAYS / 7 <= -BIAS_LIMIT_C
 
 
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e12 \
+        else None
+
+
+def _text(value: Any) -> str | None:
+    return value[:80] if isinstance(value, str) else None
+
+
 def biases(townships: list[str]) -> dict[tuple[str, str, str], Bias]:
     out: dict[tuple[str, str, str], Bias] = {}
     rows = (Alert.objects.filter(township__in=townships, clinical_c__isnull=False, temperature_c__isnull=False,
@@ -78,24 +91,25 @@ def states(townships: list[str], now: dt.datetime) -> list[dict[str, Any]]:
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     bias = biases(townships)
     stale = dt.timedelta(seconds=settings.HEALTH_STALE_S)
-    for r in rows:
-        r["health"], r["ack"] = as_json(r["health"]), as_json(r["ack"])
-        h = r["health"] or {}
-        outbox = h.get("outbox") or {}
-        cal = h.get("calibration") or {}
+    for r in rows:  # every value read as the type it should be, else unknown: one odd kiosk breaks no page
+        r["health"], r["ack"] = mapping(as_json(r["health"])), mapping(as_json(r["ack"]))
+        h = r["health"]
+        outbox, cal = mapping(h.get("outbox")), mapping(h.get("calibration"))
         r["online"] = r["status"] == "online"
         r["stale"] = r["health_at"] is None or now - r["health_at"] > stale
-        r["sensor_ok"] = (h.get("sensor") or {}).get("ok")
-        r["camera_ok"] = (h.get("camera") or {}).get("ok")
-        r["clock_synced"] = h.get("clock_synced")
-        r["drift_c"] = cal.get("drift_c")
-        r["calibration_age_d"] = None if cal.get("age_s") is None else round(cal["age_s"] / 86_400)
-        r["pending"] = outbox.get("pending")
-        r["oldest_pending_s"] = outbox.get("oldest_pending_age_s")
-        r["dropped"] = h.get("dropped")
-        r["policy_version"] = h.get("policy_version")
-        ack = r["ack"] or {}
-        r["ack_status"], r["ack_version"], r["ack_reason"] = ack.get("status"), ack.get("version"), ack.get("reason")
+        r["sensor_ok"] = _flag(mapping(h.get("sensor")).get("ok"))
+        r["camera_ok"] = _flag(mapping(h.get("camera")).get("ok"))
+        r["clock_synced"] = _flag(h.get("clock_synced"))
+        r["drift_c"] = _number(cal.get("drift_c"))
+        age = _number(cal.get("age_s"))
+        r["calibration_age_d"] = None if age is None else round(age / 86_400)
+        r["pending"] = count(outbox.get("pending"))
+        r["oldest_pending_s"] = _number(outbox.get("oldest_pending_age_s"))
+        r["dropped"] = count(h.get("dropped"))
+        r["policy_version"] = _text(h.get("policy_version"))
+        ack = r["ack"]
+        r["ack_status"], r["ack_reason"] = _text(ack.get("status")), _text(ack.get("reason"))
+        r["ack_version"] = ack.get("version") if isinstance(ack.get("version"), int) else None
         r["bias"] = bias.get((r["township"], r["site"], r["kiosk"]))
         problems = []
         if not r["online"]:

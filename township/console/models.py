@@ -10,8 +10,10 @@ plain SQL made by migration 0002 (`township/ingest/schema.py`) and read with SQL
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +44,13 @@ class Township(models.Model):
         return self.name
 
 
+def _known_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("Not an IANA time zone: %(zone)s"), params={"zone": value}) from None
+
+
 class Site(models.Model):
     """A place that must screen and report every day: 'the report may be zero, but never missing'."""
 
@@ -53,6 +62,9 @@ class Site(models.Model):
     phone = models.CharField(_("phone"), max_length=40)
     deadline = models.TimeField(_("daily report deadline"), default=dt.time(9, 0),
                                 help_text=_("The previous day's report is due by this local time."))
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, validators=[_known_zone],
+                                 help_text=_("IANA zone of the site's days and deadline, e.g. Asia/Urumqi; "
+                                             "empty: the county's (TOWNSHIP_TIME_ZONE)."))
 
     class Meta:
         verbose_name = _("site")
@@ -152,6 +164,9 @@ class PolicyPush(models.Model):
     payload = models.JSONField()
     pushed_at = models.DateTimeField(auto_now_add=True)
     pushed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    # Recorded (and audited) before it is published: a push that fails says so instead of vanishing.
+    state = models.CharField(max_length=12, default="publishing")  # publishing → published | failed
+    error = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ("-version",)

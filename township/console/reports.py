@@ -1,8 +1,12 @@
 """Day, week and month reports per site and township, and their `.xlsx` (Chinese headers).
 
 The numbers are sums of the kiosks' own daily summaries (the last one each kiosk sent for each
-day), so the file's totals are exactly what the kiosks reported; a kiosk-day with no summary is
-counted under 未上报, a zero summary from a kiosk that was off all day under 未筛查.
+day), so the file's totals are exactly what the kiosks reported.  A site's kiosks are its
+registered ones (as on the Today page: a summary from a kiosk nobody registered there does not
+stand in for a registered one that is silent); only where none is registered, those the feed has
+seen.  A kiosk-day with no summary is 待上报 until the site's deadline (the next day, in the site's
+zone) and 未上报 after it; a zero summary from a kiosk that was off all day is 未筛查.  A count a
+kiosk sent that is not a non-negative integer counts 0 (`daily.count`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from township.console.daily import summaries
+from township.console.daily import count, mapping, site_zone, summaries
 from township.console.labels import XLSX_REASONS
 from township.console.models import Site
 
@@ -38,8 +42,9 @@ class Line:
     site: str
     site_name: str
     kiosks: int = 0
-    expected: int = 0  # kiosk-days
+    expected: int = 0  # kiosk-days already over
     reported: int = 0
+    pending: int = 0  # kiosk-days without a summary, before their deadline
     not_screened: int = 0
     visitors: int = 0
     passed: int = 0
@@ -49,45 +54,56 @@ class Line:
 
     @property
     def missing(self) -> int:
-        return max(0, self.expected - self.reported)
+        return max(0, self.expected - self.reported - self.pending)
 
     def add(self, row: dict[str, Any]) -> None:
         payload = row["payload"]
-        decisions = payload.get("decisions") or {}
+        decisions = mapping(payload.get("decisions"))
         self.reported += 1
-        self.visitors += int(row["visitors"] or 0)
-        self.alerts += int(row["alerts"] or 0)
-        self.passed += int(decisions.get("PASS") or 0)
-        self.stopped += int(decisions.get("STOP") or 0)
+        self.visitors += count(row["visitors"])
+        self.alerts += count(row["alerts"])
+        self.passed += count(decisions.get("PASS"))
+        self.stopped += count(decisions.get("STOP"))
         self.not_screened += int(not row["visitors"] and row["in_service_s"] == 0)
-        for name, n in (payload.get("reasons") or {}).items():
-            if isinstance(n, int):
-                self.reasons[name] = self.reasons.get(name, 0) + n
+        for name, n in mapping(payload.get("reasons")).items():
+            if name in REASON_ORDER:
+                self.reasons[name] = self.reasons.get(name, 0) + count(n)
 
     def merge(self, other: Line) -> None:
-        for name in ("kiosks", "expected", "reported", "not_screened", "visitors", "passed", "stopped", "alerts"):
+        for name in ("kiosks", "expected", "reported", "pending", "not_screened", "visitors", "passed", "stopped",
+                     "alerts"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name, n in other.reasons.items():
             self.reasons[name] = self.reasons.get(name, 0) + n
 
 
-def report(sites: list[Site], first: dt.date, last: dt.date, *, today: dt.date) -> dict[str, Any]:
-    """{"lines": per site, "townships": per township, "total": Line} for the days [first, last]."""
+def report(sites: list[Site], first: dt.date, last: dt.date, *, now: dt.datetime) -> dict[str, Any]:
+    """{"lines": per site, "townships": per township, "total": Line} for the days [first, last], judged at `now`."""
     townships = sorted({s.township.code for s in sites})
     rows = summaries(first, last, townships)
-    days = max(0, (min(last, today - dt.timedelta(days=1)) - first).days + 1)  # days already due
+    by_site: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        by_site.setdefault((r["township"], r["site"]), []).append(r)
     lines: dict[tuple[str, str], Line] = {}
     for s in sites:
+        key = (s.township.code, s.code)
         line = Line(s.township.code, s.township.name, s.code, s.name)
-        registered = [k.code for k in s.kiosks.all()]
-        line.kiosks = len(registered) or len({r["kiosk"] for r in rows if (r["township"], r["site"]) ==
-                                              (s.township.code, s.code)})
-        line.expected = line.kiosks * days
-        lines[(s.township.code, s.code)] = line
-    for r in rows:
-        line = lines.get((r["township"], r["site"]))
-        if line is not None:
-            line.add(r)
+        mine = by_site.get(key, [])
+        kiosks = [k.code for k in s.kiosks.all()] or sorted({r["kiosk"] for r in mine})
+        line.kiosks = len(kiosks)
+        tz = site_zone(s)
+        local = now.astimezone(tz)
+        over = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)
+                if first + dt.timedelta(days=i) < local.date()]  # days already over at the site
+        held = {(r["kiosk"], r["day"]) for r in mine}
+        line.expected = len(kiosks) * len(over)
+        for day in over:
+            if local < dt.datetime.combine(day + dt.timedelta(days=1), s.deadline, tz):
+                line.pending += sum((k, day) not in held for k in kiosks)
+        for r in mine:
+            if r["kiosk"] in kiosks:
+                line.add(r)
+        lines[key] = line
     per_township: dict[str, Line] = {}
     total = Line("", "合计", "", "合计")
     for line in lines.values():
@@ -97,13 +113,13 @@ def report(sites: list[Site], first: dt.date, last: dt.date, *, today: dt.date) 
             "townships": list(per_township.values()), "total": total}
 
 
-HEADERS = ["乡镇", "场所", "场所编号", "设备数", "应报(设备·天)", "已报(设备·天)", "未上报(设备·天)",
-           "未筛查(设备·天)", "访客人数", "通过", "拦截", "告警", *XLSX_REASONS.values()]
+HEADERS = ["乡镇", "场所", "场所编号", "设备数", "应报(设备·天)", "已报(设备·天)", "待上报(设备·天)",
+           "未上报(设备·天)", "未筛查(设备·天)", "访客人数", "通过", "拦截", "告警", *XLSX_REASONS.values()]
 
 
 def _row(line: Line) -> list[Any]:
-    return [line.township_name, line.site_name, line.site, line.kiosks, line.expected, line.reported, line.missing,
-            line.not_screened, line.visitors, line.passed, line.stopped, line.alerts,
+    return [line.township_name, line.site_name, line.site, line.kiosks, line.expected, line.reported, line.pending,
+            line.missing, line.not_screened, line.visitors, line.passed, line.stopped, line.alerts,
             *(line.reasons.get(r, 0) for r in REASON_ORDER)]
 
 

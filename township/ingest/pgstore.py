@@ -2,22 +2,32 @@
 
 Same guarantees as the SQLite store, so the listener needs no change of mind: (township, site,
 kiosk, event id) identifies an event and a known one is a duplicate; the topic says who speaks
-(a body naming another kiosk is `mismatched`); a body that is not a UTF-8 JSON object is
-`malformed`.  Different in three ways, for a county's volume and for the console:
+(a body naming another kiosk is `mismatched`); a body that is not a UTF-8 JSON object, or whose
+event id is not an id (`EVENT_ID`), is `malformed`.  Different, for a county's volume and the console:
 
 * a whole batch is one transaction (`add_many`): one commit for up to 500 messages, so the
   listener acks them all after it, and a kill -9 before it loses nothing (nothing was acked);
 * every new alert also opens an `console_alert` row, and the commit carries one NOTIFY on
   `township_feed` saying what changed, which the console's live pages listen to;
 * several listeners (a `$share` group) may write one database at once: inserts are
-  `ON CONFLICT DO NOTHING`, partitions are created idempotently.
+  `ON CONFLICT DO NOTHING`, rows go in in primary-key order (no deadlock between members), and a
+  batch that still meets a deadlock or serialization failure is retried, not given up;
+* an event is filed under the day of its own `at`, else of its UUIDv7, else of its first arrival
+  (remembered in `feed_seen`): a re-send is always filed under the same day, so it is a duplicate;
+* the database's state (unreachable, read-only after a failover, a permission or a table
+  missing) is `StoreUnavailable`, transient for the listener: nothing is acked, the broker keeps
+  the messages.  Only an error in what a message holds is that message's fault.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+import random
+import re
+import time
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,10 +36,36 @@ import psycopg
 
 from township.ingest import partitions
 from township.ingest.schema import NOTIFY_CHANNEL
+from township.ingest.statements import (
+    COUNT,
+    INSERT_ACK,
+    INSERT_ALERTS,
+    INSERT_DAILY,
+    INSERT_ENTRIES,
+    INSERT_HEALTH,
+    SEEN_INSERT,
+    SEEN_SELECT,
+    UPSERT_KIOSKS,
+)
 from township.store import IDENTITY, Incoming, Stored, _finite, fallback_event_id
 
+log = logging.getLogger(__name__)
+
 DEFAULT_ZONE = "Asia/Shanghai"
-PLAUSIBLE_S = 400 * 86_400  # an event's own `at` further than this from its arrival is not believed
+PLAUSIBLE_S = 400 * 86_400  # an event's own time further than this from its arrival is not believed
+EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")  # UUIDv7, the fallback `sha256:…`, a test's `a1`
+_UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+RETRIES = 5
+_RETRY = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+_SERVER_BUSY = ("starting up", "shutting down", "in recovery", "too many clients", "too many connections")
+
+
+class StoreUnavailable(psycopg.OperationalError):
+    """The database, not a message: read-only, a permission or a table missing, retries used up."""
+
+
+class DatabaseUnreachable(Exception):
+    """Nobody answered (no socket, refused, a server starting up): worth waiting for, unlike a refusal."""
 
 
 def _iso_day(value: Any) -> dt.date | None:
@@ -47,6 +83,32 @@ def _text(value: Any, limit: int = 200) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
+def _uuid7_time(event_id: str) -> float | None:
+    return int(event_id[:8] + event_id[9:13], 16) / 1000 if _UUID7.match(event_id) else None
+
+
+def _message_fault(exc: psycopg.Error) -> bool:
+    """An error in what the messages hold (bad data, a constraint): not the database's state."""
+    state = exc.sqlstate or ""
+    return state[:2] in ("22", "23") and not _no_partition(exc)
+
+
+def _no_partition(exc: psycopg.Error) -> bool:
+    return isinstance(exc, psycopg.errors.CheckViolation) and "no partition" in str(exc)
+
+
+def connect(dsn: str) -> psycopg.Connection[Any]:
+    """Open the store's connection: `DatabaseUnreachable` if nobody answers (wait for it), the error itself
+    if the server refused us (no such database, role, password) or the URL is wrong (a person must look)."""
+    try:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        text = str(exc)
+        if "FATAL" in text and not any(word in text for word in _SERVER_BUSY):
+            raise
+        raise DatabaseUnreachable(" ".join(text.split())[:300]) from None
+
+
 class PgEventStore:
     """Used from one thread (the listener's main loop); one connection, autocommit between batches."""
 
@@ -57,12 +119,18 @@ class PgEventStore:
         self.dsn = dsn
         self.zone = ZoneInfo(zone or os.environ.get("TOWNSHIP_TIME_ZONE") or DEFAULT_ZONE)
         self.on_alerts = on_alerts
-        self._con = psycopg.connect(dsn, autocommit=True)
-        found = self._con.execute("SELECT to_regclass('feed_entry'), to_regclass('console_alert')").fetchone()
+        self.retried = 0
+        self._con = connect(dsn)
+        found = self._con.execute("SELECT to_regclass('feed_entry'), to_regclass('console_alert'), "
+                                  "to_regclass('feed_seen')").fetchone()
         if found is None or None in found:
             self._con.close()
-            raise RuntimeError("the database has no feed tables yet: run `township migrate` first")
+            raise RuntimeError("the database has no feed tables yet (or older ones): run `township migrate` first")
         self._days: set[dt.date] = set()
+        try:  # days ahead, so that ingest itself almost never has to make a partition
+            partitions.ensure_ahead(self._con, dt.datetime.now(self.zone).date(), self._days)
+        except psycopg.Error as exc:  # a lock held, a read-only standby: the first batch will tell
+            log.warning("ingest: could not make the coming days' partitions now (%s); later", type(exc).__name__)
 
     def close(self) -> None:
         self._con.close()
@@ -78,22 +146,27 @@ class PgEventStore:
             event_id: str | None = None, sid: str | None = None) -> Stored:
         return self.add_many([Incoming(township, site, kiosk, kind, payload, received_at, event_id, sid)])[0]
 
-    def _day(self, at: float | None, received_at: float) -> dt.date:
-        when = at if at is not None and abs(at - received_at) < PLAUSIBLE_S else received_at
-        return dt.datetime.fromtimestamp(when, self.zone).date()
+    def _day(self, at: float | None, event_id: str, received_at: float) -> dt.date | None:
+        """The event's own day (its `at`, else its UUIDv7's time), or None: filed by first arrival."""
+        for when in (at, _uuid7_time(event_id)):
+            if when is not None and abs(when - received_at) < PLAUSIBLE_S:
+                return dt.datetime.fromtimestamp(when, self.zone).date()
+        return None
 
     def add_many(self, items: list[Incoming]) -> list[Stored]:
         """Store a batch in one transaction; one `Stored` per item, in order."""
         results: list[Stored] = []
         counts = {"malformed": 0, "mismatched": 0}
-        rows: dict[str, list[tuple[Any, ...]]] = {"entry": [], "health": [], "daily": [], "ack": []}
+        rows: dict[str, list[list[Any]]] = {"entry": [], "health": [], "daily": [], "ack": []}
+        unanchored: list[tuple[list[Any], float]] = []  # rows with no day of their own, and their arrival
         kiosks: dict[tuple[str, str, str], dict[str, Any]] = {}
         for it in items:
             key = (it.township, it.site, it.kiosk)
             state = kiosks.setdefault(key, {"seen": it.received_at})
             state["seen"] = max(state["seen"], it.received_at)
             if it.kind == "status":
-                state["status"] = (it.payload.decode("utf-8", "replace")[:20], it.received_at)
+                if it.received_at >= state.get("status", ("", float("-inf")))[1]:
+                    state["status"] = (it.payload.decode("utf-8", "replace")[:20], it.received_at)
                 results.append(Stored(False, "", it.kind, None, *key))
                 continue
             try:
@@ -111,53 +184,107 @@ class PgEventStore:
                 results.append(Stored(False, "", it.kind, None, *key))
                 continue
             event_id = str(body.get("event_id") or it.event_id
-                           or fallback_event_id(f"{it.township}/{it.site}/{it.kiosk}/{it.kind}", it.payload))[:80]
+                           or fallback_event_id(f"{it.township}/{it.site}/{it.kiosk}/{it.kind}", it.payload))
+            if not EVENT_ID.match(event_id):  # an id is an id: it is echoed in receipts, pages, requests
+                counts["malformed"] += 1
+                results.append(Stored(False, "", it.kind, None, *key))
+                continue
             at = _finite(body.get("at"))
             if it.kind in ("entry", "alert"):
                 reasons = [r for r in body.get("reasons") or [] if isinstance(r, str)] \
                     if isinstance(body.get("reasons"), list) else []
-                rows["entry"].append((self._day(at, it.received_at), *key, event_id, at, it.received_at,
-                                      it.kind == "alert" or body.get("alert") is True, _text(body.get("decision"), 8),
-                                      ",".join(r.replace(",", "") for r in reasons),
-                                      _finite(body.get("temperature_c")), _text(body.get("policy_version"), 40),
-                                      _text(body.get("name"), 40), _text(body.get("sid_sealed"), 400), it.sid, text))
+                row = [self._day(at, event_id, it.received_at), *key, event_id, at, it.received_at,
+                       it.kind == "alert" or body.get("alert") is True, _text(body.get("decision"), 8),
+                       ",".join(r.replace(",", "") for r in reasons), _finite(body.get("temperature_c")),
+                       _text(body.get("policy_version"), 40), _text(body.get("name"), 40),
+                       _text(body.get("sid_sealed"), 400), it.sid, text]
+                rows["entry"].append(row)
             elif it.kind == "health":
-                rows["health"].append((self._day(at, it.received_at), *key, event_id, at, it.received_at, text))
-                state["health"] = (text, at if at is not None else it.received_at)
+                row = [self._day(at, event_id, it.received_at), *key, event_id, at, it.received_at, text]
+                rows["health"].append(row)
+                if (at if at is not None else it.received_at) >= state.get("health", ("", float("-inf")))[1]:
+                    state["health"] = (text, at if at is not None else it.received_at)
             elif it.kind == "daily":
-                day = _iso_day(body.get("day")) or self._day(at, it.received_at)
-                in_service = _int(body.get("in_service_s"))
-                rows["daily"].append((*key, event_id, day, it.received_at, _int(body.get("visitors")),
-                                      _int(body.get("alerts")), in_service, text))
+                day = _iso_day(body.get("day")) or self._day(at, event_id, it.received_at) or \
+                    dt.datetime.fromtimestamp(it.received_at, self.zone).date()
+                rows["daily"].append([*key, event_id, day, it.received_at, _int(body.get("visitors")),
+                                      _int(body.get("alerts")), _int(body.get("in_service_s")), text])
+                row = None
             elif it.kind == "config/ack":
-                rows["ack"].append((*key, event_id, at, it.received_at, _text(body.get("status"), 20),
+                rows["ack"].append([*key, event_id, at, it.received_at, _text(body.get("status"), 20),
                                     _int(body.get("version")), _int(body.get("applied_version")),
-                                    _text(body.get("reason"), 40), text))
-                state["ack"] = (text, at if at is not None else it.received_at)
+                                    _text(body.get("reason"), 40), text])
+                if (at if at is not None else it.received_at) >= state.get("ack", ("", float("-inf")))[1]:
+                    state["ack"] = (text, at if at is not None else it.received_at)
+                row = None
+            else:
+                row = None
+            if row is not None and row[0] is None:
+                unanchored.append((row, it.received_at))
             results.append(Stored(True, event_id, it.kind, body, *key))  # `new` settled below
+        self._anchor(unanchored)
         new = self._commit(rows, kiosks, counts)
         out, first = [], set()
         for r in results:  # new: inserted now, and the first of its id in this batch
-            key = (r.township, r.site, r.kiosk, r.event_id)
-            is_new = bool(r.event_id) and key in new.get(r.kind, ()) and (r.kind, *key) not in first
-            first.add((r.kind, *key))
-            out.append(r if not r.event_id else Stored(is_new, r.event_id, r.kind, r.body, *key[:3]))
+            key4 = (r.township, r.site, r.kiosk, r.event_id)
+            is_new = bool(r.event_id) and key4 in new.get(r.kind, ()) and (r.kind, *key4) not in first
+            first.add((r.kind, *key4))
+            out.append(r if not r.event_id else Stored(is_new, r.event_id, r.kind, r.body, *key4[:3]))
         alerts = [r.body | {"event_id": r.event_id, "township": r.township, "site": r.site, "kiosk": r.kiosk}
                   for r in out if r.new and r.kind == "alert" and r.body]
         if alerts and self.on_alerts is not None:
-            self.on_alerts(alerts)
+            try:  # committed already: a failing webhook must not make the batch look unstored
+                self.on_alerts(alerts)
+            except Exception:
+                log.exception("ingest: the alert hook failed (the alerts are stored)")
         return out
 
-    def _commit(self, rows: dict[str, list[tuple[Any, ...]]], kiosks: dict[tuple[str, str, str], dict[str, Any]],
+    def _anchor(self, unanchored: list[tuple[list[Any], float]]) -> None:
+        """Day of first arrival for events without a day of their own, the same on every re-send."""
+        if not unanchored:
+            return
+        proposed = {tuple(row[1:5]): dt.datetime.fromtimestamp(arrived, self.zone).date()
+                    for row, arrived in unanchored}
+        keys = sorted(proposed)
+        columns = [list(c) for c in zip(*keys, strict=True)]
+        with _Guard():
+            self._con.execute(SEEN_INSERT, [*columns, [proposed[k] for k in keys]])
+            filed = {tuple(r[:4]): r[4] for r in self._con.execute(SEEN_SELECT, columns).fetchall()}
+        for row, _ in unanchored:
+            row[0] = filed.get(tuple(row[1:5])) or proposed[tuple(row[1:5])]
+
+    def _commit(self, rows: dict[str, list[list[Any]]], kiosks: dict[tuple[str, str, str], dict[str, Any]],
                 counts: dict[str, int]) -> dict[str, set[tuple[str, str, str, str]]]:
+        for table, key in (("entry", slice(0, 5)), ("health", slice(0, 5)), ("daily", slice(0, 4)),
+                           ("ack", slice(0, 4))):
+            rows[table].sort(key=lambda r, k=key: tuple(r[k]))  # one lock order for every listener
         days = {r[0] for r in rows["entry"]} | {r[0] for r in rows["health"]}
-        partitions.ensure(self._con, days, self._days)
+        for attempt in range(1, RETRIES + 1):
+            with _Guard():
+                partitions.ensure(self._con, days, self._days)
+            try:
+                with _Guard():
+                    return self._write(rows, kiosks, counts)
+            except _RETRY as exc:
+                if attempt == RETRIES:
+                    raise StoreUnavailable(f"{type(exc).__name__} {RETRIES} times in a row") from exc
+                self.retried += 1
+                log.warning("ingest: %s; retrying the batch (%d)", type(exc).__name__, attempt)
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+            except StoreUnavailable as exc:
+                if not _no_partition(exc.__cause__) or attempt == RETRIES:  # type: ignore[arg-type]
+                    raise
+                self._days -= days  # a partition we made was dropped (retention): make it again
+                log.warning("ingest: a day partition was missing; making it again")
+        raise AssertionError("unreachable")
+
+    def _write(self, rows: dict[str, list[list[Any]]], kiosks: dict[tuple[str, str, str], dict[str, Any]],
+               counts: dict[str, int]) -> dict[str, set[tuple[str, str, str, str]]]:
         new: dict[str, set[tuple[str, str, str, str]]] = {}
         with self._con.transaction(), self._con.cursor() as cur:
             if rows["entry"]:
                 cur.execute(INSERT_ENTRIES, _columns(rows["entry"], 16))
-                fresh = cur.fetchall()
-                new["entry"] = new["alert"] = {tuple(r[:4]) for r in fresh}  # type: ignore[misc]
+                new["entry"] = new["alert"] = {tuple(r[:4]) for r in cur.fetchall()}  # type: ignore[misc]
                 alerts = [r for r in rows["entry"] if r[7] and (r[1], r[2], r[3], r[4]) in new["entry"]]
                 if alerts:
                     cur.execute(INSERT_ALERTS, _columns(alerts, 16))
@@ -171,12 +298,11 @@ class PgEventStore:
                 cur.execute(INSERT_ACK, _columns(rows["ack"], 10))
                 new["config/ack"] = {tuple(r) for r in cur.fetchall()}  # type: ignore[misc]
             cur.execute(UPSERT_KIOSKS, _kiosk_columns(kiosks))
-            stored = sum(len(v) for k, v in rows.items())
+            stored = sum(len(v) for v in rows.values())
             duplicates = stored - sum(len(new.get(k, ())) for k in ("entry", "health", "daily", "config/ack"))
-            for name, n in (*counts.items(), ("duplicates", duplicates)):
+            for name, n in sorted((*counts.items(), ("duplicates", duplicates))):
                 if n:
-                    cur.execute("INSERT INTO feed_counter (name, n) VALUES (%s, %s) "
-                                "ON CONFLICT (name) DO UPDATE SET n = feed_counter.n + excluded.n", (name, n))
+                    cur.execute(COUNT, (name, n))
             changed = {"alert": sum(1 for r in rows["entry"] if r[7] and (r[1], r[2], r[3], r[4]) in new["entry"]),
                        "entry": len(new.get("entry", ())), "daily": len(new.get("daily", ())),
                        "ack": len(new.get("config/ack", ())), "health": len(new.get("health", ())),
@@ -188,8 +314,7 @@ class PgEventStore:
         return new
 
     def count_rejected(self, name: str) -> None:
-        self._con.execute("INSERT INTO feed_counter (name, n) VALUES (%s, 1) "
-                          "ON CONFLICT (name) DO UPDATE SET n = feed_counter.n + 1", (name,))
+        self._con.execute(COUNT, (name, 1))
 
     # ----------------------------------------------------------------------------- reading (tests, tools)
     def counter(self, name: str) -> int:
@@ -212,84 +337,29 @@ class PgEventStore:
             return list(cur.execute(query, params).fetchall())  # type: ignore[arg-type]
 
 
-def _columns(rows: list[tuple[Any, ...]], n: int) -> list[list[Any]]:
-    """Row tuples → one list per column (for `unnest`): one statement per table per batch."""
+class _Guard:
+    """Database errors that are not a message's fault become `StoreUnavailable` (transient)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object) -> bool:
+        if isinstance(exc, psycopg.Error) and not isinstance(exc, psycopg.OperationalError | StoreUnavailable) \
+                and not isinstance(exc, _RETRY) and not _message_fault(exc):
+            raise StoreUnavailable(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from exc
+        return False
+
+
+def _columns(rows: list[list[Any]], n: int) -> list[list[Any]]:
+    """Rows → one list per column (for `unnest`): one statement per table per batch."""
     return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(n)]
 
 
 def _kiosk_columns(kiosks: dict[tuple[str, str, str], dict[str, Any]]) -> list[list[Any]]:
     out: list[list[Any]] = [[] for _ in range(10)]
-    for (t, s, k), st in kiosks.items():
+    for (t, s, k), st in sorted(kiosks.items()):  # one lock order for every listener
         status, health, ack = st.get("status"), st.get("health"), st.get("ack")
         for i, v in enumerate((t, s, k, st["seen"], status and status[0], status and status[1],
                                health and health[0], health and health[1], ack and ack[0], ack and ack[1])):
             out[i].append(v)
     return out
-
-
-INSERT_ENTRIES = """
-INSERT INTO feed_entry (day, township, site, kiosk, event_id, at, received_at, alert, decision, reasons,
-                        temperature_c, policy_version, name, sid_sealed, sid, payload)
-SELECT d, t, s, k, e, to_timestamp(a), to_timestamp(r), al, dec, coalesce(string_to_array(NULLIF(rs, ''), ','), '{}'),
-       tc, pv, nm, ss, sd, p::jsonb
-FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[], %s::bool[],
-            %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-     AS u(d, t, s, k, e, a, r, al, dec, rs, tc, pv, nm, ss, sd, p)
-ON CONFLICT DO NOTHING
-RETURNING township, site, kiosk, event_id
-"""
-
-INSERT_ALERTS = """
-INSERT INTO console_alert (day, township, site, kiosk, event_id, at, received_at, decision, reasons, temperature_c,
-                           policy_version, name)
-SELECT d, t, s, k, e, to_timestamp(coalesce(a, r)), to_timestamp(r), coalesce(dec, 'STOP'),
-       to_jsonb(coalesce(string_to_array(NULLIF(rs, ''), ','), '{}')), tc, pv, nm
-FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[], %s::bool[],
-            %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-     AS u(d, t, s, k, e, a, r, al, dec, rs, tc, pv, nm, ss, sd, p)
-ON CONFLICT DO NOTHING
-"""
-
-INSERT_HEALTH = """
-INSERT INTO feed_health (day, township, site, kiosk, event_id, at, received_at, payload)
-SELECT d, t, s, k, e, to_timestamp(a), to_timestamp(r), p::jsonb
-FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[], %s::text[])
-     AS u(d, t, s, k, e, a, r, p)
-ON CONFLICT DO NOTHING
-RETURNING township, site, kiosk, event_id
-"""
-
-INSERT_DAILY = """
-INSERT INTO feed_daily (township, site, kiosk, event_id, day, received_at, visitors, alerts, in_service_s, payload)
-SELECT t, s, k, e, d, to_timestamp(r), v, al, sv, p::jsonb
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::date[], %s::float8[], %s::int[], %s::int[],
-            %s::int[], %s::text[]) AS u(t, s, k, e, d, r, v, al, sv, p)
-ON CONFLICT DO NOTHING
-RETURNING township, site, kiosk, event_id
-"""
-
-INSERT_ACK = """
-INSERT INTO feed_ack (township, site, kiosk, event_id, at, received_at, status, version, applied_version, reason,
-                      payload)
-SELECT t, s, k, e, to_timestamp(a), to_timestamp(r), st, v, av, rs, p::jsonb
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[], %s::text[], %s::int8[],
-            %s::int8[], %s::text[], %s::text[]) AS u(t, s, k, e, a, r, st, v, av, rs, p)
-ON CONFLICT DO NOTHING
-RETURNING township, site, kiosk, event_id
-"""
-
-UPSERT_KIOSKS = """
-INSERT INTO feed_kiosk AS f (township, site, kiosk, first_seen, last_seen, status, status_at, health, health_at, ack,
-                             ack_at)
-SELECT t, s, k, to_timestamp(seen), to_timestamp(seen), st, to_timestamp(st_at), h::jsonb, to_timestamp(h_at),
-       ak::jsonb, to_timestamp(ak_at)
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::float8[], %s::text[], %s::float8[],
-            %s::text[], %s::float8[]) AS u(t, s, k, seen, st, st_at, h, h_at, ak, ak_at)
-ON CONFLICT (township, site, kiosk) DO UPDATE SET
-    last_seen = greatest(f.last_seen, excluded.last_seen),
-    status = coalesce(excluded.status, f.status), status_at = coalesce(excluded.status_at, f.status_at),
-    health = CASE WHEN excluded.health_at >= coalesce(f.health_at, '-infinity') THEN excluded.health ELSE f.health END,
-    health_at = greatest(excluded.health_at, f.health_at),
-    ack = CASE WHEN excluded.ack_at >= coalesce(f.ack_at, '-infinity') THEN excluded.ack ELSE f.ack END,
-    ack_at = greatest(excluded.ack_at, f.ack_at)
-"""

@@ -44,6 +44,7 @@ def test_the_prompts_come_from_the_catalogues_in_both_languages() -> None:
     assert set(TEXTS) == set(PROMPTS)
     assert TEXTS["pass"] == [("cmn", "通过，请进"), ("en", "Please go in.")]
     assert TEXTS["step_closer"][0] == ("cmn", "请靠近一点")
+    assert TEXTS["fault"] == [("cmn", "人工复核，请等候工作人员"), ("en", "Manual check. Please wait for staff.")]
     english_only = prompt_texts(spoken_prompts(BilingualCatalog.load("en", None)))
     assert english_only["stop"] == [("en", "Stop. Please wait for staff.")]
 
@@ -93,7 +94,8 @@ def test_playing_returns_at_once_and_a_new_prompt_replaces_the_old(prompts: dict
         assert player.busy
         player.say(Screen.MEASURING)  # no prompt for this screen: nothing happens
         player.say(Screen.PASS)
-        assert player.played == ["stop", "pass"]
+        player.say(Screen.FAULT)  # the manual check is spoken too: a visitor looking at the phone still hears it
+        assert player.played == ["stop", "pass", "fault"]
     finally:
         player.close()
     assert not player.busy

@@ -70,6 +70,38 @@ ZH = {
         "偏差 = 设备读数 − 临床复测读数,取自填写了复测体温的已结案告警。读数偏低的设备会漏检发热:"
         "平均偏差或按趋势两周内将达到 −%(limit)s °C 及以下时,标记为需校准。",
     "Township console": "乡镇控制台",
+    "Not an IANA time zone: %(zone)s": "不是 IANA 时区:%(zone)s", "time zone": "时区",
+    "IANA zone of the site's days and deadline, e.g. Asia/Urumqi; empty: the county's (TOWNSHIP_TIME_ZONE).":
+        "场所日期与截止时间所用的 IANA 时区,如 Asia/Urumqi;留空:用县的时区(TOWNSHIP_TIME_ZONE)。",
+    "kiosk counts days in another time zone": "设备按其他时区统计日期", "not registered": "未登记",
+    "Bias = kiosk reading − clinical reading, from alerts closed with a clinical reading (re-measured normal, "
+    "sent to the fever clinic). It sees only the people a kiosk stopped: a kiosk reading low stops fewer people "
+    "and so gives fewer samples, and the fevers it missed never appear here. It is flagged when its mean bias, "
+    "or where its trend takes it within two weeks, is −%(limit)s °C or lower; a kiosk with few or no samples is "
+    "not thereby accurate: check it with a reference thermometer (kiosk calibrate).":
+        "偏差 = 设备读数 − 临床复测读数,取自填写了复测体温的已结案告警(复测正常、送发热门诊)。它只看得到设备拦下的人:"
+        "读数偏低的设备拦下的人更少,样本也更少,它漏检的发热者根本不会出现在这里。平均偏差或按趋势两周内将达到 "
+        "−%(limit)s °C 及以下时标记为需校准;样本少或没有样本的设备并不因此就准确:请用标准体温计核对(kiosk calibrate)。",
+    "Too many failed logins for this user from this address: try again in an hour, or ask an administrator to "
+    "unlock it.": "此用户在此地址登录失败次数过多:请一小时后再试,或请管理员解锁。",
+    "In force (what the kiosks report they apply)": "现行(设备回报正在执行的)",
+    "each kiosk's own kiosk.toml policy": "各设备 kiosk.toml 中的本地策略",
+    "not pushed from this console: its contents are unknown here; compared with the last push":
+        "非本控制台下发:内容未知;以最近一次下发作比较",
+    "version(s) among the kiosks": "个版本在运行", "Other kiosks run": "其他设备运行",
+    "No kiosk has acknowledged a configuration yet; the last push from this console":
+        "尚无设备回执配置;本控制台最近一次下发",
+    "Last push": "最近一次下发", "failed": "失败", "being published": "正在下发",
+    "Changes against what the kiosks run": "与设备现行策略的差异", "Due later": "待上报",
+    "A user works for one township or for a whole county, not both.": "用户只能属于一个乡镇或整个县,不能两者都选。",
+    "Place the user in one of your townships (or your county).": "请将用户设在您管辖的乡镇(或您的县)。",
+    "Roles": "角色", "Personal info": "个人信息",
+    "Give the clinical reading taken before sending the visitor on.": "请填写送诊前的临床复测体温。",
+    "Say what happened in the note.": "请在备注中说明情况。", "This alert was already closed.": "此告警已结案。",
+    "This township's signing key is not available on the console; nothing was pushed.":
+        "控制台上没有本乡镇可用的签名密钥;未下发任何内容。",
+    "Which day? (YYYY-MM-DD)": "哪一天?(YYYY-MM-DD)",
+    "This township's sealing key is not available on the console.": "控制台上没有本乡镇可用的解封密钥。",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from township.console import scope
 from township.console.models import Alert, Disposition
-from township.console.views.common import audit
+from township.console.views.common import audit, with_sites
 
 
 class CloseForm(forms.Form):
@@ -21,9 +22,15 @@ class CloseForm(forms.Form):
     note = forms.CharField(label=_("note"), required=False, max_length=200)
 
     def clean(self) -> dict[str, object]:
+        """The reading is what sets the kiosk's bias: required where a clinical thermometer was used."""
         data = super().clean() or {}
-        if data.get("disposition") == Disposition.REMEASURED_NORMAL and data.get("clinical_c") is None:
+        disposition = data.get("disposition")
+        if disposition == Disposition.REMEASURED_NORMAL and data.get("clinical_c") is None:
             self.add_error("clinical_c", _("Give the clinical reading that was normal."))
+        if disposition == Disposition.FEVER_CLINIC and data.get("clinical_c") is None:
+            self.add_error("clinical_c", _("Give the clinical reading taken before sending the visitor on."))
+        if disposition == Disposition.OTHER and not (data.get("note") or "").strip():
+            self.add_error("note", _("Say what happened in the note."))
         return data
 
 
@@ -43,8 +50,9 @@ def alerts_table(request: HttpRequest) -> HttpResponse:
 
 def _context(request: HttpRequest) -> dict[str, object]:
     alerts = _visible(request)
-    return {"open": alerts.exclude(state="closed").order_by("-at")[:200],
-            "closed": alerts.filter(state="closed").select_related("closed_by").order_by("-closed_at")[:50],
+    return {"open": with_sites(request.user, alerts.exclude(state="closed").order_by("-at")[:200]),
+            "closed": with_sites(request.user, alerts.filter(state="closed").select_related("closed_by")
+                                  .order_by("-closed_at")[:50]),
             "form": CloseForm(), "may_act": request.user.has_perm("console.ack_alert")}
 
 
@@ -52,7 +60,8 @@ def _context(request: HttpRequest) -> dict[str, object]:
 def popup(request: HttpRequest) -> HttpResponse:
     """Every alert nobody has acknowledged yet: the page keeps sounding while this is not empty."""
     pending = _visible(request).filter(state="open")
-    return render(request, "console/_popup.html", {"pending": pending.order_by("-at")[:10], "count": pending.count(),
+    return render(request, "console/_popup.html", {"pending": with_sites(request.user, pending.order_by("-at")[:10]),
+                                                   "count": pending.count(),
                                                    "may_act": request.user.has_perm("console.ack_alert")})
 
 
@@ -87,11 +96,22 @@ def acknowledge_all(request: HttpRequest) -> HttpResponse:
 def close(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.has_perm("console.ack_alert"):
         return HttpResponseForbidden("not allowed")
-    alert = get_object_or_404(_visible(request), pk=pk)
-    form = CloseForm(request.POST)
-    if not form.is_valid():  # the table again, with why (htmx swaps 2xx only)
-        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-        return render(request, "console/_alerts_table.html", _context(request) | {"error": errors})
+    with transaction.atomic():
+        alert = get_object_or_404(_visible(request).select_for_update(), pk=pk)
+        if alert.state == "closed":  # closed once, with its disposition: never overwritten
+            return render(request, "console/_alerts_table.html", _context(request) | {
+                "error": _("This alert was already closed.")})  # 2xx: htmx shows why
+        form = CloseForm(request.POST)
+        if not form.is_valid():  # the table again, with why (htmx swaps 2xx only)
+            errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+            return render(request, "console/_alerts_table.html", _context(request) | {"error": errors})
+        _close(request, alert, form)
+    response = render(request, "console/_alerts_table.html", _context(request))
+    response["HX-Trigger"] = "feed-alert"
+    return response
+
+
+def _close(request: HttpRequest, alert: Alert, form: CloseForm) -> None:
     now = timezone.now()
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = now, request.user
@@ -102,6 +122,3 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     alert.save()
     audit(request, "close_alert", township=alert.township, target=f"{alert.site}/{alert.kiosk}/{alert.event_id}",
           disposition=alert.disposition, clinical_c=alert.clinical_c, kiosk_c=alert.temperature_c)
-    response = render(request, "console/_alerts_table.html", _context(request))
-    response["HX-Trigger"] = "feed-alert"
-    return response

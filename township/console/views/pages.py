@@ -11,7 +11,7 @@ from django.shortcuts import render
 from township.console import kiosks, scope
 from township.console.daily import site_days
 from township.console.models import Alert
-from township.console.views.common import day_param, now, today
+from township.console.views.common import day_param, now, today, with_sites
 
 
 @login_required
@@ -34,7 +34,8 @@ def _today_context(request: HttpRequest) -> dict[str, object]:
                        "stopped": sum(r.stopped for r in rows),
                        "missing": sum(r.status == "missing" for r in rows),
                        "late": sum(r.status == "late" for r in rows)},
-            "open_alerts": open_alerts.order_by("-at")[:20], "open_count": open_alerts.count(), "now": now()}
+            "open_alerts": with_sites(request.user, open_alerts.order_by("-at")[:20]),
+            "open_count": open_alerts.count(), "now": now()}
 
 
 @login_required

@@ -1,29 +1,34 @@
 """策略 Policy: a form → the difference from what is in force → sign → push → each kiosk's ack.
 
 The payload is what `kiosk township push-config` sends (`township.push.config_payload`), signed
-with the township's Ed25519 key (TOWNSHIP_SIGNING_KEY) and published retained on the township's
-configuration topic.  Kiosks answer on `config/ack` (applied or refused, with the reason); the
-ingester stores those, and the acknowledgement table refreshes as they arrive (live events).
+with that township's own Ed25519 key (`keyring`: one key per township, never another township's)
+and published retained on the township's configuration topic; the push is recorded and audited
+before it is published, and marked published or failed after.  Kiosks answer on `config/ack`
+(applied or refused, with the reason); the ingester stores those, and the acknowledgement table
+refreshes as they arrive (live events).  "In force" is what the kiosks say they run (`policies`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from kiosk.config import PolicyConfig
-from township.console import scope
+from township.console import keyring, policies, scope
 from township.console.models import PolicyPush, Township
 from township.console.views.common import audit
+
+log = logging.getLogger(__name__)
 
 
 class PolicyForm(forms.Form):
@@ -73,25 +78,15 @@ class PolicyForm(forms.Form):
         return policy
 
 
-def in_force(township: Township) -> tuple[PolicyPush | None, dict[str, Any]]:
-    last = PolicyPush.objects.filter(township=township).first()
-    if last is not None:
-        return last, dict(last.payload.get("policy") or {})
-    return None, PolicyConfig().model_dump(mode="json")
-
-
-def diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    return [(k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
-
-
 @login_required
 def policy_page(request: HttpRequest) -> HttpResponse:
     townships = list(scope.townships(request.user))
     may_push = request.user.has_perm("console.push_policy")
     chosen = next((t for t in townships if t.code == request.GET.get("township")), townships[0] if townships else None)
-    last, current = in_force(chosen) if chosen else (None, {})
-    context: dict[str, Any] = {"may_push": may_push, "township": chosen, "last": last, "current": current,
-                               "townships": townships}
+    force = policies.in_force(chosen) if chosen else None
+    last = PolicyPush.objects.filter(township=chosen).first() if chosen else None
+    context: dict[str, Any] = {"may_push": may_push, "township": chosen, "last": last, "force": force,
+                               "current": force.policy if force else {}, "townships": townships}
     if request.method == "POST":
         if not may_push:
             return HttpResponseForbidden(_("Only an administrator may push a policy."))
@@ -103,25 +98,28 @@ def policy_page(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, str(exc))
             else:
                 chosen = next(t for t in townships if t.code == form.cleaned_data["township"])
-                last, current = in_force(chosen)
+                force = policies.in_force(chosen)
+                last = PolicyPush.objects.filter(township=chosen).first()
                 if request.POST.get("action") == "push":
                     return _push(request, chosen, last, policy, form.cleaned_data["trust_list"])
-                context |= {"township": chosen, "last": last, "current": current, "preview": True,
-                            "changes": diff(current, policy) + ([("trust_list", "…", "(new)")]
-                                                                if form.cleaned_data["trust_list"] else [])}
+                context |= {"township": chosen, "last": last, "force": force, "current": force.policy,
+                            "preview": True,
+                            "changes": policies.diff(force.policy, policy) + (
+                                [("trust_list", "…", "(new)")] if form.cleaned_data["trust_list"] else [])}
         context["form"] = form
     else:
+        current = context["current"]
         initial = {**current, "label": current.get("version") or "", "risk_areas": " ".join(
             current.get("risk_areas") or ()), "township": chosen.code if chosen else None}
         context["form"] = PolicyForm(initial=initial, townships=townships)
-    context["acks"] = acks(chosen, last) if chosen and last else []
+    context["acks"] = policies.acks(chosen, last) if chosen and last else []
     return render(request, "console/policy.html", context)
 
 
 def _push(request: HttpRequest, township: Township, last: PolicyPush | None, policy: dict[str, Any],
           trust_list: dict[str, Any] | None) -> HttpResponse:
+    """Sign with this township's own key; recorded and audited before it is published, then marked."""
     from township.broker import BrokerAddress, BrokerError, tls_context
-    from township.keys import load_signing_key
     from township.push import config_payload, push_config
 
     version = max(int(time.time()), (last.version + 1) if last else 0)
@@ -130,37 +128,35 @@ def _push(request: HttpRequest, township: Township, last: PolicyPush | None, pol
         document["trust_list"] = trust_list
     try:
         topic, payload = config_payload(document, township=township.code, version=version)
-        key = load_signing_key(settings.TOWNSHIP_SIGNING_KEY)
+        key = keyring.signing_key(township.code)
+    except keyring.KeyUnavailable as exc:
+        log.error("policy push: %s", exc)  # why (a path, a mode), never the key
+        return HttpResponse(_("This township's signing key is not available on the console; nothing was pushed."),
+                            status=503)
+    except ValueError as exc:
+        return HttpResponse(f"{_('The policy was not pushed')}: {exc}", status=400)
+    with transaction.atomic():
+        push = PolicyPush.objects.create(township=township, version=version, topic=topic, payload=payload,
+                                         pushed_by=request.user)
+        audit(request, "push_policy", township=township.code, target=topic, version=version, policy=policy)
+    try:
         ca, cert, tls_key = settings.TOWNSHIP_BROKER_TLS
         tls = tls_context(ca, cert, tls_key) if (ca or cert) else None
         push_config(BrokerAddress.parse(settings.TOWNSHIP_BROKER), key, topic, payload, tls=tls,
                     client_id=f"township-console-{township.code}")
     except (OSError, ValueError, BrokerError) as exc:
+        push.state, push.error = "failed", str(exc)[:200]
+        push.save(update_fields=["state", "error"])
+        audit(request, "push_failed", township=township.code, target=topic, version=version, error=str(exc)[:200])
         return HttpResponse(f"{_('The policy was not pushed')}: {exc}", status=502)
-    push = PolicyPush.objects.create(township=township, version=version, topic=topic, payload=payload,
-                                     pushed_by=request.user)
-    audit(request, "push_policy", township=township.code, target=topic, version=version, policy=policy)
+    push.state = "published"
+    push.save(update_fields=["state"])
     return redirect(f"/policy/?township={township.code}&pushed={push.version}")
-
-
-def acks(township: Township, push: PolicyPush) -> list[dict[str, Any]]:
-    """Every kiosk of the township (registered or seen) with its acknowledgement of `push`, if any."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT site, kiosk FROM feed_kiosk WHERE township = %s", (township.code,))
-        kiosks = set(cur.fetchall())
-        cur.execute("SELECT DISTINCT ON (site, kiosk) site, kiosk, status, reason, applied_version, at "
-                    "FROM feed_ack WHERE township = %s AND version = %s ORDER BY site, kiosk, received_at DESC",
-                    (township.code, push.version))
-        got = {(r[0], r[1]): r for r in cur.fetchall()}
-    kiosks |= {(s.code, k.code) for s in township.sites.all() for k in s.kiosks.all()} | set(got)
-    return [{"site": s, "kiosk": k, "status": got[(s, k)][2] if (s, k) in got else None,
-             "reason": got[(s, k)][3] if (s, k) in got else None,
-             "at": got[(s, k)][5] if (s, k) in got else None} for s, k in sorted(kiosks)]
 
 
 @login_required
 def acks_table(request: HttpRequest) -> HttpResponse:
     township = scope.townships(request.user).filter(code=request.GET.get("township")).first()
     last = PolicyPush.objects.filter(township=township).first() if township else None
-    return render(request, "console/_acks.html", {"acks": acks(township, last) if township and last else [],
+    return render(request, "console/_acks.html", {"acks": policies.acks(township, last) if township and last else [],
                                                   "last": last})

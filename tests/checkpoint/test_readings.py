@@ -1,0 +1,118 @@
+"""Readings that disagree, readings of the visitor's own, and what a visitor who walks off is
+recorded with (issue 12): the rule on its own, then the state machine on a time line."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.checkpoint import CodeFacts, Phase, ScannedCode, Verdict
+from kiosk.checkpoint.readings import Next, TakenReading, fever_established, judged, next_step
+from kiosk.config import PolicyConfig
+from kiosk.ports import Screen
+from tests.checkpoint.rig import DT, GREEN, RED, Rig
+
+T = 37.3
+
+
+def r(c: float, u: float = 0.22, frames: int = 4) -> TakenReading:
+    return TakenReading(c, u, 0.0, frames=frames)
+
+
+@pytest.mark.parametrize(("readings", "step", "verdict"), [
+    ([r(36.5)], Next.DONE, 36.5),
+    ([r(36.5, frames=1)], Next.DONE, 36.5),  # a clear look is the reading
+    ([r(38.6)], Next.REMEASURE, 38.6),  # a fever: re-measured after the pause
+    ([r(37.2)], Next.AGAIN, 37.2),  # the band holds the threshold: once more, at once
+    ([r(37.4, frames=1)], Next.AGAIN, 37.4),  # a look near the threshold: at once, never a pause
+    ([r(38.6), r(38.4)], Next.DONE, 38.4),  # agree: the re-measure decides, a fever
+    ([r(38.6), r(36.4)], Next.AGAIN, 38.6),  # disagree, the lower one is never the verdict
+    ([r(38.6), r(36.4), r(36.5)], Next.DONE, 38.6),  # still disagreeing: STOP on the highest, for staff
+    ([r(38.6), r(36.4), r(38.5)], Next.DONE, 38.6),
+    ([r(37.4), r(37.0)], Next.DONE, 37.0),  # agree within both bands, clear of the threshold: passes
+    ([r(37.4), r(37.2)], Next.DONE, 37.4),  # agree, but the re-measure cannot rule the fever out
+    ([r(37.2), r(38.4)], Next.DONE, 38.4),  # a higher re-measure decides
+    ([r(37.3, frames=1), r(37.2)], Next.DONE, 37.2),  # after a near look, the careful reading decides
+    ([r(37.3, frames=1), r(37.4)], Next.REMEASURE, 37.4),  # ... and if it is a fever, it is re-measured
+    ([r(37.3, frames=1), r(36.5)], Next.AGAIN, 37.3),  # lower than the look and disagreeing: once more
+])
+def test_the_rule(readings: list[TakenReading], step: Next, verdict: float) -> None:
+    assert next_step(readings, T, remeasure=True) is step
+    chosen = judged(readings, T)
+    assert chosen is not None and chosen.c == verdict
+
+
+def test_a_fever_is_established_once_confirmed_or_once_a_lower_reading_could_not_refute_it() -> None:
+    assert not fever_established([r(38.6)], T, remeasure=True)  # shown, not confirmed
+    assert fever_established([r(38.6)], T, remeasure=False)  # no re-measure by policy: it stands
+    assert fever_established([r(38.6)], T, remeasure=True, remeasure_failed=True)  # a cold re-measure
+    assert fever_established([r(38.6), r(38.5)], T, remeasure=True)
+    assert fever_established([r(38.6), r(36.4)], T, remeasure=True)  # never settled by the lower one
+    assert not fever_established([r(37.4), r(37.0)], T, remeasure=True)
+    assert not fever_established([r(36.6)], T, remeasure=False)
+
+
+def test_a_fever_then_a_much_lower_re_measure_is_never_a_pass_and_the_event_keeps_every_reading() -> None:
+    """38.6 °C shown; the re-measure reads 36.4 (a turned head, not a cold arrival): measured a
+    third time, and the verdict is STOP `fever` on the highest, for staff to check."""
+    rig = Rig()
+    rig.run(0.75, 38.6, code=GREEN)
+    assert rig.cp.phase is Phase.REMEASURE and rig.cp.shown_temperature == 38.6
+    rig.run(5.0, 36.4, code=GREEN)
+    (out,) = rig.outcomes
+    assert out.decision.verdict is Verdict.STOP and out.decision.reasons == ("fever",)
+    assert out.decision.is_alert and out.temperature_c == 38.6
+    assert [x.c for x in out.readings][:1] == [38.6] and [x.c for x in out.readings][-2:] == [36.4, 36.4]
+
+
+def test_a_reading_is_taken_of_the_person_who_stands_there_now() -> None:
+    """The reading a PASS would rest on dies when the face in the spot reads warmer than it did."""
+    rig = Rig()
+    rig.run(0.5, 36.5)  # read, no code yet
+    visit = rig.cp.visit
+    assert visit is not None and visit.done and [x.c for x in visit.readings] == [36.5]
+    rig.run(DT, 37.9)  # warmer by 1.4 °C at the same place: not the face that was read
+    rig.run(3.0, 37.9, code=GREEN)
+    (out,) = rig.outcomes
+    assert out.temperature_c == 37.9 and "fever" in out.decision.reasons
+
+
+def test_a_visitor_who_walks_off_is_left_with_the_alerts_established() -> None:
+    confirmed = Rig()
+    confirmed.run(3.0, 38.6)  # a fever, re-measured: confirmed; no code shown
+    confirmed.run(1.0)  # gone
+    (out,) = confirmed.outcomes
+    assert out.decision.verdict is Verdict.LEFT and out.decision.reasons == ("fever",) and out.decision.is_alert
+    assert out.temperature_c == 38.6 and len(out.readings) == 2
+    red = Rig()
+    red.run(0.75, 38.6, code=RED)  # a red code read, the fever not yet confirmed
+    red.run(1.0)
+    (out,) = red.outcomes
+    assert out.decision.verdict is Verdict.LEFT and out.decision.reasons == ("code_red",)
+    quiet = Rig()
+    quiet.run(0.75, 36.5, code=ScannedCode("forged", CodeFacts(False)))  # nothing against anybody
+    quiet.run(1.0)
+    assert quiet.outcomes == [] and quiet.cp.phase is Phase.IDLE
+
+
+def test_drift_that_hides_fevers_is_a_fault_not_a_warning() -> None:
+    rig = Rig()
+    for _ in range(20):  # the crowd's median 1 °C below the baseline: the sensor reads low
+        rig.cp.screening.drift.add(35.5)
+    assert rig.cp.screening.drift_fault
+    rig.run(1.0)
+    assert rig.cp.screen is Screen.FAULT
+    rig.run(2.0, 36.5, code=GREEN)
+    (out,) = rig.outcomes
+    assert out.decision.verdict is Verdict.STOP and "sensor_fault" in out.decision.reasons
+    up = Rig()
+    for _ in range(20):  # up: a warning (healthy visitors stopped, staff see them), never a shut door
+        up.cp.screening.drift.add(37.6)
+    assert up.cp.screening.drift.drifting and not up.cp.screening.drift_fault
+
+
+def test_no_remeasure_policy_decides_on_the_first_reading() -> None:
+    rig = Rig()
+    rig.policy.replace(PolicyConfig(remeasure=False))
+    rig.run(1.0, 38.4, code=GREEN)
+    (out,) = rig.outcomes
+    assert out.decision.reasons == ("fever",) and [x.c for x in out.readings] == [38.4]
