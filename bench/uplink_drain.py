@@ -1,6 +1,7 @@
 """Drain a backlog of buffered events to a local mosquitto at an SD card's fsync cost: our uplink vs a naive loop.
 
     .venv/bin/python bench/uplink_drain.py [--fsync-ms 2 10 20] [--events 20000] [--naive-events 300] [--repeat 3]
+                                           [--no-pin] [--profile]
 
 On a Pi the outbox lives on an SD card, where an fsync costs 2 to 20 ms; on this machine's disk
 it costs far less, which flatters any design that fsyncs per event.  So the bench makes every
@@ -25,16 +26,45 @@ SQLite WAL with `synchronous=FULL`):
                     own process, niced since a township has its own server: stores, commits,
                     acks, then publishes the receipt), the receipts applied as they come, in the
                     PUBACKs' transactions (a row receipted before its PUBACK is recorded is just
-                    deleted).  Timed like the line above; its cost is the drop from it (issue 13:
-                    at most 10 %).  When every row is receipted and freed is printed too (end to
-                    end: the township's own pace included);
+                    deleted).  Its cost is what the kiosk spends more than on the line above (issue
+                    13: at most 10 %; see below).  When every row is receipted and freed is printed
+                    too (end to end: the township's own pace included);
 * `naive`           publish one row, wait for its PUBACK, record it (one transaction), next row;
                     measured on `--naive-events` rows (it is slow) and extrapolated.
 
-The two uplink paths run `--repeat` times each, taking turns, and the medians are printed: the
-machine's other load moves single runs by 10 % or more.  The backlog is written to the outbox in
-one transaction beforehand (the set-up, not measured).  A subscriber in its own process
-(`mosquitto_sub`) counts what arrives.
+The two uplink paths run `--repeat` times each, taking turns, and the medians are printed.  The
+backlog is written to the outbox in one transaction beforehand (the set-up, not measured).  A
+subscriber in its own process (`mosquitto_sub`) counts what arrives.
+
+What the receipts cost the kiosk is what it spends on them, so that is what is compared: the
+kiosk process's own CPU time per event (`getrusage(RUSAGE_SELF)`, user + system: paho's network
+thread is in the process and counts, the township, mosquitto and the subscriber do not) and its
+fsyncs per event, for the plain drain against the receipting one *until the last receipt is
+applied* (so the receipts that come after the drain count too).  Unlike the wall rate, CPU time
+hardly moves with the machine's other load (other test suites on this shared 2-core box move a
+single wall rate by 20 %).  The wall rates are printed too, but their drop includes the
+co-located township: here the township stub, mosquitto and the subscriber run on the kiosk's
+machine, where a real township has its own server.  To keep that contention out of the wall
+figures the bench pins, when two CPUs are available (`--no-pin`: not), the kiosk process to the
+first and the township's side (mosquitto, the township stub, the subscriber) to the second (the
+stub niced as well).  `--profile` runs the first receipting drain of each cost under cProfile
+(the kiosk loop's thread) and prints where it spends.
+
+Measured on the shared 2-core box, pinned, 20,000 events, medians of 5 (load average 2.5 to 5 from
+other helpers' suites), `.venv/bin/python bench/uplink_drain.py --fsync-ms 2 10 20 --repeat 5`:
+
+    fsync  kiosk CPU/event: uplink -> with receipts   fsyncs/event        wall: uplink, +receipts (drop)  naive
+     2 ms   68 -> 90 us (+32 %; in the drain +4 %)    0.0009 -> 0.0016    11,565 / 8,907 /s (-23 %)       324/s
+    10 ms   63 -> 88 us (+41 %; in the drain +10 %)   0.0009 -> 0.0015    12,484 / 8,521 /s (-32 %)        86/s
+    20 ms   69 -> 90 us (+31 %; in the drain +10 %)   0.0009 -> 0.0014    10,014 / 7,476 /s (-25 %)        44/s
+
+(uplink 36x / 146x / 227x naive; with receipts 28x / 99x / 170x.)  Single runs' CPU per event
+stays within a few us while their wall rates move by 10 to 20 %.  So issue 13's 10 % is met
+during the drain but not to the last receipt: the stub receipts each batch it commits, about 5 ids
+a message (some 4,000 receipt messages per 20,000 events), and each costs the kiosk about 100 us
+(paho decodes it and sends its PUBACK, the loop parses it), most of it after the drain; deleting
+the rows themselves costs about 7 us each (`executemany` and `IN (json_each(?))` alike).  The
+wall drop, pinned, still includes the township's side: mosquitto shares its CPU with the stub.
 """
 
 from __future__ import annotations
