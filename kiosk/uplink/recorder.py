@@ -5,8 +5,10 @@ change is a transaction, that is an fsync: 2 to 20 ms on an SD card.  One per PU
 the drain of a backlog at a few hundred events a second.  So `Recorder` collects them and writes
 them in batches: the PUBACKs of up to `ACK_BATCH` rows (or those of `ACK_DELAY_S`) together with
 the receipts that came meanwhile, in one transaction (`Outbox.mark_published`), and at once
-when nothing more is in flight.  Receipts alone wait longer (`RECEIPT_BATCH`, `RECEIPT_DELAY_S`):
-during a drain they ride in the acks' transactions, so that they cost no fsync of their own.  An
+when nothing more is in flight.  Receipts alone wait longer (`RECEIPT_BATCH`, `RECEIPT_DELAY_S`),
+even with nothing in flight: during a drain they ride in the acks' transactions, so that they
+cost no fsync of their own, and after it, as the township's receipts trickle in, one
+transaction a second at most frees what came.  An
 ack not yet written at a power cut costs a duplicate later, never a loss; a receipt not yet
 written costs a re-send the township drops.
 
@@ -28,7 +30,7 @@ from kiosk.uplink.receipts import ABSENT, PRESENT, Receipts
 ACK_BATCH = 4096  # acks recorded in one transaction at most this many ...
 ACK_DELAY_S = 0.5  # ... or after this long, or at once when nothing more is in flight
 RECEIPT_BATCH = 5000  # receipted ids waiting alone: record at this many ...
-RECEIPT_DELAY_S = 1.0  # ... or this old, or at once when nothing is in flight
+RECEIPT_DELAY_S = 1.0  # ... or this old (with an ack's transaction sooner)
 
 
 class Recorder:
@@ -71,11 +73,12 @@ class Recorder:
         fails (an `sqlite3.Error` propagates) is kept for the next call."""
         self._transition()
         acked, waiting = self._acked, self.receipts.waiting
-        due = acked and (len(acked) >= ACK_BATCH or time.monotonic() - self._first_ack_at >= ACK_DELAY_S)
-        # Receipts ride with the acks: on their own they are written only when nothing else is going on, or
-        # when many or old (a receipt written late holds a row a moment longer; a commit costs an fsync).
+        due = bool(acked) and (idle or len(acked) >= ACK_BATCH or time.monotonic() - self._first_ack_at >= ACK_DELAY_S)
+        # Receipts ride with the acks: on their own they are written only when many or old, even with nothing in
+        # flight (a receipt written late holds a row a moment longer; a commit costs an fsync, and after a drain
+        # the township's receipts trickle in a few ids at a time: one commit each would double the drain's fsyncs).
         due = due or waiting >= RECEIPT_BATCH or self.receipts.oldest_s >= RECEIPT_DELAY_S
-        if (acked or waiting or self._ids) and (force or idle or self._ids or due):
+        if (acked or waiting or self._ids) and (force or self._ids or due):
             self._ids.extend(self.receipts.take())  # kept here if the write fails, written first next time
             ids = self._ids
             if self.receipts.frees_on_puback:
