@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.feed.health import attention
 from kiosk.outbox import Limits, Outbox, Resend
 from kiosk.uplink import MqttUplink
 from kiosk.uplink.resender import PROBE_ROWS
@@ -132,6 +133,7 @@ def test_refused_ids_become_dead_letters_not_sent_again(broker: Broker, township
         assert len(spy.received()) == copies  # not one sent again
         assert {r.event_id for r in ob.tail(10)} == set(ids[2:])
         assert up.stats().receipts == "present" and ob.receipts_seen()
+        assert any("refused 2 events" in note for note in attention(ob.stats(), up.stats()))  # the health says why
 
 
 def test_a_silent_township_gets_probes_not_the_backlog_then_everything_is_receipted(
