@@ -101,7 +101,9 @@ class Township:
         proc.wait(timeout=20)
 
     def held(self) -> dict[str, int]:
-        """{event_id: copies stored} (more than 1 would be a duplicate stored)."""
+        """{event_id: copies stored}, across kiosks.  In this SQLite store the key (township, site, kiosk, event
+        id) makes a second copy of one kiosk's event impossible, so "stored twice" here only guards the key;
+        the check that can fail, copies filed under two day partitions, is `PgTownship.held` (PostgreSQL)."""
         con = sqlite3.connect(self.db, timeout=10)
         try:
             return dict(con.execute("SELECT event_id, count(*) FROM events GROUP BY event_id").fetchall())
