@@ -69,6 +69,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     except NotAnOutbox as exc:
         return _refused(path, exc)
     print(json.dumps({"path": str(path), "pending": s.pending, "sent": s.sent, "rejected": s.rejected,
+                      "refused": s.refused,
                       "rows": s.rows, "bytes": s.bytes, "oldest_pending_age_s": s.oldest_pending_age_s,
                       "dropped": s.dropped, "dropped_by_stream": s.dropped_by_stream,
                       "reported_days": s.reported_days, "published": s.published, "receipted": s.receipted,
@@ -77,7 +78,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
-    from kiosk.outbox.inspect import NotAnOutbox, shown_fields, tail
+    from kiosk.outbox.inspect import REFUSED, NotAnOutbox, shown_fields, tail
 
     path = _path(args)
     try:
@@ -86,6 +87,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return _refused(path, exc)
     for row in rows:
         state = "sent" if row.sent_at is not None else (
+            "refused by the township" if row.rejected == REFUSED else
             f"rejected 0x{row.rejected:02x}" if row.rejected is not None else
             "published" if row.published_at is not None else "pending")
         created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(row.created))

@@ -60,6 +60,7 @@ from kiosk.feed.config_message import (
     open_envelope,
     public_key_from_text,
 )
+from kiosk.feed.events import plain
 from kiosk.feed.topics import KioskTopics
 from kiosk.healthpass import TrustList, TrustListError, Verifier
 from kiosk.ids import uuid7
@@ -122,7 +123,7 @@ class Ack:
             "applied_version": self.applied_version, "policy_version": self.policy_version,
             "reason": self.reason, "detail": self.detail[:300], "persisted": self.persisted,
         }
-        return ACK_STREAM, event_id, json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+        return ACK_STREAM, event_id, json.dumps(plain(body), ensure_ascii=False, separators=(",", ":"),
                                                 sort_keys=True).encode()
 
 
