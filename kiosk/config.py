@@ -17,12 +17,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticKnownError
 
 from kiosk.config_problems import (
     Problem,
+    config_key_problem,
     custom_error,
     did_you_mean,
     encoding_problem,
+    key_problem_words,
     problems_of,
     seal_key_problem,
     toml_problem,
@@ -32,14 +35,51 @@ from kiosk.errors import ConfigError
 
 CONFIG_VERSION = 1
 # Bounds that keep a configuration from hiding a fever (README.md, "Configuration", says why).
+# Together, what the thermal section may take off a reading (a negative calibration offset, the
+# compensation where it subtracts, an emissivity above skin's) is at most THERMAL_LOWERING_LIMIT_C,
+# and the threshold may sit at most FEVER_C_MAX − FEVER_C_NOTICE above the notices' 37.3 °C: so no
+# accepted configuration lets a forehead of 37.3 + 0.5 + 0.2 = 38.0 °C pass.  The two budgets are
+# separate so that a township's policy (the threshold) is judged the same by every kiosk, whatever
+# its local thermal settings.
 CALIBRATION_OFFSET_LIMIT_C = 1.5  # the MLX90640 is ±1 °C out of the box; more is a broken or misaimed sensor
-COMPENSATION_TAKES_AT_MOST_C = 0.5  # distance + ambient compensation may subtract at most this anywhere
+THERMAL_LOWERING_LIMIT_C = 0.5  # offset + compensation + emissivity together may subtract at most this
+COMPENSATION_TAKES_AT_MOST_C = THERMAL_LOWERING_LIMIT_C  # the compensation alone, anywhere (it is clamped)
+FEVER_C_NOTICE = 37.3  # the notices' threshold
+FEVER_C_MAX = 37.5
+SKIN_EMISSIVITY = 0.98  # typical skin: a higher configured emissivity reads skin cooler
+EMISSIVITY_COLDEST_ROOM_C = -10.0  # emissivity's cost is reckoned reflecting the coldest working room allowed ...
+EMISSIVITY_FOREHEAD_C = 38.0  # ... on a forehead at the edge of what must still be stopped
 REFERENCE_DISTANCE_M = 0.5  # = kiosk.screening.thermal's: the compensation is zero here ...
 REFERENCE_ROOM_C = 24.0  # ... and in a room this warm
+DRIFT_WARN_MAX_C = 0.8  # = kiosk.screening.drift's fault bound: a warning threshold above it would mask the fault
+HEALTHY_MEDIAN_C = (36.0, 37.0)  # healthy visitors' median reading: a baseline outside it silences drift
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # strict: `nat_max_age_h = true` is not one hour, `fever_c = "37.3"` not a number, `remeasure = "no"`
+    # not false (an int is still a float); the few fields TOML cannot give in their Python type (an
+    # enum's text, a list for a tuple, a date written as text) say `strict=False` themselves.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False)
+
+
+def emissivity_lowering_c(emissivity: float) -> float:
+    """How much an emissivity above skin's takes off a forehead reading (0 for emissivity ≤ 0.98).
+
+    The sensor sees ε_skin·T⁴ + (1 − ε_skin)·Tr⁴ and solves T with the configured ε; reckoned for
+    a 38 °C forehead reflecting the coldest working room allowed (−10 °C), where it costs most.
+    """
+    t4 = (EMISSIVITY_FOREHEAD_C + 273.15) ** 4
+    r4 = (EMISSIVITY_COLDEST_ROOM_C + 273.15) ** 4
+    seen = SKIN_EMISSIVITY * t4 + (1 - SKIN_EMISSIVITY) * r4
+    solved = ((seen - (1 - emissivity) * r4) / emissivity) ** 0.25 - 273.15
+    return max(0.0, EMISSIVITY_FOREHEAD_C - solved)
+
+
+def _whole_number(value: Any) -> Any:
+    """Before a `Literal` of integers: `true` and `4.0` are not 1 and 4 (a Literal compares by ==)."""
+    if isinstance(value, bool | float):
+        raise PydanticKnownError("int_type")
+    return value
 
 
 class Mode(StrEnum):
@@ -72,11 +112,11 @@ class PolicyConfig(_Section):
     version: str = Field("local-1", title="Policy version",
                          description="Named in every event, so the township knows which rules decided it.",
                          max_length=40)
-    mode: Mode = Field(Mode.RISK_AREAS, title="Mode",
+    mode: Mode = Field(Mode.RISK_AREAS, title="Mode", strict=False,
                        description="`risk-areas` verifies trips; `no-risk-areas` records but does not verify.")
-    risk_areas: tuple[AreaCode, ...] = Field((), title="Risk areas",
+    risk_areas: tuple[AreaCode, ...] = Field((), title="Risk areas", strict=False,
                                              description="Division codes of current mid/high-risk areas.")
-    fever_c: float = Field(37.3, ge=37.0, le=37.5, title="Fever threshold (°C)",
+    fever_c: float = Field(FEVER_C_NOTICE, ge=37.0, le=FEVER_C_MAX, title="Fever threshold (°C)",
                            description="A reading at or above this is STOP (after one re-measure); 37.0–37.5.")
     remeasure: bool = Field(True, title="Re-measure",
                             description="Re-measure once before a fever STOP.")
@@ -120,11 +160,13 @@ class ThermalConfig(_Section):
     address: int = Field(0x33, ge=0x08, le=0x77, title="I²C address", description="MLX90640 address.")
     refresh_hz: Literal[1, 2, 4, 8, 16] = Field(4, title="Subpage rate (Hz)",
                                                 description="MLX90640 refresh rate (subpages per second).")
-    emissivity: float = Field(0.98, ge=0.95, le=0.99, title="Emissivity",
-                              description="Skin is 0.97–0.99 (0.98 typical); 0.95–0.99 accepted.")
-    calibration_offset_c: float = Field(0.0, ge=-CALIBRATION_OFFSET_LIMIT_C, le=CALIBRATION_OFFSET_LIMIT_C,
+    emissivity: float = Field(SKIN_EMISSIVITY, ge=0.95, le=0.99, title="Emissivity",
+                              description="Skin is 0.97–0.99 (0.98 typical); 0.95–0.99 accepted (above 0.98 it "
+                                          "reads skin cooler, and counts against the 0.5 °C budget).")
+    calibration_offset_c: float = Field(0.0, ge=-THERMAL_LOWERING_LIMIT_C, le=CALIBRATION_OFFSET_LIMIT_C,
                                         title="Calibration offset (°C)",
-                                        description="Added to every reading; set by `kiosk calibrate`.")
+                                        description="Added to every reading; set by `kiosk calibrate`; "
+                                                    "−0.5–+1.5.")
     fov_h_deg: float = Field(55.0, gt=10, lt=180, title="Horizontal field of view (°)",
                              description="55 for the MLX90640BAB, 110 for the BAA.")
     min_distance_m: float = Field(0.3, ge=0.1, le=2.0, title="Nearest distance (m)",
@@ -145,14 +187,14 @@ class ThermalConfig(_Section):
     calibration_uncertainty_c: float = Field(0.1, ge=0.0, le=2.0, title="Calibration uncertainty (°C, 1σ)",
                                              description="Standard uncertainty of the reference used by "
                                                          "`kiosk calibrate`; part of every reading's ±.")
-    calibrated_at: datetime | None = Field(None, title="Calibrated at",
+    calibrated_at: datetime | None = Field(None, title="Calibrated at", strict=False,
                                            description="When `kiosk calibrate` last set the offset (UTC); "
                                                        "the health report shows the calibration's age.")
-    drift_baseline_c: float = Field(36.5, ge=34.0, le=38.0, title="Visitors' median (°C)",
+    drift_baseline_c: float = Field(36.5, ge=HEALTHY_MEDIAN_C[0], le=HEALTHY_MEDIAN_C[1], title="Visitors' median (°C)",
                                     description="Median reading of healthy visitors right after calibration.")
     drift_window: int = Field(50, ge=10, le=1000, title="Drift window (visitors)",
                               description="Recent visitors whose running median tracks calibration drift.")
-    drift_warn_c: float = Field(0.4, ge=0.1, le=3.0, title="Drift warning (°C)",
+    drift_warn_c: float = Field(0.4, ge=0.1, le=DRIFT_WARN_MAX_C, title="Drift warning (°C)",
                                 description="Warn (`calibration_drift`) when the running median is this far off.")
 
     @model_validator(mode="after")
@@ -163,15 +205,38 @@ class ThermalConfig(_Section):
             raise custom_error("ordered", key="ambient_min_c", other="thermal.ambient_max_c")
         return self
 
+    @field_validator("refresh_hz", mode="before")
+    @classmethod
+    def _refresh_whole(cls, v: Any) -> Any:
+        return _whole_number(v)
+
+    def lowering_c(self) -> dict[str, float]:
+        """What each setting can take off a reading at most, anywhere (°C, ≥ 0), by key.
+
+        The compensation subtracts near the sensor and in a room warmer than the reference, and
+        `kiosk.screening.thermal` clamps it at `min_distance_m` and `ambient_max_c`: there, together,
+        it takes off the most.
+        """
+        return {
+            "calibration_offset_c": max(0.0, -self.calibration_offset_c),
+            "distance_coefficient_c_per_m": self.distance_coefficient_c_per_m
+            * max(0.0, REFERENCE_DISTANCE_M - self.min_distance_m),
+            "ambient_coefficient": self.ambient_coefficient * max(0.0, self.ambient_max_c - REFERENCE_ROOM_C),
+            "emissivity": emissivity_lowering_c(self.emissivity),
+        }
+
     @model_validator(mode="after")
-    def _compensation_cannot_hide_a_fever(self) -> ThermalConfig:
-        # The compensation subtracts near the sensor and in a room warmer than the reference: at the
-        # nearest working distance and the warmest working room together it takes off the most.
-        taken = (self.distance_coefficient_c_per_m * max(0.0, REFERENCE_DISTANCE_M - self.min_distance_m)
-                 + self.ambient_coefficient * max(0.0, self.ambient_max_c - REFERENCE_ROOM_C))
+    def _cannot_hide_a_fever(self) -> ThermalConfig:
+        parts = self.lowering_c()
+        taken = parts["distance_coefficient_c_per_m"] + parts["ambient_coefficient"]
         if taken > COMPENSATION_TAKES_AT_MOST_C + 1e-9:
             raise custom_error("compensation", key="ambient_coefficient" if self.ambient_coefficient else
                            "distance_coefficient_c_per_m", taken=f"{taken:.2f}", limit=COMPENSATION_TAKES_AT_MOST_C)
+        total = sum(parts.values())
+        if total > THERMAL_LOWERING_LIMIT_C + 1e-9:
+            named = [(k, v) for k, v in parts.items() if v >= 0.005]
+            raise custom_error("lowering", key=max(named, key=lambda kv: kv[1])[0], total=f"{total:.2f}",
+                               limit=THERMAL_LOWERING_LIMIT_C, parts=", ".join(f"{k} {v:.2f}" for k, v in named))
         return self
 
 
@@ -187,7 +252,7 @@ class CameraConfig(_Section):
     height: int = Field(480, ge=120, le=4096, title="Height", description="Scan stream height (px).")
     fps: float = Field(8.0, gt=0, le=60, title="Scan rate (fps)", description="Frames per second decoded.")
     region: tuple[float, float, float, float] = Field(
-        (0.0, 0.0, 1.0, 1.0), title="Region of interest",
+        (0.0, 0.0, 1.0, 1.0), title="Region of interest", strict=False,
         description="Where phones are held: x, y, width, height as fractions of the frame; only it is decoded.")
     autofocus: bool = Field(True, title="Autofocus",
                             description="Continuous autofocus on a Camera Module 3 (ignored by fixed-focus modules).")
@@ -249,6 +314,10 @@ class DisplayConfig(_Section):
         "auto", title="SDL video driver", description="`kmsdrm` on a Pi with no desktop; `dummy` headless.")
     width: int = Field(1024, ge=320, le=3840, title="Width", description="Panel width (px).")
     height: int = Field(600, ge=240, le=3840, title="Height", description="Panel height (px).")
+    short_side_mm: float = Field(86.0, ge=30.0, le=3000.0, title="Panel short side (mm)",
+                                 description="The active area's short side, in millimetres: text is sized from it to "
+                                             "be legible from 1 m (Raspberry Pi 7\" Touch Display 86; HyperPixel 4.0 "
+                                             "52; HyperPixel 4.0 Square 72; a 10.1\" 1280×800 panel 136).")
     fullscreen: bool = Field(False, title="Full screen", description="True on the kiosk.")
     fps: float = Field(20.0, ge=2.0, le=60.0, title="Frame rate",
                        description="Frames drawn per second in real time (sensor and camera work in threads).")
@@ -330,8 +399,17 @@ class UplinkConfig(_Section):
     @field_validator("seal_public_key")
     @classmethod
     def _usable_seal_key(cls, v: str) -> str:
-        if v and seal_key_problem(base64.b64decode(v)) is not None:
-            raise custom_error("low_order_key")
+        problem = seal_key_problem(base64.b64decode(v)) if v else None
+        if problem is not None:
+            raise custom_error("low_order_key", **key_problem_words(problem))
+        return v
+
+    @field_validator("config_public_key")
+    @classmethod
+    def _usable_config_key(cls, v: str) -> str:
+        problem = config_key_problem(base64.b64decode(v)) if v else None
+        if problem is not None:
+            raise custom_error("weak_config_key", **key_problem_words(problem))
         return v
 
 
@@ -369,7 +447,7 @@ class KioskConfig(_Section):
     @field_validator("config_version", mode="before")
     @classmethod
     def _known_version(cls, v: Any) -> Any:
-        if v != CONFIG_VERSION:
+        if v != CONFIG_VERSION or isinstance(v, bool | float):
             raise custom_error("config_version", expected=CONFIG_VERSION)
         return v
 
@@ -405,7 +483,7 @@ def read_config_text(path: str | Path) -> str:
         with open(path, "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ConfigProblems(str(path), [unreadable_problem(exc.strerror or type(exc).__name__, path.name)]) from None
+        raise ConfigProblems(str(path), [unreadable_problem(exc, path.name)]) from None
     if len(raw) > MAX_FILE_BYTES:
         raise ConfigProblems(str(path), [Problem("文件太大，不像配置文件", f"larger than {MAX_FILE_BYTES // 1024} kB: "
                                                  "not a configuration file", file=path.name)])

@@ -12,17 +12,21 @@ A line of text per problem (`Problem.text`)::
     line 12 policy.fevr_c = 37.5: unknown key — did you mean fever_c?      (one line)
 
 Nothing here reads the file: `kiosk.config` does, and hands pydantic's findings here to be worded
-(`problems_of`).  The few checks that are more than a bound (`seal_key_problem`) live here too, so
-that `kiosk.config` and `kiosk.feed.sealing` refuse the same keys.
+(`problems_of`).  The few checks that are more than a bound (`seal_key_problem`,
+`config_key_problem`) live here too, so that `kiosk.config`, `kiosk.feed` and provisioning refuse the
+same keys.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
+import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
@@ -116,9 +120,14 @@ CUSTOM_WORDS: dict[str, tuple[str, str]] = {
     "timezone": ("未知的时区{zh_hint}", "unknown time zone{en_hint}"),
     "key_base64": ("应为 32 字节密钥的 base64（44 个字符，以 = 结尾）",
                    "must be the base64 of a 32-byte key (44 characters ending in =)"),
-    "low_order_key": ("不是可用的 X25519 公钥（低阶点：用它封存的数据谁都能解开，每个有效健康码都会出错）",
-                      "not a usable X25519 public key (a low-order point: anything sealed to it is readable "
-                      "by anyone, and every valid code would fail)"),
+    "low_order_key": ("不是可用的 X25519 公钥（{zh_why}：用它封存的数据谁都能解开）",
+                      "not a usable X25519 public key ({why}: anything sealed to it is readable by anyone)"),
+    "weak_config_key": ("不是可用的 Ed25519 公钥（{zh_why}：用它谁都能伪造街道的签名配置）",
+                        "not a usable Ed25519 public key ({why}: anyone could forge the township's signed "
+                        "configuration with it)"),
+    "lowering": ("这些设置合起来最多会从读数中减去 {total} °C（{parts}）；最多允许 {limit} °C，否则会掩盖发热",
+                 "together these settings can take up to {total} °C off a reading ({parts}); more than {limit} °C "
+                 "can hide a fever"),
     "compensation": ("补偿在工作范围内最多会减去 {taken} °C，超过 {limit} °C 会掩盖发热",
                      "the compensation would take up to {taken} °C off a reading in the working range; "
                      "more than {limit} °C can hide a fever"),
@@ -130,8 +139,15 @@ WHY: dict[str, tuple[str, str]] = {
     "policy.max_code_age_s": ("健康码每分钟刷新；更旧的是截图",
                               "codes refresh every minute; older ones are screenshots"),
     "policy.clock_skew_s": ("更大的容差允许预先生成的健康码", "a wider allowance admits codes made in advance"),
-    "thermal.calibration_offset_c": ("MLX90640 本身精度为 ±1 °C；更大的偏差说明传感器损坏或没有对准",
-                                     "the MLX90640 is accurate to ±1 °C; more means a broken or misaimed sensor"),
+    "thermal.calibration_offset_c": ("负的偏差最多减去 0.5 °C（更多会掩盖发热）；"
+                                     "正的偏差超过 1.5 °C 说明传感器损坏或没有对准",
+                                     "a negative offset may take at most 0.5 °C off (more can hide a fever); more "
+                                     "than +1.5 °C means a broken or misaimed sensor"),
+    "thermal.drift_warn_c": ("超过 0.8 °C 的漂移是故障，警告阈值不能更高", "drift beyond 0.8 °C is a fault: the "
+                             "warning cannot be set beyond it"),
+    "thermal.drift_baseline_c": ("健康访客的中位读数在 36.0–37.0 °C 之间；更低的基准会掩盖读数偏低",
+                                 "healthy visitors' median reads 36.0–37.0 °C; another baseline would hide a sensor "
+                                 "reading low"),
     "thermal.emissivity": ("皮肤的发射率为 0.97–0.99", "skin's emissivity is 0.97–0.99"),
     "thermal.distance_coefficient_c_per_m": ("远处的脸读数偏低，不会偏高，补偿只能加回",
                                              "a far face reads cooler, never warmer: only add back"),
@@ -187,6 +203,16 @@ def custom_error(kind: str, **ctx: Any) -> PydanticCustomError:
     return PydanticCustomError(kind, CUSTOM_WORDS[kind][1], ctx)
 
 
+_P25519 = 2**255 - 19  # the field prime of Curve25519 and Ed25519
+KEY_PROBLEM_WORDS = {"a low-order point": "低阶点", "a non-canonical encoding of a point": "非规范编码的点",
+                     "the base point": "基点"}
+
+
+def key_problem_words(problem: str) -> dict[str, str]:
+    """`why` and `zh_why` for the key errors' words (`seal_key_problem`, `config_key_problem`)."""
+    return {"why": problem, "zh_why": KEY_PROBLEM_WORDS.get(problem, problem)}
+
+
 def seal_key_problem(raw: bytes) -> str | None:
     """Why 32 bytes are not a usable X25519 public key for sealing, or None.
 
@@ -200,9 +226,38 @@ def seal_key_problem(raw: bytes) -> str | None:
 
     if len(raw) != 32:
         return f"{len(raw)} bytes, not 32"
+    if (int.from_bytes(raw, "little") & ((1 << 255) - 1)) % _P25519 == 9:
+        return "the base point"  # its "private key" is 1: X25519(e, 9) is the ephemeral key sent with every seal
     try:
         X25519PrivateKey.from_private_bytes(bytes(range(1, 33))).exchange(X25519PublicKey.from_public_bytes(raw))
     except ValueError:
+        return "a low-order point"
+    return None
+
+
+# The y coordinates of Ed25519's eight small-order points (libsodium's `has_small_order` list, in
+# numbers): y = 1 (the identity), p − 1 (order 2), 0 (order 4) and the two of order 8; each with
+# either sign bit.  A signature (R = a small-order point, s = 0) verifies for such a key on every
+# message (identity) or on one in 2, 4 or 8 of them: anyone could sign the township's configuration.
+_ED25519_SMALL_ORDER_Y = frozenset({
+    0, 1, _P25519 - 1,
+    int.from_bytes(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little"),
+    int.from_bytes(bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), "little"),
+})
+
+
+def config_key_problem(raw: bytes) -> str | None:
+    """Why 32 bytes are not a usable Ed25519 public key for the township's signed configuration, or None.
+
+    Refused: the small-order points in every encoding (the sign bit ignored), and any encoding of
+    y that is not reduced mod p (p and p + 1 are 0 and 1 again; no key generator writes them).
+    """
+    if len(raw) != 32:
+        return f"{len(raw)} bytes, not 32"
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    if y >= _P25519:
+        return "a non-canonical encoding of a point"
+    if y in _ED25519_SMALL_ORDER_Y:
         return "a low-order point"
     return None
 
@@ -228,47 +283,108 @@ def _sections(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
             if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)}
 
 
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> dict[str, Any] | None:
-    """The fields of the model at `loc` (a section, or the file's top level)."""
-    if not loc:
-        return dict(model.model_fields)
-    section = _sections(model).get(str(loc[0]))
-    return dict(section.model_fields) if section is not None and len(loc) == 1 else None
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: `Site`, `tuple[Visitor, ...]`, `SignedCode | RawCode | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
-def _hint(err: Mapping[str, Any], loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where an error is, as the person who wrote the file sees it."""
+
+    key: str  # "policy.risk_areas[2]", "visitors[3, id \"v3\"].code.colour"
+    named: tuple[str, ...]  # the keys alone (for the line number): ("visitors", "code", "colour")
+    parent: type[BaseModel] | None  # the model holding the last key (for "did you mean")
+    member: tuple[Any, ...] | None = None  # (loc up to the union, the member's name) when inside a union
+
+
+def _place(model: type[BaseModel], loc: tuple[Any, ...], data: Any = None) -> _Place:
+    """Walk `loc` through the models: indexes shown 1-based (with an item's `id` when it has one), the
+    union member pydantic names in `loc` (`SignedCode`) left out, as the file never says it."""
+    key, named, current, candidates, member = "", [], model, [model], None
+    parent: type[BaseModel] | None = model
+    for n, part in enumerate(loc):
+        if isinstance(part, int):
+            data = data[part] if isinstance(data, list | tuple) and -len(data) <= part < len(data) else None
+            ident = data.get("id") if isinstance(data, dict) else None
+            key += f"[{part + 1}" + (f", id {json.dumps(ident, ensure_ascii=False)}]" if isinstance(ident, str)
+                                     and len(ident) <= 40 else "]")
+            continue
+        names = {m.__name__: m for m in candidates}
+        if part in names and (current is None or part not in current.model_fields):
+            current, member = names[part], (loc[:n], part)
+            continue
+        parent = current
+        key += ("." if key else "") + str(part)
+        named.append(str(part))
+        data = data.get(part) if isinstance(data, dict) else None
+        field = current.model_fields.get(str(part)) if current is not None else None
+        candidates = _models_in(field.annotation) if field is not None else []
+        current = candidates[0] if len(candidates) == 1 else None
+    return _Place(key, tuple(named), parent, member)
+
+
+def _hint(err: Mapping[str, Any], loc: tuple[Any, ...], model: type[BaseModel], place: _Place,
+          brackets: bool) -> tuple[str, str]:
     """A "did you mean" (or "it belongs in [section]") for unknown keys and one-of values."""
     kind = err["type"]
     if kind == "extra_forbidden":
         word = str(loc[-1])
         home = [name for name, section in _sections(model).items() if word in section.model_fields and name != loc[0]]
-        if len(loc) == 2 and home:
-            return f"，它属于 [{home[0]}] 节", f" — it belongs in [{home[0]}]"
-        return did_you_mean(word, _fields_at(model, loc[:-1]) or ())
+        if len(loc) in (1, 2) and home:  # at the top, or in the wrong section
+            where = f"[{home[0]}]" if brackets else f"\"{home[0]}\""
+            return f"，它属于 {where} 节" if brackets else f"，它属于 {where}", f" — it belongs in {where}"
+        return did_you_mean(word, place.parent.model_fields if place.parent is not None else ())
     if kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
         return did_you_mean(err["input"], re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected"))))
     return "", ""
 
 
-def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "", text: str = "") -> list[Problem]:
-    """Every error of a validation, worded (`kiosk.config_problems`), with its key and line."""
+def _closest_members(errors: list[dict[str, Any]], places: list[_Place]) -> list[bool]:
+    """Inside a union (a code that is a signed code or raw text), pydantic reports the input against every
+    member; keep only the errors of the member it came closest to being (fewest errors; the first on a tie)."""
+    counts: dict[tuple[Any, ...], dict[str, int]] = {}
+    for place in places:
+        if place.member is not None:
+            where, name = place.member
+            counts.setdefault(where, {}).setdefault(name, 0)
+            counts[where][name] += 1
+    best = {where: min(names, key=lambda n: (names[n], list(names).index(n))) for where, names in counts.items()}
+    return [p.member is None or best[p.member[0]] == p.member[1] for p in places]
+
+
+def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "", text: str = "",
+                data: Any = None, brackets: bool = True) -> list[Problem]:
+    """Every error of a validation, worded (`kiosk.config_problems`), with its key and line.
+
+    `text` (TOML) gives line numbers; `data` (the parsed input) names list items by their `id`;
+    `brackets`: sections are TOML's `[section]` (a JSON file's are `"section"`).
+    """
     found: dict[tuple[str, str], Problem] = {}
-    for err in exc.errors():
+    errors = list(exc.errors())
+    adjusted = []
+    for err in errors:
         loc = tuple(err["loc"])
+        if "key" in (err.get("ctx") or {}):  # a model validator's error, about one of the section's keys
+            loc = (*loc, err["ctx"]["key"])
+        adjusted.append(loc)
+    places = [_place(model, loc, data) for loc in adjusted]
+    for err, loc, place, keep in zip(errors, adjusted, places, _closest_members(errors, places), strict=True):
+        if not keep:
+            continue
         ctx = err.get("ctx") or {}
-        shown = shown_value(err.get("input"))
-        if "key" in ctx:  # a model validator's error, about one of the section's keys
-            loc, shown = (*loc, ctx["key"]), ""
+        # the value, unless a validator's own words say it (or a model validator judged several keys)
+        shown = "" if "key" in ctx or err["type"] == "value_error" else shown_value(err.get("input"))
         zh, en = words_for(err)
+        key = place.key
         if err["type"] == "missing" and loc and isinstance(loc[-1], int):  # a list too short: say it once
-            loc, (zh, en) = loc[:-1], ("值太少", "too few values")
-        key = ".".join(str(p) for p in loc if not isinstance(p, int)) + "".join(f"[{p + 1}]" for p in loc
-                                                                             if isinstance(p, int))
+            key, (zh, en) = key[:key.rindex("[")], ("值太少", "too few values")
         if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and key in WHY:
             zh, en = f"{zh}，{WHY[key][0]}", f"{en} — {WHY[key][1]}"
-        more_zh, more_en = _hint(err, loc, model)
-        named = [p for p in loc if not isinstance(p, int)]
-        line = key_line(text, ".".join(str(p) for p in named)) if text and named else None
+        more_zh, more_en = _hint(err, loc, model, place, brackets)
+        line = key_line(text, ".".join(place.named)) if text and place.named else None
         found.setdefault((key, zh), Problem(zh.replace("' or '", "' 或 '") + more_zh, en + more_en, key=key, line=line,
                                             file=file, shown=shown))
     return sorted(found.values(), key=lambda p: p.line or 1 << 30)
@@ -286,7 +402,38 @@ _TOML_WORDS = {
     "Unclosed array": ("列表缺少 ]", "a list without its closing ]"),
     "Unterminated string": ("引号没有闭合", "a string without its closing quote"),
     "Expected ']' at the end of a table declaration": ("节名缺少 ]", "a [section] without its closing ]"),
+    "Expected newline or end of document after a statement": (
+        "这一行的值后面还有多余的内容", "something follows the value on this line"),
+    "Expected ']]' at the end of an array declaration": ("[[节名]] 缺少 ]]", "a [[section]] without its closing ]]"),
+    "Unclosed inline table": ("{ } 缺少 }", "an inline table without its closing }"),
+    "Invalid initial character for a key part": ("键的写法不对（只能用字母、数字、_ 和 -，或加引号）",
+                                                 "not a valid key (letters, digits, _ and - only, or in quotes)"),
+    "Invalid date or datetime": ("日期时间写得不对，例如 2026-01-01T08:00:00Z",
+                                 "not a valid date or time, e.g. 2026-01-01T08:00:00Z"),
+    "Unescaped '\\' in a string": ("字符串中的 \\ 要写成 \\\\（或用单引号）",
+                                     "a \\ in a string must be written \\\\ (or use single quotes)"),
+    "Illegal character": ("字符串中有不允许的字符（换行要用三引号）",
+                          "a character not allowed in a string (a line break needs triple quotes)"),
+    "Found invalid character": ("有不允许的字符", "a character that is not allowed here"),
+    "Duplicate inline table key": ("{ } 中的键写了两次", "a key set twice in an inline table"),
+    "Cannot redefine namespace": ("这个节或键写了两次", "a section or key defined twice"),
+    "Cannot mutate immutable namespace": ("这个节或键写了两次", "a section or key defined twice"),
+    "Invalid hex value": ("十六进制数写得不对", "not a valid hexadecimal number"),
+    "Escaped character is not a Unicode scalar value": ("转义字符不是有效的 Unicode 字符",
+                                                         "an escape that is not a Unicode character"),
+    "Expected": ("缺少应有的符号", "an expected character is missing"),
 }
+# What follows a value, by what the line holds: the hint that fixes it.
+_AFTER_VALUE = (
+    (re.compile(r"\d\s*(°|℃|℉|度)"), "数字不带单位：写 37.3，不要写 37.3 °C 或 37.3℃",
+     "numbers take no unit: write 37.3, not 37.3 °C or 37.3℃"),
+    (re.compile(r"=\s*[-+]?[\d.]+\s*(mm|cm|px|ms|s|h|毫米|厘米|像素|毫秒|秒|小时)\s*(#|$)"),
+     "数字不带单位：单位在键名里（short_side_mm = 86，不要写 86 mm）",
+     "numbers take no unit: the key's name says it (short_side_mm = 86, not 86 mm)"),
+    (re.compile(r"=\s*[-+]?\d+,\d"), "小数点用英文句点：写 37.3，不要写 37,3", "the decimal point is a full stop: "
+     "write 37.3, not 37,3"),
+    (re.compile(r"=\s*[A-Za-z\u4e00-\u9fff]"), "文字要加引号，例如 \"abc\"", "text needs quotes, e.g. \"abc\""),
+)
 FULLWIDTH = "＝“”‘’［］：，"  # a Chinese input method's =, quotes, brackets, colon, comma
 
 
@@ -295,8 +442,13 @@ def toml_problem(message: str, text: str, file: str) -> Problem:
     at = _TOML_AT.search(message)
     line = int(at.group(1)) if at else None
     plain = _TOML_AT.sub("", message)
-    zh, en = next(((z, e) for k, (z, e) in _TOML_WORDS.items() if plain.startswith(k)), ("TOML 格式错误", plain))
+    zh, en = next(((z, e) for k, (z, e) in _TOML_WORDS.items() if plain.startswith(k)), ("格式错误", "a syntax error"))
     source = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+    if plain.startswith("Expected newline"):
+        for pattern, hint_zh, hint_en in _AFTER_VALUE:
+            if pattern.search(source):
+                zh, en = f"{zh}：{hint_zh}", f"{en}: {hint_en}"
+                break
     if any(c in source for c in FULLWIDTH):
         zh += "；这一行有全角符号（＝ “ ” ［ ］ ：），请改用半角（英文输入法）"
         en += "; the line has full-width punctuation (＝ “ ” ［ ］ ：): use ASCII = \" [ ] :"
@@ -330,9 +482,26 @@ def encoding_problem(raw: bytes, file: str) -> Problem:
                    line=line, file=file)
 
 
-ERRNO_WORDS = {"No such file or directory": "文件不存在", "Permission denied": "没有读取权限",
-               "Is a directory": "这是一个文件夹，不是文件", "Not a directory": "路径中有一段不是文件夹"}
+ERRNO_WORDS = {
+    errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EPERM: "没有权限",
+    errno.EISDIR: "这是一个文件夹，不是文件", errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.ELOOP: "符号链接循环或层数太多", errno.ENAMETOOLONG: "路径太长", errno.EIO: "读写错误，存储卡可能损坏",
+    errno.ENXIO: "设备不存在", errno.ENODEV: "设备不存在", errno.EROFS: "只读文件系统", errno.ENOSPC: "磁盘已满",
+    errno.EMFILE: "打开的文件太多", errno.EFBIG: "文件太大", errno.EINVAL: "无效的参数",
+}
 
 
-def unreadable_problem(reason: str, file: str) -> Problem:
-    return Problem(f"无法读取（{ERRNO_WORDS.get(reason, reason)}）", f"cannot read: {reason}", file=file)
+def errno_words(exc: OSError | str) -> tuple[str, str]:
+    """(zh, en) for why a file cannot be used: Chinese by the error number, never the system's English."""
+    if isinstance(exc, str):  # a strerror text alone (older callers)
+        number = next((n for n in ERRNO_WORDS if os.strerror(n) == exc), None)
+        return (ERRNO_WORDS[number] if number is not None else "系统错误"), exc
+    en = exc.strerror or type(exc).__name__
+    if exc.errno in ERRNO_WORDS:
+        return ERRNO_WORDS[exc.errno], en
+    return f"系统错误 {errno.errorcode.get(exc.errno or 0, exc.errno)}", en
+
+
+def unreadable_problem(reason: OSError | str, file: str) -> Problem:
+    zh, en = errno_words(reason)
+    return Problem(f"无法读取（{zh}）", f"cannot read: {en}", file=file)

@@ -212,7 +212,7 @@ def test_a_value_that_hides_a_fever_is_refused_with_the_reason(tmp_path: Path, s
 
 @pytest.mark.parametrize(("section", "key", "value"), [
     ("policy", "fever_c", 37.0), ("policy", "fever_c", 37.5), ("policy", "max_code_age_s", 600),
-    ("thermal", "calibration_offset_c", -1.5), ("thermal", "calibration_offset_c", 1.5),
+    ("thermal", "calibration_offset_c", -0.49), ("thermal", "calibration_offset_c", 1.5),
     ("thermal", "emissivity", 0.95), ("thermal", "emissivity", 0.99), ("thermal", "distance_coefficient_c_per_m", 0.5),
     ("thermal", "ambient_coefficient", 0.05), ("thermal", "distance_coefficient_c_per_m", 0.0),
 ])
@@ -247,3 +247,29 @@ def test_a_real_seal_key_is_accepted_and_a_malformed_one_refused(tmp_path: Path)
     assert parse_config({"uplink": {"seal_public_key": text}}).uplink.seal_public_key == text
     problems = _problems('[uplink]\nseal_public_key = "c2hvcnQ="\n', tmp_path)
     assert "base64 of a 32-byte key" in problems[0]
+
+
+# ------------------------------------------------------------------------------ types, not guesses
+@pytest.mark.parametrize(("line", "says"), [
+    ("[policy]\nnat_max_age_h = true", "must be a whole number"),  # was: a one-hour window
+    ("[policy]\nremeasure = \"no\"", "must be true or false"),  # was: false
+    ("[policy]\nfever_c = \"37.3\"", "must be a number"),  # was: 37.3
+    ("[policy]\nmax_code_age_s = 300.0", "must be a whole number"),
+    ("[policy]\nfever_c = nan", "must be a finite number"),
+    ("[thermal]\nrefresh_hz = true", "must be a whole number"),  # was: 1 Hz (true == 1)
+    ("[thermal]\nrefresh_hz = 4.0", "must be a whole number"),
+    ("[display]\nfullscreen = 1", "must be true or false"),
+    ("[site]\nkiosk_id = 1", "must be text in quotes"),
+    ("config_version = true", "this kiosk reads config_version = 1"),
+])
+def test_values_are_not_coerced_from_another_type(tmp_path: Path, line: str, says: str) -> None:
+    problems = _problems(line + "\n", tmp_path)
+    assert len(problems) == 1 and says in problems[0], problems
+
+
+def test_a_whole_number_is_still_a_number_and_text_still_an_enum() -> None:
+    cfg = parse_config({"policy": {"fever_c": 37, "mode": "no-risk-areas", "risk_areas": ["440104"]},
+                        "camera": {"region": [0, 0, 1, 1]}, "thermal": {"calibrated_at": "2026-01-01T08:00:00Z"}})
+    assert cfg.policy.fever_c == 37.0 and cfg.policy.mode is Mode.NO_RISK_AREAS
+    assert cfg.policy.risk_areas == ("440104",) and cfg.camera.region == (0.0, 0.0, 1.0, 1.0)
+    assert cfg.thermal.calibrated_at is not None

@@ -144,7 +144,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"township report: {args.db}: {wrong}", file=sys.stderr)
         return 2
     try:
-        with EventStore(args.db) as store:
+        with EventStore.read_only(args.db) as store:  # a report only reads: the file stays byte for byte
             report = daily_report(store, args.day, township=args.township)
     except ValueError as exc:
         print(f"township report: {exc}", file=sys.stderr)

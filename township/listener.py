@@ -19,7 +19,10 @@
 * **Batches**: what is queued is handled in batches of up to `batch` messages; a store that can
   (`add_many`, PostgreSQL) commits a batch in one transaction, then every message of it is acked.
 * **Receipts** (`township.receipts`): after the commit, each kiosk is told which of its event ids
-  the township now holds, new or duplicate, on its `receipt` topic (QoS 1).
+  the township now holds, new or duplicate, on its `receipt` topic (QoS 1), and which it refused
+  for good (`refused`: malformed, mismatched, a bad id), so that the kiosk stops sending those.
+* **Only the kiosks' topics**: it subscribes each kind a kiosk publishes (`UPLINK_LEVELS`), not the
+  whole township tree, so its own receipts are not delivered back to it.
 * **Waits for the broker** at start (`start(wait=True)`: a log line, retrying with back-off) and
   reconnects after an outage within seconds (paho's back-off, 0.5 s doubling to 5 s).
 """
@@ -34,7 +37,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -42,7 +45,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.feed.sealing import SealError, SubjectOpener
-from kiosk.feed.topics import ROOT, parse, township_filter
+from kiosk.feed.topics import ROOT, UPLINK_LEVELS, check_id, parse, township_filter
 from township.broker import BrokerAddress, BrokerUnreachable, connect, new_client
 from township.receipts import group_held, receipt_messages
 from township.store import EventStore, Incoming, Stored
@@ -82,12 +85,19 @@ class Listener:
         self.opener = opener
         self.out = out if out is not None else sys.stdout
         self.clock = clock
-        base = township_filter(township) if township != "+" else f"{ROOT}/+/#"
-        self.filter = f"$share/{share}/{base}" if share else base
+        # Only what kiosks publish (`UPLINK_LEVELS`), not `{ROOT}/{township}/#`: that would bring the
+        # listener its own receipts (and the township's configuration) back, a message each for nothing.
+        if township != "+":
+            check_id(township)
+        kinds = [f"{ROOT}/{township}/+/+/{level}" for level in UPLINK_LEVELS]
         # A shared subscription gets no retained messages and splits the statuses among the members, so
-        # a Last Will could land after a later "online" on another member: each member also takes every
-        # status itself (retained ones included), in the broker's order.
-        self.filters = [self.filter] + ([f"{ROOT}/{township}/+/+/status"] if share else [])
+        # a Last Will could land after a later "online" on another member: each member takes every
+        # status itself (retained ones included), in the broker's order, and shares the rest.
+        self.filters = [f"$share/{share}/{k}" if share and not k.endswith("/status") else k for k in kinds]
+        self.filter = self.filters[0]
+        # What a listener from before subscribed (its persistent session may still hold it): dropped at start.
+        base = township_filter(township) if township != "+" else f"{ROOT}/+/#"
+        self._legacy = [f"$share/{share}/{base}" if share else base]
         self.client_id = client_id or f"township-listener-{township if township != '+' else 'all'}"
         self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
         self.stored = self.duplicates = self.alerts = self.rejected = 0
@@ -133,6 +143,7 @@ class Listener:
         return True
 
     def _subscribe(self) -> None:
+        self._client.unsubscribe(self._legacy)  # a session from before may still hold it: no receipts echoed
         self._client.subscribe([(f, 1) for f in self.filters])
 
     def _on_reconnect(self, client: Any, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
@@ -191,7 +202,7 @@ class Listener:
             if message.qos > 0:
                 self._client.ack(message.mid, message.qos)  # only now: committed (or rejected)
         if self.receipts:
-            self._send_receipts(results)
+            self._send_receipts(batch, results)
         for message, stored in zip(batch, results, strict=True):
             if stored is not None:
                 where = parse(message.topic)
@@ -252,9 +263,10 @@ class Listener:
         except Exception:
             log.exception("listener: could not count a rejected message")
 
-    def _send_receipts(self, results: list[Stored | None]) -> None:
+    def _send_receipts(self, batch: list[_Message], results: list[Stored | None]) -> None:
         held = group_held((s.township, s.site, s.kiosk, s.event_id) for s in results if s is not None and s.event_id)
-        for topic, payload in receipt_messages(held, self.clock()):
+        refused = group_held(_refused(batch, results))
+        for topic, payload in receipt_messages(held, self.clock(), refused):
             try:
                 self._client.publish(topic, payload, qos=1)
                 self.receipts_sent += 1
@@ -296,6 +308,17 @@ class Listener:
                     "policy_version": body.get("policy_version")}
             self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
             self.out.flush()
+
+
+def _refused(batch: list[_Message], results: list[Stored | None]) -> Iterator[tuple[str, str, str, str]]:
+    """(township, site, kiosk, event id) of each kiosk event acked but not stored: refused for good (malformed,
+    mismatched, a bad id, or it raised), named by its `event_id` user property, so the kiosk stops re-sending it."""
+    for message, stored in zip(batch, results, strict=True):
+        where = parse(message.topic)
+        if where is None or where[3] == "status" or not message.event_id:
+            continue
+        if stored is None or not stored.event_id:
+            yield where[0], where[1], where[2], message.event_id
 
 
 def _keep_session() -> Properties:

@@ -19,6 +19,7 @@ import math
 import os
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 SCHEMA = (
@@ -45,6 +46,9 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
 )
 IDENTITY = ("township", "site", "kiosk")
+# What the reports read: a file without these is not an event store (of this schema) to report on.
+READ_COLUMNS = {"events": ("township", "site", "kiosk", "kind", "at", "day", "payload"),
+                "kiosks": ("township", "site", "kiosk")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,29 @@ class EventStore:
         self._migrate()
         for statement in SCHEMA:
             self._con.execute(statement)
+
+    @classmethod
+    def read_only(cls, path: str | os.PathLike[str]) -> EventStore:
+        """The store at `path` for reading only (`township report`): SQLite refuses any write, and nothing
+        is changed on opening — no WAL switched on, no migration, no table added.  `ValueError` if the
+        file is not an event store of this schema (its tables or columns are missing)."""
+        store = cls.__new__(cls)
+        store.path = os.fspath(path)
+        uri = f"{Path(store.path).resolve().as_uri()}?mode=ro"
+        store._con = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
+        try:
+            store._con.execute("PRAGMA query_only = ON")
+            missing = [f"{table}.{column}" for table, columns in READ_COLUMNS.items()
+                       for column in sorted(set(columns) - {r[1] for r in store._con.execute(
+                           f"PRAGMA table_info({table})")})]
+        except BaseException:
+            store._con.close()
+            raise
+        if missing:
+            store._con.close()
+            raise ValueError("an SQLite database, but not the township's event database (missing "
+                             + ", ".join(missing[:4]) + ")")
+        return store
 
     def _migrate(self) -> None:
         """A database of the first schema (event id alone the key): re-key it per kiosk, rows kept."""

@@ -66,9 +66,11 @@ def draw_attract(canvas: Canvas, view: ScreenView) -> list[Drawn]:
     fine = pygame.Rect(body.left, body.bottom - privacy_h, body.width, privacy_h)
     top = pygame.Rect(body.left, body.top, body.width, fine.top - frame.pad - body.top)
     code = canvas.site.place_code.strip()
-    options = [(True, True), (True, False), (False, False)]
-    for title, picture in options:
-        words, pic, qr = _columns(canvas, top, bool(code), picture)
+    # What is given up, in order, when the steps would not be legible: the picture (the band below says
+    # the same), the welcome line, and last the place code (visitors can scan the one at the door).
+    options = [(True, True, True), (True, False, True), (False, False, True), (False, False, False)]
+    for title, picture, with_code in options:
+        words, pic, qr = _columns(canvas, top, bool(code) and with_code, picture)
         lines = _steps(canvas, title)
         fits = canvas.text.floor_height(lines, words.width) <= words.height and all(
             canvas.text.fonts.width(line.text, line.floor, bold=line.bold) <= words.width

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pygame
 
 from ui.catalog import BilingualCatalog
-from ui.legibility import Legibility, distance_for
+from ui.legibility import PANEL_SHORT_SIDE_MM, Legibility, distance_for
 from ui.site import SiteNotice
 from ui.text import Line, Typesetter
 from ui.theme import INK, INK_SOFT, Colour, Frame
@@ -24,10 +24,11 @@ class Canvas:
     text: Typesetter
     words: BilingualCatalog
     site: SiteNotice = SiteNotice()  # noqa: RUF009 (frozen, immutable)
+    short_side_mm: float = PANEL_SHORT_SIDE_MM  # the panel's, so the rule is kept in millimetres
 
     @property
     def legibility(self) -> Legibility:
-        return Legibility.of((self.frame.width, self.frame.height))
+        return Legibility.of((self.frame.width, self.frame.height), self.short_side_mm)
 
     def floor(self, text: str, key: str, *, bold: bool = False) -> int:
         """The smallest font size `text` may be set in: legible from where paragraphs with `key` are read."""

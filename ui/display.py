@@ -20,6 +20,7 @@ import pygame
 from kiosk.ports import Screen, ScreenView
 from ui.catalog import BilingualCatalog
 from ui.fonts import Fonts
+from ui.legibility import PANEL_SHORT_SIDE_MM
 from ui.screens import draw_screen
 from ui.site import SiteNotice
 from ui.staff import STAFF_VIEW_S
@@ -35,15 +36,17 @@ class ScreenRenderer:
     """Fonts, typesetter and catalogues, loaded once and reused for every frame and surface."""
 
     def __init__(self, *, fonts: Fonts | None = None, words: BilingualCatalog | None = None,
-                 site: SiteNotice | None = None) -> None:
+                 site: SiteNotice | None = None, short_side_mm: float = PANEL_SHORT_SIDE_MM) -> None:
         self.fonts = fonts if fonts is not None else Fonts.discover()
         self.words = words if words is not None else BilingualCatalog.load()
         self.site = site if site is not None else SiteNotice()
+        self.short_side_mm = short_side_mm  # the panel's (`display.short_side_mm`): text is sized in mm
         self.typesetter = Typesetter(self.fonts)
 
     def draw(self, surface: pygame.Surface, view: ScreenView) -> list[Drawn]:
         """Draw `view` over the whole of `surface`; returns every paragraph drawn and where."""
-        return draw_screen(surface, view, typesetter=self.typesetter, words=self.words, site=self.site)
+        return draw_screen(surface, view, typesetter=self.typesetter, words=self.words, site=self.site,
+                           short_side_mm=self.short_side_mm)
 
 
 _shared: ScreenRenderer | None = None

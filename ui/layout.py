@@ -16,9 +16,20 @@ def celsius(canvas: Canvas, value: float, uncertainty: float | None = None) -> s
     return canvas.words.first.text("unit.celsius", value=f"{value:.1f}")
 
 
-def split(canvas: Canvas, rect: pygame.Rect, share: float) -> tuple[pygame.Rect, pygame.Rect]:
-    """(symbol, words): side by side in landscape, stacked in portrait; `share` is the symbol's part."""
+NEAR_SQUARE = 1.25  # a landscape frame narrower than this (4:3 is 1.33, a square panel 1.0) ...
+NEAR_SQUARE_SYMBOL = 0.6  # ... gives its symbol this much of its usual share, and the words the rest
+
+
+def split(canvas: Canvas, rect: pygame.Rect, share: float, *, fixed: bool = False) -> tuple[pygame.Rect, pygame.Rect]:
+    """(symbol, words): side by side in landscape, stacked in portrait; `share` is the symbol's part.
+
+    On a near-square panel the words beside a symbol would wrap into more rows than fit at a legible
+    size: the symbol gets less (unless `fixed`: a picture with words of its own, the one-metre picture).
+    """
     gap = canvas.frame.pad
+    frame = canvas.frame
+    if not fixed and frame.landscape and frame.width < NEAR_SQUARE * frame.height:
+        share *= NEAR_SQUARE_SYMBOL
     if canvas.frame.landscape:
         side = min(rect.height, round(rect.width * share))
         return (pygame.Rect(rect.left, rect.top, side, rect.height),

@@ -16,12 +16,13 @@ titles, requests, reasons, what to do next, the one-metre band.  0.5 m (`NEAR`) 
 by stepping up to the screen: the privacy notice, the place-code caption, the thermal inset's
 label, the status strip and the staff view.
 
-Panel assumption: the smallest panel the kiosk supports is the Raspberry Pi 7" Touch Display,
-800×480 px over a 155 × 86 mm active area; its short side, 480 px over 86 mm, is its denser
-axis (5.58 px/mm, 142 ppi).  Any other size is assumed to be no larger than that panel for its
-short side — the short side spans 86 mm — which is conservative for every real monitor (a
-bigger panel only makes the same pixels larger).  So at 800×480 and 480×800 an ideograph must be
-≥ 28 px and a capital ≥ 20 px; at 1920×1080, ≥ 63 px and ≥ 44 px.
+The panel: the rule is in millimetres, so the pixels it takes depend on how large the pixels are.
+`display.short_side_mm` says it: the active area's short side (the Raspberry Pi 7" Touch Display's
+480 px span 86 mm, 5.58 px/mm; a HyperPixel 4.0's 480 px only 52 mm, 9.2 px/mm).  Left unset it is
+86 mm, the official 7" panel: conservative for every monitor at least that size, but not for the
+smaller 4"–5" panels, which must say their size.  So at 800×480 over 86 mm an ideograph must be
+≥ 28 px and a capital ≥ 20 px; over 52 mm, ≥ 47 px and ≥ 33 px; at 1920×1080 over 86 mm, ≥ 63 px.
+Whether every screen keeps the rule on a given panel is found by rendering them (`ui.panel`).
 
 Screens do not check this after the fact: `Canvas` gives every `Line` a floor (`Line.floor`, the
 smallest font size whose glyphs reach the height), and the typesetter never sets a line smaller
@@ -36,7 +37,7 @@ from functools import lru_cache
 
 from ui.fonts import Fonts
 
-PANEL_SHORT_SIDE_MM = 86.0  # Raspberry Pi 7" Touch Display: 800×480 px over 155 × 86 mm
+PANEL_SHORT_SIDE_MM = 86.0  # Raspberry Pi 7" Touch Display: 800×480 px over 155 × 86 mm (the default panel)
 CHINESE_MM_AT_1M = 5.0  # ideograph height
 LATIN_MM_AT_1M = 3.5  # capital height
 DISTANT = 1.0  # metres: read from the floor mark
@@ -70,8 +71,9 @@ class Legibility:
     px_per_mm: float
 
     @classmethod
-    def of(cls, size: tuple[int, int]) -> Legibility:
-        return cls(min(size) / PANEL_SHORT_SIDE_MM)
+    def of(cls, size: tuple[int, int], short_side_mm: float = PANEL_SHORT_SIDE_MM) -> Legibility:
+        """The rule on a panel of `size` pixels whose short side spans `short_side_mm`."""
+        return cls(min(size) / short_side_mm)
 
     def min_height(self, text: str, distance: float = DISTANT) -> int:
         """The smallest ink height, in pixels, that `text`'s script may have at `distance` metres."""

@@ -23,7 +23,8 @@ from ui.attract import draw_attract, one_metre_picture
 from ui.bands import draw_footer, draw_status
 from ui.canvas import Canvas
 from ui.catalog import BilingualCatalog
-from ui.layout import beside, celsius, split, title_px
+from ui.layout import NEAR_SQUARE, beside, celsius, split, title_px
+from ui.legibility import PANEL_SHORT_SIDE_MM
 from ui.outcomes import draw_fault, draw_pass, draw_stop
 from ui.site import SiteNotice
 from ui.staff import draw_staff
@@ -49,9 +50,12 @@ ScreenFunction = Callable[[Canvas, ScreenView], list[Drawn]]
 
 
 def _prompt(canvas: Canvas, title: str, hint: str,
-            symbol: Callable[[pygame.Rect], list[Drawn]]) -> list[Drawn]:
-    """A request to the visitor: a symbol, then the request large and the detail smaller."""
-    icon_rect, words = split(canvas, canvas.frame.body, 0.32)
+            symbol: Callable[[pygame.Rect], list[Drawn]], *, picture: float = 0.0) -> list[Drawn]:
+    """A request to the visitor: a symbol, then the request large and the detail smaller.
+
+    `picture`: the symbol is a picture with a label of its own, given this share whatever the panel.
+    """
+    icon_rect, words = split(canvas, canvas.frame.body, picture or 0.32, fixed=bool(picture))
     drawn = symbol(icon_rect)
     lines = canvas.pair(title) + canvas.pair(hint, scale=0.55, bold=False, colour=INK_SOFT, gap=0.5)
     return drawn + canvas.text.draw(canvas.surface, words, lines, max_px=title_px(canvas.frame),
@@ -75,8 +79,11 @@ def draw_step_back(canvas: Canvas, view: ScreenView) -> list[Drawn]:
 
 
 def draw_one_at_a_time(canvas: Canvas, view: ScreenView) -> list[Drawn]:
+    frame = canvas.frame
+    near_square = max(frame.width, frame.height) < NEAR_SQUARE * min(frame.width, frame.height) * 1.1
+    # the picture's "1 米 / 1 m" needs room on a near-square panel (either way up): a larger share
     return _prompt(canvas, "one_at_a_time.title", "one_at_a_time.hint",
-                   lambda rect: one_metre_picture(canvas, rect, far=NAVY_LIGHT))
+                   lambda rect: one_metre_picture(canvas, rect, far=NAVY_LIGHT), picture=0.42 if near_square else 0.32)
 
 
 def draw_hold_still(canvas: Canvas, view: ScreenView) -> list[Drawn]:
@@ -147,13 +154,16 @@ def draw_remeasuring(canvas: Canvas, view: ScreenView) -> list[Drawn]:
 
 def draw_come_back(canvas: Canvas, view: ScreenView) -> list[Drawn]:
     """A cold arrival: the forehead is too cool to read; nothing is wrong, come back in a while."""
-    icon_rect, words = split(canvas, canvas.frame.body, 0.3)
-    icons.hourglass(canvas.surface, icons.square(icon_rect, 0.75), AMBER, INK)
     lines = canvas.pair("come_back.title", colour=AMBER, second_colour=AMBER)
     lines += canvas.pair("come_back.hint", scale=0.5, bold=False, colour=INK_SOFT, gap=0.5)
     lines += canvas.pair("come_back.code", scale=0.5, gap=0.4)
+    icon_rect, words = split(canvas, canvas.frame.body, 0.3)
+    if canvas.text.floor_height(lines, words.width) > words.height:  # a small panel: the words, not the picture
+        words, icon_rect = canvas.frame.body, None
+    if icon_rect is not None:
+        icons.hourglass(canvas.surface, icons.square(icon_rect, 0.75), AMBER, INK)
     return canvas.text.draw(canvas.surface, words, lines, max_px=title_px(canvas.frame),
-                            align=beside(canvas))
+                            align=beside(canvas) if icon_rect is not None else "center")
 
 
 def draw_maintenance(canvas: Canvas, view: ScreenView) -> list[Drawn]:
@@ -204,10 +214,14 @@ BACKGROUNDS: dict[Screen, Colour] = {screen: NAVY for screen in Screen} | {
 
 
 def draw_screen(surface: pygame.Surface, view: ScreenView, *, typesetter: Typesetter,
-                words: BilingualCatalog, site: SiteNotice | None = None) -> list[Drawn]:
-    """Draw the whole frame for `view` onto `surface`; returns every paragraph drawn."""
+                words: BilingualCatalog, site: SiteNotice | None = None,
+                short_side_mm: float = PANEL_SHORT_SIDE_MM) -> list[Drawn]:
+    """Draw the whole frame for `view` onto `surface`; returns every paragraph drawn.
+
+    `short_side_mm`: the panel's short side (`display.short_side_mm`), for the legibility rule.
+    """
     frame = Frame.of(surface.get_size())
-    canvas = Canvas(surface, frame, typesetter, words, site if site is not None else SiteNotice())
+    canvas = Canvas(surface, frame, typesetter, words, site if site is not None else SiteNotice(), short_side_mm)
     draw = SCREENS.get(view.screen)
     if draw is None:  # a screen newer than ui/: still a screen, the manual check (the kiosk cannot say more)
         view = replace(view, screen=Screen.FAULT)

@@ -21,6 +21,7 @@ from ui.text import Drawn, Line
 from ui.theme import AMBER, INK, INK_SOFT, ONLINE
 
 STAFF_VIEW_S = 30  # the display closes the staff view after this long (ui.display)
+ROW_GAP = 0.2  # between items, in units of their size: each item has its mark, the rows need little air
 
 
 def staff_items(status: StatusStrip) -> list[tuple[str, dict[str, object], bool]]:
@@ -50,7 +51,7 @@ def draw_staff(canvas: Canvas, view: ScreenView) -> list[Drawn]:
     body = frame.body
     status = view.status
     head = canvas.pair("staff.title", nowrap=True, second_colour=INK_SOFT)
-    head_h = max(math.ceil(canvas.text.floor_height(head, body.width) * 1.3), frame.px(13))
+    head_h = math.ceil(canvas.text.floor_height(head, body.width) * 1.15)
     drawn = canvas.text.draw(surface, pygame.Rect(body.left, body.top, body.width, head_h), head,
                              max_px=frame.px(8), align="left")
     hint = canvas.lines("staff.hint", words.texts("staff.hint", seconds=STAFF_VIEW_S), scale=1.0, bold=False,
@@ -73,12 +74,13 @@ def draw_staff(canvas: Canvas, view: ScreenView) -> list[Drawn]:
                          width - mark - frame.pad // 2, area.height) for i in range(columns)]
     groups = [cells[i * per:(i + 1) * per] for i in range(columns)]
     max_px = frame.px(6)
-    size = min(canvas.text.table_fit(rect, [[c] for c, _ in group], (1.0,), max_px=max_px)[1]
+    size = min(canvas.text.table_fit(rect, [[c] for c, _ in group], (1.0,), max_px=max_px, row_gap=ROW_GAP)[1]
                for rect, group in zip(rects, groups, strict=True) if group)
     for rect, group in zip(rects, groups, strict=True):
         if not group:
             continue
-        items = canvas.text.draw_table(surface, rect, [[c] for c, _ in group], (1.0,), max_px=size, valign="top")
+        items = canvas.text.draw_table(surface, rect, [[c] for c, _ in group], (1.0,), max_px=size, valign="top",
+                                       row_gap=ROW_GAP)
         for (_, well), first in zip(group, _first_of_each(items, group), strict=True):
             centre = (rect.left - mark // 2 - frame.pad // 2, first.rect.centery)
             box = pygame.Rect(0, 0, mark, mark)

@@ -5,7 +5,8 @@ this is the command around them: which sensor (the real one, or `--simulated` th
 with a reference it reads `--simulated-bias` °C off), what is printed (one JSON object), and the
 exit codes: 0 stored (or measured, with `--dry-run`), 1 the sensor, the measurement or the store
 failed (an implausible offset is refused), 2 the configuration, the reference or the sensor
-backend cannot be used.
+backend cannot be used — including a configuration this user cannot write (`sudo`), which is
+found out before anything is measured, not after.
 
 `--simulated` measures the emulator, not this kiosk's sensor: its offset means nothing for the
 real one, so it never writes unless `--write` is given too (tests, demos), and then with the real
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +64,30 @@ def _open_sensor(config: Any, args: argparse.Namespace) -> tuple[Any, Any] | int
         return 1
 
 
+def _exists(path: Path) -> bool:
+    """Whether `path` is there; a path this user may not even look at counts as there (reading it says why)."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
+
+
+def _writable(path: Path) -> str | None:
+    """Why the offset could not be stored in `path` (a new file beside it, then a rename), or None.
+
+    Tried for real (a temporary file created and removed), so a read-only mount is found too.
+    """
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".kiosk-calibrate-", suffix=".probe", dir=path.parent)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    os.close(fd)
+    os.unlink(tmp)
+    return None
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from kiosk.errors import ConfigError
     from kiosk.service.calibration import CalibrationError, measure_reference, store_offset
@@ -73,7 +99,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
              "(the blackbody's setting, or the reference thermometer's reading)")
         return 2
     path = Path(args.config)
-    config = load(path if path.exists() or not args.simulated else None, exit_code=2)
+    config = load(path if _exists(path) or not args.simulated else None, exit_code=2)
+    writes = not (args.dry_run or (args.simulated and not args.write))
+    why = _writable(path) if writes else None
+    if why is not None:
+        _say(f"无法写入 {path.parent}（{why}），测量之前先说明：请用 sudo 运行，或加 --dry-run 只测量",
+             f"cannot write into {path.parent} ({why}), said before measuring: run it with sudo, "
+             "or add --dry-run to measure only")
+        return 2
     opened = _open_sensor(config, args)
     if isinstance(opened, int):
         return opened
@@ -81,7 +114,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         result = measure_reference(sensor, clock, config.thermal, args.reference, readings=args.readings)
     except CalibrationError as exc:
-        print(f"calibration failed: {exc}", file=sys.stderr)
+        _say(f"校准失败：{exc.zh}", f"calibration failed: {exc.en}")
         return 1
     finally:
         sensor.close()
@@ -90,8 +123,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     try:
         store_offset(path, result.offset_c, datetime.now(UTC))
-    except (OSError, ConfigError, CalibrationError) as exc:
-        print(f"cannot store the offset in {path}: {exc}", file=sys.stderr)
+    except CalibrationError as exc:
+        _say(f"无法保存偏差到 {path}：{exc.zh}", f"cannot store the offset in {path}: {exc.en}")
+        return 1
+    except ConfigError as exc:  # the file as it is now (changed since it was read) would not validate
+        _say(f"无法保存偏差到 {path}：配置文件有误", f"cannot store the offset in {path}: invalid configuration")
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        _say(f"无法保存偏差到 {path}（{reason}）", f"cannot store the offset in {path}: {reason}")
         return 1
     print(json.dumps({**result.to_dict(), "config": str(path), "written": True}, ensure_ascii=False))
     return 0

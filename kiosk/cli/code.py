@@ -128,15 +128,25 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
     except (OSError, TrustListError, ValueError) as exc:
         print(f"kiosk code verify: cannot use the trust list {args.trust}: {exc}", file=sys.stderr)
         return 2
+    reads_stdin = args.batch == "-" or (args.batch is None and args.image is None and args.input in (None, "-"))
+    if reads_stdin and sys.stdin is None:
+        print("kiosk code verify: 标准输入已关闭 / standard input is closed: give the code as an argument, "
+              "or the batch as a file", file=sys.stderr)
+        return 2
     if args.batch is not None:
-        if args.batch == "-":  # bytes that are not UTF-8 make bad lines, not a decode error
-            lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
-            return verify_batch(verifier, lines, at=args.at, decoder_kind=args.decoder)
         try:
-            with open(args.batch, encoding="utf-8", errors="surrogateescape") as lines:
-                return verify_batch(verifier, lines, at=args.at, decoder_kind=args.decoder)
+            if args.batch == "-":  # bytes that are not UTF-8 make bad lines, not a decode error
+                stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+                return verify_batch(verifier, bounded_lines(stream), at=args.at, decoder_kind=args.decoder)
+            with open(args.batch, encoding="utf-8", errors="surrogateescape") as stream:
+                return verify_batch(verifier, bounded_lines(stream), at=args.at, decoder_kind=args.decoder)
+        except NotText as exc:
+            print(f"kiosk code verify: 批量文件不是文本文件（第 {exc.line} 行有 NUL 字节）/ the batch is not a text "
+                  f"file (a NUL byte on line {exc.line}): one JSON object per line", file=sys.stderr)
+            return 2
         except OSError as exc:
-            print(f"kiosk code verify: cannot read the batch: {exc}", file=sys.stderr)
+            print(f"kiosk code verify: 无法读取批量文件（{exc.strerror or exc}）/ cannot read the batch: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
             return 2
     at = args.at if args.at is not None else time.time()
     source = args.image
@@ -167,6 +177,39 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------ batch
+class NotText(KioskError, ValueError):
+    """The batch holds a NUL byte: a binary file (or /dev/zero), not JSON lines."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"a NUL byte on line {line}")
+        self.line = line
+
+
+def bounded_lines(stream: IO[str]) -> Iterator[str]:
+    """The lines of `stream`, none longer than `MAX_LINE` + 1 characters in memory.
+
+    A longer line is handed on cut there (`parse_line` refuses it as too long) and the rest of it
+    is read in bounded pieces and dropped, so a file without line breaks cannot fill the memory;
+    a NUL byte (a binary file, /dev/zero) ends the batch (`NotText`).
+    """
+    number = 0
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if not line:
+            return
+        number += 1
+        if "\0" in line:
+            raise NotText(number)
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            while True:
+                rest = stream.readline(MAX_LINE)
+                if "\0" in rest:
+                    raise NotText(number)
+                if not rest or rest.endswith("\n"):
+                    break
+        yield line
+
+
 class BadLine(KioskError, ValueError):
     """A batch line that cannot be verified as it is; the message says why (never its content)."""
 

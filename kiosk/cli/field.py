@@ -11,6 +11,7 @@ not print it.  Provisioning and the maintenance diagnosis judge the files themse
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -91,7 +92,12 @@ def cmd_maintenance(args: argparse.Namespace) -> int:
     data_dir = Path(args.data)
     diagnosis = diagnose(config_path, data_dir, reason=args.reason, environ=os.environ)
     log.error("maintenance screen: %s", diagnosis.detail.replace("\n", " | "))
-    print(diagnosis.detail)
+    try:  # the journal's copy; the screen must not depend on it (a closed pipe, a terminal's encoding)
+        print(diagnosis.detail, flush=True)
+    except (OSError, ValueError):
+        log.warning("maintenance: stdout is not writable; the screen shows the diagnosis")
+        with contextlib.suppress(OSError, ValueError):  # later flushes (at exit) go nowhere, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     try:
         config = read_config(config_path)
     except ConfigError:

@@ -36,7 +36,15 @@ def _path(args: argparse.Namespace) -> Path:
     from kiosk.outbox.inspect import NotAnOutbox, identify
 
     path = Path(args.db) if args.db else Path(load(args.config, exit_code=1).storage.data_dir) / "outbox.sqlite"
-    if not path.exists():
+    try:
+        there = path.exists()
+    except PermissionError:  # /var/lib/kiosk is 0750, the kiosk user's: Python 3.11 raises instead of False
+        print(f"{path}: 没有权限查看这个文件夹，请用 sudo 运行 / permission denied: run it with sudo", file=sys.stderr)
+        raise CommandFailed(2) from None
+    except (OSError, ValueError) as exc:
+        print(f"{path}: 无法读取 / cannot read: {exc}", file=sys.stderr)
+        raise CommandFailed(2) from None
+    if not there:
         print(f"{path}: 这里没有发件箱 / no outbox there", file=sys.stderr)
         raise CommandFailed(1)
     try:
@@ -61,6 +69,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     except NotAnOutbox as exc:
         return _refused(path, exc)
     print(json.dumps({"path": str(path), "pending": s.pending, "sent": s.sent, "rejected": s.rejected,
+                      "refused": s.refused,
                       "rows": s.rows, "bytes": s.bytes, "oldest_pending_age_s": s.oldest_pending_age_s,
                       "dropped": s.dropped, "dropped_by_stream": s.dropped_by_stream,
                       "reported_days": s.reported_days, "published": s.published, "receipted": s.receipted,
@@ -69,7 +78,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
-    from kiosk.outbox.inspect import NotAnOutbox, shown_fields, tail
+    from kiosk.outbox.inspect import REFUSED, NotAnOutbox, shown_fields, tail
 
     path = _path(args)
     try:
@@ -78,6 +87,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return _refused(path, exc)
     for row in rows:
         state = "sent" if row.sent_at is not None else (
+            "refused by the township" if row.rejected == REFUSED else
             f"rejected 0x{row.rejected:02x}" if row.rejected is not None else
             "published" if row.published_at is not None else "pending")
         created = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(row.created))
@@ -96,6 +106,13 @@ def cmd_purge_sent(args: argparse.Namespace) -> int:
     try:
         with Outbox(path, reserve_bytes=0) as outbox:  # no reserve file beside a copied outbox
             n = outbox.purge_sent(args.older_than_days * 86_400)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):  # the kiosk holds a write transaction longer than we wait
+            print(f"{path}: 设备正在写入发件箱，请稍后再试 / the outbox is busy (the kiosk is writing to it): "
+                  "try again in a moment", file=sys.stderr)
+            return 2
+        print(f"{path}: 无法清理（{exc}）/ cannot purge: {exc}", file=sys.stderr)
+        return 2
     except (sqlite3.Error, OSError) as exc:
         return _refused(path, exc)
     print(f"purged {n} delivered events")

@@ -14,6 +14,7 @@ Every input a command expects to meet is answered by the command itself with a c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -59,6 +60,23 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _tolerant_streams() -> None:
+    """stdout and stderr that never fail on a character, and that exist.
+
+    The terminal's encoding is the locale's: ISO-8859-1 or GB2312 (raspi-config offers both) cannot
+    encode the Chinese, or the em dash, of the messages: those become `\\uXXXX` instead of a
+    UnicodeEncodeError.  A stream closed before the start (`kiosk … >&-`) is None in Python: writes
+    to it go nowhere, as to /dev/null, instead of failing.
+    """
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+            continue
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # not a TextIOWrapper, or closed
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `kiosk ARGV` and return its exit code.
 
@@ -66,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     `kiosk township …` replaces this process with the township program; with an explicit `argv` (a
     Python caller) it runs it as a child process and returns its exit status.
     """
+    _tolerant_streams()
     args = build_parser().parse_args(argv)
     args.replace_process = argv is None
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -2,7 +2,8 @@
 
 For reviewers and sites: see what a visitor sees without a kiosk, in each size and orientation.
 Writes `<stem>-<W>x<H>.png` for every `Screen` with sample data and the STOP variants
-(`ui.samples.gallery`).  Needs no display (SDL's dummy driver) but a CJK font.  Exit 0 written, 1 no CJK font, 2 the
+(`ui.samples.gallery`); with `--config`, text sized for its panel (`display.short_side_mm`).
+Needs no display (SDL's dummy driver) but a CJK font.  Exit 0 written, 1 no CJK font, 2 the
 configuration or `--out` cannot be used (a file where the directory should be, no permission).
 """
 
@@ -33,17 +34,19 @@ def cmd_screens(args: argparse.Namespace) -> int:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from ui.display import ScreenRenderer, save_png
     from ui.fonts import FontNotFoundError
+    from ui.legibility import PANEL_SHORT_SIDE_MM
     from ui.samples import NOTICE, gallery
     from ui.site import SiteNotice
 
-    notice = NOTICE
+    notice, short_side_mm = NOTICE, PANEL_SHORT_SIDE_MM
     if args.config:
         config = load(args.config, exit_code=2)
         notice = SiteNotice(retention_days=float(getattr(config.storage, "retention_days", 7)),
                             recipient=config.display.privacy_recipient,
                             place_code=config.display.place_code or NOTICE.place_code)
+        short_side_mm = config.display.short_side_mm
     try:
-        renderer = ScreenRenderer(site=notice)
+        renderer = ScreenRenderer(site=notice, short_side_mm=short_side_mm)
     except FontNotFoundError as exc:
         print(f"kiosk screens: {exc}", file=sys.stderr)
         return 1
@@ -74,5 +77,6 @@ def register(sub: Any) -> None:
     screens.add_argument("--out", required=True, help="directory for the PNG files")
     screens.add_argument("--size", type=_size, action="append",
                          help=f"panel size WxH, repeatable (default {', '.join(DEFAULT_SIZES)})")
-    screens.add_argument("--config", help="take the privacy notice and place code from this configuration")
+    screens.add_argument("--config", help="take the privacy notice, place code and panel size in mm "
+                                          "(display.short_side_mm) from this configuration")
     screens.set_defaults(func=cmd_screens)

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kiosk.config_problems import WHY, words_for
+from kiosk.config_problems import WHY, config_key_problem, words_for
 from kiosk.errors import KioskError
 from kiosk.feed.sealing import raw_key_from_text
 
@@ -62,8 +62,20 @@ class ConfigRefused(KioskError):
 
 # ------------------------------------------------------------------------------------ keys
 def public_key_from_text(text: str) -> Ed25519PublicKey:
-    """The township's configuration key as written in kiosk.toml: base64 of the 32 raw bytes."""
-    return Ed25519PublicKey.from_public_bytes(raw_key_from_text(text, "configuration public key"))
+    """The township's configuration key as written in kiosk.toml: base64 of the 32 raw bytes.
+
+    A low-order (or non-canonically encoded) point is refused (`ValueError`): with it, a forged
+    signature verifies on every message, or on one in a few (`kiosk.config_problems.config_key_problem`).
+    """
+    raw = raw_key_from_text(text, "configuration public key")
+    problem = config_key_problem(raw)
+    if problem is not None:
+        raise ValueError(f"the configuration public key is not usable: {problem}")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def _key_problem(key: Ed25519PublicKey) -> str | None:
+    return config_key_problem(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
 def public_key_text(key: Ed25519PublicKey) -> str:
@@ -107,6 +119,9 @@ def open_envelope(message: bytes, public_key: Ed25519PublicKey | None) -> tuple[
         raise ConfigRefused(BAD_SIGNATURE, f"alg must be {ALG!r}, not {envelope.get('alg')!r}")
     if public_key is None:
         raise ConfigRefused(NO_KEY, "uplink.config_public_key is not set on this kiosk")
+    weak = _key_problem(public_key)
+    if weak is not None:  # however the key got here: it would verify forgeries
+        raise ConfigRefused(NO_KEY, f"uplink.config_public_key is not usable ({weak}): nothing is accepted")
     try:
         body = base64.b64decode(envelope["payload"], validate=True)
         signature = base64.b64decode(envelope["signature"], validate=True)

@@ -18,7 +18,9 @@ so every event names the policy version that decided it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from kiosk.checkpoint import PolicyInForce, ScannedCode, VisitorOutcome
 from kiosk.config import KioskConfig, SiteConfig
@@ -80,7 +82,25 @@ class EntryEvent:
         body = asdict(self)
         body["reasons"] = list(self.reasons)
         body["readings"] = [asdict(r) for r in self.readings]
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        return json.dumps(plain(body), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls but tab and newlines, and DEL
+
+
+def plain(value: Any) -> Any:
+    """`value` (JSON-able) with control characters removed from its strings.
+
+    A name or a code's issuer read from a visitor's QR code is text nobody checked; a NUL in it made
+    the township's PostgreSQL refuse the whole event (jsonb cannot hold one), and the kiosk sent it
+    again forever.  Such characters mean nothing on a screen or in a report: they go."""
+    if isinstance(value, str):
+        return _CONTROLS.sub("", value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
 
 
 def summarise_code(scanned: ScannedCode | None) -> CodeSummary | None:

@@ -24,7 +24,8 @@ Payload (JSON, `schema` 1; these names are stable and are the `Health` schema in
     uptime_s             seconds since the kiosk process started
     sensor               {"ok": bool|null}            thermal frames arriving (null: unknown)
     camera               {"ok": bool|null}            frames arriving (false while retrying a failed read)
-    outbox               {"pending", "rows", "bytes", "rejected", "dropped": int,
+    outbox               {"pending", "rows", "bytes", "rejected" (by the broker), "refused" (by the
+                          township, for good: dead letters, not sent again), "dropped": int,
                           "oldest_pending_age_s": float|null,
                           "published": int (the broker has them, no township receipt yet),
                           "receipted": int (freed by a receipt, ever),
@@ -41,6 +42,8 @@ Payload (JSON, `schema` 1; these names are stable and are the `Health` schema in
                          broker's acknowledgement frees an event, as before receipts; a broker
                          crash may lose what it queued), or null without an uplink
                          (`kiosk.uplink.receipts`)
+    attention            [str]: what staff should look at, in words (Chinese / English): events the
+                         township or broker refused, events dropped, a township silent for long
 """
 
 from __future__ import annotations
@@ -53,11 +56,11 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.config import KioskConfig
 from kiosk.ids import uuid7
-from kiosk.outbox import Outbox
+from kiosk.outbox import Outbox, OutboxStats
 from kiosk.ports import Clock, KioskStatus
 
 if TYPE_CHECKING:
-    from kiosk.uplink import MqttUplink
+    from kiosk.uplink import MqttUplink, UplinkStats
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +100,8 @@ def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, *, status: 
         "sensor": {"ok": None if status is None else status.sensor_ok},
         "camera": {"ok": None if status is None else status.camera_ok},
         "outbox": {"pending": stats.pending, "rows": stats.rows, "bytes": stats.bytes, "rejected": stats.rejected,
-                   "dropped": stats.dropped, "oldest_pending_age_s": _rounded(stats.oldest_pending_age_s),
+                   "refused": stats.refused, "dropped": stats.dropped,
+                   "oldest_pending_age_s": _rounded(stats.oldest_pending_age_s),
                    "published": stats.published, "receipted": stats.receipted,
                    "oldest_unreceipted_age_s": _rounded(stats.oldest_unreceipted_age_s)},
         "dropped": stats.dropped,
@@ -111,7 +115,27 @@ def health_report(config: KioskConfig, clock: Clock, outbox: Outbox, *, status: 
                    "last_reason": 0 if ustats is None else ustats.last_reason,
                    "resent": 0 if ustats is None else ustats.resent},
         "receipts": None if ustats is None else ustats.receipts,
+        "attention": attention(stats, ustats),
     }
+
+
+def attention(stats: OutboxStats, ustats: UplinkStats | None) -> list[str]:
+    """What staff should look at, in words (Chinese / English), from the figures above; empty if nothing."""
+    notes = []
+    if stats.refused:
+        notes.append(f"乡镇服务器拒收了 {stats.refused} 条记录（格式错误或身份不符），已搁置、不再重发 / "
+                     f"the township refused {stats.refused} events for good (malformed or not this kiosk's); "
+                     "set aside, not sent again, kept until the retention")
+    if stats.rejected:
+        notes.append(f"代理服务器拒收了 {stats.rejected} 条记录（权限），已搁置 / "
+                     f"the broker refused {stats.rejected} events (not authorised?); set aside")
+    if stats.dropped:
+        notes.append(f"{stats.dropped} 条记录未经乡镇确认即被删除（空间或期限） / "
+                     f"{stats.dropped} events were deleted before the township receipted them (space or age)")
+    if ustats is not None and ustats.probing:
+        notes.append("乡镇服务器长时间未确认，仅少量试发 / no receipt from the township for long: re-sending "
+                     "only a probe until one comes")
+    return notes
 
 
 def _rounded(age: float | None) -> float | None:

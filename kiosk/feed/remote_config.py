@@ -35,6 +35,8 @@ to be synchronised (`clock_synced`): a Pi without an RTC may boot hours in the p
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -58,6 +60,7 @@ from kiosk.feed.config_message import (
     open_envelope,
     public_key_from_text,
 )
+from kiosk.feed.events import plain
 from kiosk.feed.topics import KioskTopics
 from kiosk.healthpass import TrustList, TrustListError, Verifier
 from kiosk.ids import uuid7
@@ -120,7 +123,7 @@ class Ack:
             "applied_version": self.applied_version, "policy_version": self.policy_version,
             "reason": self.reason, "detail": self.detail[:300], "persisted": self.persisted,
         }
-        return ACK_STREAM, event_id, json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+        return ACK_STREAM, event_id, json.dumps(plain(body), ensure_ascii=False, separators=(",", ":"),
                                                 sort_keys=True).encode()
 
 
@@ -339,15 +342,29 @@ class RemoteConfig:
 
 
 def _write_durably(path: Path, data: bytes) -> None:
-    """Temp file, fsync, rename, fsync of the directory: after a power cut, the old file or the new."""
+    """Temp file, fsync, rename, fsync of the directory: after a power cut, the old file or the new.
+
+    Every byte is written (a write may write fewer than asked: a nearly full disk) and the size is
+    checked before the rename, so a short file never replaces a whole one; on any failure the temp
+    file is removed and the old file stays.
+    """
     tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+            if os.fstat(fd).st_size != len(data):
+                raise OSError(errno.EIO, f"{tmp}: {os.fstat(fd).st_size} bytes on disk, {len(data)} written")
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

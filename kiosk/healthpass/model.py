@@ -23,11 +23,12 @@ NAAT: str = "LP6464-4"  # LOINC: nucleic acid amplification test (PCR); "LP21719
 NOT_DETECTED: str = "260415000"  # SNOMED CT: the test did not detect the virus
 DETECTED: str = "260373001"
 # What `mask_name` makes, and an HC1 certificate's initials ("M* E*"): already masked, kept as it is.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")  # C0 controls and DEL
 _MASKED = re.compile(r"[^*\s]\*[^*\s]?|[^*\s]\*(?: [^*\s]\*)+")
 
 
 def mask_name(name: str | None) -> str | None:
-    """The name as the platform should have masked it, whatever it sent.
+    """The name as the platform should have masked it, whatever it sent, without control characters.
 
     Keeps the first and (for three characters or more) the last character, e.g. 张三 → 张*,
     张三丰 → 张*丰, Alice Smith → A*h.  A name already in that form (张*卿) or in an HC1
@@ -36,7 +37,8 @@ def mask_name(name: str | None) -> str | None:
     """
     if not name:
         return None
-    name = name.strip()[:40]
+    # Control characters (NUL above all: PostgreSQL's jsonb cannot hold it) are no part of a name.
+    name = _CONTROLS.sub("", name).strip()[:40]
     if len(name) <= 1 or _MASKED.fullmatch(name):
         return name or None
     if len(name) == 2:

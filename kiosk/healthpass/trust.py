@@ -57,6 +57,9 @@ def kid_of(certificate_der: bytes) -> bytes:
     return hashlib.sha256(certificate_der).digest()[:KID_LENGTH]
 
 
+MAX_FILE_CHARS = 16 * 1024 * 1024  # a trust list file: a few thousand issuers are a few MB
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedKey:
     """One issuer key, with its public key parsed once so that verification is only arithmetic."""
@@ -174,9 +177,16 @@ class TrustList:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrustList:
-        """Read a trust list file; a local file is trusted as it is (no signature)."""
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        """Read a trust list file; a local file is trusted as it is (no signature).
+
+        A UTF-8 byte-order mark (Windows Notepad writes one) is dropped, as in kiosk.toml.  A file
+        larger than `MAX_FILE_CHARS` is refused before it fills the memory (`--trust /dev/zero`).
+        """
+        with open(path, encoding="utf-8-sig") as fh:
+            text = fh.read(MAX_FILE_CHARS + 1)
+        if len(text) > MAX_FILE_CHARS:
+            raise TrustListError(f"{os.fspath(path)}: larger than {MAX_FILE_CHARS // 1024 // 1024} MB: "
+                                 "not a trust list")
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:

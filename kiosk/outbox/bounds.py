@@ -6,14 +6,16 @@ entry.  This is the policy between the two, kept apart from the queue itself (`k
 which holds a `Bounds` and calls it from inside its own write transactions.
 
 Bounded (`Limits`): by rows, by payload bytes and by age. When an append would pass a bound, room
-is made in the same transaction, in this order: delivered rows (oldest first), dead letters, then
-undelivered rows (to publish, or published and awaiting the township's receipt:
-`kiosk.outbox.delivery`) of the lowest priority (ordinary entries before alerts), oldest first,
-but only rows of a priority at most the new row's own: an entry never pushes out an alert, an
-alert pushes out entries and, when nothing else is left, the oldest alerts. If room cannot be made
+is made in the same transaction, in this order: rows freed on a PUBACK without a receipt (oldest
+delivery first), dead letters, then undelivered rows (to publish, or published and awaiting the
+township's receipt: `kiosk.outbox.delivery`) of the lowest priority (ordinary entries before
+alerts), oldest first, but, dead letters apart, only rows of a priority at most the new row's
+own: an entry never pushes out an alert (not even one freed on a PUBACK: no receipt says the
+township has it), an alert pushes out entries and, when nothing else is left, the oldest alerts. If room cannot be made
 that way, the new row is the one dropped: it is counted and `append` raises `OutboxFull` (the
 kiosk then shows FAULT, never PASS, for an entry it could not store).
-Undelivered rows dropped, by bound or by age, are counted per stream in the file (`dropped`), so
+Rows dropped before the township receipted them (undelivered, or freed on a PUBACK alone and
+deleted before the retention), by bound, by age or for a full disk, are counted per stream in the file (`dropped`), so
 the loss is reported in `stats` and in the kiosk's health, never silent.  The running totals
 live in memory (one scan at open, re-counted by `housekeeping`), so enforcing the bounds costs
 an append nothing until a bound is reached; making room then removes a tenth of the bound at
@@ -113,14 +115,18 @@ class Bounds:
         con.execute("UPDATE outbox SET sent_at = ? WHERE sent_at > ?", (now, now))  # an index range
         return int(n)
 
-    def make_room(self, con: sqlite3.Connection, rows: int, size: int, priority: int) -> bool:
+    def make_room(self, con: sqlite3.Connection, rows: int, size: int, priority: int,
+                  retained_before: float | None = None) -> bool:
         """Inside a write transaction: keep the bounds after adding `rows` rows of `size` bytes of
-        `priority`.  False, having deleted nothing, if that would need an undelivered row of a
-        higher priority.
+        `priority`.  False, having deleted nothing, if that would need a row of a higher priority
+        that the township has not receipted.
 
-        Victims, in order: delivered rows (oldest delivery first), dead letters, undelivered rows
-        of priority <= `priority` (lowest priority first, oldest first).  A tenth of the bound is
-        freed at once so that a kiosk at its bound does not re-count the table on every append.
+        Victims, in order: rows freed on a PUBACK alone (`sent_at`: no receipt, oldest delivery
+        first), dead letters, undelivered rows — each of priority <= `priority` but for dead
+        letters, lowest priority first, oldest first.  Every victim is counted as dropped: none is
+        known to be at the township; only a freed row past the retention (sent at or before
+        `retained_before`) is not, as the retention would have taken it anyway.  A tenth of the
+        bound is freed at once so that a kiosk at its bound does not re-count the table on every append.
         """
         max_rows, max_bytes = self.limits.max_rows, self.limits.max_bytes
         if self.rows + rows <= max_rows and self.bytes + size <= max_bytes:
@@ -133,32 +139,46 @@ class Bounds:
         want_rows = max(excess_rows, int(max_rows * ROOM_FRACTION)) if excess_rows > 0 else 0
         want_bytes = max(excess_bytes, int(max_bytes * ROOM_FRACTION)) if excess_bytes > 0 else 0
         freed_rows = freed_bytes = 0
-        plan: list[tuple[list[tuple[int, str]], bool]] = []
-        for where, order, params, counted in (
-            ("sent_at IS NOT NULL", "sent_at, seq", (), False),
-            ("rejected IS NOT NULL AND sent_at IS NULL", "seq", (), True),
-            (f"{UNDELIVERED} AND priority <= ?", "priority, seq", (priority,), True),
+        retained = float("-inf") if retained_before is None else retained_before
+        counted: list[tuple[int, str]] = []
+        uncounted: list[int] = []
+        for where, order, params in (
+            ("sent_at IS NOT NULL AND priority <= ?", "priority, sent_at, seq", (priority,)),
+            ("rejected IS NOT NULL AND sent_at IS NULL", "seq", ()),
+            (f"{UNDELIVERED} AND priority <= ?", "priority, seq", (priority,)),
         ):
             if freed_rows >= want_rows and freed_bytes >= want_bytes:
                 break
-            victims: list[tuple[int, str]] = []
-            for seq, stream, length in con.execute(
-                    f"SELECT seq, stream, length(payload) FROM outbox WHERE {where} ORDER BY {order}", params):
+            for seq, stream, length, sent_at in con.execute(
+                    f"SELECT seq, stream, length(payload), sent_at FROM outbox WHERE {where} ORDER BY {order}", params):
                 if freed_rows >= want_rows and freed_bytes >= want_bytes:
                     break
-                victims.append((seq, stream))
+                if sent_at is not None and sent_at <= retained:
+                    uncounted.append(seq)
+                else:
+                    counted.append((seq, stream))
                 freed_rows += 1
                 freed_bytes += length
-            plan.append((victims, counted))
         if freed_rows < excess_rows or freed_bytes < excess_bytes:
-            return False  # only more urgent undelivered rows are left: the new row is the one that goes
-        for victims, counted in plan:
-            if counted:
-                self._drop(con, victims)
-            else:
-                con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _ in victims])
+            return False  # only more urgent rows are left: the new row is the one that goes
+        con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq in uncounted])
+        self._drop(con, counted)
         self.count(con)
         return True
+
+    def purge_freed(self, con: sqlite3.Connection, sent_before: float, retained_before: float,
+                    priority: int | None) -> int:
+        """Delete rows freed on a PUBACK alone (no receipt) sent at or before `sent_before`, of at most
+        `priority` if given (an entry never pushes out an alert); those sent after `retained_before`
+        (not yet due for the retention) are counted as dropped.  Returns how many went."""
+        where, params = "sent_at IS NOT NULL AND sent_at <= ?", [sent_before]
+        if priority is not None:
+            where += " AND priority <= ?"
+            params.append(priority)
+        victims = con.execute(f"SELECT seq, stream, sent_at FROM outbox WHERE {where}", params).fetchall()
+        con.executemany("DELETE FROM outbox WHERE seq = ?", [(seq,) for seq, _, _ in victims])
+        self.count_dropped(con, [stream for _, stream, sent_at in victims if sent_at > retained_before])
+        return len(victims)
 
     def _drop(self, con: sqlite3.Connection, victims: list[tuple[int, str]]) -> None:
         """Delete undelivered rows and count them per stream (the loss must be reported)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kiosk.errors import KioskError
 from kiosk.outbox.delivery import RECEIPTED
-from kiosk.outbox.schema import AWAITING, PENDING, ROW, SCHEMA_VERSION
+from kiosk.outbox.schema import AWAITING, PENDING, REFUSED, ROW, SCHEMA_VERSION
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -52,6 +52,7 @@ class Peek:
     published: int = 0  # the broker has them, no township receipt yet
     receipted: int = 0  # freed by a receipt, ever
     oldest_unreceipted_age_s: float | None = None
+    refused: int = 0  # refused for good by the township: dead letters, not sent again (`rejected`: the broker)
 
 
 def identify(path: Path) -> int:
@@ -118,10 +119,11 @@ def peek(path: Path, *, wall: float | None = None) -> Peek:
     now = time.time() if wall is None else wall
     con = _readable(path)
     try:
-        pending, sent, rejected, oldest, size, rows, published, oldest_published = con.execute(
+        pending, sent, rejected, oldest, size, rows, published, oldest_published, refused = con.execute(
             f"SELECT count(*) FILTER (WHERE {PENDING}), count(sent_at), count(rejected), "
             f"min(created) FILTER (WHERE {PENDING}), coalesce(sum(length(payload)), 0), count(*), "
-            f"count(*) FILTER (WHERE {AWAITING}), min(created) FILTER (WHERE {AWAITING}) FROM outbox"
+            f"count(*) FILTER (WHERE {AWAITING}), min(created) FILTER (WHERE {AWAITING}), "
+            f"count(*) FILTER (WHERE rejected = {REFUSED}) FROM outbox"
         ).fetchone()
         receipted = con.execute("SELECT coalesce(sum(count), 0) FROM counters WHERE name = ?", (RECEIPTED,)).fetchone()
         dropped = dict(con.execute("SELECT stream, count FROM dropped ORDER BY stream").fetchall())
@@ -130,7 +132,7 @@ def peek(path: Path, *, wall: float | None = None) -> Peek:
         raise NotAnOutbox(f"发件箱文件已损坏（{exc}）", f"a damaged outbox file ({exc})") from None
     finally:
         con.close()
-    return Peek(pending=pending, sent=sent, rejected=rejected, rows=rows, bytes=size,
+    return Peek(pending=pending, sent=sent, rejected=rejected - refused, refused=refused, rows=rows, bytes=size,
                 oldest_pending_age_s=None if oldest is None else max(0.0, now - oldest),
                 dropped=sum(dropped.values()), dropped_by_stream=dropped, reported_days=days[-7:],
                 schema=SCHEMA_VERSION, published=published, receipted=int(receipted[0]),

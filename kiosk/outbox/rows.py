@@ -33,13 +33,14 @@ class OutboxStats:
     sent: int  # delivered rows held for the retention (freed on a PUBACK: no receipts, or before them)
     oldest_pending_age_s: float | None  # None when nothing is pending
     bytes: int  # payload bytes held, in any state (what a size bound will limit)
-    rejected: int = 0
+    rejected: int = 0  # refused by the broker (PUBACK reason >= 0x80): dead letters, never re-sent
     rows: int = 0  # rows held, in any state
     dropped: int = 0  # undelivered rows dropped by a bound or by age, ever
     dropped_by_stream: tuple[tuple[str, int], ...] = ()
     published: int = 0  # the broker has them; awaiting the township's receipt (re-sent if none comes)
     receipted: int = 0  # freed by the township's receipt, ever (deleted at once)
     oldest_unreceipted_age_s: float | None = None  # the oldest row awaiting a receipt; None if none
+    refused: int = 0  # refused for good by the township (its receipt said so): dead letters, never re-sent
 
 
 class OutboxFull(OutboxError):

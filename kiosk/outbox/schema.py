@@ -37,7 +37,7 @@ from pathlib import Path
 
 from kiosk.errors import KioskError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 5000
 # Small pages: each commit writes every page it touched (about five) to the WAL, and a 4 KiB page
 # per touch doubled the bytes written per event (bench/outbox_enqueue.py: 27 KB vs 13.5 KB).
@@ -99,12 +99,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Seconds the kiosk was in service per local day, for the daily summary's `in_service_s`.
         "CREATE TABLE service (day TEXT PRIMARY KEY, seconds REAL NOT NULL) WITHOUT ROWID",
     ),
+    (  # 6: a PUBACK saying "no matching subscribers" (0x10) is no delivery: such a row is never freed on it
+        "ALTER TABLE outbox ADD COLUMN unheard INTEGER",  # 1: the last PUBACK said nobody subscribed
+    ),
 )
 ROW = "seq, event_id, stream, priority, created, payload, sent_at, rejected, published_at"
 # A row's states (see kiosk.outbox.delivery): to publish, published and awaiting the township's
-# receipt, delivered (`sent_at`: freed), or a dead letter (`rejected`).  A receipted row is deleted.
+# receipt, delivered (`sent_at`: freed), or a dead letter (`rejected`: the broker's reason code, or
+# `REFUSED` when the township refused it for good).  A receipted row is deleted.
 UNDELIVERED = "sent_at IS NULL AND rejected IS NULL"
 PENDING = _TO_PUBLISH
+REFUSED = 0x100  # `rejected` of a row the township's receipt named as refused (not an MQTT reason code)
 AWAITING = _AWAITING
 
 

@@ -46,13 +46,14 @@ from kiosk.outbox.bounds import Bounds, Limits
 from kiosk.outbox.delivery import Delivery, Resend
 from kiosk.outbox.reserve import RESERVE_BYTES, DiskReserve, is_full
 from kiosk.outbox.rows import OutboxFull, OutboxRow, OutboxStats, age
-from kiosk.outbox.schema import AWAITING, PENDING, ROW, UNDELIVERED, OutboxError, open_database
+from kiosk.outbox.schema import AWAITING, PENDING, REFUSED, ROW, UNDELIVERED, OutboxError, open_database
 from kiosk.outbox.tally import DayTally, Tally
 from kiosk.ports import Clock
 
 __all__ = ["Outbox", "OutboxFull", "OutboxRow", "OutboxStats"]
 
 _FORBIDDEN_IN_STREAM = frozenset("+#\0")  # '/' allowed inside (`config/ack`), not at either end
+RECEIPTS_SEEN = "receipts_seen"  # meta: the wall clock when a township's receipt first freed a row here
 
 
 class Outbox:
@@ -137,7 +138,7 @@ class Outbox:
         # The disk is full.  First fold the WAL back into the file (the WAL holds every page
         # version since the last checkpoint; the file needs only the latest), then delete
         # delivered rows, the only thing we may delete to make room.
-        for make_room in (self._checkpoint, self._purge_for_room):
+        for make_room in (self._checkpoint, lambda: self._purge_for_room(int(priority))):
             try:
                 make_room()
                 return self._append(stream, event_id, data, int(priority), tally, clock_synced)
@@ -149,10 +150,10 @@ class Outbox:
     def _checkpoint(self) -> None:
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def _purge_for_room(self) -> None:
+    def _purge_for_room(self, priority: int) -> None:
         self._reserve.release()
         self._checkpoint()
-        self.purge_sent()
+        self.purge_sent(priority=priority)
         self._checkpoint()
 
     def _append(self, stream: str, event_id: str, data: bytes, priority: int, tally: Tally | None,
@@ -165,7 +166,7 @@ class Outbox:
                 known = con.execute("SELECT seq FROM outbox WHERE event_id = ?", (event_id,)).fetchone()
                 if known is not None:  # a retry: there is nothing to make room for
                     return int(known[0])
-                room = bounds.make_room(con, 1, len(data), priority)
+                room = bounds.make_room(con, 1, len(data), priority, self._retained_before())
                 if not room:
                     bounds.count_dropped(con, [stream])  # committed: the loss is counted, then we raise
             if room:
@@ -201,7 +202,9 @@ class Outbox:
         with self._write() as con:
             if not self._tally.mark_reported(con, day, event_id, self._clock.wall()):
                 return False
-            if self._bounds.over(1, len(payload)) and not self._bounds.make_room(con, 1, len(payload), int(priority)):
+            bounds = self._bounds
+            if bounds.over(1, len(payload)) and not bounds.make_room(con, 1, len(payload), int(priority),
+                                                                     self._retained_before()):
                 raise OutboxFull(f"{self.path}: the bounds are held by more urgent undelivered events; "
                                  f"the summary of {day} is not stored yet")
             con.execute("INSERT INTO outbox (event_id, stream, priority, created, payload) VALUES (?, ?, ?, ?, ?)",
@@ -218,37 +221,61 @@ class Outbox:
     def mark_sent(self, seqs: Iterable[int]) -> int:
         """The broker acknowledged these rows: free them (a township that sends no receipts; otherwise
         `mark_published`); how many changed.  One transaction (one fsync) for the whole batch."""
-        return self._update("UPDATE outbox SET sent_at = ?1, published_at = coalesce(published_at, ?1) "
-                            "WHERE seq = ?2 AND sent_at IS NULL", [(self._clock.wall(), int(s)) for s in seqs])
+        return self._update("UPDATE outbox SET sent_at = ?1, published_at = coalesce(published_at, ?1), "
+                            "unheard = NULL WHERE seq = ?2 AND sent_at IS NULL AND rejected IS NULL",
+                            [(self._clock.wall(), int(s)) for s in seqs])
 
-    def mark_published(self, seqs: Iterable[int], *, at: float, receipted: Iterable[str] = ()) -> tuple[int, int]:
+    def mark_published(self, seqs: Iterable[int], *, at: float, receipted: Iterable[str] = (),
+                       unheard: Iterable[int] = (), refused: Iterable[str] = ()) -> tuple[int, int]:
         """The broker acknowledged rows `seqs` at `at` (the uplink's wall clock): they await their receipt,
         and go again if none comes (`Resend`); the township's receipts named `receipted` (event ids): they
-        are deleted.  One transaction, one fsync, for both; returns (published, receipted) rows changed."""
-        seqs, ids = list(seqs), list(receipted)
-        if not seqs and not ids:
+        are deleted.  `unheard`: rows whose PUBACK said nobody subscribed (0x10), awaiting too, never freed
+        on a PUBACK; `refused`: event ids the township refused for good (dead letters, `stats().refused`).
+        One transaction, one fsync, for all; returns (published, receipted) rows changed."""
+        seqs, ids, unheard, refused = list(seqs), list(receipted), list(unheard), list(refused)
+        if not seqs and not ids and not unheard and not refused:
             return 0, 0
+        wall = self._clock.wall()
         with self._write() as con:  # receipts first: a row receipted before its PUBACK is recorded is not updated
             freed = self._delivery.receipted(con, ids) if ids else 0
-            published = self._delivery.published(con, seqs, self._clock.wall(), at) if seqs else 0
+            if refused:
+                self._delivery.refused(con, refused)
+            published = self._delivery.published(con, seqs, wall, at) if seqs else 0
+            if unheard:
+                self._delivery.published(con, unheard, wall, at, heard=False)
         return published, freed
 
     def mark_receipted(self, event_ids: Iterable[str]) -> int:
         """The township holds these events: delete their rows; how many went."""
         return self.mark_published((), at=0.0, receipted=event_ids)[1]
 
-    def requeue_due(self, now: float) -> int:
+    def requeue_due(self, now: float, *, limit: int | None = None) -> int:
         """Rows awaiting a receipt past their re-send time (`now`: the uplink's wall clock) become `pending`
-        again; writes (one fsync) only when some are due."""
+        again (at most `limit`, alerts first, then the oldest); writes (one fsync) only when some are due."""
         if not self._delivery.due(self._db, now):
             return 0
         with self._write() as con:
-            return self._delivery.requeue_due(con, now)
+            return self._delivery.requeue_due(con, now, limit)
 
-    def requeue_awaiting(self) -> int:
-        """Every row awaiting a receipt is published again (a broker that lost our session); how many."""
+    def requeue_awaiting(self, *, limit: int | None = None) -> int:
+        """Every row awaiting a receipt (at most `limit`, alerts first) is published again (a broker that lost
+        our session); how many."""
         with self._write() as con:
-            return self._delivery.requeue_awaiting(con)
+            return self._delivery.requeue_awaiting(con, limit)
+
+    @property
+    def resend(self) -> Resend:
+        """When a row with no receipt is published again (its `max_s` is the longest wait)."""
+        return self._delivery.resend
+
+    def receipts_seen(self) -> bool:
+        """Has this outbox ever been freed by a township's receipt?  (Its kiosk's township sends them.)"""
+        return self.meta_get(RECEIPTS_SEEN) is not None
+
+    def note_receipts_seen(self) -> None:
+        """Remember, in the file, that the township sends receipts: a kiosk that has had one never again
+        concludes, after a restart and a listener outage, that it sends none (`kiosk.uplink.receipts`)."""
+        self.meta_set(RECEIPTS_SEEN, repr(self._clock.wall()))
 
     def free_awaiting(self) -> int:
         """No receipts come: rows awaiting one are delivered as of their PUBACK; how many."""
@@ -268,11 +295,16 @@ class Outbox:
         return self._update(f"UPDATE outbox SET rejected = ? WHERE seq = ? AND {UNDELIVERED}",
                             [(int(reason_code), int(s)) for s in seqs])
 
-    def purge_sent(self, older_than_s: float = 0.0) -> int:
-        """Delete acknowledged rows sent at least `older_than_s` ago; returns how many."""
-        cutoff = self._clock.wall() - older_than_s
+    def purge_sent(self, older_than_s: float = 0.0, *, priority: int | None = None) -> int:
+        """Delete rows freed on a PUBACK (no receipt) sent at least `older_than_s` ago; returns how many.
+
+        `priority`: only rows of at most that priority (the disk is full and an event of that priority
+        needs room: an entry never pushes out an alert).  Rows deleted before the retention are counted
+        as dropped: without a receipt nobody knows that the township has them.
+        """
+        wall = self._clock.wall()
         with self._write() as con:
-            n = con.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at <= ?", (cutoff,)).rowcount
+            n = self._bounds.purge_freed(con, wall - older_than_s, wall - self.limits.retention_s, priority)
         self._bounds.count(self._db)
         return n
 
@@ -342,9 +374,9 @@ class Outbox:
         """How many events wait for the broker."""
         return int(self._db.execute(f"SELECT count(*) FROM outbox WHERE {PENDING}").fetchone()[0])
 
-    def awaiting_count(self) -> int:
-        """How many events the broker has that the township has not receipted yet."""
-        return self._delivery.awaiting(self._db)
+    def awaiting_count(self, *, at_most: int | None = None) -> int:
+        """How many events the broker has that the township has not receipted yet (counting up to `at_most`)."""
+        return self._delivery.awaiting(self._db, at_most)
 
     def tail(self, n: int = 20) -> list[OutboxRow]:
         """The last `n` rows in any state, oldest first (for the CLI and for tests)."""
@@ -352,15 +384,15 @@ class Outbox:
         return [OutboxRow(*r) for r in reversed(rows)]
 
     def stats(self) -> OutboxStats:
-        pending, published, sent, rejected, oldest, oldest_published, size = self._db.execute(
+        pending, published, sent, rejected, oldest, oldest_published, size, refused = self._db.execute(
             f"SELECT count(*) FILTER (WHERE {PENDING}), count(*) FILTER (WHERE {AWAITING}), count(sent_at), "
             f"count(rejected), min(created) FILTER (WHERE {PENDING}), min(created) FILTER (WHERE {AWAITING}), "
-            "coalesce(sum(length(payload)), 0) FROM outbox"
+            f"coalesce(sum(length(payload)), 0), count(*) FILTER (WHERE rejected = {REFUSED}) FROM outbox"
         ).fetchone()
         wall = self._clock.wall()
         dropped = self.dropped()
         return OutboxStats(pending=pending, sent=sent, oldest_pending_age_s=age(wall, oldest), bytes=size,
-                           rejected=rejected, rows=pending + published + sent + rejected,
+                           rejected=rejected - refused, refused=refused, rows=pending + published + sent + rejected,
                            dropped=sum(dropped.values()), dropped_by_stream=tuple(sorted(dropped.items())),
                            published=published, receipted=self._delivery.count_receipted(self._db),
                            oldest_unreceipted_age_s=age(wall, oldest_published))
@@ -416,6 +448,10 @@ class Outbox:
                 con.execute("ROLLBACK")
             raise
         self._tally.seconds_written()
+
+    def _retained_before(self) -> float:
+        """Rows delivered at or before this are past the retention (their deletion is no loss)."""
+        return self._clock.wall() - self.limits.retention_s
 
     def _update(self, sql: str, params: list[tuple[object, ...]]) -> int:
         if not params:

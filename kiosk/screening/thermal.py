@@ -211,8 +211,15 @@ class Screening:
         return self._frames_per_reading
 
     def compensation_c(self, distance_m: float, room_c: float) -> float:
-        """What distance and a cold room take off a face reading, to be added back (site-tunable)."""
+        """What distance and a cold room take off a face reading, to be added back (site-tunable).
+
+        Where it subtracts (nearer than 0.5 m, warmer than 24 °C) it is clamped at the working range's
+        edge (`min_distance_m`, `ambient_max_c`): the configuration's bound on what it may take off
+        (`ThermalConfig.lowering_c`) then holds in any room, not only inside the working range.
+        """
         cfg = self._config
+        distance_m = max(distance_m, cfg.min_distance_m)
+        room_c = min(room_c, cfg.ambient_max_c)
         return (cfg.distance_coefficient_c_per_m * (distance_m - REFERENCE_DISTANCE_M)
                 + cfg.ambient_coefficient * (REFERENCE_ROOM_C - room_c))
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         build_voice,
         open_hardware,
         run_kiosk,
+        screen_renderer,
         stop_on_signals,
     )
     from kiosk.service.maintenance import Diagnosis, diagnose, record_failure
@@ -78,6 +79,7 @@ _EXPORTS = {
     "record_failure": "maintenance",
     "run_kiosk": "app",
     "run_selftest": "selftest",
+    "screen_renderer": "app",
     "simulated_hardware": "selftest",
     "stop_on_signals": "app",
     "to_json": "selftest",
@@ -111,6 +113,7 @@ __all__ = [
     "record_failure",
     "run_kiosk",
     "run_selftest",
+    "screen_renderer",
     "simulated_hardware",
     "stop_on_signals",
     "to_json",

@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from kiosk.checkpoint import PolicyInForce
 from kiosk.clocksync import ClockSync
@@ -31,7 +33,11 @@ from kiosk.outbox import Outbox
 from kiosk.ports import Clock, Display, FrameSource, QrDecoder, Signals, ThermalSensor
 from kiosk.uplink import MqttUplink
 
+if TYPE_CHECKING:
+    from ui.display import ScreenRenderer
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NO_TRUST_LIST = "health_pass.trust_list is not set: no code could ever be valid"
 
@@ -249,16 +255,25 @@ def build_decoder(config: KioskConfig) -> QrDecoder:
         raise StartupError(f"camera.decoder = \"{c.decoder}\": {exc}") from None
 
 
-def build_display(config: KioskConfig) -> Display:
-    from ui.display import PygameDisplay, ScreenRenderer
+def screen_renderer(config: KioskConfig) -> ScreenRenderer:
+    """The screens as this site's panel shows them: its privacy notice and place code, and text sized
+    for its short side (`display.short_side_mm`), so the legibility rule holds in millimetres."""
+    from ui.display import ScreenRenderer
     from ui.site import SiteNotice
 
     d = config.display
     notice = SiteNotice(retention_days=float(config.storage.retention_days),
                         recipient=d.privacy_recipient, place_code=d.place_code)
+    return ScreenRenderer(site=notice, short_side_mm=d.short_side_mm)
+
+
+def build_display(config: KioskConfig, *, title: str = "Checkpoint kiosk") -> Display:
+    from ui.display import PygameDisplay
+
+    d = config.display
     return PygameDisplay(size=(d.width, d.height), fullscreen=d.fullscreen,
-                         driver=None if d.driver == "auto" else d.driver, title="Checkpoint kiosk",
-                         renderer=ScreenRenderer(site=notice))
+                         driver=None if d.driver == "auto" else d.driver, title=title,
+                         renderer=screen_renderer(config))
 
 
 def stop_on_signals() -> threading.Event:
@@ -269,20 +284,54 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+# The parts `kiosk run` opens, as the maintenance screen names them when one cannot be had.
+PARTS = {
+    "trust_list": ("信任列表", "the trust list"),
+    "sensor": ("热成像传感器", "the thermal sensor"),
+    "camera": ("摄像头", "the camera"),
+    "decoder": ("二维码解码器", "the QR decoder"),
+    "signals": ("蜂鸣器和指示灯", "the buzzer and lights"),
+    "display": ("显示屏", "the display"),
+}
+
+
+class PartFailed(StartupError):
+    """A part `kiosk run` needs could not be opened: which one (Chinese and English) and why."""
+
+    def __init__(self, part: str, reason: str) -> None:
+        zh, en = PARTS[part]
+        super().__init__(f"cannot start: {en}: {reason}")
+        self.part, self.reason = part, reason
+        self.zh, self.en = f"设备无法启动：{zh}无法使用", f"The kiosk cannot start: {en}: {reason}"
+
+
+def open_part(part: str, build: Callable[[], T]) -> T:
+    """`build()`, or `PartFailed` naming the part, whatever the driver raised (a `pygame.error` for a
+    missing KMS/DRM display, an `OSError` for a missing /dev/i2c-1, an `ImportError` for a library)."""
+    try:
+        return build()
+    except PartFailed:
+        raise
+    except ImportError as exc:
+        raise PartFailed(part, f"the library {exc.name or exc} is not installed") from None
+    except Exception as exc:
+        raise PartFailed(part, " ".join(str(exc).split())[:160] or type(exc).__name__) from None
+
+
 def open_hardware(config: KioskConfig, clock: Clock) -> Hardware:
-    """The Pi's parts, as `config` names them (raises `StartupError` for one that cannot be had)."""
+    """The Pi's parts, as `config` names them (raises `PartFailed`, a `StartupError`, for one that cannot be had)."""
     from kiosk.clocksync import SystemClockSync
 
     if not config.health_pass.trust_list:
         raise StartupError(NO_TRUST_LIST)
     return Hardware(
         clock=clock,
-        trust_list=TrustList.from_file(config.health_pass.trust_list),
-        sensor=build_sensor(config, clock),
-        camera=build_camera(config, clock),
-        decoder=build_decoder(config),
-        signals=build_signals(config, clock),
-        display=build_display(config),
+        trust_list=open_part("trust_list", lambda: TrustList.from_file(config.health_pass.trust_list)),
+        sensor=open_part("sensor", lambda: build_sensor(config, clock)),
+        camera=open_part("camera", lambda: build_camera(config, clock)),
+        decoder=open_part("decoder", lambda: build_decoder(config)),
+        signals=open_part("signals", lambda: build_signals(config, clock)),
+        display=open_part("display", lambda: build_display(config)),
         clock_sync=SystemClockSync(),
         voice=build_voice(config),
     )
@@ -298,10 +347,16 @@ def run_kiosk(config: KioskConfig) -> int:
         log.error(NO_TRUST_LIST)
         return 1
     clock = RealClock()
+    data_dir = Path(config.storage.data_dir)
     try:
         assembly = assemble(config, open_hardware(config, clock))
+    except PartFailed as exc:  # the maintenance screen names the part (after the start limit)
+        log.error("%s / %s", exc.zh, exc.en)
+        record_failure(data_dir, exc.en, zh=exc.zh)
+        return 1
     except (StartupError, OSError, ValueError) as exc:
-        log.error("cannot start: %s", exc)
+        log.error("设备无法启动 / cannot start: %s", exc)
+        record_failure(data_dir, f"The kiosk cannot start: {exc}", zh="设备无法启动")
         return 1
     kiosk = assembly.kiosk
     stopping = stop_on_signals()

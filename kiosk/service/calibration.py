@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.config import CALIBRATION_OFFSET_LIMIT_C, KioskConfig, ThermalConfig, load_config, read_config_text
+from kiosk.config import (
+    CALIBRATION_OFFSET_LIMIT_C,
+    THERMAL_LOWERING_LIMIT_C,
+    KioskConfig,
+    ThermalConfig,
+    load_config,
+    read_config_text,
+)
 from kiosk.errors import KioskError, SensorError
 from kiosk.ports import Clock, ThermalSensor
 from kiosk.screening.thermal import Placement, Screening
@@ -31,7 +38,7 @@ from kiosk.screening.thermal import Placement, Screening
 READINGS = 5  # readings whose median makes the offset
 MEASURE_TIMEOUT_S = 60.0  # the reference must be in place and steady within this
 MAX_SPREAD_C = 0.3  # readings of a reference wandering more than this: not a steady reference
-OFFSET_LIMIT_C = CALIBRATION_OFFSET_LIMIT_C  # the config's bound: more is a broken or misaimed sensor
+OFFSET_LIMIT_C = CALIBRATION_OFFSET_LIMIT_C  # the config's bound upward: more is a broken or misaimed sensor
 # A reference is a blackbody set near skin temperature or a person's forehead read by a reference
 # thermometer: outside this range it is a typing error (33.5 for 36.9) or not a skin-like target.
 REFERENCE_MIN_C = 34.0
@@ -39,7 +46,37 @@ REFERENCE_MAX_C = 40.0
 
 
 class CalibrationError(KioskError, ValueError):
-    """The reference could not be measured, or the result cannot be stored."""
+    """The reference could not be measured, or the result cannot be stored.  Chinese, then English."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh, self.en = zh, en
+
+
+def offset_problem(thermal: ThermalConfig, offset_c: float) -> CalibrationError | None:
+    """Why `offset_c` cannot be stored with the rest of `thermal`, or None.
+
+    Upward, more than +1.5 °C is a broken or misaimed sensor.  Downward, the offset shares the
+    thermal settings' budget (`ThermalConfig.lowering_c`: at most 0.5 °C off any reading, with the
+    compensation and the emissivity): a sensor reading higher than that is not corrected — it keeps
+    stopping healthy visitors (staff see it) rather than being set to hide fevers.
+    """
+    if offset_c > OFFSET_LIMIT_C:
+        return CalibrationError(f"偏差 {offset_c:+.2f} °C 超过 +{OFFSET_LIMIT_C} °C：请先检查传感器和参考源",
+                                f"offset {offset_c:+.2f} °C is beyond +{OFFSET_LIMIT_C} °C: check the sensor and "
+                                "the reference before calibrating")
+    others = sum(v for k, v in thermal.lowering_c().items() if k != "calibration_offset_c")
+    room = THERMAL_LOWERING_LIMIT_C - others
+    if -offset_c > room + 1e-9:
+        return CalibrationError(
+            f"传感器读数偏高 {-offset_c:.2f} °C：偏差 {offset_c:+.2f} °C 加上其他设置会从读数中减去超过 "
+            f"{THERMAL_LOWERING_LIMIT_C} °C（可能掩盖发热），按本机的设置偏差最低只能是 {-room:+.2f} °C；"
+            "请检查参考源和传感器的朝向，确实偏高则更换传感器",
+            f"the sensor reads {-offset_c:.2f} °C high: an offset of {offset_c:+.2f} °C with the other settings "
+            f"would take more than {THERMAL_LOWERING_LIMIT_C} °C off readings (it could hide a fever); with this "
+            f"kiosk's settings the offset may go down to {-room:+.2f} °C only: check the reference and the sensor's "
+            "aim, and replace a sensor that really reads this high")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +105,11 @@ def measure_reference(sensor: ThermalSensor, clock: Clock, thermal: ThermalConfi
     """Take `readings` readings of the reference (offset off) and compute the new offset.
 
     Refuses (`CalibrationError`) a reference outside `REFERENCE_MIN_C`..`REFERENCE_MAX_C` before
-    measuring, and an offset beyond ±`OFFSET_LIMIT_C` after: either would hide fevers.
+    measuring, and an offset the configuration would refuse after (`offset_problem`).
     """
     if not REFERENCE_MIN_C <= reference_c <= REFERENCE_MAX_C:
-        raise CalibrationError(f"a reference of {reference_c} °C is implausible (must be {REFERENCE_MIN_C}–"
+        raise CalibrationError(f"参考温度 {reference_c} °C 不合理（应在 {REFERENCE_MIN_C}–{REFERENCE_MAX_C} °C 之间）",
+                               f"a reference of {reference_c} °C is implausible (must be {REFERENCE_MIN_C}–"
                                f"{REFERENCE_MAX_C} °C)")
     raw = thermal.model_copy(update={"calibration_offset_c": 0.0})
     screening = Screening(raw, frames_per_reading=frames_per_reading)
@@ -81,7 +119,8 @@ def measure_reference(sensor: ThermalSensor, clock: Clock, thermal: ThermalConfi
     last_problem = "no frame"
     while len(values) < readings:
         if clock.monotonic() > deadline:
-            raise CalibrationError(f"no steady reference at the spot within {timeout_s:.0f} s ({last_problem})")
+            raise CalibrationError(f"{timeout_s:.0f} 秒内标记位置上没有稳定的参考源（{last_problem}）",
+                                   f"no steady reference at the spot within {timeout_s:.0f} s ({last_problem})")
         try:
             frame = sensor.read_frame()
         except SensorError as exc:
@@ -96,31 +135,42 @@ def measure_reference(sensor: ThermalSensor, clock: Clock, thermal: ThermalConfi
         if reading is None:
             continue
         if not reading.plausible:
-            raise CalibrationError(f"the reference reads {reading.temperature_c:.2f} °C: not a skin-like target")
+            raise CalibrationError(f"参考源读数 {reading.temperature_c:.2f} °C：不像皮肤温度的目标",
+                                   f"the reference reads {reading.temperature_c:.2f} °C: not a skin-like target")
         values.append(reading.temperature_c)
         distances.append(reading.distance_m)
     if max(values) - min(values) > MAX_SPREAD_C:
-        raise CalibrationError(f"readings spread {max(values) - min(values):.2f} °C: the reference is not steady")
+        spread = max(values) - min(values)
+        raise CalibrationError(f"读数相差 {spread:.2f} °C：参考源不稳定",
+                               f"readings spread {spread:.2f} °C: the reference is not steady")
     measured = statistics.median(values)
     offset = round(reference_c - measured, 2)
-    if abs(offset) > OFFSET_LIMIT_C:
-        raise CalibrationError(f"offset {offset:+.2f} °C is beyond ±{OFFSET_LIMIT_C} °C: check the sensor and "
-                               "the reference before calibrating")
+    problem = offset_problem(thermal, offset)
+    if problem is not None:
+        raise problem
     return CalibrationResult(reference_c, measured, offset, tuple(values), statistics.median(distances),
                              thermal.calibration_offset_c)
 
 
 # ------------------------------------------------------------------------------ the config file
+def _is_header(line: str, section: str) -> bool:
+    """`[thermal]`, `[ thermal ]`, `["thermal"]`, `[thermal]  # the sensor`: TOML's ways of naming a table."""
+    pattern = rf"""\s*\[\s*(?:{re.escape(section)}|"{re.escape(section)}"|'{re.escape(section)}')\s*\]\s*(#.*)?"""
+    return re.fullmatch(pattern, line.rstrip("\r\n")) is not None
+
+
 def _set_key(text: str, section: str, key: str, value: str) -> str:
     """`text` with `key = value` in `[section]`: the existing line replaced (its comment kept),
     or a new line added at the end of the section (the section added if missing)."""
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == f"[{section}]"), None)
+    start = next((i for i, line in enumerate(lines) if _is_header(line, section)), None)
     if start is None:
         sep = "" if not text or text.endswith("\n") else "\n"
         return f"{text}{sep}\n[{section}]\n{key} = {value}\n"
     end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
-    pattern = re.compile(rf"^(\s*){re.escape(key)}\s*=\s*[^#\n]*?(\s*#.*)?(\r?\n)?$")
+    # the key itself, quoted or not
+    key_re = rf"""(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')"""
+    pattern = re.compile(rf"^(\s*){key_re}\s*=\s*[^#\n]*?(\s*#.*)?(\r?\n)?$")
     for i in range(start + 1, end):
         m = pattern.match(lines[i])
         if m:
@@ -144,10 +194,15 @@ def store_offset(path: str | Path, offset_c: float, at: datetime) -> KioskConfig
     a root-owned 0600 file in its place would stop the kiosk at its next start.
     """
     path = Path(path)
-    if abs(offset_c) > OFFSET_LIMIT_C:
-        raise CalibrationError(f"offset {offset_c:+.2f} °C is beyond ±{OFFSET_LIMIT_C} °C")
-    before = path.stat() if path.exists() else None
+    try:
+        before = path.stat()
+    except FileNotFoundError:
+        before = None
     text = read_config_text(path) if before is not None else ""
+    current = load_config(path).thermal if before is not None else ThermalConfig()
+    problem = offset_problem(current, offset_c)
+    if problem is not None:
+        raise problem
     stamp = at.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
     text = _set_key(text, "thermal", "calibration_offset_c", f"{offset_c:.2f}")
     text = _set_key(text, "thermal", "calibrated_at", stamp)

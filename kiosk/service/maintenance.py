@@ -64,9 +64,11 @@ def diagnose(config_path: Path, data_dir: Path, *, reason: str = "", environ: Ma
     last = data_dir / LAST_FAILURE_NAME
     try:
         if now - last.stat().st_mtime < FRESH_S:
-            text = last.read_text(encoding="utf-8", errors="replace").strip()[:200]
-            return Diagnosis("part", f"设备部件无响应\n{text}\nThe kiosk restarted several times; see "
-                             "`kiosk selftest` and `journalctl -u kiosk`")
+            lines = last.read_text(encoding="utf-8", errors="replace").strip()[:400].splitlines()
+            if len(lines) >= 2:  # a start that failed: the part named, Chinese then English
+                return Diagnosis("part", f"{lines[0]}\n{lines[1]}\nSee `kiosk selftest` and `journalctl -u kiosk`")
+            return Diagnosis("part", f"设备部件无响应\n{lines[0] if lines else ''}\nThe kiosk restarted several "
+                             "times; see `kiosk selftest` and `journalctl -u kiosk`")
     except OSError:
         pass
     result = env.get("MONITOR_SERVICE_RESULT", "")
@@ -77,7 +79,12 @@ def diagnose(config_path: Path, data_dir: Path, *, reason: str = "", environ: Ma
                      f"and see `journalctl -u {unit.removesuffix('.service')}`")
 
 
-def record_failure(data_dir: Path, text: str) -> None:
-    """Leave the reason for the maintenance screen (best effort: a full disk must not crash this)."""
+def record_failure(data_dir: Path, text: str, *, zh: str = "") -> None:
+    """Leave the reason for the maintenance screen (best effort: a full disk must not crash this).
+
+    `text` alone: what the watchdog saw ("not responding: camera"); with `zh`, a failed start: the
+    Chinese line, then `text` in English.
+    """
     with contextlib.suppress(OSError):
-        (data_dir / LAST_FAILURE_NAME).write_text(text + "\n", encoding="utf-8")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / LAST_FAILURE_NAME).write_text((f"{zh}\n" if zh else "") + text + "\n", encoding="utf-8")

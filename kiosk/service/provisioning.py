@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -43,8 +44,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kiosk.config_problems import Problem
-from kiosk.service.readiness import ETC_DIR, Verdict, check_certificate, check_key_pair, check_ready
+from kiosk.config import KioskConfig
+from kiosk.config_problems import Problem, config_key_problem, key_line, key_problem_words, words_for
+from kiosk.service.readiness import (
+    ETC_DIR,
+    Verdict,
+    check_certificate,
+    check_key_pair,
+    check_ready,
+    file_problem,
+    named_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +108,9 @@ def check_township_key(path: Path, configured: str, verdict: Verdict) -> None:
     if len(raw) != 32:
         verdict.problems.append(Problem("应为 32 字节 Ed25519 公钥的 base64",
                                         "expected the base64 of a 32-byte Ed25519 public key", file=path.name))
+    elif (weak := config_key_problem(raw)) is not None:
+        verdict.problems.append(Problem(*words_for({"type": "weak_config_key", "ctx": key_problem_words(weak)}),
+                                        file=path.name))
     elif configured and configured != text:
         verdict.problems.append(Problem("与 kiosk.toml 中的 uplink.config_public_key 不同",
                                         "differs from uplink.config_public_key in kiosk.toml", file=path.name))
@@ -106,12 +119,28 @@ def check_township_key(path: Path, configured: str, verdict: Verdict) -> None:
 def _locate(configured: str, boot: Path, etc: Path) -> Path | None:
     """Where a file the configuration names comes from: the boot partition, else already installed."""
     name = Path(configured).name
-    if (boot / name).is_file():
+    if file_problem(boot / name) is None:
         return boot / name
     target = Path(configured)
     if Path(configured).parent == ETC_DIR:
         target = etc / name  # the --etc directory stands in for /etc/kiosk
-    return target if target.is_file() else None
+    return target if file_problem(target) is None else None
+
+
+def check_install_paths(config: KioskConfig, boot: Path, verdict: Verdict, text: str) -> None:
+    """A file on the card is installed as /etc/kiosk/NAME: the configuration must name it so.
+
+    Provisioning finds a named file on the card by its name alone; a configuration naming it
+    elsewhere (/home/pi/trust-list.json) would pass here and then not be found by `kiosk run`.
+    """
+    for key, value in named_files(config).items():
+        path = Path(value)
+        installed = ETC_DIR / path.name
+        if path.is_absolute() and path != installed and file_problem(boot / path.name) is None:
+            verdict.problems.append(Problem(
+                f"启动分区上的 {path.name} 会安装为 {installed}，但配置写的是 {value}：请改为 \"{installed}\"",
+                f"{path.name} on the boot partition is installed as {installed}, but the configuration names "
+                f"{value}: set it to \"{installed}\"", key=key, line=key_line(text, key), file=CONFIG_NAME))
 
 
 def validate(boot: Path, etc: Path, *, now: float) -> ProvisioningReport:
@@ -137,16 +166,18 @@ def validate(boot: Path, etc: Path, *, now: float) -> ProvisioningReport:
         report.problems.extend(p.text() for p in exc.items)
         return report
     verdict = Verdict(str(config_path), config)
+    text = read_config_text(config_path)
     found = check_ready(config, verdict, file=CONFIG_NAME, locate=lambda value: _locate(value, boot, etc),
-                        text=read_config_text(config_path), missing=ON_NEITHER, now=now)
+                        text=text, missing=ON_NEITHER, now=now)
+    check_install_paths(config, boot, verdict, text)
     # Files on the card that the configuration does not name are still checked if known.
-    if (boot / "kiosk.crt").is_file() and "uplink.cert_file" not in found:
+    if file_problem(boot / "kiosk.crt") is None and "uplink.cert_file" not in found:
         cert = check_certificate(boot / "kiosk.crt", verdict, now)
-        if (boot / KEY_NAME).is_file():
+        if file_problem(boot / KEY_NAME) is None:
             check_key_pair(boot / KEY_NAME, cert, verdict)
-    if (boot / "ca.crt").is_file() and "uplink.ca_file" not in found:
+    if file_problem(boot / "ca.crt") is None and "uplink.ca_file" not in found:
         check_certificate(boot / "ca.crt", verdict, now)
-    if (boot / "township.pub").is_file():
+    if file_problem(boot / "township.pub") is None:
         check_township_key(boot / "township.pub", config.uplink.config_public_key, verdict)
     report.problems.extend(p.text() for p in verdict.problems)
     report.warnings.extend(p.text() for p in verdict.warnings)
@@ -165,19 +196,27 @@ def _owner(user: str | None) -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
-def _write_atomically(source: Path, target: Path, mode: int, owner: tuple[int, int] | None) -> None:
-    data = source.read_bytes()
-    tmp = target.with_name(f".{target.name}.new")
+def _write_file(tmp: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
+    """`data` into a new `tmp`, all of it (a write may write less than asked: a nearly full disk), with
+    `mode` and `owner`, synced and its size checked; on any failure `tmp` is removed and the error raised."""
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     try:
-        os.write(fd, data)
-        os.fchmod(fd, mode)  # the umask must not loosen or tighten it
-        if owner is not None:
-            os.fchown(fd, *owner)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)  # the umask must not loosen or tighten it
+            if owner is not None:
+                os.fchown(fd, *owner)
+            os.fsync(fd)
+            if os.fstat(fd).st_size != len(data):
+                raise OSError(errno.EIO, f"{os.fstat(fd).st_size} of {len(data)} bytes on disk", str(tmp))
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -236,14 +275,24 @@ def _install(boot: Path, etc: Path, report: ProvisioningReport, user: str | None
     root = (0, 0) if os.geteuid() == 0 and user is not None else None
     if owner is not None and root is not None:
         os.chown(etc, 0, owner[1])  # root:kiosk 0750: the kiosk reads, only root changes
-    for path in sorted(boot.iterdir()):
-        if not path.is_file() or path.name not in KNOWN_FILES:
-            continue
-        if path.name == KEY_NAME:
-            _write_atomically(path, etc / path.name, 0o600, owner)
-        else:
-            _write_atomically(path, etc / path.name, 0o644, root)
-        report.installed.append(path.name)
+    # Every file written (in full, synced) beside its place first; only then all renamed into place:
+    # a disk that fills up half-way leaves the installed files as they were, not a mix of old and new.
+    written: list[tuple[Path, Path]] = []
+    try:
+        for path in sorted(boot.iterdir()):
+            if not path.is_file() or path.name not in KNOWN_FILES:
+                continue
+            tmp = etc / f".{path.name}.new"
+            _write_file(tmp, path.read_bytes(), *((0o600, owner) if path.name == KEY_NAME else (0o644, root)))
+            written.append((tmp, etc / path.name))
+    except BaseException:
+        for tmp, _ in written:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    for tmp, target in written:
+        os.replace(tmp, target)
+        report.installed.append(target.name)
     _fsync_dir(etc)
     for name in report.installed:
         (boot / name).unlink()
@@ -261,19 +310,13 @@ def write_report(report: ProvisioningReport, data: Path, *, owner: tuple[int, in
     try:
         if not data.is_dir():
             data.mkdir(parents=True, mode=0o750)
+            os.chmod(data, 0o750)  # not narrowed by the umask
             if owner is not None:
                 os.chown(data, *owner)
         path = data / REPORT_NAME
         tmp = path.with_name(path.name + ".new")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-        try:
-            os.write(fd, report.to_json().encode("utf-8"))
-            os.fchmod(fd, 0o644)  # UMask=0077 in the unit must not hide it from the kiosk user
-            if owner is not None:
-                os.fchown(fd, *owner)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        # 0644 whatever UMask=0077 in the unit says: the kiosk user must read it
+        _write_file(tmp, report.to_json().encode("utf-8"), 0o644, owner)
         os.replace(tmp, path)
         return path
     except OSError as exc:

@@ -17,18 +17,51 @@ a laptop with `trust-list.json` beside it; provisioning looks on the boot partit
 from __future__ import annotations
 
 import ipaddress
+import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.config import KioskConfig, load_config
-from kiosk.config_problems import Problem, key_line
+from kiosk.config_problems import Problem, errno_words, key_line
 from kiosk.errors import ConfigError
 
 ETC_DIR = Path("/etc/kiosk")  # where provisioning installs what the configuration names
+WORKING_DIR = Path("/var/lib/kiosk")  # kiosk.service's WorkingDirectory: where a relative path would point
+# kiosk.service runs with ProtectHome=yes and PrivateTmp=yes: files under these are not there for it
+HIDDEN_FROM_THE_SERVICE = (Path("/home"), Path("/root"), Path("/run/user"), Path("/tmp"), Path("/var/tmp"))
 Locate = Callable[[str], Path | None]
 NOT_FOUND = ("找不到这个文件", "file not found")
+NOT_READABLE = ("没有读取权限（设备用户 kiosk 必须能读取它）",
+                "permission denied (the kiosk user must be able to read it)")
+A_DIRECTORY = ("这是一个文件夹，不是文件", "a directory, not a file")
+
+
+def file_problem(path: Path) -> tuple[str, str] | None:
+    """Why `path` is not a file this process can read (zh, en), or None.  Never raises: a directory
+    this user may not enter (PermissionError from `is_file` since Python 3.11) is a reason too."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return NOT_FOUND
+    except PermissionError:
+        return NOT_READABLE
+    except (OSError, ValueError) as exc:
+        zh, en = errno_words(exc) if isinstance(exc, OSError) else ("路径无效", str(exc))
+        return f"无法读取（{zh}）", f"cannot read: {en}"
+    if stat.S_ISDIR(st.st_mode):
+        return A_DIRECTORY
+    if not stat.S_ISREG(st.st_mode):
+        return "不是普通文件", "not a regular file"
+    if not os.access(path, os.R_OK):
+        return NOT_READABLE
+    return None
+
+
+def _is_file(path: Path) -> bool:
+    return file_problem(path) is None
 
 
 @dataclass(slots=True)
@@ -52,11 +85,9 @@ def beside(config_path: str | Path) -> Locate:
 
     def locate(named: str) -> Path | None:
         path = Path(named)
-        if path.is_file():
-            return path
-        if path.parent == ETC_DIR and (here / path.name).is_file():
+        if path.parent == ETC_DIR and file_problem(path) == NOT_FOUND and _is_file(here / path.name):
             return here / path.name
-        return None
+        return path
 
     return locate
 
@@ -104,41 +135,50 @@ def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Loc
     if config.camera.source == "emulated":
         problem("camera.source", "emulated 是模拟画面：在树莓派上请用 \"picamera2\"",
                 "\"emulated\" is the simulated scene: on a Pi use \"picamera2\"", shown=" = 'emulated'")
-    elif config.camera.source == "folder" and not Path(config.camera.folder).is_dir():
-        problem("camera.folder", "找不到这个文件夹", "no such folder", shown=f" = {config.camera.folder!r}")
-    elif config.camera.source == "video" and not Path(config.camera.video_file).is_file():
-        problem("camera.video_file", *NOT_FOUND, shown=f" = {config.camera.video_file!r}")
+    elif config.camera.source == "folder" and file_problem(Path(config.camera.folder)) != A_DIRECTORY:
+        problem("camera.folder", "找不到这个文件夹（或没有权限）", "no such folder (or no permission)",
+                shown=f" = {config.camera.folder!r}")
+    elif config.camera.source == "video" and (why := file_problem(Path(config.camera.video_file))) is not None:
+        problem("camera.video_file", *why, shown=f" = {config.camera.video_file!r}")
     if config.signals.backend == "mock":
         problem("signals.backend", "mock 不驱动蜂鸣器和指示灯；在树莓派上请用 \"gpio\"",
                 "\"mock\" drives no buzzer and no lights: on a Pi use \"gpio\"", warning=True, shown=" = 'mock'")
 
     found: dict[str, Path] = {}
-    named: dict[str, str] = {}
-    trust = config.health_pass.trust_list
-    if not trust:
+    named = named_files(config)
+    if not config.health_pass.trust_list:
         problem("health_pass.trust_list", "未设置信任列表：任何健康码都不会有效",
                 "not set: no health code could ever be valid")
-    else:
-        named["health_pass.trust_list"] = trust
     up = config.uplink
     if up.enabled and not up.tls and not is_loopback(up.host):
         problem("uplink.tls", f"未加密连接 {up.host}：通行记录和警报会以明文传输；请设 tls = true、port = 8883",
                 f"no TLS toward {up.host}: entries and alerts would travel in clear; set tls = true, port = 8883",
                 shown=" = false")
     if up.enabled and up.tls:
-        for key, value in (("uplink.ca_file", up.ca_file), ("uplink.cert_file", up.cert_file),
-                           ("uplink.key_file", up.key_file)):
-            if value:
-                named[key] = value
-            else:
+        for key in ("uplink.ca_file", "uplink.cert_file", "uplink.key_file"):
+            if key not in named:
                 problem(key, "使用 TLS 时必须设置", "must be set when the uplink uses TLS")
     for key, value in named.items():
+        shown = f" = {value!r}"
+        if not Path(value).is_absolute():
+            problem(key, f"必须是完整路径，例如 \"{ETC_DIR / Path(value).name}\"："
+                         f"设备在 {WORKING_DIR} 中运行，相对路径在那里找不到",
+                    f"must be a full path, e.g. \"{ETC_DIR / Path(value).name}\": the kiosk runs in {WORKING_DIR}, "
+                    "where a relative path is not found", shown=shown)
+            continue
+        hidden = next((d for d in HIDDEN_FROM_THE_SERVICE if Path(value).is_relative_to(d)), None)
+        if hidden is not None:
+            problem(key, f"kiosk.service 看不到 {hidden} 下的文件（ProtectHome/PrivateTmp）：请放在 {ETC_DIR}",
+                    f"kiosk.service cannot see files under {hidden} (ProtectHome/PrivateTmp): put it in {ETC_DIR}",
+                    warning=True, shown=shown)
         path = locate(value)
-        if path is None:
-            problem(key, *missing, shown=f" = {value!r}")
+        why = NOT_FOUND if path is None else file_problem(path)
+        if why is not None:
+            problem(key, *(missing if why == NOT_FOUND else why), shown=shown)
         else:
-            found[key] = path
+            found[key] = path  # type: ignore[assignment]
 
+    legibility_warning(config, problem)
     if "health_pass.trust_list" in found:
         trust_list_problem(found["health_pass.trust_list"], verdict)
     if "uplink.ca_file" in found:
@@ -147,6 +187,47 @@ def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Loc
     if "uplink.key_file" in found:
         check_key_pair(found["uplink.key_file"], cert, verdict)
     return found
+
+
+def named_files(config: KioskConfig) -> dict[str, str]:
+    """The files `kiosk run` reads that the configuration names (key → path as written), when set and used."""
+    named = {"health_pass.trust_list": config.health_pass.trust_list}
+    up = config.uplink
+    if up.enabled and up.tls:
+        named |= {"uplink.ca_file": up.ca_file, "uplink.cert_file": up.cert_file, "uplink.key_file": up.key_file}
+    return {key: value for key, value in named.items() if value}
+
+
+def legibility_warning(config: KioskConfig, problem: Callable[..., None]) -> None:
+    """A warning when some screen cannot keep the legibility rule on the configured panel (`ui.panel`:
+    rendered at its size, for its short side in mm).  The kiosk still runs: smaller text beats none."""
+    d = config.display
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # stdout is the command's answer, not pygame's
+    try:
+        from ui.fonts import FontNotFoundError
+        from ui.panel import shortfalls
+    except ImportError:  # pragma: no cover - pygame is a dependency
+        return
+    try:
+        found = shortfalls((d.width, d.height), d.short_side_mm, place_code=bool(d.place_code.strip()))
+    except FontNotFoundError:
+        problem("display.short_side_mm", "这台机器上没有中文字体，无法检查屏幕文字是否清晰可读",
+                "no CJK font on this machine: the screens' legibility cannot be checked here", warning=True)
+        return
+    if not found:
+        return
+    shown = found[:4]
+    zh = "；".join(f"{f.screen}（{f.key} 只有 {f.mm:g} mm，需 {f.need_mm:g} mm）" for f in shown)
+    en = "; ".join(f"{f.screen} ({f.key} {f.mm:g} mm, needs {f.need_mm:g} mm)" for f in shown)
+    more_zh, more_en = (f"；另有 {len(found) - 4} 个", f"; {len(found) - 4} more") if len(found) > 4 else ("", "")
+    size = f"{d.width}×{d.height}"
+    problem("display.short_side_mm",
+            f"在 {size}、短边 {d.short_side_mm:g} mm 的屏幕上，{len(found)} 个画面的文字小于可读的下限"
+            f"（1 米外；近看的小字 0.5 米）：{zh}{more_zh}。请核对 display.short_side_mm，或换更大的屏幕",
+            f"on a {size} panel with a {d.short_side_mm:g} mm short side, {len(found)} screen(s) have words smaller "
+            f"than legible (from 1 m; the small print from 0.5 m): {en}{more_en}. Check display.short_side_mm, "
+            "or use a larger panel",
+            warning=True, shown=f" = {d.short_side_mm:g}")
 
 
 def is_loopback(host: str) -> bool:

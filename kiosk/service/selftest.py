@@ -49,7 +49,7 @@ def run_selftest(config: KioskConfig | None, error: ConfigError | None, hw: Part
     """
     results = [check_config(config, error, not_ready, source)]
     if config is None:
-        results += [CheckResult(k, SKIP, "the configuration is invalid") for k in
+        results += [CheckResult(k, SKIP, "配置文件有误 / the configuration is invalid") for k in
                     ("thermal", "camera", "signals", "broker")]
         results.append(check_clock(hw))
         return results
@@ -77,9 +77,10 @@ def format_text(results: list[CheckResult]) -> str:
     for r in results:
         lines.append(f"[{marks[r.status]}] {r.key:<12} {r.detail}")
         if r.fix and r.status in (FAIL, WARN):
-            lines.append(f"       {'':<12} fix: {r.fix}")
+            lines.append(f"       {'':<12} 处理 / fix: {r.fix}")
     failed = sum(r.status == FAIL for r in results)
-    lines.append("all checks passed" if not failed else f"{failed} check(s) failed")
+    lines.append("全部检查通过 / all checks passed" if not failed else
+                 f"{failed} 项检查未通过 / {failed} check(s) failed")
     return "\n".join(lines)
 
 

@@ -63,11 +63,12 @@ def _rounds(config: KioskConfig, folder: str, *, headless: bool, loops: int, hon
           f"{'in a window' if display else 'headless'}; data in {folder} ({kept}); {where}. "
           "Ctrl-C to stop.", file=err, flush=True)
     rounds = decided = 0
+    closed: list[BaseException] = []  # stdout's reader went away (`| head`): stop, as Ctrl-C would
     try:
         while not stop.is_set() and (loops == 0 or rounds < loops):
             rounds += 1
             print(f"demo: round {rounds}", file=err, flush=True)
-            decided += _round(config, folder, scenario, display, honour_config, stop, out)
+            decided += _round(config, folder, scenario, display, honour_config, stop, _Lines(out, stop, closed))
             if display is not None and getattr(display, "closed", False):
                 break
     finally:
@@ -75,11 +76,33 @@ def _rounds(config: KioskConfig, folder: str, *, headless: bool, loops: int, hon
             display.close()
     print(f"demo: {'stopped' if stop.is_set() else 'done'} after {rounds} round(s), {decided} visitors decided; "
           f"data in {folder}", file=err, flush=True)
+    if closed:
+        raise closed[0]  # the command line's exit status for a closed output (141)
     return 0
 
 
+class _Lines:
+    """stdout for the visitor lines: a reader gone away stops the demo instead of failing every visitor."""
+
+    def __init__(self, out: TextIO, stop: threading.Event, closed: list[BaseException]) -> None:
+        self.out, self.stop, self.closed = out, stop, closed
+
+    def write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError as exc:
+            self.closed.append(exc)
+            self.stop.set()
+
+    def flush(self) -> None:
+        pass
+
+
 def _round(config: KioskConfig, folder: str, scenario: Scenario, display: Display | None, honour_config: bool,
-           stop: threading.Event, out: TextIO) -> int:
+           stop: threading.Event, out: TextIO | _Lines) -> int:
     clock = RealClock()
     played = scenario.model_copy(update={"start": time.time()})
     cfg = scenario_config(played, config, None if honour_config else folder)
@@ -97,7 +120,7 @@ def _round(config: KioskConfig, folder: str, scenario: Scenario, display: Displa
     return len(printed)
 
 
-def _print_new(world: World, printed: set[str], out: TextIO) -> None:
+def _print_new(world: World, printed: set[str], out: TextIO | _Lines) -> None:
     for record in world.records():
         if record.decision is not None and record.visitor not in printed:
             printed.add(record.visitor)
@@ -112,9 +135,7 @@ def _display(config: KioskConfig, headless: bool) -> Display | None:
         headless = True
     if headless:
         return None
-    from ui.display import PygameDisplay
+    from kiosk.service import build_display
 
-    driver = None if config.display.driver == "auto" else config.display.driver
-    return PygameDisplay(size=(config.display.width, config.display.height), fullscreen=config.display.fullscreen,
-                         driver=driver, title="Checkpoint kiosk (demo)")
+    return build_display(config, title="Checkpoint kiosk (demo)")
 

@@ -42,7 +42,7 @@ from kiosk.feed import FeedPump
 from kiosk.loop import Kiosk, NullDisplay
 from kiosk.outbox import Outbox
 from kiosk.ports import Clock, Display
-from kiosk.service import Assembly, Hardware, assemble, build_signals
+from kiosk.service import Assembly, Hardware, assemble, build_signals, screen_renderer
 from kiosk.simulation.clocks import SteppingClock, SteppingClockSync
 from kiosk.simulation.scenario import Scenario, SignedCode
 from kiosk.simulation.world import VisitorRecord, World
@@ -335,7 +335,8 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
         if not headless:
             from ui.display import PygameDisplay
 
-            display = PygameDisplay(size=(cfg.display.width, cfg.display.height), title="kiosk simulate")
+            display = PygameDisplay(size=(cfg.display.width, cfg.display.height), title="kiosk simulate",
+                                    renderer=screen_renderer(cfg))
         played = scenario if start == scenario.start else scenario.model_copy(update={"start": start})
         assembly, world, device = build_simulated(played, cfg, clock, backend=backend, display=display,
                                                   seed=seed, broker=address)

@@ -9,7 +9,10 @@ late, walk off, or show another visitor's screenshot (`eager`, `code_after_s`, `
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kiosk.checkpoint import REASONS
 from kiosk.config import Mode
+from kiosk.config_problems import Problem, encoding_problem, errno_words, problems_of
 from kiosk.errors import ConfigError
 
 
@@ -177,15 +181,67 @@ class Scenario(_Strict):
         return {**self.site.policy, "mode": self.site.mode.value, "risk_areas": list(self.site.risk_areas)}
 
 
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024  # thousands of visitors are a few MB; more is the wrong file (or /dev/zero)
+# The scenario validators' own words (English), in Chinese: (pattern, template with \\1 …).
+_VALUE_WORDS = (
+    (r"s is more than a year after the start", "距开始超过一年（最多 31622400 秒）"),
+    (r"is not a date a kiosk could run on", "不是设备可能运行的日期：请给出 1577836800（2020-01-01）到 4102444800"
+                                           "（2100-01-01）之间的纪元秒；健康码按它判断"),
+    (r"^visitor ids must be unique", "访客 id 不能重复"),
+    (r"^unknown reasons (.*)$", "未知的原因 \\1"),
+    (r"code\.same_as must name another visitor", "code.same_as 必须是另一位访客的 id"),
+    (r"^uses version-2 fields \((.*)\)", "用到了第 2 版的字段（\\1）：请在最上层写 \"version\": 2"),
+)
+_JSON_WORDS = {
+    "Expecting value": "这里应有一个值", "Expecting property name enclosed in double quotes": "键要用双引号",
+    "Expecting ',' delimiter": "缺少逗号", "Expecting ':' delimiter": "缺少冒号", "Extra data": "多余的内容",
+    "Unterminated string starting at": "引号没有闭合", "Invalid control character at": "字符串中有控制字符",
+}
+
+
+def _scenario_words(problem: Problem) -> Problem:
+    """A validator's English (value_error) given its Chinese, so no English sits in the Chinese half."""
+    if problem.zh != "值不正确":
+        return problem
+    for pattern, template in _VALUE_WORDS:
+        found = re.search(pattern, problem.en)
+        if found:
+            return dataclasses.replace(problem, zh=found.expand(template))
+    return problem
+
+
 def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; `ConfigError` says what is wrong in the configuration's words
+    (`kiosk.config_problems`: Chinese, then English, the key and the likely fix), never pydantic's."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(str(path), [f"cannot read scenario: {exc}"]) from None
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:
+        zh, en = errno_words(exc)
+        raise ConfigError(str(path), [Problem(f"无法读取场景文件（{zh}）", f"cannot read scenario: {en}").text()]) \
+            from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ConfigError(str(path), [Problem("文件太大，不像场景文件", f"cannot read scenario: larger than "
+                                              f"{MAX_SCENARIO_BYTES // 1024 // 1024} MB").text()])
+    try:
+        text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError:
+        found = encoding_problem(raw, path.name)
+        raise ConfigError(str(path), [dataclasses.replace(found, en="cannot read scenario: " + found.en).text()]) \
+            from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        zh = _JSON_WORDS.get(exc.msg, "格式错误")
+        raise ConfigError(str(path), [Problem(f"不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列：{zh}",
+                                              f"cannot read scenario: not valid JSON: {exc.msg} at line {exc.lineno} "
+                                              f"column {exc.colno}").text()]) from None
+    except RecursionError:
+        raise ConfigError(str(path), [Problem("不是有效的 JSON：嵌套太深", "cannot read scenario: not valid JSON: "
+                                              "nested too deeply").text()]) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-                    for e in exc.errors()]
-        raise ConfigError(str(path), problems) from None
+        problems = problems_of(exc, Scenario, data=data, brackets=False)
+        raise ConfigError(str(path), [_scenario_words(p).text() for p in problems]) from None

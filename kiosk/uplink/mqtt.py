@@ -97,6 +97,7 @@ class UplinkStats:
     receipts: str = "expected"  # "expected", "present" or "absent" (kiosk.uplink.receipts)
     receipted: int = 0  # rows freed by the township's receipts
     resent: int = 0  # rows published again: no receipt in time, or receipts came back
+    probing: bool = False  # no receipt for longer than the longest back-off: re-sends are small probes
 
 
 class MqttUplink:
@@ -127,13 +128,16 @@ class MqttUplink:
                                       max_inflight=max_inflight, status_topic=self.status_topic, tls=tls,
                                       username=username, password=password, backoff_s=backoff_s, rng=rng)
         self._subscriptions = Subscriptions()
-        self.receipts = Receipts(absent_after_s=receipts_absent_after_s)
-        self._recorder = Recorder(outbox, self.receipts, self._clock)
-        self._subscriptions.add(f"{self.topic_prefix}/{RECEIPT_LEVEL}", self.receipts.on_message)
+        seen = awaiting = False
         try:
-            self.receipts.awaiting = outbox.awaiting_count() > 0  # left by an earlier run
+            seen = outbox.receipts_seen()  # this kiosk's township sends receipts: it never degrades
+            awaiting = outbox.awaiting_count() > 0  # left by an earlier run
         except sqlite3.Error:
             log.exception("uplink: outbox unreadable at start")
+        self.receipts = Receipts(absent_after_s=receipts_absent_after_s, seen=seen)
+        self.receipts.awaiting = awaiting
+        self._recorder = Recorder(outbox, self.receipts, self._clock)
+        self._subscriptions.add(f"{self.topic_prefix}/{RECEIPT_LEVEL}", self.receipts.on_message)
         self._resender = Resender(outbox, self.receipts, self._clock)
         self._connected = False
         self._connected_at = 0.0
@@ -149,6 +153,7 @@ class MqttUplink:
         self._client_refused = False
         self._logged_reason: int | None = None  # a failure is logged once until something changes
         self._direct = 0
+        self._unheard_logged = False  # "no matching subscribers" is logged once until a subscriber has one
 
     # ----------------------------------------------------------------------------- state
     @property
@@ -163,7 +168,8 @@ class MqttUplink:
                            attempts=self._connection.generation, last_reason=self._last_reason,
                            refused=self._client_refused, direct_published=self._direct,
                            receipts=self.receipts.mode, receipted=self._recorder.receipted,
-                           resent=self._resender.resent + self._recorder.requeued)
+                           resent=self._resender.resent + self._recorder.requeued,
+                           probing=self._resender.probing)
 
     def subscribe(self, topic: str, handler: MessageHandler) -> None:
         """Receive messages on `topic` (a filter; QoS 1): `handler(topic, payload, retained)`.
@@ -270,9 +276,17 @@ class MqttUplink:
         seq = self._inflight.pop(note.mid)
         if seq is None:
             return
-        if note.code < 0x80:  # 0x00 success, 0x10 no matching subscribers: the broker has it
+        if note.code == 0x10:  # no matching subscribers: the broker has it, for nobody; never freed on this
+            self._recorder.acked(seq, heard=False)
+            self._acknowledged += 1
+            if not self._unheard_logged:
+                self._unheard_logged = True
+                log.warning("uplink: the broker has no subscriber for our events (reason 0x10: the township's "
+                            "listener is away or lost its session); they are kept and published again")
+        elif note.code < 0x80:  # 0x00 success: the broker has it for a subscriber
             self._recorder.acked(seq)
             self._acknowledged += 1
+            self._unheard_logged = False
         else:
             self._reject(seq, note.code, "refused by the broker")
 

@@ -132,6 +132,45 @@ CASES = [
     C("ready config", "config check {d}/kiosk.toml", 0, "OK (site riverside/bank-3/door-1",
       kiosk__toml=ready(), trust_list__json=TRUST),
     C("config check, no file", "config check", 2, "the following arguments are required: file"),
+    C("identity config key", "config check {d}/kiosk.toml", 1, "not a usable Ed25519 public key (a low-order point",
+      kiosk__toml=ready() + '[uplink]\nconfig_public_key = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="\n'),
+    C("threshold with a unit", "config check {d}/kiosk.toml", 1, "numbers take no unit",
+      kiosk__toml=ready() + "[policy]\nfever_c = 37.3 °C\n"),
+    C("threshold with ℃", "config check {d}/kiosk.toml", 1, "numbers take no unit",
+      kiosk__toml=ready() + "[policy]\nfever_c = 37.3℃\n"),
+    C("threshold with a decimal comma", "config check {d}/kiosk.toml", 1, "the decimal point is a full stop",
+      kiosk__toml=ready() + "[policy]\nfever_c = 37,3\n"),
+    C("threshold as text", "config check {d}/kiosk.toml", 1, "policy.fever_c = '37.3': must be a number",
+      kiosk__toml=ready() + '[policy]\nfever_c = "37.3"\n'),
+    C("window as true", "config check {d}/kiosk.toml", 1, "policy.nat_max_age_h = True: must be a whole number",
+      kiosk__toml=ready() + "[policy]\nnat_max_age_h = true\n"),
+    C("remeasure as no", "config check {d}/kiosk.toml", 1, "must be true or false",
+      kiosk__toml=ready() + '[policy]\nremeasure = "no"\n'),
+    C("settings that hide a fever together", "config check {d}/kiosk.toml", 1,
+      "together these settings can take up to 1.18 °C off a reading",
+      kiosk__toml=ready().replace('backend = "smbus2"', 'backend = "smbus2"\ncalibration_offset_c = -0.3\n'
+                                  'emissivity = 0.99\nambient_coefficient = 0.05\nambient_max_c = 34.0\n'
+                                  'distance_coefficient_c_per_m = 0.0')),
+    C("drift warning silenced", "config check {d}/kiosk.toml", 1, "drift beyond 0.8 °C is a fault",
+      kiosk__toml=ready().replace('backend = "smbus2"', 'backend = "smbus2"\ndrift_warn_c = 3.0')),
+    C("panel size as text", "config check {d}/kiosk.toml", 1, "display.short_side_mm = '86': must be a number",
+      kiosk__toml=ready() + '[display]\nshort_side_mm = "86"\n'),
+    C("panel size in inches", "config check {d}/kiosk.toml", 1, "display.short_side_mm = 7: must be at least 30",
+      kiosk__toml=ready() + "[display]\nshort_side_mm = 7\n"),
+    C("panel size with its unit", "config check {d}/kiosk.toml", 1, "numbers take no unit: the key's name says it",
+      kiosk__toml=ready() + "[display]\nshort_side_mm = 86 mm\n"),
+    C("key above any section", "config check {d}/kiosk.toml", 1, "unknown key — it belongs in [policy]",
+      kiosk__toml="fever_c = 37.3\n" + ready()),
+    C("trust list with a byte-order mark", "config check {d}/kiosk.toml", 0, "OK", kiosk__toml=ready(),
+      trust_list__json=b"\xef\xbb\xbf" + TRUST),
+    C("trust list is a directory", "config check {d}/kiosk.toml", 1,
+      "health_pass.trust_list = '{d}/trusted': a directory, not a file",
+      kiosk__toml=ready().replace("trust-list.json", "trusted")),
+    C("relative trust list", "config check {d}/kiosk.toml", 1, "must be a full path, e.g. "
+      '"/etc/kiosk/trust-list.json": the kiosk runs in /var/lib/kiosk', trust_list__json=TRUST,
+      kiosk__toml=ready().replace("{d}/trust-list.json", "trust-list.json")),
+    C("symlink loop", "config check {d}/loop.toml", 1, "无法读取（符号链接循环或层数太多） / loop.toml: cannot read: "
+      "Too many levels of symbolic links"),
     # ----------------------------------------------------------------- run
     C("run gbk", "run --config {d}/kiosk.toml", 1, "save it as UTF-8", kiosk__toml=GBK),
     C("run the example", "run --config " + str(ROOT / "config" / "kiosk.example.toml"), 1,
@@ -151,12 +190,22 @@ CASES = [
     C("simulate gbk config", f"simulate {SCENARIOS / 'two-people.json'} --headless --config {{d}}/kiosk.toml", 2,
       "save it as UTF-8", kiosk__toml=GBK),
     C("simulate missing scenario", "simulate {d}/nope.json --headless", 2, "cannot read scenario"),
-    C("simulate gbk scenario", "simulate {d}/s.json --headless", 2, "cannot read scenario",
+    C("simulate gbk scenario", "simulate {d}/s.json --headless", 2, "save it as UTF-8",
       s__json='{"name": "北京"}'.encode("gbk")),
     C("simulate bad broker", f"simulate {SCENARIOS / 'two-people.json'} --headless --broker ftp://x", 2,
       "expected mqtt://HOST:PORT"),
     C("simulate --out nowhere", f"simulate {SCENARIOS / 'two-people.json'} --headless --out {{d}}/no/such/o.jsonl",
       2, "its directory does not exist"),
+    C("simulate /dev/zero", "simulate /dev/zero --headless", 2, "cannot read scenario: larger than 16 MB"),
+    C("simulate a typo", "simulate {d}/s.json --headless", 2, 'visitors[1, id "a"].forehed_c = 36.5：未知的键，'
+      "是否想写 forehead_c？ / visitors[1, id \"a\"].forehed_c = 36.5: unknown key — did you mean forehead_c?",
+      s__json='{"visitors": [{"id": "a", "arrive_s": 0, "forehed_c": 36.5}]}'),
+    C("simulate a code typo", "simulate {d}/s.json --headless", 2, "code.color = 'G': unknown key — did you mean "
+      "colour?", s__json='{"visitors": [{"id": "a", "arrive_s": 0, "forehead_c": 36.5, "code": {"color": "G"}}]}'),
+    C("simulate not json", "simulate {d}/s.json --headless", 2, "cannot read scenario: not valid JSON",
+      s__json='{"name": "x",}'),
+    C("simulate far future", "simulate {d}/s.json --headless", 2, "距开始超过一年",
+      s__json='{"visitors": [{"id": "a", "arrive_s": 1e12, "forehead_c": 36.5}]}'),
     # ----------------------------------------------------------------- code verify
     C("long THP1 argument", "code verify THP1:" + "A" * 5000 + " --trust {d}/trust-list.json", 1, '"valid": false',
       trust_list__json=TRUST),
@@ -190,6 +239,13 @@ CASES = [
       trust_list__json=TRUST),
     C("binary batch on stdin", "code verify --trust {d}/trust-list.json --batch -", 1, '"error": "bad_line"',
       stdin=b'\xff\xfe{"id": 1}\n{"id": 2, "text": "THP1:x"}\n', trust_list__json=TRUST),
+    C("batch /dev/zero", "code verify --trust {d}/trust-list.json --batch /dev/zero", 2, "the batch is not a text file",
+      trust_list__json=TRUST),
+    C("batch, one endless line", "code verify --trust {d}/trust-list.json --batch -", 1, "line longer than 65536",
+      stdin=b"x" * 300_000 + b'\n{"id": 2, "text": "THP1:x"}\n', trust_list__json=TRUST),
+    C("trust list /dev/zero", "code verify THP1:x --trust /dev/zero", 2, "not a trust list"),
+    C("code verify, trust list with a byte-order mark", "code verify THP1:x --trust {d}/trust-list.json", 1,
+      '"valid": false', trust_list__json=b"\xef\xbb\xbf" + TRUST),
     # ----------------------------------------------------------------- outbox
     C("stats on a text file", "outbox stats --db {d}/o.sqlite", 2, "not an SQLite database", o__sqlite="hello"),
     C("stats on an empty file", "outbox stats --db {d}/o.sqlite", 2, "an empty file, not an outbox", o__sqlite=""),
@@ -212,6 +268,8 @@ CASES = [
       prog="township"),
     C("kiosk township report on garbage", "township report --db {d}/e.sqlite --day 2026-01-01", 2,
       "not an SQLite database", e__sqlite="garbage"),
+    C("report on a foreign events table", "report --db {d}/foreign.sqlite --day 2026-01-01", 2,
+      "not the township's event database (missing events.at", prog="township"),
     # ----------------------------------------------------------------- calibrate
     C("calibrate the example", "calibrate --reference 36.9 --config {d}/kiosk.toml", 2, "is the emulator",
       kiosk__toml=EXAMPLE),
@@ -221,8 +279,12 @@ CASES = [
       kiosk__toml=EXAMPLE),
     C("calibrate gbk", "calibrate --reference 36.9 --config {d}/kiosk.toml", 2, "save it as UTF-8", kiosk__toml=GBK),
     C("calibrate missing config", "calibrate --reference 36.9 --config {d}/nope.toml", 2, "cannot read"),
-    C("calibrate a broken sensor", "calibrate --simulated --write --reference 36.9 --simulated-bias 2.0 "
-      "--config {d}/kiosk.toml", 1, "beyond ±1.5 °C", kiosk__toml=EXAMPLE),
+    C("calibrate a sensor reading high", "calibrate --simulated --write --reference 36.9 --simulated-bias 2.0 "
+      "--config {d}/kiosk.toml", 1, "传感器读数偏高 2.00 °C", kiosk__toml=EXAMPLE),
+    C("calibrate a sensor reading low", "calibrate --simulated --write --reference 36.9 --simulated-bias -2.0 "
+      "--config {d}/kiosk.toml", 1, "calibration failed: offset +2.00 °C is beyond +1.5 °C", kiosk__toml=EXAMPLE),
+    C("calibrate [ thermal ] # the sensor", "calibrate --simulated --write --reference 36.9 --config {d}/kiosk.toml",
+      0, '"written": true', kiosk__toml='config_version = 1\n[ thermal ]  # the sensor\nemissivity = 0.98\n'),
     C("calibrate --readings 0", "calibrate --reference 36.9 --readings 0", 2, "take 3 to 50 readings"),
     C("calibrate simulated, not written", "calibrate --simulated --reference 36.9 --config {d}/kiosk.toml", 0,
       '"written": false', kiosk__toml=EXAMPLE),
@@ -245,6 +307,17 @@ CASES = [
       boot__kiosk__toml=GBK),
     C("provision empty config", "provision --boot {d}/boot --etc {d}/etc --data {d}/data --user ''", 1,
       "no [site] section", boot__kiosk__toml=""),
+    C("provision a trust list named elsewhere", "provision --boot {d}/boot --etc {d}/etc --data {d}/data --user ''",
+      1, "trust-list.json on the boot partition is installed as /etc/kiosk/trust-list.json, but the configuration "
+      "names /home/pi/trust-list.json", boot__kiosk__toml=ready().replace("{d}/trust-list.json",
+                                                                          "/home/pi/trust-list.json"),
+      boot__trust_list__json=TRUST),
+    C("provision a relative trust list", "provision --boot {d}/boot --etc {d}/etc --data {d}/data --user ''", 1,
+      "must be a full path", boot__kiosk__toml=ready().replace("{d}/trust-list.json", "trust-list.json"),
+      boot__trust_list__json=TRUST),
+    C("provision a low-order township.pub", "provision --boot {d}/boot --etc {d}/etc --data {d}/data --user ''", 1,
+      "township.pub: not a usable Ed25519 public key (a low-order point", boot__kiosk__toml=ready(),
+      boot__trust_list__json=TRUST, boot__township__pub="A" * 43 + "=\n"),
     C("provision nothing", "provision --boot {d}/none --etc {d}/etc --data {d}/data --user ''", 0,
       "nothing to provision"),
     C("maintenance gbk", "maintenance --config {d}/kiosk.toml --data {d} --once --headless", 0, "save it as UTF-8",
@@ -261,6 +334,12 @@ def _write_world(d: Path, case: Case) -> None:
     other.execute("CREATE TABLE notes (x)")
     other.commit()
     other.close()
+    foreign = sqlite3.connect(d / "foreign.sqlite")  # someone else's "events"
+    foreign.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, what TEXT)")
+    foreign.commit()
+    foreign.close()
+    (d / "trusted").mkdir()
+    (d / "loop.toml").symlink_to(d / "loop.toml")
     newer = sqlite3.connect(d / "newer.sqlite")
     newer.execute("CREATE TABLE outbox (seq INTEGER PRIMARY KEY)")
     newer.execute("PRAGMA user_version = 99")
@@ -268,7 +347,7 @@ def _write_world(d: Path, case: Case) -> None:
     newer.close()
     segno.make_qr(QR, error="m").save(str(d / "qr.png"), scale=4, border=4)
     for name, content in case.files.items():
-        path = d / name.replace("boot.kiosk.toml", "boot/kiosk.toml")
+        path = d / (name.replace("boot.", "boot/", 1) if name.startswith("boot.") else name)
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, str):
             content = content.encode()

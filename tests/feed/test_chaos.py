@@ -53,15 +53,15 @@ BEGIN INSERT OR IGNORE INTO chaos_truth (event_id, stream) VALUES (new.event_id,
 """
 
 
-def scenario(path: Path) -> Path:
+def scenario(path: Path, n: int = 11, start: int = 1_763_999_940) -> Path:
     """Ten visitors three seconds apart, every other one with a fever (an alert), from 23:59 local, and one more
     seven minutes later (the idle stretch is jumped over): a run that gets that far makes the daily summary
     (00:05), so summaries are in the feed too."""
-    visitors = [{"id": f"v{i:02d}", "arrive_s": 3.0 * i if i < 10 else 420.0, "forehead_c": 38.4 if i % 2 else 36.5,
-                 "code": {"colour": "G"},
+    visitors = [{"id": f"v{i:02d}", "arrive_s": 3.0 * i if i < 10 or n > 11 else 420.0,
+                 "forehead_c": 38.4 if i % 2 else 36.5, "code": {"colour": "G"},
                  "expect": {"decision": "STOP" if i % 2 else "PASS", "reasons": ["fever"] if i % 2 else []}}
-                for i in range(11)]
-    path.write_text(json.dumps({"name": "chaos", "start": 1_763_999_940, "visitors": visitors}))
+                for i in range(n)]
+    path.write_text(json.dumps({"name": "chaos", "start": start, "visitors": visitors}))
     return path
 
 
@@ -101,7 +101,9 @@ class Township:
         proc.wait(timeout=20)
 
     def held(self) -> dict[str, int]:
-        """{event_id: copies stored} (more than 1 would be a duplicate stored)."""
+        """{event_id: copies stored}, across kiosks.  In this SQLite store the key (township, site, kiosk, event
+        id) makes a second copy of one kiosk's event impossible, so "stored twice" here only guards the key;
+        the check that can fail, copies filed under two day partitions, is `PgTownship.held` (PostgreSQL)."""
         con = sqlite3.connect(self.db, timeout=10)
         try:
             return dict(con.execute("SELECT event_id, count(*) FROM events GROUP BY event_id").fetchall())
@@ -240,3 +242,102 @@ def _health_ids(tmp_path: Path, township: Township) -> set[str]:
         return {r[0] for r in con.execute("SELECT event_id FROM events WHERE kind = 'health'")}
     finally:
         con.close()
+
+
+DEGRADED_CONFIG = """\
+[uplink]
+receipt_timeout_s = 0.5
+receipt_backoff_max_s = 2.0
+receipts_absent_after_s = 1
+reconnect_min_s = 0.1
+reconnect_max_s = 1.0
+health_interval_s = 60
+
+[storage]
+max_rows = 100
+"""
+
+
+@dataclass
+class PgTownship(Township):
+    """The listener writing PostgreSQL (`--database-url`), where a copy filed under another day's partition
+    would be a second row of one event: `held()` counts rows per event id across every partition."""
+
+    dsn: str = ""
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", "kiosk.cli", "township", "listen", "--broker",
+                f"mqtt://{self.broker.host}:{self.broker.port}", "--database-url", self.dsn,
+                "--client-id", "chaos-township"]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(argv, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=log)
+        self.starts += 1
+
+    def held(self) -> dict[str, int]:
+        import psycopg
+
+        with psycopg.connect(self.dsn) as con:
+            return dict(con.execute("SELECT event_id, count(*) FROM (SELECT event_id FROM feed_entry UNION ALL "
+                                    "SELECT event_id FROM feed_daily) AS e GROUP BY event_id").fetchall())
+
+
+def test_a_restarted_kiosk_with_the_listener_away_loses_no_alert(tmp_path: Path) -> None:
+    """The reviewer's HIGH, end to end: a kiosk that had receipts is restarted while the township's listener is
+    away (its session queued on the broker: PUBACKs say 0x00) for longer than `receipts_absent_after_s`; the
+    broker is then killed -9 before saving, and more events pass the outbox's bound.  Before the fix the kiosk
+    degraded to freeing on the PUBACK and the bound then deleted those alerts, uncounted: lost.  Now every alert
+    is stored, each exactly once (PostgreSQL, counted across its day partitions), and any entry that gave way
+    to the bound is counted as dropped."""
+    from township.devdb import Cluster, migrate
+
+    started = time.monotonic()
+    rng = random.Random(SEED)
+    for d in ("broker", "logs", "kiosk"):
+        (tmp_path / d).mkdir()
+    cluster = Cluster(fsync=False).start()  # its own folder, one the postgres user may enter
+    broker = LossyBroker(tmp_path / "broker")
+    broker.start()
+    data = tmp_path / "kiosk"
+    Outbox(data / "outbox.sqlite", reserve_bytes=0).close()
+    con = sqlite3.connect(data / "outbox.sqlite")
+    con.executescript(TRUTH)
+    con.close()
+    (tmp_path / "kiosk.toml").write_text(DEGRADED_CONFIG)
+    try:
+        dsn = cluster.create_database("chaos")
+        migrate(dsn)
+        township = PgTownship(broker, tmp_path / "unused", tmp_path / "logs" / "township.log", dsn=dsn)
+        township.start()
+        small = Kiosk(scenario(tmp_path / "small.json"), data, tmp_path / "kiosk.toml", broker, tmp_path / "logs")
+        small.run(rng, kill=False, drain_timeout_s=30)  # receipts come: the outbox remembers it
+        assert small.exits[-1] == 0
+        township.stop(kill=True)  # away; its session (a subscriber: PUBACK 0x00) stays on the broker
+        big = Kiosk(scenario(tmp_path / "big.json", 60, 1_764_010_000), data, tmp_path / "kiosk.toml", broker,
+                    tmp_path / "logs", runs=small.runs)
+        big.run(rng, kill=False, drain_timeout_s=3)  # restarted, connected far past receipts_absent_after_s
+        broker.stop(kill=True)  # before its autosave: what it queued for the listener is gone
+        broker.start()
+        big.run(rng, kill=False, drain_timeout_s=2)  # more events: past the bound (100 rows)
+        township.start()
+        last = Kiosk(small.scenario, data, tmp_path / "kiosk.toml", broker, tmp_path / "logs", runs=big.runs)
+        last.run(rng, kill=False, drain_timeout_s=60)  # everything up: the backlog drains first
+        assert last.exits[-1] == 0, (tmp_path / "logs" / f"kiosk-{last.runs:02d}.log").read_text()
+        truth = _truth(data)
+        with Outbox(data / "outbox.sqlite", reserve_bytes=0) as ob:
+            left = ob.stats()
+        alerts = {e for e, s in truth.items() if s == "alert"}
+        assert wait_until(lambda: alerts <= set(township.held()), 30)
+        held = township.held()
+    finally:
+        if "township" in locals():
+            township.stop()
+        broker.stop()
+        cluster.stop()
+    lost = set(truth) - set(held)
+    twice = {e: n for e, n in held.items() if n > 1}
+    print(f"\ndegraded chaos: {len(truth)} committed, {len(alerts)} alerts; lost {len(lost)} "
+          f"({sorted({truth[e] for e in lost})}), dropped (counted) {left.dropped}, stored twice {len(twice)}, "
+          f"outbox left {left.rows}; {time.monotonic() - started:.0f} s")
+    assert not twice
+    assert not lost & alerts  # not one alert lost
+    assert len(lost) <= left.dropped and left.dropped == dict(left.dropped_by_stream).get("entry", 0)

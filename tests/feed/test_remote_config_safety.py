@@ -2,9 +2,16 @@
 
 Fever-hiding values pushed by a genuine township key are refused (`invalid`) and acknowledged as
 such through the outbox, exactly as they are refused in kiosk.toml.  The configuration and its
-version floor are written with real files; a power cut is simulated between every write (the
-n-th durable step raises), and a new `RemoteConfig` booted from the directory must decide by the
-old rules or the new ones, never fall back to the local policy.
+version floor are written with real files.  Two kinds of interruption:
+
+* the process dies between two durable steps (the n-th step raises): what was written stays;
+* the power goes (`tests/feed/crashfs.py`): the file operations are recorded, and every disk a
+  power cut after any of them may leave — unsynced data lost, unsynced renames lost in any
+  combination — is rebuilt and booted from.
+
+Either way a new `RemoteConfig` booted from the directory must decide by the old rules or the new
+ones, never fall back to the local policy.  And a disk too full for the whole file (a short write)
+must not replace the saved configuration with part of the new one.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import base64
 import contextlib
 import json
 import os
+import subprocess
+import sys
 import types
 from pathlib import Path
 from typing import Any
@@ -26,6 +35,8 @@ from kiosk.feed import remote_config as remote_config_module
 from kiosk.feed.config_message import INVALID
 from kiosk.feed.remote_config import STATE_FILE, VERSION_FILE
 from kiosk.outbox.store import Outbox
+from tests.feed.crashfs import Recorder, crash_states, materialise, snapshot
+from tests.paths import ROOT
 
 TOPICS = KioskTopics("t1", "s1", "k1")
 WIDE = TOPICS.township_config
@@ -47,6 +58,10 @@ HIDING = [
     ({"fever_c": 36.0}, "fever_c", "at least 37.0"),
     ({"max_code_age_s": 86_400}, "max_code_age_s", "screenshots"),
     ({"clock_skew_s": 3600}, "clock_skew_s", "made in advance"),
+    # types are not guessed: a text threshold, a boolean window, a text "no"
+    ({"fever_c": "37.3"}, "fever_c", "must be a number"),
+    ({"nat_max_age_h": True}, "nat_max_age_h", "must be a whole number"),
+    ({"remeasure": "no"}, "remeasure", "must be true or false"),
 ]
 
 
@@ -154,3 +169,90 @@ def test_a_floor_file_ahead_of_the_config_is_never_written(key: Ed25519PrivateKe
         body = json.loads(base64.b64decode(json.loads(base64.b64decode(saved["message"]))["payload"]))
         floor = json.loads((state / VERSION_FILE).read_text())["version"]
         assert floor <= body["version"], f"cut before step {cut + 1}: floor {floor} above config {body['version']}"
+
+
+def test_every_disk_a_power_cut_may_leave_boots_with_the_old_rules_or_the_new(
+        key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    """Unsynced data and unsynced renames lost, in every combination, after every call."""
+    state = tmp_path / "state"
+    old, new = sign_config(key, payload(1, fever_c=37.2)), sign_config(key, payload(2, fever_c=37.4))
+    assert remote(key, state).handle(WIDE, old, True).status == "applied"
+    before = snapshot(state)
+    recorder = Recorder()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(remote_config_module, "os", recorder.os)
+        assert remote(key, state).handle(WIDE, new, True).status == "applied"
+    assert [op.kind for op in recorder.log].count("fsync_dir") == 2  # each rename made durable
+    outcomes, tried = set(), 0
+    for cut in range(len(recorder.log) + 1):
+        for crash in crash_states(before, recorder.log[:cut]):
+            tried += 1
+            disk = materialise(crash, state, tmp_path / f"crash-{tried}")
+            booted = remote(key, disk)
+            described = f"power cut after call {cut} ({recorder.log[cut - 1].kind if cut else 'none'}): " + \
+                ", ".join(f"{Path(p).name} {len(d)} B" for p, d in sorted(crash.items()))
+            version = booted.current.version
+            assert version in (1, 2), f"{described}: booted with the local policy"
+            assert booted.current.policy.fever_c == {1: 37.2, 2: 37.4}[version], described
+            outcomes.add(version)
+            assert booted.handle(WIDE, new, True).status in ("applied", "unchanged"), described
+            assert booted.current.version == 2, described
+    assert outcomes == {1, 2} and tried > len(recorder.log)
+
+
+def test_the_crash_model_catches_a_missing_directory_fsync(key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    """The test above is meaningful: without the directory's fsync a disk with the floor ahead of the
+    configuration is among the states (the floor's rename reached the disk, the configuration's did not)."""
+    state = tmp_path / "state"
+    remote(key, state).handle(WIDE, sign_config(key, payload(1)), True)
+    before = snapshot(state)
+    recorder = Recorder()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(remote_config_module, "os", recorder.os)
+        remote(key, state).handle(WIDE, sign_config(key, payload(2)), True)
+    without = [op for op in recorder.log if op.kind != "fsync_dir"]
+    versions = {remote(key, materialise(crash, state, tmp_path / f"c{n}")).current.version
+                for n, crash in enumerate(crash_states(before, without))}
+    assert 0 in versions  # the local policy: what the directory fsync prevents
+
+
+SHORT_WRITE_CHILD = """
+import base64, json, resource, sys
+from pathlib import Path
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from kiosk.config import KioskConfig
+from kiosk.feed import KioskTopics, PolicyState, RemoteConfig
+state, limit = Path(sys.argv[1]), int(sys.argv[2])
+key = Ed25519PublicKey.from_public_bytes((state.parent / "key.raw").read_bytes())
+message = (state.parent / "message.json").read_bytes()
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # a disk with `limit` bytes left for a file
+topics = KioskTopics("t1", "s1", "k1")
+rc = RemoteConfig(key, state, PolicyState.from_config(KioskConfig()), topics=topics)
+ack = rc.handle(topics.township_config, message, True)
+print(json.dumps({"status": ack.status, "persisted": ack.persisted, "version": rc.current.version}))
+"""
+
+
+def test_a_disk_too_full_for_the_whole_file_keeps_the_saved_configuration(
+        key: Ed25519PrivateKey, tmp_path: Path) -> None:
+    """A short write (the kernel wrote 8 kB of 36 kB) must not replace the saved configuration."""
+    from cryptography.hazmat.primitives import serialization
+
+    state = tmp_path / "state"
+    assert remote(key, state).handle(WIDE, sign_config(key, payload(1, fever_c=37.2)), True).persisted
+    areas = [f"{440000 + i:06d}" for i in range(2600)]  # a long risk-area list: a 36 kB configuration
+    big = sign_config(key, payload(2, fever_c=37.4, risk_areas=areas))
+    assert len(big) > 30_000
+    (tmp_path / "message.json").write_bytes(big)
+    (tmp_path / "key.raw").write_bytes(key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                                     serialization.PublicFormat.Raw))
+    run = subprocess.run([sys.executable, "-c", SHORT_WRITE_CHILD, str(state), "8192"], capture_output=True,
+                         text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+                                                      "PYTHONDONTWRITEBYTECODE": "1"})
+    assert run.returncode == 0, run.stderr
+    ack = json.loads(run.stdout)
+    assert ack == {"status": "applied", "persisted": False, "version": 2}  # in force now, and says it is not saved
+    assert sorted(p.name for p in state.iterdir()) == [STATE_FILE, VERSION_FILE]  # no temp file left on the disk
+    booted = remote(key, state)  # the next boot: the old rules, not part of the new file nor the local policy
+    assert (booted.current.version, booted.current.policy.fever_c) == (1, 37.2)
+    assert booted.handle(WIDE, big, True).status == "applied" and booted.current.version == 2

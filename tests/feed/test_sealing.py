@@ -148,3 +148,13 @@ def test_a_low_order_township_key_is_refused_where_a_sealer_is_made() -> None:
         with pytest.raises(ValueError, match="low-order"):
             SubjectSealer(X25519PublicKey.from_public_bytes(raw))
     assert SubjectSealer.from_text(public_key_text(X25519PrivateKey.generate().public_key())).seal("x")
+
+
+def test_no_control_character_reaches_an_event() -> None:
+    """A NUL in a name read from a QR code made the township's PostgreSQL refuse the event for good (jsonb holds
+    no NUL) and the kiosk re-send it forever: names are masked without controls, event text is plain."""
+    from kiosk.feed.events import plain
+
+    assert mask_name("\x00张\x07三丰\x1f") == "张*丰" and mask_name("\x00\x00") is None
+    assert plain({"name": "A\x00*", "code": {"issuer": "x\x1by"}, "reasons": ["fe\x7fver"], "n": 1}) == {
+        "name": "A*", "code": {"issuer": "xy"}, "reasons": ["fever"], "n": 1}

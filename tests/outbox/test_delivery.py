@@ -111,7 +111,7 @@ def test_rows_delivered_before_receipts_existed_are_not_sent_again(tmp_path: Pat
     db.commit()
     db.close()
     with Outbox(path) as ob:
-        assert ob._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert ob._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert [r.event_id for r in ob.pending()] == ["waiting"]
         s = ob.stats()
         assert (s.pending, s.sent, s.rejected, s.published, s.rows) == (1, 1, 1, 0, 3)

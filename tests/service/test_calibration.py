@@ -28,7 +28,7 @@ from tests.paths import ROOT
 EXAMPLE = ROOT / "config" / "kiosk.example.toml"
 
 
-@pytest.mark.parametrize("bias", [0.8, -0.6])
+@pytest.mark.parametrize("bias", [0.45, -0.6])
 def test_calibrate_simulated_stores_the_offset_and_keeps_the_file(tmp_path: Path, bias: float,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "kiosk.toml"
@@ -77,8 +77,11 @@ def test_calibrate_refuses_an_implausible_reference_before_measuring(tmp_path: P
 
 def test_measure_and_store_refuse_offsets_beyond_the_sensor_s_own_accuracy(tmp_path: Path) -> None:
     config = load_config(EXAMPLE)
-    sensor, clock = simulated_reference(config, reference_c=36.9, bias_c=1.7)  # reads 38.6 for 36.9
-    with pytest.raises(CalibrationError, match=r"beyond ±1\.5"):
+    sensor, clock = simulated_reference(config, reference_c=36.9, bias_c=-1.7)  # reads 35.2 for 36.9
+    with pytest.raises(CalibrationError, match=r"beyond \+1\.5"):
+        measure_reference(sensor, clock, config.thermal, 36.9)
+    sensor, clock = simulated_reference(config, reference_c=36.9, bias_c=0.8)  # reads 37.7: would take 0.8 off
+    with pytest.raises(CalibrationError, match=r"the sensor reads 0\.8\d °C high.*could hide a fever"):
         measure_reference(sensor, clock, config.thermal, 36.9)
     path = tmp_path / "k.toml"
     path.write_text("config_version = 1\n")
@@ -92,7 +95,7 @@ def test_simulated_never_writes_unless_asked(tmp_path: Path, capsys: pytest.Capt
     path = tmp_path / "kiosk.toml"
     shutil.copy(EXAMPLE, path)
     text = path.read_text()
-    assert main(["calibrate", "--simulated", "--reference", "36.9", "--simulated-bias", "0.5",
+    assert main(["calibrate", "--simulated", "--reference", "36.9", "--simulated-bias", "0.3",
                  "--config", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["written"] is False and path.read_text() == text
     assert main(["calibrate", "--simulated", "--write", "--reference", "36.9", "--config", str(path)]) == 0
@@ -156,3 +159,20 @@ def test_store_offset_on_a_file_without_thermal_section_and_age(tmp_path: Path) 
     assert config.thermal.calibration_offset_c == 0.35
     assert calibration_age_s(config.thermal, at.timestamp() + 3600) == pytest.approx(3600)
     assert calibration_age_s(ThermalConfig(), at.timestamp()) is None
+
+
+@pytest.mark.parametrize("header", ["[thermal] # the sensor", "[ thermal ]", '["thermal"]', "[thermal]\r"])
+def test_set_key_finds_the_section_however_it_is_written(header: str) -> None:
+    """A second [thermal] appended would make the file invalid after the measurement."""
+    text = f"config_version = 1\n{header}\nemissivity = 0.98\ncalibration_offset_c = 0.1 # set on site\n"
+    out = _set_key(text, "thermal", "calibration_offset_c", "0.25")
+    assert tomllib.loads(out)["thermal"] == {"emissivity": 0.98, "calibration_offset_c": 0.25}
+    assert "# set on site" in out and out.count("thermal") == 1
+
+
+def test_store_offset_into_a_file_with_a_commented_header(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text('config_version = 1\n[ thermal ]  # the MLX90640 over the door\nbackend = "smbus2"\n')
+    config = store_offset(path, 0.2, datetime(2026, 11, 25, tzinfo=UTC))
+    assert config.thermal.calibration_offset_c == 0.2 and config.thermal.backend == "smbus2"
+    assert path.read_text().count("thermal") == 1

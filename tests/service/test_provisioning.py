@@ -276,3 +276,37 @@ def test_new_certificates_alone_are_checked_against_the_installed_config(dirs) -
     # A folder with only a stray file is nothing to provision (the kiosk still starts).
     again = provision(boot, etc, data, user=None)
     assert again.ok and again.summary() == "nothing to provision"
+
+
+def _big_trust_list(issuers: int = 28) -> bytes:
+    keys = [k for _ in range(issuers) for k in TestIssuer("ES256").trust_list_json()["keys"]]
+    return json.dumps({"version": 1, "issued_at": 0, "keys": keys}, indent=1).encode()
+
+
+def test_a_disk_too_full_for_a_whole_file_installs_nothing_and_keeps_the_card(dirs) -> None:  # type: ignore[no-untyped-def]
+    """A short write (4 kB of a 16 kB trust list) must not be installed, nor the originals deleted."""
+    boot, etc, data = dirs
+    _drop(boot)
+    assert provision(boot, etc, data, user=None).ok  # the first provisioning: everything installed
+    installed = {p.name: p.read_bytes() for p in etc.iterdir()}
+    boot.mkdir()
+    _drop(boot)
+    big = _big_trust_list()
+    assert len(big) > 15_000
+    (boot / "trust-list.json").write_bytes(big)
+    limit = 4096  # every file the child writes may grow to 4 kB: the disk is nearly full
+
+    def nearly_full() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run([sys.executable, "-m", "kiosk.cli", "provision", "--boot", str(boot), "--etc", str(etc),
+                          "--data", str(data), "--user", ""], capture_output=True, text=True, timeout=120,
+                         preexec_fn=nearly_full, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "cannot install into" in run.stdout and "stay on the boot partition" in run.stdout
+    assert {p.name: p.read_bytes() for p in etc.iterdir()} == installed  # the old files, whole; no temp file
+    assert (boot / "trust-list.json").read_bytes() == big and (boot / "kiosk.key").exists()
+    saved = ProvisioningReport.read(data / REPORT_NAME)
+    assert saved is not None and not saved.ok and "cannot install into" in saved.problems[-1]

@@ -89,7 +89,8 @@ def test_calibration_age() -> None:
     config = KioskConfig().model_copy(update={"thermal": KioskConfig().thermal.model_copy(
         update={"calibrated_at": now - timedelta(days=10)})})
     result = run_selftest(config, None, simulated_hardware(config), wall=now.timestamp())[-1]
-    assert (result.key, result.status, result.detail.split(",")[0]) == ("calibration", PASS, "calibrated 10 days ago")
+    assert (result.key, result.status) == ("calibration", PASS)
+    assert result.detail == "10 天前校准，偏差 +0.00 °C / calibrated 10 days ago, offset +0.00 °C"
     old = config.model_copy(update={"thermal": config.thermal.model_copy(
         update={"calibrated_at": now - timedelta(days=400)})})
     result = run_selftest(old, None, simulated_hardware(old), wall=now.timestamp())[-1]
@@ -218,6 +219,23 @@ def test_real_hardware_with_an_emulator_configuration_says_which_key_to_change()
     config = KioskConfig()  # thermal "emulated", camera "emulated", signals "mock"
     hw = real_hardware(config)
     thermal, camera, signals = check_thermal(config, hw), check_camera(config, hw), check_signals(config, hw)
-    assert (thermal.status, thermal.fix) == (FAIL, 'set thermal.backend = "smbus2" in the configuration')
-    assert (camera.status, camera.fix) == (FAIL, 'set camera.source = "picamera2" in the configuration')
-    assert (signals.status, signals.fix) == (FAIL, 'set signals.backend = "gpio" in the configuration')
+    assert (thermal.status, thermal.fix) == (FAIL, '在配置中设 thermal.backend = "smbus2" / '
+                                                   'set thermal.backend = "smbus2" in the configuration')
+    assert (camera.status, camera.fix) == (FAIL, '在配置中设 camera.source = "picamera2" / '
+                                                 'set camera.source = "picamera2" in the configuration')
+    assert (signals.status, signals.fix) == (FAIL, '在配置中设 signals.backend = "gpio" / '
+                                                   'set signals.backend = "gpio" in the configuration')
+
+
+def test_every_detail_and_fix_is_chinese_first_then_english() -> None:
+    """The checklist is read by technicians on site: no English-only line (the configuration's problems,
+    which are already both, aside)."""
+    config = KioskConfig()
+    faults = {"thermal-unplugged", "camera", "signals", "clock", "disk-full"}
+    for results in (run_selftest(config, None, simulated_hardware(config)),
+                    run_selftest(config, None, simulated_hardware(config, faults))):
+        for r in results:
+            for text in (r.detail, r.fix):
+                if text:
+                    zh, _, en = text.partition(" / ")
+                    assert en and any("\u4e00" <= c <= "\u9fff" for c in zh), (r.key, text)

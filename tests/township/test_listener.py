@@ -260,7 +260,8 @@ def test_shared_subscription_members_split_the_feed_and_store_each_event_once(br
                             out=io.StringIO()) for i, store in enumerate((store_a, store_b))]
         for m in members:
             m.start()
-        assert members[0].filter == "$share/township-t1/checkpoint/v1/t1/#"
+        assert members[0].filter == "$share/township-t1/checkpoint/v1/t1/+/+/entry"
+        assert "checkpoint/v1/t1/+/+/status" in members[0].filters  # unshared: every member, retained too
         daily = DailyReporter(outbox, config)
         events = [event(config, NOON + i, alert=False, sid="p", opener=opener) for i in range(40)]
         for e in events:

@@ -309,3 +309,31 @@ def test_the_listener_refuses_the_sealing_key_with_postgres(pg_dsn: str, tmp_pat
     except subprocess.TimeoutExpired:
         pytest.fail("the listener took the sealing key with PostgreSQL")
     assert done.returncode == 2 and "--seal-key is for the SQLite store only" in done.stderr
+
+
+def test_every_copy_of_an_event_is_filed_under_one_day_whenever_it_arrives(pg_dsn: str) -> None:
+    """The reviewer's LOW: `at` was believed if within 400 days of the arrival, which changes per re-send, so a
+    copy arriving a day later could go into another day's partition (a duplicate).  Now `at` is judged against
+    the event id's UUIDv7 time (the same in every copy); an id that is no UUIDv7 is filed by first arrival."""
+    late = MIDNIGHT - 399.5 * 86_400  # believed against its id, whenever a copy arrives
+    with PgEventStore(pg_dsn) as store:
+        for event_id in (uuid7(MIDNIGHT - 30), "plain-1"):
+            for arrival in (MIDNIGHT, MIDNIGHT + 86_400, MIDNIGHT + 2 * 86_400):
+                store.add_many([Incoming("t1", "s1", "k1", "alert", _alert(event_id, at=late), arrival)])
+        rows = store.rows("SELECT event_id, day, count(*) AS n FROM feed_entry GROUP BY event_id, day")
+        assert sorted((r["event_id"] == "plain-1", str(r["day"]), r["n"]) for r in rows) == [
+            (False, str(dt.datetime.fromtimestamp(late, ZoneInfo("Asia/Shanghai")).date()), 1),
+            (True, str(dt.datetime.fromtimestamp(late, ZoneInfo("Asia/Shanghai")).date()), 1)]
+        assert store.counter("duplicates") == 4
+
+
+def test_a_text_with_nul_is_stored_not_refused(pg_dsn: str) -> None:
+    """jsonb cannot hold U+0000: such an event was refused (and re-sent by its kiosk forever).  It is stored now,
+    U+FFFD in the NUL's place."""
+    event_id = uuid7(MIDNIGHT)
+    with PgEventStore(pg_dsn) as store:
+        (got,) = store.add_many([Incoming("t1", "s1", "k1", "alert", _alert(event_id, at=MIDNIGHT, name="A\u0000*"),
+                                          MIDNIGHT)])
+        assert got.new and got.event_id == event_id and store.counter("malformed") == 0
+        (row,) = store.rows("SELECT name, payload::text AS payload FROM feed_entry")
+        assert row["name"] == "A\ufffd*" and "\\u0000" not in row["payload"]

@@ -44,16 +44,16 @@ def test_the_pg_store_keeps_the_sqlite_guarantees_and_notifies(pg_dsn: str) -> N
             Incoming("t1", "s1", "k1", "alert", alert, NOON + 2),  # the same event twice in one batch
             Incoming("t1", "s1", "k2", "entry", json.dumps({"event_id": "x", "kiosk": "k1"}).encode(), NOON),
             Incoming("t1", "s1", "k1", "entry", "{}".encode("utf-16"), NOON),
-            Incoming("t1", "s1", "k1", "entry", b'{"event_id": "n", "note": "\\u0000"}', NOON),
+            Incoming("t1", "s1", "k1", "entry", b'{"event_id": "n", "note": "\\u0000"}', NOON),  # stored, NUL as U+FFFD
             Incoming("t1", "s1", "k1", "daily", daily, NOON + 86_400),
             Incoming("t1", "s1", "k1", "status", b"offline", NOON + 3),
         ])
         assert [(s.new, s.event_id) for s in got] == [(True, "a1"), (False, "a1"), (False, ""), (False, ""),
-                                                      (False, ""), (True, "d1"), (False, "")]
+                                                      (True, "n"), (True, "d1"), (False, "")]
         assert not store.add("t1", "s1", "k1", "alert", alert, received_at=NOON + 5).new  # later: still a duplicate
         assert store.counter("duplicates") == 2 and store.counter("mismatched") == 1
-        assert store.counter("malformed") == 2
-        assert store.event_ids() == ["a1", "d1"]
+        assert store.counter("malformed") == 1
+        assert store.event_ids() == ["a1", "d1", "n"]
         (row,) = store.rows("SELECT state, temperature_c, reasons, day FROM console_alert")
         assert row["state"] == "open" and row["reasons"] == ["fever"] and str(row["day"]) == "2025-11-25"
         (k,) = store.rows("SELECT status FROM feed_kiosk WHERE kiosk = 'k1'")

@@ -49,13 +49,16 @@ def publish_all(b: Broker, messages: list[tuple[str, bytes]]) -> None:
         c.loop_stop()
 
 
-def receipts_of(sub: Subscriber) -> dict[str, list[str]]:
+def receipts_of(sub: Subscriber, field: str = "ids") -> dict[str, list[str]]:
+    """{topic: ids} of the receipts `sub` got (`field="refused"`: the ids refused for good)."""
     ids: dict[str, list[str]] = {}
     for m in sub.received():
         body = validate_payload("receipt", m.payload)  # config/asyncapi.yaml's Receipt schema
-        assert set(body) == {"schema", "at", "ids"} and body["schema"] == 1 and len(body["ids"]) <= MAX_IDS
+        assert set(body) <= {"schema", "at", "ids", "refused"} and body["schema"] == 1
+        assert len(body["ids"]) <= MAX_IDS and len(body.get("refused", ())) <= MAX_IDS
         assert not m.retain
-        ids.setdefault(m.topic, []).extend(body["ids"])
+        if body.get(field):
+            ids.setdefault(m.topic, []).extend(body[field])
     return ids
 
 
@@ -63,6 +66,7 @@ def test_receipts_name_every_held_id_per_kiosk_duplicates_included(broker: Broke
     sub = Subscriber(broker, "checkpoint/v1/t1/+/+/receipt")
     k1 = [uuid7(NOON + i) for i in range(5)]
     k2 = [uuid7(NOON + 10 + i) for i in range(3)]
+    forged = uuid7(time.time())
     with EventStore(tmp_path / "t.sqlite") as store:
         listener = Listener(store, BrokerAddress(broker.host, broker.port, False), township="t1", out=io.StringIO(),
                             client_id="rc-1")
@@ -70,9 +74,11 @@ def test_receipts_name_every_held_id_per_kiosk_duplicates_included(broker: Broke
         try:
             publish_all(broker, [("checkpoint/v1/t1/s1/k1/entry", body("k1", e)) for e in k1]
                         + [("checkpoint/v1/t1/s2/k2/entry", body("k2", e, site="s2")) for e in k2]
-                        + [("checkpoint/v1/t1/s1/k1/entry", body("k2", uuid7(time.time())))])  # speaks for k2
+                        + [("checkpoint/v1/t1/s1/k1/entry", body("k2", forged))])  # speaks for k2
             assert wait_until(lambda: listener.stored + listener.rejected >= 9, 10, step=listener.poll)
             assert wait_until(lambda: sum(map(len, receipts_of(sub).values())) >= 8, 5)
+            assert wait_until(lambda: receipts_of(sub, "refused") == {"checkpoint/v1/t1/s1/k1/receipt": [forged]}, 5)
+            assert listener.poll(timeout_s=0.5) == 0  # its own receipts are not delivered back to it
             first = receipts_of(sub)
             publish_all(broker, [("checkpoint/v1/t1/s1/k1/entry", body("k1", k1[0]))])  # a re-send: held already
             assert wait_until(lambda: listener.duplicates == 1, 10, step=listener.poll)
@@ -81,9 +87,20 @@ def test_receipts_name_every_held_id_per_kiosk_duplicates_included(broker: Broke
             listener.close()
             sub.close()
     assert set(first) == {"checkpoint/v1/t1/s1/k1/receipt", "checkpoint/v1/t1/s2/k2/receipt"}
-    assert sorted(first["checkpoint/v1/t1/s1/k1/receipt"]) == sorted(k1)  # not the forged one
+    assert sorted(first["checkpoint/v1/t1/s1/k1/receipt"]) == sorted(k1)  # not the forged one: it is refused
     assert sorted(first["checkpoint/v1/t1/s2/k2/receipt"]) == sorted(k2)
     assert receipts_of(sub)["checkpoint/v1/t1/s1/k1/receipt"][len(k1):] == [k1[0]]  # the duplicate: again
+
+
+def test_refused_ids_ride_in_the_receipt_and_only_ids_are_echoed() -> None:
+    held = {("t1", "s1", "k1"): ["a1", "a2"]}
+    refused = {("t1", "s1", "k1"): ["r1", "a1", "not an id!"], ("t1", "s1", "k2"): ["r2"]}
+    messages = [(t, json.loads(p)) for t, p in receipt_messages(held, NOON, refused)]
+    for _, payload in messages:
+        validate_payload("receipt", json.dumps(payload).encode())
+    assert messages == [("checkpoint/v1/t1/s1/k1/receipt", {"schema": 1, "at": NOON, "ids": ["a1", "a2"],
+                                                             "refused": ["r1"]}),
+                        ("checkpoint/v1/t1/s1/k2/receipt", {"schema": 1, "at": NOON, "ids": [], "refused": ["r2"]})]
 
 
 def test_a_receipt_holds_at_most_500_ids() -> None:

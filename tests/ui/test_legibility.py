@@ -16,13 +16,15 @@ from kiosk.checkpoint.policy import REASONS
 from kiosk.ports import Screen
 from ui.display import ScreenRenderer, render_frame
 from ui.legibility import DISTANT, NEAR, Legibility, distance_for, glyph_height, has_cjk
+from ui.panel import TESTED
 from ui.samples import NOTICE, gallery, sample
 from ui.text import Drawn
 
-# The kiosk's three sizes, and other panels from 16:9 to 16:10 in either orientation.  Narrower
-# screens (4:3, 5:4) still lay out without overlap (tests/ui/test_layout.py), but the every-reason
-# STOP is then wider than the rule allows and its reasons shrink below it.
-SIZES = [(800, 480), (1920, 1080), (480, 800), (1024, 600), (1080, 1920), (1280, 800), (800, 1280), (1366, 768)]
+# The kiosk's three sizes, and other panels from 16:9 to 16:10 in either orientation, over the
+# default 86 mm short side: `ui.panel.TESTED`, which `kiosk config check` trusts without rendering.
+# Near-square panels (4:3, 5:4, square) and other short sides: tests/ui/test_panel.py.
+SIZES = [(800, 480), (1920, 1080), (480, 800), (1024, 600), (600, 1024), (1080, 1920), (1280, 800), (800, 1280),
+         (1366, 768)]
 GALLERY = gallery() | {
     "stop-every-reason-companion": sample(Screen.STOP, reasons=REASONS, companion=True),
     "stop-every-reason-no-temperature": sample(Screen.STOP, reasons=REASONS, temperature_c=None, staff_spot=""),
@@ -43,6 +45,10 @@ def test_the_rule_in_pixels() -> None:
     assert small.min_height("请止步", NEAR) == 14 and small.min_height("STOP", NEAR) == 10
     assert distance_for("reason.fever") == DISTANT and distance_for("footer.one_metre") == DISTANT
     assert distance_for("attract.privacy") == NEAR and distance_for("staff.offline") == NEAR
+
+
+def test_the_sizes_proven_here_are_the_ones_config_check_trusts() -> None:
+    assert set(SIZES) == TESTED
 
 
 def _too_small(renderer: ScreenRenderer, drawn: list[Drawn], size: tuple[int, int]) -> list[str]:

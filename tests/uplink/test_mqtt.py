@@ -213,11 +213,12 @@ class FlakyOutbox(Outbox):
 
     failures = 1
 
-    def mark_published(self, seqs: Iterable[int], *, at: float, receipted: Iterable[str] = ()) -> tuple[int, int]:
+    def mark_published(self, seqs: Iterable[int], *, at: float, receipted: Iterable[str] = (),
+                       unheard: Iterable[int] = (), refused: Iterable[str] = ()) -> tuple[int, int]:
         if self.failures:
             self.failures -= 1
             raise sqlite3.OperationalError("disk I/O error")
-        return super().mark_published(seqs, at=at, receipted=receipted)
+        return super().mark_published(seqs, at=at, receipted=receipted, unheard=unheard, refused=refused)
 
 
 def test_a_failing_disk_delays_the_record_but_sends_nothing_twice(broker: Broker,

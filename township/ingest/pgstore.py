@@ -12,8 +12,11 @@ event id is not an id (`EVENT_ID`), is `malformed`.  Different, for a county's v
 * several listeners (a `$share` group) may write one database at once: inserts are
   `ON CONFLICT DO NOTHING`, rows go in in primary-key order (no deadlock between members), and a
   batch that still meets a deadlock or serialization failure is retried, not given up;
-* an event is filed under the day of its own `at`, else of its UUIDv7, else of its first arrival
-  (remembered in `feed_seen`): a re-send is always filed under the same day, so it is a duplicate;
+* an event is filed under the day of its own `at` (believed if near its UUIDv7's time, which every
+  copy shares), else of its UUIDv7, else of its first arrival (remembered in `feed_seen`): a re-send
+  is always filed under the same day, so it is a duplicate;
+* a text holding NUL (`\u0000`, which jsonb cannot hold) is stored with U+FFFD in its place, not
+  refused (a kiosk would otherwise send it again forever);
 * the database's state (unreachable, read-only after a failover, a permission or a table
   missing) is `StoreUnavailable`, transient for the listener: nothing is acked, the broker keeps
   the messages.  Only an error in what a message holds is that message's fault.
@@ -87,6 +90,22 @@ def _uuid7_time(event_id: str) -> float | None:
     return int(event_id[:8] + event_id[9:13], 16) / 1000 if _UUID7.match(event_id) else None
 
 
+def _believed(at: float | None, arrived: float) -> float:
+    """`at` if it is within `PLAUSIBLE_S` of the arrival, else the arrival."""
+    return at if at is not None and abs(at - arrived) < PLAUSIBLE_S else arrived
+
+
+def _without_nul(value: Any) -> Any:
+    """`value` (parsed JSON) with every NUL in its strings and keys replaced by U+FFFD (jsonb refuses NUL)."""
+    if isinstance(value, str):
+        return value.replace("\0", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def _message_fault(exc: psycopg.Error) -> bool:
     """An error in what the messages hold (bad data, a constraint): not the database's state."""
     state = exc.sqlstate or ""
@@ -147,11 +166,18 @@ class PgEventStore:
         return self.add_many([Incoming(township, site, kiosk, kind, payload, received_at, event_id, sid)])[0]
 
     def _day(self, at: float | None, event_id: str, received_at: float) -> dt.date | None:
-        """The event's own day (its `at`, else its UUIDv7's time), or None: filed by first arrival."""
-        for when in (at, _uuid7_time(event_id)):
-            if when is not None and abs(when - received_at) < PLAUSIBLE_S:
-                return dt.datetime.fromtimestamp(when, self.zone).date()
-        return None
+        """The event's own day, the same on every re-send, or None: filed by first arrival (`feed_seen`).
+
+        The plausibility of `at` is judged against the event id's UUIDv7 time, which is the same in
+        every copy, not against the arrival, which is not: judged against the arrival, an `at` 399 days
+        off was believed in one copy and not in a re-send a day later, and the two copies went into two
+        day partitions (a duplicate).  Without a UUIDv7 id, or with one no nearer than `PLAUSIBLE_S`
+        to the arrival (a clock stuck in 1970), the first arrival decides (`_anchor`)."""
+        anchor = _uuid7_time(event_id)
+        if anchor is None or abs(anchor - received_at) >= PLAUSIBLE_S:
+            return None
+        when = at if at is not None and abs(at - anchor) < PLAUSIBLE_S else anchor
+        return dt.datetime.fromtimestamp(when, self.zone).date()
 
     def add_many(self, items: list[Incoming]) -> list[Stored]:
         """Store a batch in one transaction; one `Stored` per item, in order."""
@@ -174,10 +200,13 @@ class PgEventStore:
                 body = json.loads(text)
             except (UnicodeDecodeError, ValueError, RecursionError):
                 body = None
-            if not isinstance(body, dict) or "\\u0000" in text:  # jsonb cannot hold NUL
+            if not isinstance(body, dict):
                 counts["malformed"] += 1
                 results.append(Stored(False, "", it.kind, None, *key))
                 continue
+            if "\\u0000" in text:  # jsonb cannot hold NUL: stored with U+FFFD in its place, not refused
+                body = _without_nul(body)
+                text = json.dumps(body, ensure_ascii=False)
             topic = dict(zip(IDENTITY, key, strict=True))
             if any(name in body and body[name] != topic[name] for name in IDENTITY):
                 counts["mismatched"] += 1
@@ -243,8 +272,8 @@ class PgEventStore:
         """Day of first arrival for events without a day of their own, the same on every re-send."""
         if not unanchored:
             return
-        proposed = {tuple(row[1:5]): dt.datetime.fromtimestamp(arrived, self.zone).date()
-                    for row, arrived in unanchored}
+        proposed = {tuple(row[1:5]): dt.datetime.fromtimestamp(_believed(row[5], arrived), self.zone).date()
+                    for row, arrived in unanchored}  # row[5]: its `at`, believed on first arrival if plausible
         keys = sorted(proposed)
         columns = [list(c) for c in zip(*keys, strict=True)]
         with _Guard():
