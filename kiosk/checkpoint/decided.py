@@ -21,7 +21,7 @@ HEIR_WITHIN_S = 0.55  # a track born where the one followed was seen at most thi
 def heir(tracked: TrackedFrame, last: Sighting | None) -> Track | None:
     """The one track born where `last` (the person followed, now lost) was seen, since then and within
     `HEIR_WITHIN_S` of it, and standing there now (None: none, or more than one)."""
-    if last is None:
+    if last is None or tracked.at - last.at > HEIR_WITHIN_S:
         return None
     born = [t for t in tracked.tracks if t.seen and t.in_spot and last.at < t.born_at <= last.at + HEIR_WITHIN_S
             and same_place(last, t.last)]

@@ -120,6 +120,7 @@ class Track:
     spot_since: float | None = None  # when it entered the spot (None: not in the spot)
     step_depth: float = 0.0  # |ln(d1/d0)| of its last frame, per frame period
     step_lateral_m: float = 0.0  # its sideways step in its last frame, per frame period
+    heading: tuple[float, float] = (0.0, 0.0)  # the signs of that step (toward/away, left/right)
     step_face_c: float = 0.0  # |change| of its face value in its last frame
     misses: int = 0  # frames in a row it was not seen in (0: seen in the last frame)
     recent_m: deque[float] = field(default_factory=lambda: deque(maxlen=SMOOTHING_FRAMES))  # distances seen
@@ -250,8 +251,14 @@ class Tracker:
             if abs(s.face.face_c - track.last.face.face_c) > STILL_FACE_JUMP_C * scale:
                 return False
             return depth <= STILL_DEPTH * periods and lateral <= STILL_LATERAL_M * periods
-        depth_gate = DEPTH_GATE + min(track.step_depth, MOMENTUM_CAP * DEPTH_GATE)
-        lateral_gate = LATERAL_GATE_M + min(track.step_lateral_m, MOMENTUM_CAP * LATERAL_GATE_M)
+        # A walker keeps walking the way they walked: the last step widens the gate that way only
+        # (somebody walking away does not come back nearer within a frame: that is somebody else).
+        way = (math.copysign(1.0, math.log(s.distance_m / track.last.distance_m)),
+               math.copysign(1.0, s.lateral_m - track.last.lateral_m))
+        depth_gate = DEPTH_GATE + (min(track.step_depth, MOMENTUM_CAP * DEPTH_GATE)
+                                   if way[0] == track.heading[0] else 0.0)
+        lateral_gate = LATERAL_GATE_M + (min(track.step_lateral_m, MOMENTUM_CAP * LATERAL_GATE_M)
+                                         if way[1] == track.heading[1] else 0.0)
         if not track.seen:
             # Unseen in the last frame: found again only within one frame's gate of where it was last
             # seen — a smeared frame bridged, never a leap to whoever comes near meanwhile.
@@ -299,6 +306,8 @@ class Tracker:
                 s = self.sighting(faces[i], at, was_in_spot=track.in_spot)
                 periods, depth, lateral = self._steps(track, s)
                 track.step_depth, track.step_lateral_m = depth / periods, lateral / periods
+                track.heading = (math.copysign(1.0, math.log(s.distance_m / track.last.distance_m)),
+                                 math.copysign(1.0, s.lateral_m - track.last.lateral_m))
                 track.step_face_c = abs(s.face.face_c - track.last.face.face_c)
                 still = track.step_depth <= SETTLED_DEPTH and track.step_lateral_m <= SETTLED_LATERAL_M \
                     and track.step_face_c <= SETTLED_FACE_C

@@ -208,3 +208,15 @@ def test_the_width_is_read_against_each_pixels_own_background() -> None:
     stale[5:14, 12:20] += 3.0  # clothing and hair of somebody before, learnt into the room
     plain = find_faces(pixels, room, PIXEL)[0].width_px
     assert find_faces(pixels, stale, PIXEL)[0].width_px == pytest.approx(plain, abs=0.3)
+
+
+def test_a_walker_going_away_is_not_continued_by_a_face_coming_nearer() -> None:
+    """S4: the leaver walks off back along the queue as the next one steps in from it: the last step
+    widens a track's gate only the way it was going — a face nearer, where somebody walking away
+    could not be a frame later, is somebody else."""
+    line = Line()
+    (a,) = line.frame(face(0.6, moving=True)).tracks
+    assert line.frame(face(0.6 * math.exp(0.35), moving=True)).track(a.id).seen  # walking away
+    assert line.frame(face(0.6 * math.exp(0.7), moving=True)).track(a.id).seen  # and on
+    coming = line.frame(face(0.6 * math.exp(0.7 - 0.47), moving=True))  # a face nearer again: the next visitor
+    assert coming.track(a.id) is None or not coming.track(a.id).seen

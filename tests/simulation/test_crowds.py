@@ -224,3 +224,13 @@ def test_the_test_age_is_judged_on_when_the_code_was_made_while_the_clock_is_wro
     played(crowd(visitor("A", 0.0, 36.5, {"colour": "G", "nat_h": nat_h}, "STOP", first),
                  visitor("B", 20.0, 36.5, {"colour": "G", "nat_h": nat_h}, "STOP" if later else "PASS", later),
                  clock={"offset_s": offset_s, "sync_at_s": 15.0}, policy={"nat_max_age_h": 48}))
+
+
+def test_the_next_in_a_tight_queue_stepping_in_where_the_last_stood_is_a_new_visitor() -> None:
+    """F4/S4: the queue waits 0.8 m away; each eager one steps in where the one just decided stood,
+    a moment after they turned away.  The kiosk keeps the person just decided known while they
+    linger — never by taking the next one for them (who would then wait undecided until they give up)."""
+    records = played(crowd(*(visitor(f"q{i}", 0.2 * i, 39.0 if i % 2 else 36.5, GREEN,
+                                     "STOP" if i % 2 else "PASS", ["fever"] if i % 2 else [], eager=i % 3 == 1)
+                             for i in range(6)), queue_m=0.8))
+    assert all(r.decision in ("PASS", "STOP") for r in records.values())
