@@ -60,10 +60,10 @@ loading the machine), the township listener and the stub batching for `LINGER_S`
 draining kiosk gets ~55 receipts per 20,000 events instead of ~4,000,
 `.venv/bin/python bench/uplink_drain.py --fsync-ms 2 10 20 --repeat 3`:
 
-    fsync  kiosk CPU/event: uplink -> with receipts   same, deletion counted   fsyncs/event       wall: uplink, +receipts   naive
-     2 ms   59 -> 66 us (+13.6 %)                      65 -> 66 us (+2.6 %)     0.0009 -> 0.0013   13,822 / 9,433 /s          212/s
-    10 ms   61 -> 67 us (+9.0 %)                       67 -> 67 us (-0.6 %)     0.0009 -> 0.0010   12,084 / 8,993 /s           75/s
-    20 ms   58 -> 67 us (+15.6 %)                      64 -> 67 us (+5.1 %)     0.0009 -> 0.0010   11,363 / 9,192 /s           43/s
+    fsync  kiosk CPU/event, uplink -> receipts   deletion counted   fsyncs/event       wall, +receipts   naive
+     2 ms   59 -> 66 us (+13.6 %)             65 -> 66 (+2.6 %)  0.0009 -> 0.0013   13,822 / 9,433/s  212/s
+    10 ms   61 -> 67 us (+9.0 %)              67 -> 67 (-0.6 %)  0.0009 -> 0.0010   12,084 / 8,993/s   75/s
+    20 ms   58 -> 67 us (+15.6 %)             64 -> 67 (+5.1 %)  0.0009 -> 0.0010   11,363 / 9,192/s   43/s
 
 (uplink 65x / 161x / 265x naive; with receipts 44x / 120x / 214x.)  So what receipts add to the
 kiosk's work is within issue 13's 10 % once the rows' deletion, which both paths pay, is counted
