@@ -228,7 +228,8 @@ def start_township(b: Broker, db: Path, pin: Pinning | None) -> subprocess.Popen
 
     proc = subprocess.Popen([sys.executable, "-m", "tests.feed.township_stub", "--host", b.host, "--port",
                              str(b.port), "--db", str(db), "--client-id", "bench-township", "--filter",
-                             f"{PREFIX}/receipting/entry"], cwd=ROOT, stdout=subprocess.PIPE, preexec_fn=prepare)
+                             f"{PREFIX}/receipting/entry", "--linger"],  # batches as the township listener's
+                            cwd=ROOT, stdout=subprocess.PIPE, preexec_fn=prepare)
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     return proc
 

@@ -40,7 +40,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 MAX_IDS = 500
-LINGER_S = 0.05  # = township.listener.LINGER_S
+LINGER_S = 0.05  # = township.listener.LINGER_S: what `--linger` mirrors (the bench); tests take batches as they come
 SESSION_EXPIRY_S = 3600
 
 
@@ -73,8 +73,10 @@ class ReceiptingConsumer:
     """The consumer described above; `start()` connects and runs its worker thread, `stop()` ends both."""
 
     def __init__(self, host: str, port: int, db: Path, *, client_id: str | None = None,
-                 topic_filter: str = "checkpoint/v1/#", levels: int = 5, receipts: bool = True) -> None:
+                 topic_filter: str = "checkpoint/v1/#", levels: int = 5, receipts: bool = True,
+                 linger_s: float = 0.0) -> None:
         self.host, self.port, self.db = host, port, db
+        self.linger_s = linger_s
         self.client_id = client_id or f"township-stub-{uuid.uuid4().hex[:8]}"
         self.topic_filter = topic_filter
         self.levels = levels
@@ -139,7 +141,7 @@ class ReceiptingConsumer:
                     batch = [self._inbox.get(timeout=0.05)]
                 except queue.Empty:
                     continue
-                until = time.monotonic() + LINGER_S  # as township.listener: a batch waits a moment for more
+                until = time.monotonic() + self.linger_s  # as township.listener's: a batch may wait for more
                 while len(batch) < 2000:
                     try:
                         batch.append(self._inbox.get(timeout=max(0.0, until - time.monotonic())))
@@ -190,12 +192,14 @@ def main() -> int:
     ap.add_argument("--client-id", default="township-stub")
     ap.add_argument("--filter", default="checkpoint/v1/#")
     ap.add_argument("--no-receipts", action="store_true", help="a township from before receipts")
+    ap.add_argument("--linger", action="store_const", const=LINGER_S, default=0.0,
+                    help="batch as township.listener does (a batch waits LINGER_S for more)")
     args = ap.parse_args()
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     consumer = ReceiptingConsumer(args.host, args.port, Path(args.db), client_id=args.client_id,
-                                  topic_filter=args.filter, receipts=not args.no_receipts)
+                                  topic_filter=args.filter, receipts=not args.no_receipts, linger_s=args.linger)
     consumer.start(timeout_s=60)
     print("ready", flush=True)
     stopping.wait()
