@@ -102,6 +102,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
               "give the key to the console (TOWNSHIP_KEYS_DIR), not to the listener", file=sys.stderr)
         return 2
     try:
+        address, tls = BrokerAddress.parse(args.broker), _tls(args)  # a wrong --ca is said before any waiting
         opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
         store = _wait_for_store(args, lambda: stopping)
     except Exception as exc:  # a missing key file, a refused, wrong or unmigrated database: say so, no traceback
@@ -110,8 +111,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if store is None:
         return 0
     with store:
-        listener = Listener(store, BrokerAddress.parse(args.broker), township=args.township,
-                            client_id=args.client_id, opener=opener, share=args.share, tls=_tls(args))
+        listener = Listener(store, address, township=args.township,
+                            client_id=args.client_id, opener=opener, share=args.share, tls=tls)
         try:
             if not listener.start(wait=True, should_stop=lambda: stopping):
                 return 0
@@ -187,11 +188,12 @@ def cmd_push_config(args: argparse.Namespace) -> int:
             raise ValueError("the file must hold a JSON object with at least `policy`")
         topic, payload = config_payload(document, township=args.township, kiosk=args.kiosk, version=args.version)
         key = load_signing_key(args.key)
+        address, tls = BrokerAddress.parse(args.broker), _tls(args)
     except (OSError, ValueError) as exc:
         print(f"township push-config: {exc}", file=sys.stderr)
         return 2
     try:
-        push_config(BrokerAddress.parse(args.broker), key, topic, payload, tls=_tls(args))
+        push_config(address, key, topic, payload, tls=tls)
     except BrokerError as exc:
         print(f"township push-config: {exc}", file=sys.stderr)
         return 1

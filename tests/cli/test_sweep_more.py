@@ -1,0 +1,73 @@
+"""More of the sweep (issue 15's review): each a real process, the documented exit code, a phrase, no traceback.
+
+Same rig as `test_sweep.py` (its `C` cases, its world of files); kept apart so neither file grows past a
+screenful of cases per command.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.cli.conftest import ENV
+from tests.cli.test_sweep import EXAMPLE, TRUST, C, Case, _write_world, ready
+from tests.paths import ROOT
+
+NOBODY = "postgresql://nobody@127.0.0.1:1/x"  # port 1: refused at once
+SIGNING_PEM = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption())
+
+CASES = [
+    # ----------------------------------------------------------------- township: the console's database commands
+    C("report-file unreachable db", f"report-file --database-url {NOBODY} --day 2026-01-01", 2,
+      "cannot use the database", prog="township"),
+    C("report-file not a url", "report-file --database-url not_a_url --day 2026-01-01", 2,
+      "is not a PostgreSQL URL", prog="township"),
+    C("report-file sqlite url", "report-file --database-url sqlite:///x.db --day 2026-01-01", 2,
+      "a sqlite:// database is not supported", prog="township"),
+    C("report-file day in the wrong order", f"report-file --database-url {NOBODY} --day 01-01-2026", 2,
+      "write YYYY-MM-DD", prog="township"),
+    C("migrate mysql", "migrate --database-url mysql://x@h/db", 2, "a mysql:// database is not supported",
+      prog="township"),
+    C("adduser unreachable db", f"adduser --database-url {NOBODY} bob --password x --role viewer --township t", 2,
+      "cannot use the database", prog="township"),
+    C("retention unreachable db", f"retention --database-url {NOBODY}", 2, "cannot use the database",
+      prog="township"),
+    C("retention negative keep-days", f"retention --keep-days -5 --database-url {NOBODY}", 2, "not -5",
+      prog="township"),
+    # ----------------------------------------------------------------- township: TLS files
+    C("listen a missing --ca", "listen --broker mqtts://127.0.0.1:1 --ca {d}/nope.crt --db {d}/tw.sqlite", 2,
+      "--ca {d}/nope.crt: no such file", prog="township"),
+    C("listen a --ca that is no certificate", "listen --broker mqtts://127.0.0.1:1 --ca {d}/ca.crt --db {d}/tw.sqlite",
+      2, "not a usable PEM CA certificate", prog="township", ca__crt="hello"),
+    C("push-config a missing --ca", "push-config --broker mqtts://127.0.0.1:1 --ca {d}/nope.crt --key {d}/k.pem "
+      "--file {d}/p.json --township t", 2, "--ca {d}/nope.crt: no such file", prog="township", k__pem=SIGNING_PEM,
+      p__json='{"policy": {}}'),
+    C("push-config a port out of range", "push-config --broker mqtt://127.0.0.1:99999 --key {d}/k.pem "
+      "--file {d}/p.json --township t", 2, "the port must be a number from 1 to 65535", prog="township",
+      k__pem=SIGNING_PEM, p__json='{"policy": {}}'),
+]
+
+
+def run_case(tmp_path: Path, case: Case, timeout: float = 120) -> tuple[int, str, str]:
+    _write_world(tmp_path, case)
+    argv = [a.replace("{d}", str(tmp_path)) for a in case.argv]
+    argv = ["" if a == "''" else a for a in argv]
+    run = subprocess.run([sys.executable, "-m", case.prog, *argv], input=case.stdin, capture_output=True,
+                         cwd=tmp_path, timeout=timeout, env={**ENV, "PYTHONPATH": str(ROOT)})
+    out, err = run.stdout.decode("utf-8", "replace"), run.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in out + err, err
+    assert "internal error" not in err, err
+    assert run.returncode == case.code, f"exit {run.returncode}\nstdout: {out[-2000:]}\nstderr: {err[-2000:]}"
+    assert case.says.replace("{d}", str(tmp_path)) in out + err, f"stdout: {out[-2000:]}\nstderr: {err[-2000:]}"
+    return run.returncode, out, err
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_more_mistakes_answered_clearly(tmp_path: Path, case: Case) -> None:
+    run_case(tmp_path, case)
