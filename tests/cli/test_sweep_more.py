@@ -6,19 +6,41 @@ screenful of cases per command.
 
 from __future__ import annotations
 
+import io
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
+import segno
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.cli.conftest import ENV
-from tests.cli.test_sweep import EXAMPLE, TRUST, C, Case, _write_world, ready
+from tests.cli.test_sweep import QR, TRUST, C, Case, _write_world
 from tests.paths import ROOT
 
 NOBODY = "postgresql://nobody@127.0.0.1:1/x"  # port 1: refused at once
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that says it is `width` x `height` (a few bytes: the size is all a bomb needs to claim)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def _qr_png() -> bytes:
+    out = io.BytesIO()
+    segno.make_qr(QR, error="m").save(out, kind="png", scale=4, border=4)
+    return out.getvalue()
+
+
+QR_PNG = _qr_png()
 SIGNING_PEM = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption())
 
@@ -51,6 +73,19 @@ CASES = [
     C("push-config a port out of range", "push-config --broker mqtt://127.0.0.1:99999 --key {d}/k.pem "
       "--file {d}/p.json --township t", 2, "the port must be a number from 1 to 65535", prog="township",
       k__pem=SIGNING_PEM, p__json='{"policy": {}}'),
+    # ----------------------------------------------------------------- code verify: images
+    C("code verify a 30000² png", "code verify {d}/huge.png --trust {d}/trust-list.json", 1, "image too large",
+      huge__png=png_header(30000, 30000), trust_list__json=TRUST),
+    C("code verify a 13000² png", "code verify --image {d}/big.png --trust {d}/trust-list.json", 1,
+      "image too large (13000x13000 pixels", big__png=png_header(13000, 13000), trust_list__json=TRUST),
+    C("code verify a png on stdin", "code verify - --trust {d}/trust-list.json", 1, '"format": "THP1"',
+      stdin=QR_PNG, trust_list__json=TRUST),
+    C("code verify /dev/zero", "code verify /dev/zero --trust {d}/trust-list.json", 2, "not a regular file",
+      trust_list__json=TRUST),
+    C("code verify a text file as --image", "code verify --image {d}/qr.txt --trust {d}/trust-list.json", 2,
+      "holds QR text, not an image", qr__txt="THP1:abc\n", trust_list__json=TRUST),
+    C("code verify QR text as --image", "code verify --image THP1:abc --trust {d}/trust-list.json", 2,
+      "--image takes an image file", trust_list__json=TRUST),
 ]
 
 
