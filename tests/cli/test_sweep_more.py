@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.cli.conftest import ENV
-from tests.cli.test_sweep import QR, TRUST, C, Case, _write_world
+from tests.cli.test_sweep import QR, TRUST, C, Case, _write_world, ready
 from tests.paths import ROOT
 
 NOBODY = "postgresql://nobody@127.0.0.1:1/x"  # port 1: refused at once
@@ -86,6 +86,11 @@ CASES = [
       "holds QR text, not an image", qr__txt="THP1:abc\n", trust_list__json=TRUST),
     C("code verify QR text as --image", "code verify --image THP1:abc --trust {d}/trust-list.json", 2,
       "--image takes an image file", trust_list__json=TRUST),
+    # ----------------------------------------------------------------- outbox: bounds
+    C("outbox tail -n beyond SQLite", "outbox tail --db {d}/newer.sqlite -n 99999999999999999999", 2,
+      "newer"),
+    C("purge-sent a billion days", "outbox purge-sent --db {d}/other.sqlite --older-than-days 99999999999", 2,
+      "give 0 to 36500 days"),
 ]
 
 
@@ -106,3 +111,20 @@ def run_case(tmp_path: Path, case: Case, timeout: float = 120) -> tuple[int, str
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_more_mistakes_answered_clearly(tmp_path: Path, case: Case) -> None:
     run_case(tmp_path, case)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize("argv", [["--help"], ["code", "verify", "THP1:x", "--trust", "{d}/trust-list.json"],
+                                  ["config", "check", "{d}/kiosk.toml"]], ids=["help", "code verify", "config check"])
+def test_a_full_disk_under_the_output_is_said(tmp_path: Path, argv: list[str]) -> None:
+    """`kiosk … > /dev/full`: ENOSPC on stdout is a clear line and exit 2, not "a bug" (3), not a silent 0."""
+    (tmp_path / "trust-list.json").write_bytes(TRUST)
+    (tmp_path / "kiosk.toml").write_text(ready().replace("{d}", str(tmp_path)))
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([sys.executable, "-m", "kiosk.cli", *[a.replace("{d}", str(tmp_path)) for a in argv]],
+                             stdout=full, stderr=subprocess.PIPE, cwd=tmp_path, timeout=120,
+                             env={**ENV, "PYTHONPATH": str(ROOT)})
+    err = run.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert run.returncode == 2, err
+    assert "cannot write the output: No space left on device" in err, err
