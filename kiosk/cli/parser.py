@@ -160,13 +160,23 @@ def main(argv: list[str] | None = None) -> int:
         return OUTPUT_CLOSED
     except OutputFailed as exc:
         return _output_failed(name, exc)
-    except Exception as exc:  # the last-resort net: one line, never a traceback
-        log.debug("kiosk %s failed", name, exc_info=True)
-        what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else \
-            f"{type(exc).__name__}: {str(exc)[:200]}"
-        print(f"kiosk {name}: 内部错误（{type(exc).__name__}）/ internal error ({what}); "
-              "this is a bug: run again with -v and report the output", file=sys.stderr)
-        return INTERNAL_ERROR
+    except Exception as exc:
+        from kiosk.outbox import OutboxError
+
+        if isinstance(exc, OutboxError):  # the data folder's outbox.sqlite: another's file, newer, damaged
+            print(f"kiosk {name}: 发件箱不能使用 / the outbox cannot be used: {exc}", file=sys.stderr)
+            return 2
+        return _internal_error(name, exc)
+
+
+def _internal_error(name: str, exc: Exception) -> int:
+    """The last-resort net: one line, never a traceback."""
+    log.debug("kiosk %s failed", name, exc_info=True)
+    what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else \
+        f"{type(exc).__name__}: {str(exc)[:200]}"
+    print(f"kiosk {name}: 内部错误（{type(exc).__name__}）/ internal error ({what}); "
+          "this is a bug: run again with -v and report the output", file=sys.stderr)
+    return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -86,6 +86,38 @@ def identify(path: Path) -> int:
     return version
 
 
+def check_usable(path: Path) -> None:
+    """Before the kiosk writes to `path`: `NotAnOutbox` unless it is missing, empty, a blank SQLite file
+    or an outbox of this kiosk's schema or an older one.  Someone else's SQLite file (the township's, a
+    notes database) must not gain an outbox's tables; a newer kiosk's outbox must not be misread."""
+    try:
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+            return
+    except OSError:
+        return  # opening it says why
+    try:
+        identify(path)
+    except NotAnOutbox:
+        if _blank_sqlite(path):
+            return
+        raise
+
+
+def _blank_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                return False
+        con = _connect(path)
+        try:
+            return (con.execute("PRAGMA user_version").fetchone()[0] == 0
+                    and con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0)
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error, NotAnOutbox):
+        return False
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     """Read-only: SQLite refuses any write, and creates no database (a missing one is an error).
 

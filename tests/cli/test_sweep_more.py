@@ -7,9 +7,11 @@ screenful of cases per command.
 from __future__ import annotations
 
 import io
+import sqlite3
 import struct
 import subprocess
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.cli.conftest import ENV
 from tests.cli.test_sweep import QR, TRUST, C, Case, _write_world, ready
-from tests.paths import ROOT
+from tests.paths import ROOT, SCENARIOS
 
 NOBODY = "postgresql://nobody@127.0.0.1:1/x"  # port 1: refused at once
 
@@ -41,6 +43,20 @@ def _qr_png() -> bytes:
 
 
 QR_PNG = _qr_png()
+def sqlite_bytes(*statements: str) -> bytes:
+    """An SQLite file's bytes, made by `statements`."""
+    with tempfile.TemporaryDirectory() as d:
+        con = sqlite3.connect(Path(d) / "x.sqlite")
+        for statement in statements:
+            con.execute(statement)
+        con.commit()
+        con.close()
+        return (Path(d) / "x.sqlite").read_bytes()
+
+
+NEWER_OUTBOX = sqlite_bytes("CREATE TABLE outbox (seq INTEGER PRIMARY KEY)", "PRAGMA user_version = 42")
+NOTES = sqlite_bytes("CREATE TABLE counters (x)", "CREATE TABLE notes (y)")
+SCENARIO = str(SCENARIOS / "ambient-cold-room.json")
 SIGNING_PEM = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption())
 
@@ -91,6 +107,18 @@ CASES = [
       "newer"),
     C("purge-sent a billion days", "outbox purge-sent --db {d}/other.sqlite --older-than-days 99999999999", 2,
       "give 0 to 36500 days"),
+    # ----------------------------------------------------------------- a data folder whose outbox is not ours
+    Case("simulate, a newer outbox", ("simulate", SCENARIO, "--headless", "--data", "{d}/data"), 2,
+         "outbox schema 42 is newer than this kiosk's", {"data/outbox.sqlite": NEWER_OUTBOX}),
+    Case("simulate, an outbox that is no SQLite", ("simulate", SCENARIO, "--headless", "--data", "{d}/data"), 2,
+         "not an SQLite database, so not an outbox", {"data/outbox.sqlite": b"hello, not a database" * 10}),
+    Case("simulate, someone else's SQLite as the outbox", ("simulate", SCENARIO, "--headless", "--data", "{d}/data"),
+         2, "an SQLite database, but not an outbox (tables: counters, notes)", {"data/outbox.sqlite": NOTES}),
+    Case("run --simulated, a newer outbox", ("run", "--simulated", "--headless", "--loops", "1", "--config",
+                                             "{d}/kiosk.toml"), 2, "发件箱格式 42 比本程序",
+         {"data/outbox.sqlite": NEWER_OUTBOX, "kiosk.toml": ready(), "trust-list.json": TRUST}),
+    Case("selftest checks the outbox", ("selftest", "--simulated", "--config", "{d}/kiosk.toml"), 1,
+         "[FAIL] disk", {"data/outbox.sqlite": NOTES, "kiosk.toml": ready(), "trust-list.json": TRUST}),
 ]
 
 
