@@ -45,6 +45,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         result = simulate(scenario, config, backend=args.backend, headless=args.headless, broker=args.broker,
                           drain_timeout_s=args.drain_timeout, data_dir=args.data, resume=args.data is not None)
+    except ConfigError as exc:  # the scenario's site policy, judged by the kiosk's configuration rules
+        report(ConfigError(args.scenario, exc.problems))
+        return 2
     except (ValueError, StartupError) as exc:  # a malformed --broker, an unusable --data
         print(str(exc), file=sys.stderr)
         return 2

@@ -97,7 +97,7 @@ def scenario_config(scenario: Scenario, base: KioskConfig, data_dir: str | None)
     if data_dir is not None:
         data["uplink"]["enabled"] = False
         data["storage"]["data_dir"] = data_dir
-    return parse_config(data, source=f"scenario {scenario.name!r}")
+    return parse_config(data, source="site")  # the scenario's "site" (its policy): the CLI names the file
 
 
 class _Signer:

@@ -7,6 +7,7 @@ screenful of cases per command.
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 import struct
 import subprocess
@@ -57,6 +58,11 @@ def sqlite_bytes(*statements: str) -> bytes:
 NEWER_OUTBOX = sqlite_bytes("CREATE TABLE outbox (seq INTEGER PRIMARY KEY)", "PRAGMA user_version = 42")
 NOTES = sqlite_bytes("CREATE TABLE counters (x)", "CREATE TABLE notes (y)")
 SCENARIO = str(SCENARIOS / "ambient-cold-room.json")
+def scenario(version: int = 1, **visitor: object) -> str:
+    """A one-visitor scenario with `visitor`'s fields over a plain arrival."""
+    return json.dumps({"version": version, "visitors": [{"id": "a", "arrive_s": 0, "forehead_c": 36.5, **visitor}]})
+
+
 SIGNING_PEM = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption())
 
@@ -90,9 +96,9 @@ CASES = [
       "--file {d}/p.json --township t", 2, "the port must be a number from 1 to 65535", prog="township",
       k__pem=SIGNING_PEM, p__json='{"policy": {}}'),
     # ----------------------------------------------------------------- code verify: images
-    C("code verify a 30000² png", "code verify {d}/huge.png --trust {d}/trust-list.json", 1, "image too large",
+    C("code verify a 30000 squared png", "code verify {d}/huge.png --trust {d}/trust-list.json", 1, "image too large",
       huge__png=png_header(30000, 30000), trust_list__json=TRUST),
-    C("code verify a 13000² png", "code verify --image {d}/big.png --trust {d}/trust-list.json", 1,
+    C("code verify a 13000 squared png", "code verify --image {d}/big.png --trust {d}/trust-list.json", 1,
       "image too large (13000x13000 pixels", big__png=png_header(13000, 13000), trust_list__json=TRUST),
     C("code verify a png on stdin", "code verify - --trust {d}/trust-list.json", 1, '"format": "THP1"',
       stdin=QR_PNG, trust_list__json=TRUST),
@@ -107,6 +113,29 @@ CASES = [
       "newer"),
     C("purge-sent a billion days", "outbox purge-sent --db {d}/other.sqlite --older-than-days 99999999999", 2,
       "give 0 to 36500 days"),
+    # ----------------------------------------------------------------- scenarios: JSON's words, strict values
+    C("scenario raw too long for a QR", "simulate {d}/s.json --headless", 2, "too long for any QR code",
+      s__json=scenario(code={"raw": "THP1:" + "A" * 5000})),
+    C("scenario arrive_s as text", "simulate {d}/s.json --headless", 2, "arrive_s = '0'",
+      s__json=scenario(arrive_s="0")),
+    C("scenario eager as text", "simulate {d}/s.json --headless", 2, "must be true or false",
+      s__json=scenario(eager="yes", version=2)),
+    C("scenario forehead_c true", "simulate {d}/s.json --headless", 2, "forehead_c = true",
+      s__json=scenario(forehead_c=True)),
+    C("scenario a list at the top", "simulate {d}/s.json --headless", 2, 'must be an object: {"key"', s__json="[]"),
+    C("scenario version 3", "simulate {d}/s.json --headless", 2, "应为以下之一：1 或 2", s__json=scenario(version=3)),
+    C("scenario same_as in a circle", "simulate {d}/s.json --headless", 2, "goes round in a circle (a -> b -> a)",
+      s__json=json.dumps({"version": 2, "visitors": [
+          {"id": "a", "arrive_s": 0, "forehead_c": 36.5, "code": {"same_as": "b"}},
+          {"id": "b", "arrive_s": 5, "forehead_c": 36.5, "code": {"same_as": "a"}}]})),
+    C("scenario duplicate ids", "simulate {d}/s.json --headless", 2, "'a' is used twice", s__json=json.dumps(
+        {"visitors": [{"id": "a", "arrive_s": 0, "forehead_c": 36.5},
+                      {"id": "a", "arrive_s": 5, "forehead_c": 36.5}]})),
+    C("scenario policy names the file", "simulate {d}/s.json --headless", 2, "s.json: site policy.fevr_c",
+      s__json=json.dumps({"site": {"policy": {"fevr_c": 37.3}}, "visitors": []})),
+    C("config time shown as written", "config check {d}/kiosk.toml", 1, "daily_report_time = 00:05:00",
+      kiosk__toml=ready().replace("[storage]", "[uplink]\ndaily_report_time = 00:05:00\n[storage]"),
+      trust_list__json=TRUST),
     # ----------------------------------------------------------------- a data folder whose outbox is not ours
     Case("simulate, a newer outbox", ("simulate", SCENARIO, "--headless", "--data", "{d}/data"), 2,
          "outbox schema 42 is newer than this kiosk's", {"data/outbox.sqlite": NEWER_OUTBOX}),
