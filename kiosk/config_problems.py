@@ -393,8 +393,8 @@ def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "",
             zh, en = "应为一个对象：{\"键\": 值, …}", "must be an object: {\"key\": value, …}"
         more_zh, more_en = _hint(err, loc, model, place, brackets)
         line = key_line(text, ".".join(place.named)) if text and place.named else None
-        found.setdefault((key, zh), Problem(re.sub(r"(\S) or (\S)", r"\1 或 \2", zh) + more_zh, en + more_en, key=key, line=line,
-                                            file=file, shown=shown))
+        zh = re.sub(r"(\S) or (\S)", r"\1 或 \2", zh)  # pydantic's "1 or 2" in the Chinese half
+        found.setdefault((key, zh), Problem(zh + more_zh, en + more_en, key=key, line=line, file=file, shown=shown))
     return sorted(found.values(), key=lambda p: p.line or 1 << 30)
 
 

@@ -50,6 +50,9 @@ def _open_store(args: argparse.Namespace) -> Any:
         raise ValueError("give --db FILE (SQLite) or --database-url postgresql://... (or TOWNSHIP_DATABASE_URL)")
     from township.store import EventStore
 
+    wrong = _not_an_event_db(Path(args.db), blank_ok=True)
+    if wrong:  # the listener adds its tables to what it opens: never to someone else's file
+        raise ValueError(f"--db {args.db}: {wrong}; give a new file name, or the township's event database")
     return EventStore(args.db)
 
 
@@ -157,8 +160,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_an_event_db(path: Path) -> str:
-    """Why `path` is not a township event store (read-only look), or "" if it is one."""
+def _not_an_event_db(path: Path, *, blank_ok: bool = False) -> str:
+    """Why `path` is not a township event store (read-only look), or "" if it is one.  `blank_ok`: a missing
+    or empty file, or an SQLite file with no tables, is one to be (the listener creates its tables)."""
+    from township.store import READ_COLUMNS
+
+    if blank_ok and (not path.exists() or (path.is_file() and path.stat().st_size == 0)):
+        return ""
+    if path.exists() and not path.is_file():
+        return "a directory" if path.is_dir() else "not a regular file"
     try:
         with open(path, "rb") as f:
             head = f.read(16)
@@ -170,11 +180,19 @@ def _not_an_event_db(path: Path) -> str:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            columns = {r[1] for r in con.execute("PRAGMA table_info(events)")}
         finally:
             con.close()
     except sqlite3.Error as exc:
         return f"a damaged SQLite file ({exc})"
-    return "" if "events" in tables else "an SQLite database, but not the township's event database (no events table)"
+    if blank_ok and not tables:
+        return ""
+    if "outbox" in tables:
+        return "a kiosk's outbox, not the township's event database"
+    if "events" not in tables or not set(READ_COLUMNS["events"]) <= columns:
+        shown = ", ".join(sorted(tables)[:5])
+        return f"an SQLite database, but not the township's event database (tables: {shown})"
+    return ""
 
 
 def cmd_push_config(args: argparse.Namespace) -> int:

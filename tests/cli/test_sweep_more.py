@@ -95,6 +95,13 @@ CASES = [
     C("push-config a port out of range", "push-config --broker mqtt://127.0.0.1:99999 --key {d}/k.pem "
       "--file {d}/p.json --township t", 2, "the port must be a number from 1 to 65535", prog="township",
       k__pem=SIGNING_PEM, p__json='{"policy": {}}'),
+    # ----------------------------------------------------------------- township listen: only into its own file
+    C("listen into someone's notes", "listen --broker mqtt://127.0.0.1:1 --db {d}/other.sqlite --duration 1", 2,
+      "not the township's event database (tables: notes)", prog="township"),
+    C("listen into a kiosk outbox", "listen --broker mqtt://127.0.0.1:1 --db {d}/newer.sqlite --duration 1", 2,
+      "a kiosk's outbox, not the township's event database", prog="township"),
+    C("listen into a text file", "listen --broker mqtt://127.0.0.1:1 --db {d}/notes.txt --duration 1", 2,
+      "not an SQLite database", prog="township", notes__txt="hello"),
     # ----------------------------------------------------------------- code verify: images
     C("code verify a 30000 squared png", "code verify {d}/huge.png --trust {d}/trust-list.json", 1, "image too large",
       huge__png=png_header(30000, 30000), trust_list__json=TRUST),
