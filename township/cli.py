@@ -195,21 +195,44 @@ def _not_an_event_db(path: Path, *, blank_ok: bool = False) -> str:
     return ""
 
 
+def _read_push_file(path: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"--file {path}: not UTF-8 text: save it as UTF-8 JSON") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--file {path}: must be JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+                         '{"policy": {...}, "trust_list": {...}?} — not TOML or kiosk.toml') from None
+    if not isinstance(document, dict):
+        raise ValueError(f"--file {path}: must hold a JSON object with at least `policy`")
+    return document
+
+
 def cmd_push_config(args: argparse.Namespace) -> int:
+    from kiosk.feed import ConfigRefused, judge_content
     from township.broker import BrokerAddress, BrokerError
     from township.keys import load_signing_key
     from township.push import config_payload, push_config
 
     try:
-        document: Any = json.loads(Path(args.file).read_text(encoding="utf-8"))
-        if not isinstance(document, dict):
-            raise ValueError("the file must hold a JSON object with at least `policy`")
+        if not Path(args.file).is_file():
+            raise ValueError(f"--file {args.file}: " + ("not a regular file" if Path(args.file).exists()
+                                                        else "no such file"))
+        document = _read_push_file(args.file)
         topic, payload = config_payload(document, township=args.township, kiosk=args.kiosk, version=args.version)
         key = load_signing_key(args.key)
         address, tls = BrokerAddress.parse(args.broker), _tls(args)
     except (OSError, ValueError) as exc:
         print(f"township push-config: {exc}", file=sys.stderr)
         return 2
+    try:  # what every kiosk would refuse is not published: the same judgement, here, before signing
+        judge_content(payload["policy"], payload.get("trust_list"), payload["version"])
+    except ConfigRefused as exc:
+        print(f"township push-config: {args.file}: a kiosk would refuse this configuration, nothing was "
+              f"published: {exc.detail}", file=sys.stderr)
+        return 1
     try:
         push_config(address, key, topic, payload, tls=tls)
     except BrokerError as exc:

@@ -58,6 +58,9 @@ def sqlite_bytes(*statements: str) -> bytes:
 NEWER_OUTBOX = sqlite_bytes("CREATE TABLE outbox (seq INTEGER PRIMARY KEY)", "PRAGMA user_version = 42")
 NOTES = sqlite_bytes("CREATE TABLE counters (x)", "CREATE TABLE notes (y)")
 SCENARIO = str(SCENARIOS / "ambient-cold-room.json")
+PUSH = "push-config --broker mqtt://127.0.0.1:1 --key {d}/k.pem --file {d}/p.json --township t"
+
+
 def scenario(version: int = 1, **visitor: object) -> str:
     """A one-visitor scenario with `visitor`'s fields over a plain arrival."""
     return json.dumps({"version": version, "visitors": [{"id": "a", "arrive_s": 0, "forehead_c": 36.5, **visitor}]})
@@ -102,6 +105,15 @@ CASES = [
       "a kiosk's outbox, not the township's event database", prog="township"),
     C("listen into a text file", "listen --broker mqtt://127.0.0.1:1 --db {d}/notes.txt --duration 1", 2,
       "not an SQLite database", prog="township", notes__txt="hello"),
+    # ----------------------------------------------------------------- push-config: judged as a kiosk judges it
+    C("push-config fever 38.5", PUSH, 1, "nothing was published: policy: fever_c: must be at most 37.5",
+      prog="township", k__pem=SIGNING_PEM, p__json='{"policy": {"fever_c": 38.5}}'),
+    C("push-config a typo key", PUSH, 1, "policy: fevr_c: unknown key", prog="township", k__pem=SIGNING_PEM,
+      p__json='{"policy": {"fevr_c": 37.3}}'),
+    C("push-config an empty trust list", PUSH, 1, "trust_list: no keys", prog="township", k__pem=SIGNING_PEM,
+      p__json='{"policy": {}, "trust_list": {"version": 1, "keys": []}}'),
+    C("push-config a TOML file", PUSH, 2, "--file {d}/p.json: must be JSON", prog="township", k__pem=SIGNING_PEM,
+      p__json='[policy]\nfever_c = 37.3\n'),
     # ----------------------------------------------------------------- code verify: images
     C("code verify a 30000 squared png", "code verify {d}/huge.png --trust {d}/trust-list.json", 1, "image too large",
       huge__png=png_header(30000, 30000), trust_list__json=TRUST),
