@@ -66,8 +66,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for line in lines:
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
     failures = result.mismatches()
-    print(f"{scenario.name or args.scenario}: {len(lines)} visitors, {len(lines) - len(failures)} as expected, "
-          f"{result.simulated_s:.0f} s simulated in {elapsed:.1f} s", file=sys.stderr)
+    as_expected = len(lines) - (len(failures) - (1 if result.undecided else 0))
+    print(f"{scenario.name or args.scenario}: {len(lines) + len(result.undecided)} visitors, {as_expected} as "
+          f"expected, {result.simulated_s:.0f} s simulated in {elapsed:.1f} s", file=sys.stderr)
     if args.data:
         played = datetime.fromtimestamp(result.start, ZoneInfo(config.uplink.timezone)).isoformat()
         print(f"data: {args.data} (played from {played})", file=sys.stderr)

@@ -152,6 +152,9 @@ CASES = [
                       {"id": "a", "arrive_s": 5, "forehead_c": 36.5}]})),
     C("scenario policy names the file", "simulate {d}/s.json --headless", 2, "s.json: site policy.fevr_c",
       s__json=json.dumps({"site": {"policy": {"fevr_c": 37.3}}, "visitors": []})),
+    C("scenario that cannot finish", "simulate {d}/s.json --headless --out {d}/out.jsonl", 1,
+      "visitors never got a decision", s__json=json.dumps(
+          {"visitors": [{"id": f"v{i}", "arrive_s": 0, "forehead_c": 36.5} for i in range(120)]})),
     C("config time shown as written", "config check {d}/kiosk.toml", 1, "daily_report_time = 00:05:00",
       kiosk__toml=ready().replace("[storage]", "[uplink]\ndaily_report_time = 00:05:00\n[storage]"),
       trust_list__json=TRUST),
@@ -187,6 +190,9 @@ def run_case(tmp_path: Path, case: Case, timeout: float = 120) -> tuple[int, str
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_more_mistakes_answered_clearly(tmp_path: Path, case: Case) -> None:
     run_case(tmp_path, case)
+    if case.name == "scenario that cannot finish":  # no line for a visitor never decided, never a null
+        lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+        assert 0 < len(lines) < 120 and all(line["decision"] in ("PASS", "STOP", "LEFT") for line in lines)
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
