@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import codecs
+import os
+import stat
 import tomllib
 from datetime import datetime
 from enum import StrEnum
@@ -480,6 +482,10 @@ def read_config_text(path: str | Path) -> str:
     """
     path = Path(path)
     try:
+        if stat.S_ISFIFO(mode := os.stat(path).st_mode) or stat.S_ISSOCK(mode):  # open() would wait for a writer
+            raise ConfigProblems(str(path), [Problem("不是普通文件（是管道或套接字），不是配置文件",
+                                                     "not a regular file (a fifo or a socket): not a configuration "
+                                                     "file", file=path.name)])
         with open(path, "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:

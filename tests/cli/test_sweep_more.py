@@ -6,8 +6,10 @@ screenful of cases per command.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import os
 import sqlite3
 import struct
 import subprocess
@@ -25,6 +27,7 @@ from tests.cli.conftest import ENV
 from tests.cli.test_sweep import QR, TRUST, C, Case, _write_world, ready
 from tests.paths import ROOT, SCENARIOS
 
+FIFO = b"<a fifo nobody writes to>"  # as a file's content: the file is made a fifo
 NOBODY = "postgresql://nobody@127.0.0.1:1/x"  # port 1: refused at once
 
 
@@ -127,6 +130,13 @@ CASES = [
       "holds QR text, not an image", qr__txt="THP1:abc\n", trust_list__json=TRUST),
     C("code verify QR text as --image", "code verify --image THP1:abc --trust {d}/trust-list.json", 2,
       "--image takes an image file", trust_list__json=TRUST),
+    # ----------------------------------------------------------------- a fifo where a file belongs: no hang
+    C("config check a fifo", "config check {d}/kiosk.toml", 1, "not a regular file (a fifo or a socket)",
+      kiosk__toml=FIFO),
+    C("code verify --trust a fifo", "code verify THP1:x --trust {d}/t.json", 2, "not a regular file (a fifo",
+      t__json=FIFO),
+    C("code verify a fifo", "code verify {d}/code.png --trust {d}/trust-list.json", 2, "not a regular file",
+      code__png=FIFO, trust_list__json=TRUST),
     # ----------------------------------------------------------------- outbox: bounds
     C("outbox tail -n beyond SQLite", "outbox tail --db {d}/newer.sqlite -n 99999999999999999999", 2,
       "newer"),
@@ -174,7 +184,10 @@ CASES = [
 
 
 def run_case(tmp_path: Path, case: Case, timeout: float = 120) -> tuple[int, str, str]:
-    _write_world(tmp_path, case)
+    fifos = [name for name, content in case.files.items() if content == FIFO]
+    _write_world(tmp_path, dataclasses.replace(case, files={n: c for n, c in case.files.items() if c != FIFO}))
+    for name in fifos:
+        os.mkfifo(tmp_path / name)
     argv = [a.replace("{d}", str(tmp_path)) for a in case.argv]
     argv = ["" if a == "''" else a for a in argv]
     run = subprocess.run([sys.executable, "-m", case.prog, *argv], input=case.stdin, capture_output=True,
