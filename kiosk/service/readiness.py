@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 import time
 from collections.abc import Callable
@@ -160,6 +161,13 @@ def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Loc
                 problem(key, "使用 TLS 时必须设置", "must be set when the uplink uses TLS")
     for key, value in named.items():
         shown = f" = {value!r}"
+        # C:\kiosk\trust-list.json: a path on the technician's laptop, not on the Pi
+        if re.match(r"^[A-Za-z]:", value) or ("\\" in value and "/" not in value):
+            name = re.split(r"[\\/]", value)[-1] or "trust-list.json"
+            problem(key, f"这是 Windows 路径：设备的文件在 {ETC_DIR}，请把文件复制过去并写 \"{ETC_DIR / name}\"",
+                    f"a Windows path: the kiosk's files are in {ETC_DIR}; copy the file there and write "
+                    f"\"{ETC_DIR / name}\"", shown=shown)
+            continue
         if not Path(value).is_absolute():
             problem(key, f"必须是完整路径，例如 \"{ETC_DIR / Path(value).name}\"："
                          f"设备在 {WORKING_DIR} 中运行，相对路径在那里找不到",

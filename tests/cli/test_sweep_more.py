@@ -130,6 +130,17 @@ CASES = [
       "holds QR text, not an image", qr__txt="THP1:abc\n", trust_list__json=TRUST),
     C("code verify QR text as --image", "code verify --image THP1:abc --trust {d}/trust-list.json", 2,
       "--image takes an image file", trust_list__json=TRUST),
+    # ----------------------------------------------------------------- config: what technicians write
+    C("time zone UTC+8", "config check {d}/kiosk.toml", 1, "did you mean Asia/Shanghai (Beijing time)?",
+      kiosk__toml=ready().replace("[storage]", '[uplink]\ntimezone = "UTC+8"\n[storage]'), trust_list__json=TRUST),
+    C("time zone CST", "config check {d}/kiosk.toml", 1, "是否想写 Asia/Shanghai（北京时间）",
+      kiosk__toml=ready().replace("[storage]", '[uplink]\ntimezone = "CST"\n[storage]'), trust_list__json=TRUST),
+    C("time zone Asia/Beijing", "config check {d}/kiosk.toml", 1, "did you mean Asia/Shanghai",
+      kiosk__toml=ready().replace("[storage]", '[uplink]\ntimezone = "Asia/Beijing"\n[storage]'),
+      trust_list__json=TRUST),
+    C("a Windows trust list path", "config check {d}/kiosk.toml", 1,
+      'a Windows path: the kiosk\'s files are in /etc/kiosk; copy the file there and write "/etc/kiosk/trust-list.json',
+      kiosk__toml=ready().replace('"{d}/trust-list.json"', "'C:\\kiosk\\trust-list.json'")),
     # ----------------------------------------------------------------- a fifo where a file belongs: no hang
     C("config check a fifo", "config check {d}/kiosk.toml", 1, "not a regular file (a fifo or a socket)",
       kiosk__toml=FIFO),
