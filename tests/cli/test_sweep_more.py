@@ -141,6 +141,20 @@ CASES = [
     C("a Windows trust list path", "config check {d}/kiosk.toml", 1,
       'a Windows path: the kiosk\'s files are in /etc/kiosk; copy the file there and write "/etc/kiosk/trust-list.json',
       kiosk__toml=ready().replace('"{d}/trust-list.json"', "'C:\\kiosk\\trust-list.json'")),
+    C("data_dir a file", "config check {d}/kiosk.toml", 1, "a file, not a folder",
+      kiosk__toml=ready().replace('"{d}/data"', '"{d}/trust-list.json"'), trust_list__json=TRUST),
+    C("data_dir empty", "config check {d}/kiosk.toml", 1, "storage.data_dir = '': must not be empty",
+      kiosk__toml=ready().replace('"{d}/data"', '""'), trust_list__json=TRUST),
+    C("uplink host a URL", "config check {d}/kiosk.toml", 1, 'a URL, not a host name: write host = "10.0.0.5" and '
+      "port = 1883", kiosk__toml=ready() + '[uplink]\nenabled = true\nhost = "mqtt://10.0.0.5:1883"\n',
+      trust_list__json=TRUST),
+    C("uplink host empty", "config check {d}/kiosk.toml", 1, "uplink.host = '': must not be empty",
+      kiosk__toml=ready() + '[uplink]\nenabled = true\nhost = ""\n', trust_list__json=TRUST),
+    C("voice_dir missing", "config check {d}/kiosk.toml", 1, "display.voice_dir = '/nonexistent': no such folder",
+      kiosk__toml=ready() + '[display]\nvoice = true\nvoice_dir = "/nonexistent"\n', trust_list__json=TRUST),
+    C("calibrated in the future", "config check {d}/kiosk.toml", 1, "thermal.calibrated_at = 2099-01-01T08:00:00+00:00:"
+      " in the future", kiosk__toml=ready().replace('backend = "smbus2"', 'backend = "smbus2"\ncalibrated_at = '
+                                                     "2099-01-01T08:00:00Z"), trust_list__json=TRUST),
     # ----------------------------------------------------------------- a fifo where a file belongs: no hang
     C("config check a fifo", "config check {d}/kiosk.toml", 1, "not a regular file (a fifo or a socket)",
       kiosk__toml=FIFO),
