@@ -64,6 +64,9 @@ SCENARIO = str(SCENARIOS / "ambient-cold-room.json")
 PUSH = "push-config --broker mqtt://127.0.0.1:1 --key {d}/k.pem --file {d}/p.json --township t"
 
 
+CALIBRATE = "calibrate --simulated --write --reference 37.2 --config {d}/kiosk.toml"
+
+
 def scenario(version: int = 1, **visitor: object) -> str:
     """A one-visitor scenario with `visitor`'s fields over a plain arrival."""
     return json.dumps({"version": version, "visitors": [{"id": "a", "arrive_s": 0, "forehead_c": 36.5, **visitor}]})
@@ -155,6 +158,11 @@ CASES = [
     C("calibrated in the future", "config check {d}/kiosk.toml", 1, "thermal.calibrated_at = 2099-01-01T08:00:00+00:00:"
       " in the future", kiosk__toml=ready().replace('backend = "smbus2"', 'backend = "smbus2"\ncalibrated_at = '
                                                      "2099-01-01T08:00:00Z"), trust_list__json=TRUST),
+    # ----------------------------------------------------------------- calibrate: the file as it is written
+    C("calibrate dotted thermal keys", CALIBRATE, 0, '"written": true',
+      kiosk__toml='config_version = 1\nthermal.backend = "emulated"\nthermal.emissivity = 0.98\n'),
+    C("calibrate an inline thermal table", CALIBRATE, 1, "thermal is written as an inline table",
+      kiosk__toml='config_version = 1\nthermal = {backend = "emulated"}\n'),
     # ----------------------------------------------------------------- a fifo where a file belongs: no hang
     C("config check a fifo", "config check {d}/kiosk.toml", 1, "not a regular file (a fifo or a socket)",
       kiosk__toml=FIFO),
@@ -248,3 +256,14 @@ def test_a_full_disk_under_the_output_is_said(tmp_path: Path, argv: list[str]) -
     assert "Traceback" not in err and "internal error" not in err, err
     assert run.returncode == 2, err
     assert "cannot write the output: No space left on device" in err, err
+
+
+def test_calibrate_writes_through_a_link_and_keeps_crlf(tmp_path: Path) -> None:
+    """A kiosk.toml that is a symlink stays one (its target gets the offset); Windows line ends stay Windows'."""
+    real = tmp_path / "real.toml"
+    real.write_bytes(b"config_version = 1\r\n[thermal]\r\nemissivity = 0.98\r\n")
+    (tmp_path / "kiosk.toml").symlink_to(real)
+    run_case(tmp_path, C("calibrate a link", CALIBRATE, 0, '"written": true'))
+    assert (tmp_path / "kiosk.toml").is_symlink()
+    data = real.read_bytes()
+    assert b"calibration_offset_c = " in data and b"\n" not in data.replace(b"\r\n", b"")
