@@ -189,9 +189,12 @@ def _not_an_event_db(path: Path, *, blank_ok: bool = False) -> str:
         return ""
     if "outbox" in tables:
         return "a kiosk's outbox, not the township's event database"
-    if "events" not in tables or not set(READ_COLUMNS["events"]) <= columns:
-        shown = ", ".join(sorted(tables)[:5])
-        return f"an SQLite database, but not the township's event database (tables: {shown})"
+    shown = ", ".join(sorted(tables)[:5])
+    if "events" not in tables:
+        return f"an SQLite database, but not the township's event database (no events table; tables: {shown})"
+    missing = [c for c in READ_COLUMNS["events"] if c not in columns]
+    if blank_ok and missing:  # (a report says so itself, on opening it read-only)
+        return f"an SQLite database, but not the township's event database (missing events.{missing[0]})"
     return ""
 
 

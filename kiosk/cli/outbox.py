@@ -137,7 +137,9 @@ def _days(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 36_500:
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more days, not {text}")
+    if not value <= 36_500:
         raise argparse.ArgumentTypeError(f"give 0 to 36500 days (a hundred years), not {text}")
     return value
 

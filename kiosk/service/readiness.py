@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk.config import KioskConfig, load_config
@@ -193,8 +194,10 @@ def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Loc
     if "health_pass.trust_list" in found:
         trust_list_problem(found["health_pass.trust_list"], verdict)
     if "uplink.ca_file" in found:
-        check_certificate(found["uplink.ca_file"], verdict, now)
-    cert = check_certificate(found["uplink.cert_file"], verdict, now) if "uplink.cert_file" in found else None
+        check_certificate(found["uplink.ca_file"], verdict, now, key="uplink.ca_file", text=text, config_file=file)
+    cert = check_certificate(found["uplink.cert_file"], verdict, now, key="uplink.cert_file", text=text,
+                             config_file=file) \
+        if "uplink.cert_file" in found else None
     if "uplink.key_file" in found:
         check_key_pair(found["uplink.key_file"], cert, verdict)
     return found
@@ -320,17 +323,32 @@ def trust_list_problem(path: Path, verdict: Verdict) -> None:
                                         file=path.name))
 
 
-def check_certificate(path: Path, verdict: Verdict, now: float) -> object | None:
-    """Parse a PEM certificate (or bundle); expiry is a warning (the clock may not be set yet)."""
+def check_certificate(path: Path, verdict: Verdict, now: float, *, key: str = "", text: str = "",
+                      config_file: str = "") -> object | None:
+    """Parse a PEM certificate (or bundle); expiry is a warning (the clock may not be set yet).
+    `key` (and the configuration's `text` and name, for its line): the setting that names the file."""
     from cryptography import x509
 
+    where: dict[str, Any] = {"file": path.name}
+    if key:
+        where = {"key": key, "line": key_line(text, key) if text else None, "shown": f" = '{path}'",
+                 "file": config_file}
     try:
-        certs = x509.load_pem_x509_certificates(path.read_bytes())
-        if not certs:
-            raise ValueError("no certificate in the file")
-    except (OSError, ValueError) as exc:
-        verdict.problems.append(Problem(f"不是 PEM 证书（{_short(exc)}）", f"not a PEM certificate ({_short(exc)})",
-                                        file=path.name))
+        data = path.read_bytes()
+    except OSError as exc:
+        zh, en = errno_words(exc)
+        verdict.problems.append(Problem(f"无法读取证书（{zh}）", f"cannot read the certificate: {en}",
+                                        **where))
+        return None
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        certs = []
+    if not certs:  # cryptography's own words end in a FAQ URL: ours say what the file is not
+        what_zh, what_en = (("证书内容已损坏", "the certificate in it is damaged")
+                            if b"-----BEGIN CERTIFICATE-----" in data else
+                            ("没有 -----BEGIN CERTIFICATE----- 段", "no -----BEGIN CERTIFICATE----- block in it"))
+        verdict.problems.append(Problem(f"不是 PEM 证书：{what_zh}", f"not a PEM certificate: {what_en}", **where))
         return None
     for cert in certs:
         not_after = cert.not_valid_after_utc.timestamp()

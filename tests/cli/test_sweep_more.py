@@ -106,7 +106,7 @@ CASES = [
       k__pem=SIGNING_PEM, p__json='{"policy": {}}'),
     # ----------------------------------------------------------------- township listen: only into its own file
     C("listen into someone's notes", "listen --broker mqtt://127.0.0.1:1 --db {d}/other.sqlite --duration 1", 2,
-      "not the township's event database (tables: notes)", prog="township"),
+      "not the township's event database (no events table; tables: notes)", prog="township"),
     C("listen into a kiosk outbox", "listen --broker mqtt://127.0.0.1:1 --db {d}/newer.sqlite --duration 1", 2,
       "a kiosk's outbox, not the township's event database", prog="township"),
     C("listen into a text file", "listen --broker mqtt://127.0.0.1:1 --db {d}/notes.txt --duration 1", 2,
@@ -158,6 +158,11 @@ CASES = [
     C("calibrated in the future", "config check {d}/kiosk.toml", 1, "thermal.calibrated_at = 2099-01-01T08:00:00+00:00:"
       " in the future", kiosk__toml=ready().replace('backend = "smbus2"', 'backend = "smbus2"\ncalibrated_at = '
                                                      "2099-01-01T08:00:00Z"), trust_list__json=TRUST),
+    C("a CA file that is no certificate", "config check {d}/kiosk.toml", 1,
+      "uplink.ca_file = '{d}/ca.crt': not a PEM certificate: no -----BEGIN CERTIFICATE----- block",
+      kiosk__toml=ready().replace("[storage]", '[uplink]\nenabled = true\nhost = "10.0.0.5"\nport = 8883\n'
+                                  'tls = true\nca_file = "{d}/ca.crt"\n[storage]'), trust_list__json=TRUST,
+      ca__crt="hello\n"),
     # ----------------------------------------------------------------- calibrate: the file as it is written
     C("calibrate dotted thermal keys", CALIBRATE, 0, '"written": true',
       kiosk__toml='config_version = 1\nthermal.backend = "emulated"\nthermal.emissivity = 0.98\n'),
