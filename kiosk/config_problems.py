@@ -389,6 +389,8 @@ def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "",
             key, (zh, en) = key[:key.rindex("[")], ("值太少", "too few values")
         if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and key in WHY:
             zh, en = f"{zh}，{WHY[key][0]}", f"{en} — {WHY[key][1]}"
+        if brackets and err["type"] == "extra_forbidden" and len(loc) == 1 and isinstance(err.get("input"), dict):
+            zh, en = "未知的节", "unknown section"  # [Thermal], [polcy]: a whole table, not a key
         if not brackets and err["type"] in ("model_type", "dict_type"):  # JSON, not TOML
             zh, en = "应为一个对象：{\"键\": 值, …}", "must be an object: {\"key\": value, …}"
         more_zh, more_en = _hint(err, loc, model, place, brackets)

@@ -348,7 +348,9 @@ def check_certificate(path: Path, verdict: Verdict, now: float, *, key: str = ""
         what_zh, what_en = (("证书内容已损坏", "the certificate in it is damaged")
                             if b"-----BEGIN CERTIFICATE-----" in data else
                             ("没有 -----BEGIN CERTIFICATE----- 段", "no -----BEGIN CERTIFICATE----- block in it"))
-        verdict.problems.append(Problem(f"不是 PEM 证书：{what_zh}", f"not a PEM certificate: {what_en}", **where))
+        named = f"{path.name}: " if key else ""  # the file by its name, after the key that names it
+        verdict.problems.append(Problem(f"{named}不是 PEM 证书：{what_zh}", f"{named}not a PEM certificate: {what_en}",
+                                        **where))
         return None
     for cert in certs:
         not_after = cert.not_valid_after_utc.timestamp()

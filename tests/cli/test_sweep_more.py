@@ -144,6 +144,8 @@ CASES = [
     C("a Windows trust list path", "config check {d}/kiosk.toml", 1,
       'a Windows path: the kiosk\'s files are in /etc/kiosk; copy the file there and write "/etc/kiosk/trust-list.json',
       kiosk__toml=ready().replace('"{d}/trust-list.json"', "'C:\\kiosk\\trust-list.json'")),
+    C("a section in capitals", "config check {d}/kiosk.toml", 1, "Thermal: unknown section — did you mean thermal?",
+      kiosk__toml=ready().replace("[thermal]", "[Thermal]"), trust_list__json=TRUST),
     C("data_dir a file", "config check {d}/kiosk.toml", 1, "a file, not a folder",
       kiosk__toml=ready().replace('"{d}/data"', '"{d}/trust-list.json"'), trust_list__json=TRUST),
     C("data_dir empty", "config check {d}/kiosk.toml", 1, "storage.data_dir = '': must not be empty",
@@ -159,7 +161,7 @@ CASES = [
       " in the future", kiosk__toml=ready().replace('backend = "smbus2"', 'backend = "smbus2"\ncalibrated_at = '
                                                      "2099-01-01T08:00:00Z"), trust_list__json=TRUST),
     C("a CA file that is no certificate", "config check {d}/kiosk.toml", 1,
-      "uplink.ca_file = '{d}/ca.crt': not a PEM certificate: no -----BEGIN CERTIFICATE----- block",
+      "uplink.ca_file = '{d}/ca.crt': ca.crt: not a PEM certificate: no -----BEGIN CERTIFICATE----- block",
       kiosk__toml=ready().replace("[storage]", '[uplink]\nenabled = true\nhost = "10.0.0.5"\nport = 8883\n'
                                   'tls = true\nca_file = "{d}/ca.crt"\n[storage]'), trust_list__json=TRUST,
       ca__crt="hello\n"),
