@@ -99,6 +99,13 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    import time
+
+    ends = time.monotonic() + args.duration if args.duration > 0 else None
+
+    def over() -> bool:  # stopped, or --duration spent (waiting for the broker or the database included)
+        return stopping or (ends is not None and time.monotonic() >= ends)
+
     if args.seal_key and _database_url(args):
         print("township listen: --seal-key is for the SQLite store only: with PostgreSQL the subject ids stay "
               "sealed in the database and are opened one at a time in the console (privacy role, audited); "
@@ -106,24 +113,30 @@ def cmd_listen(args: argparse.Namespace) -> int:
         return 2
     try:
         address, tls = BrokerAddress.parse(args.broker), _tls(args)  # a wrong --ca is said before any waiting
-        opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
-        store = _wait_for_store(args, lambda: stopping)
+        try:
+            opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
+        except OSError as exc:
+            raise ValueError(f"--seal-key {args.seal_key}: {exc.strerror or exc}") from None
+        store = _wait_for_store(args, over)
     except Exception as exc:  # a missing key file, a refused, wrong or unmigrated database: say so, no traceback
         print(f"township listen: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     if store is None:
+        print("township listen: stopped while waiting for the database; nothing was received", file=sys.stderr)
         return 0
     with store:
         listener = Listener(store, address, township=args.township,
                             client_id=args.client_id, opener=opener, share=args.share, tls=tls)
         try:
-            if not listener.start(wait=True, should_stop=lambda: stopping):
+            if not listener.start(wait=True, should_stop=over):
+                print("township listen: stopped while waiting for the broker; nothing was received", file=sys.stderr)
                 return 0
         except BrokerError as exc:
             print(f"township listen: {exc}", file=sys.stderr)
             return 1
         try:
-            listener.run(duration_s=args.duration, should_stop=lambda: stopping)
+            listener.run(duration_s=max(0.001, ends - time.monotonic()) if ends is not None else 0.0,
+                         should_stop=lambda: stopping)
             listener.poll()  # what is queued now is committed and acked before we go
         except listener.transient as exc:  # the database, not a message: nothing unstored was acked
             print(f"township listen: the store failed ({type(exc).__name__}: {exc}); stopping so that a "

@@ -145,8 +145,15 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
         print(f"kiosk code verify: 信任列表 {args.trust} 不是 UTF-8 编码，请另存为 UTF-8 / the trust list {args.trust} "
               "is not UTF-8: save it as UTF-8", file=sys.stderr)
         return 2
-    except (OSError, TrustListError, ValueError) as exc:
-        print(f"kiosk code verify: cannot use the trust list {args.trust}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        from kiosk.config_problems import errno_words
+
+        zh, en = errno_words(exc)
+        print(f"kiosk code verify: 无法读取信任列表 {args.trust}（{zh}）/ cannot use the trust list {args.trust}: {en}",
+              file=sys.stderr)
+        return 2
+    except (TrustListError, ValueError) as exc:
+        print(f"kiosk code verify: 信任列表无法使用 / cannot use the trust list {args.trust}: {exc}", file=sys.stderr)
         return 2
     reads_stdin = args.batch == "-" or (args.batch is None and args.image is None and args.input in (None, "-"))
     if reads_stdin and sys.stdin is None:

@@ -93,6 +93,10 @@ CASES = [
       prog="township"),
     C("retention negative keep-days", f"retention --keep-days -5 --database-url {NOBODY}", 2, "not -5",
       prog="township"),
+    C("listen --duration while the broker is away", "listen --broker mqtt://127.0.0.1:1 --db {d}/tw.sqlite "
+      "--duration 1", 0, "stopped while waiting for the broker", prog="township"),
+    C("listen a missing --seal-key", "listen --broker mqtt://127.0.0.1:1 --db {d}/tw.sqlite --seal-key {d}/no.pem", 2,
+      "--seal-key {d}/no.pem: No such file or directory", prog="township"),
     # ----------------------------------------------------------------- township: TLS files
     C("listen a missing --ca", "listen --broker mqtts://127.0.0.1:1 --ca {d}/nope.crt --db {d}/tw.sqlite", 2,
       "--ca {d}/nope.crt: no such file", prog="township"),
@@ -170,6 +174,9 @@ CASES = [
       kiosk__toml='config_version = 1\nthermal.backend = "emulated"\nthermal.emissivity = 0.98\n'),
     C("calibrate an inline thermal table", CALIBRATE, 1, "thermal is written as an inline table",
       kiosk__toml='config_version = 1\nthermal = {backend = "emulated"}\n'),
+    C("calibrate a decimal comma", "calibrate --simulated --reference 36,9", 2,
+      "write a decimal point: --reference 36.9"),
+    C("calibrate in Fahrenheit", "calibrate --simulated --reference 98.6", 2, "°F? 98.6 °F is 37.0 °C"),
     # ----------------------------------------------------------------- a fifo where a file belongs: no hang
     C("config check a fifo", "config check {d}/kiosk.toml", 1, "not a regular file (a fifo or a socket)",
       kiosk__toml=FIFO),
