@@ -140,10 +140,36 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _readable(path: Path) -> sqlite3.Connection:
     version = identify(path)
     if version < SCHEMA_VERSION:
-        raise NotAnOutbox(f"旧格式的发件箱（{version}）：设备下次启动时会升级它；只读查看需要当前格式 {SCHEMA_VERSION}",
-                          f"an outbox of the older schema {version}: the kiosk upgrades it when it next starts; "
-                          f"looking read-only needs schema {SCHEMA_VERSION}")
+        return _upgraded_copy(path)
     return _connect(path)
+
+
+def _upgraded_copy(path: Path) -> sqlite3.Connection:
+    """An outbox of an older schema, read through a copy brought to this schema: the file itself is not
+    touched (the kiosk upgrades it when it next starts).  The copy is gone once the connection closes."""
+    import shutil
+    import tempfile
+
+    from kiosk.outbox.schema import migrate
+
+    folder = tempfile.mkdtemp(prefix="kiosk-outbox-look-")
+    try:
+        copy = Path(folder) / "outbox.sqlite"
+        source, target = _connect(path), sqlite3.connect(copy, isolation_level=None)
+        try:
+            source.backup(target)  # a consistent snapshot, even while a kiosk writes it
+            migrate(target, copy)
+        except sqlite3.DatabaseError as exc:
+            raise NotAnOutbox(f"旧格式的发件箱无法读取（{exc}）", f"an outbox of an older schema that cannot be read "
+                              f"({exc})") from None
+        finally:
+            source.close()
+            target.close()
+        con = _connect(copy)
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # open now: the name may then go
+        return con
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def peek(path: Path, *, wall: float | None = None) -> Peek:

@@ -58,6 +58,12 @@ def sqlite_bytes(*statements: str) -> bytes:
         return (Path(d) / "x.sqlite").read_bytes()
 
 
+def schema_5_outbox() -> bytes:
+    from kiosk.outbox.schema import MIGRATIONS
+
+    return sqlite_bytes(*(statement for step in MIGRATIONS[:5] for statement in step), "PRAGMA user_version = 5")
+
+
 NEWER_OUTBOX = sqlite_bytes("CREATE TABLE outbox (seq INTEGER PRIMARY KEY)", "PRAGMA user_version = 42")
 NOTES = sqlite_bytes("CREATE TABLE counters (x)", "CREATE TABLE notes (y)")
 SCENARIO = str(SCENARIOS / "ambient-cold-room.json")
@@ -215,6 +221,8 @@ CASES = [
     C("config time shown as written", "config check {d}/kiosk.toml", 1, "daily_report_time = 00:05:00",
       kiosk__toml=ready().replace("[storage]", "[uplink]\ndaily_report_time = 00:05:00\n[storage]"),
       trust_list__json=TRUST),
+    C("outbox stats of the previous schema", "outbox stats --db {d}/old.sqlite", 0, '"pending": 0',
+      old__sqlite=schema_5_outbox()),
     # ----------------------------------------------------------------- a data folder whose outbox is not ours
     Case("simulate, a newer outbox", ("simulate", SCENARIO, "--headless", "--data", "{d}/data"), 2,
          "outbox schema 42 is newer than this kiosk's", {"data/outbox.sqlite": NEWER_OUTBOX}),
