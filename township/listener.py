@@ -55,6 +55,11 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our queue this long while we are away
 BACKOFF_S = (0.5, 5.0)  # reconnecting: first delay, doubling up to the last
 BATCH = 500
+# A batch waits this long for more messages after its first: a backlog arriving at thousands a
+# second is then stored, acked and receipted in batches of hundreds, not of the few that happened to
+# be queued, so that each kiosk gets one receipt per batch (a receipt costs the kiosk ~0.1 ms of CPU
+# and a PUBACK: a few ids each would cost a draining kiosk a third of its CPU; bench/uplink_drain.py).
+LINGER_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +79,10 @@ class Listener:
                  client_id: str | None = None, opener: SubjectOpener | None = None,
                  share: str | None = None, tls: ssl.SSLContext | None = None,
                  out: TextIO | None = None, clock: Callable[[], float] = time.time,
-                 batch: int = BATCH, receipts: bool = True) -> None:
+                 batch: int = BATCH, receipts: bool = True, linger_s: float = LINGER_S) -> None:
         self.store = store
         self.batch = max(1, batch)
+        self.linger_s = max(0.0, linger_s)
         self.receipts = receipts
         self.transient: tuple[type[BaseException], ...] = getattr(store, "transient_errors",
                                                                   (sqlite3.OperationalError,))
@@ -175,11 +181,7 @@ class Listener:
             return 0
         batch = [first]
         while True:
-            try:
-                while len(batch) < self.batch:
-                    batch.append(self._inbox.get_nowait())
-            except queue.Empty:
-                pass
+            self._fill(batch)
             self._handle_batch(batch)
             handled += len(batch)
             if len(batch) < self.batch:
@@ -189,6 +191,21 @@ class Listener:
                 batch.append(self._inbox.get_nowait())
             except queue.Empty:
                 return handled
+
+    def _fill(self, batch: list[_Message]) -> None:
+        """Add to `batch` what is queued, and what comes within `linger_s` of starting, up to `self.batch`."""
+        until = time.monotonic() + self.linger_s
+        while len(batch) < self.batch:
+            try:
+                batch.append(self._inbox.get_nowait())
+            except queue.Empty:
+                left = until - time.monotonic()
+                if left <= 0:
+                    return
+                try:
+                    batch.append(self._inbox.get(timeout=left))
+                except queue.Empty:
+                    return
 
     def run(self, *, duration_s: float = 0.0, should_stop: Callable[[], bool] = lambda: False) -> None:
         """Poll until `should_stop()` (checked between batches: a batch in hand is committed and acked)."""

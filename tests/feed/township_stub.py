@@ -40,6 +40,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 MAX_IDS = 500
+LINGER_S = 0.05  # = township.listener.LINGER_S
 SESSION_EXPIRY_S = 3600
 
 
@@ -138,9 +139,10 @@ class ReceiptingConsumer:
                     batch = [self._inbox.get(timeout=0.05)]
                 except queue.Empty:
                     continue
+                until = time.monotonic() + LINGER_S  # as township.listener: a batch waits a moment for more
                 while len(batch) < 2000:
                     try:
-                        batch.append(self._inbox.get_nowait())
+                        batch.append(self._inbox.get(timeout=max(0.0, until - time.monotonic())))
                     except queue.Empty:
                         break
                 self._handle(con, batch)
