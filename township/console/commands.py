@@ -113,9 +113,11 @@ def _keep_days(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not MIN_KEEP_DAYS <= value <= 100_000:
-        raise argparse.ArgumentTypeError(f"keep {MIN_KEEP_DAYS} to 100000 days (today and yesterday, whose report "
-                                         f"is still due, at least), not {value}")
+    if value < MIN_KEEP_DAYS:
+        raise argparse.ArgumentTypeError(f"keep at least {MIN_KEEP_DAYS} days (today and yesterday, whose report "
+                                         f"is still due), not {value}")
+    if value > 100_000:
+        raise argparse.ArgumentTypeError(f"keep at most 100000 days, not {value}")
     return value
 
 
