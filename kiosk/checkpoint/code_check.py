@@ -66,6 +66,7 @@ def facts_of(result: CodeResult) -> CodeFacts:
         trip_areas=tuple(hp.trip_areas),
         trip_star=bool(hp.trip_star),
         nat_at=hp.nat,
+        made_at=hp.iat,
     )
 
 

@@ -13,7 +13,12 @@ taken only of a person settled in range (standing in the spot, not walking throu
 step closer), a reading only of frames of one track.  Everything gathered in the visit — the readings,
 the code, how they stand — is theirs and ends with their track: when the track leaves the spot,
 jumps, splits or merges, the visitor is gone and nothing of theirs is given to whoever stands
-there next.  A visitor who leaves before a decision is `LEFT`: recorded (an alert) when a fever
+there next (a code read while they stood too far is held for their track only, and dies with it).
+Their track lost in a frame and a new one born where they stood (a turned head, a hand on the
+forehead — or somebody else) goes on as the visit's next *stretch*: whatever would let them pass is
+taken again, a fever shown before still stops them, and the temperature reported is always one
+read since the break.  The person just decided, lost the same way, is still the person decided.
+A visitor who leaves before a decision is `LEFT`: recorded (an alert) when a fever
 was established or an alerting code was read, otherwise not at all (nothing was found against
 anybody, and a track that ends may be the same person measured again a moment later).
 
@@ -37,6 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from kiosk.checkpoint.decided import Decided, heir
 from kiosk.checkpoint.measuring import Measuring
 from kiosk.checkpoint.phase import Phase
 from kiosk.checkpoint.policy import PolicyInForce, decide, left
@@ -46,7 +52,12 @@ from kiosk.checkpoint.shown import Shown
 from kiosk.checkpoint.visit import ScannedCode, Visit, VisitorOutcome
 from kiosk.config import CheckpointConfig, PolicyConfig
 from kiosk.ports import Screen, ThermalFrame
-from kiosk.screening import Placement, Screening, ThermalObservation, frame_plausible
+from kiosk.screening import (
+    Placement,
+    Screening,
+    ThermalObservation,
+    frame_plausible,
+)
 
 SAME_CODE_S = 60.0  # blind (sensor down): the code just decided, seen again within this, is the same visitor
 OVER_SHOULDER_SHOWN_S = 1.5  # "one at a time" stays this long after a code shown over the decided visitor
@@ -70,9 +81,7 @@ class Checkpoint:
         self._unrecorded = False
         self._came_back: dict[str, float] = {}  # ScannedCode.person -> when the visitor was asked to come back
         self._spot: int | None = None  # the track in the spot in the last frame
-        self._done_track: int | None = None  # the person just decided or sent back, while still in the spot
-        self._done_person: str | None = None  # ... and the person key of the code they showed
-        self._decided_at = -1e9
+        self._decided = Decided()  # the person just decided or sent back, while still in the spot
         self._over_shoulder_at: float | None = None  # someone else's code while the decided visitor stood there
         self.clock_synced = True  # set by the loop from a `kiosk.clocksync.ClockSync`; False refuses PASS
         # Judges a held code again at the moment of the decision (the loop's: verifier, clock and
@@ -119,22 +128,29 @@ class Checkpoint:
         self._last_good_frame_at = now
         tracked = self._screening.see(frame)
         self._spot = tracked.spot
-        done = tracked.track(self._done_track)
-        if done is None or not done.in_spot:
-            self._done_track = None  # the decided visitor has gone: whoever steps up next is new
+        self._decided.follow(tracked)
         visit = self._visit
         spot = tracked.track(tracked.spot)
-        if spot is not None and spot.id == self._done_track:
+        if spot is not None and spot.id == self._decided.track:
             spot = None  # the person just decided, still there: not a new visitor
         if visit is not None and visit.track is not None:
             mine = tracked.track(visit.track)
+            if mine is not None and mine.seen:
+                visit.last_sighting = mine.last
+            successor = heir(tracked, visit.last_sighting) if mine is None or not mine.seen else None
             if visit.holds_nothing and not visit.sensor_failed:
                 # Nothing taken of anybody yet: the visit is whoever stands in the spot now.
                 if spot is None:
                     self._end_visit(now)
                     visit = None
                 elif spot.id != visit.track:
-                    visit.track, visit.in_range_at = spot.id, None
+                    visit.switch_track(spot.id, now)
+            elif successor is not None and not visit.sensor_failed:
+                # Where they stood, in the frame they were lost, a face that changed (a turned head, a
+                # hand on the forehead — or somebody else): the visit goes on as a new stretch, in
+                # which nothing of theirs counts but a fever shown before (`Visit.fever_before`).
+                visit.switch_track(successor.id, now)
+                self.measuring.unseen(now, visit)
             elif mine is None or not mine.in_spot:
                 self._visitor_left(now, visit)  # their track ended: they are gone, and all of theirs with them
                 visit = self._visit
@@ -144,8 +160,8 @@ class Checkpoint:
             # While a decision is on show, only somebody standing in the spot cuts it short: the
             # decided visitor walking off, smeared into a new track, is not a new visitor.
             visit = self._start_visit(now, spot.id)
-        if visit is not None and visit.pending is not None and (spot is None or spot.id != visit.track):
-            visit.pending = None  # read while somebody else, or nobody settled, stood there
+        if visit is not None and visit.pending is not None and visit.pending_track != visit.track:
+            visit.drop_pending()  # read while somebody else stood there: never theirs
         obs = self._screening.look(visit.track if visit is not None else None)
         if visit is not None and visit.track is not None and self.phase in (Phase.MEASURING, Phase.REMEASURE):
             visit.placement = obs.placement
@@ -158,7 +174,7 @@ class Checkpoint:
                 self._to(Phase.MEASURING, self._phase_since)
             if visit.pending is not None and obs.placement is Placement.OK and self.measuring.settled(visit.track):
                 pending, at = visit.pending, visit.pending_at
-                visit.pending = None
+                visit.drop_pending()
                 self._take_code(at if at is not None else now, visit, pending)
             if self.measuring.collect(now, visit) in (Next.REMEASURE, Next.AGAIN):
                 self._to(Phase.REMEASURE, now)
@@ -177,7 +193,8 @@ class Checkpoint:
             if self._blind_visit_may_start(now, code.person):
                 visit = self._start_visit(now, None)  # a blind kiosk: the visit runs to a fault STOP
             else:
-                if self._done_track is not None and self._spot == self._done_track and code.person != self._done_person:
+                done = self._decided
+                if done.track is not None and self._spot == done.track and code.person != done.person:
                     self._over_shoulder_at = now  # a code over the shoulder of the visitor just decided
                 return  # nobody in the spot to give it to
         if self.phase not in (Phase.MEASURING, Phase.REMEASURE):
@@ -186,7 +203,7 @@ class Checkpoint:
             return  # not exactly one person in the spot: whose phone is it?
         if visit.track is not None and not visit.sensor_failed \
                 and (visit.placement is not Placement.OK or not self.measuring.settled(visit.track)):
-            visit.pending, visit.pending_at = code, now  # theirs once they stand settled, in range
+            visit.hold_pending(code, now)  # theirs once they stand settled, in range (if still the same track)
             return
         visit.last_seen_at = now
         self._take_code(now, visit, code)
@@ -232,8 +249,9 @@ class Checkpoint:
             if faulty:
                 visit.sensor_failed = True
                 if visit.pending is not None:  # blind now: nobody will be seen settling; the code is taken
-                    pending, visit.pending = visit.pending, None
-                    self._take_code(visit.pending_at or now, visit, pending)
+                    pending, at = visit.pending, visit.pending_at
+                    visit.drop_pending()
+                    self._take_code(at or now, visit, pending)
             if visit.remeasure_from is not None and now >= visit.remeasure_from:
                 visit.remeasure_from = None
                 self._screening.restart()
@@ -243,8 +261,8 @@ class Checkpoint:
                 out.append(self._decide(now, wall, visit))
         elif self.phase in (Phase.DECIDED, Phase.COME_BACK):
             if now - self._phase_since >= self._cfg.decision_display_s:
-                self._to(Phase.CLEARING if self._done_track is not None else Phase.IDLE, now)
-        elif self.phase is Phase.CLEARING and (self._done_track is None or faulty):
+                self._to(Phase.CLEARING if self._decided.track is not None else Phase.IDLE, now)
+        elif self.phase is Phase.CLEARING and (self._decided.track is None or faulty):
             self._to(Phase.IDLE, now)
         return out
 
@@ -301,7 +319,7 @@ class Checkpoint:
     def over_shoulder(self) -> bool:
         """Someone else's code was just shown while the decided visitor still stands in the spot."""
         at = self._over_shoulder_at
-        return at is not None and self._done_track is not None and self._now - at < OVER_SHOULDER_SHOWN_S
+        return at is not None and self._decided.track is not None and self._now - at < OVER_SHOULDER_SHOWN_S
 
     def mark_unrecorded(self, outcome: VisitorOutcome | None = None) -> None:
         """The outcome just decided could not be stored: show a fault instead of the verdict."""
@@ -322,7 +340,7 @@ class Checkpoint:
         tell them from a new visitor, so their phone is taken for theirs for `SAME_CODE_S`)."""
         if not self.sensor_faulty or self.phase not in (Phase.IDLE, Phase.CLEARING):
             return False
-        return person is None or person != self._done_person or now - self._decided_at >= SAME_CODE_S
+        return person is None or person != self._decided.person or now - self._decided.at >= SAME_CODE_S
 
     def _start_visit(self, now: float, track: int | None) -> Visit:
         self._visit = Visit(started_at=now, track=track, last_seen_at=now)
@@ -348,7 +366,9 @@ class Checkpoint:
             return
         policy = self.policy
         fever = visit.fever_established(policy.fever_c, remeasure=policy.remeasure)
-        code = self._rejudged(visit.code)
+        # A code read while they stood too far (held, not yet theirs for a PASS) still says what it says:
+        # a red code shown at the door is reported though its holder walked off.
+        code = self._rejudged(visit.code if visit.code is not None else visit.pending)
         decision = left(code.facts if code is not None else None, policy, self._wall(now), fever=fever)
         self._end_visit(now)
         if decision.reasons:
@@ -363,7 +383,7 @@ class Checkpoint:
             self._came_back = {k: t for k, t in self._came_back.items()
                                if now - t < self._cfg.come_back_memory_s}
             self._came_back[visit.code.person] = now
-        self._done_track, self._done_person = visit.track, visit.code.person if visit.code else None
+        self._decided.set(visit.track, visit.code.person if visit.code else None, visit.last_sighting)
         self._visit = None
         self._outcome = None
         self._screening.restart()
@@ -375,7 +395,8 @@ class Checkpoint:
         # A sensor whose crowd median drifted beyond the fault bound passes nobody (staff check).
         faulty = visit.sensor_failed or self._screening.drift_fault
         decision = decide(temperature, code.facts if code else None, self.policy, wall,
-                          clock_synced=self.clock_synced, sensor_fault=faulty)
+                          clock_synced=self.clock_synced, sensor_fault=faulty,
+                          fever_before=visit.fever_before(self.policy.fever_c))
         outcome = VisitorOutcome(
             decision=decision,
             temperature_c=temperature,
@@ -391,8 +412,7 @@ class Checkpoint:
             self._screening.drift.add(temperature)  # the crowd's median tracks calibration drift
         self._outcome = outcome
         self._unrecorded = False
-        self._done_track, self._done_person = visit.track, code.person if code is not None else None
-        self._decided_at = now
+        self._decided.set(visit.track, code.person if code is not None else None, visit.last_sighting, now)
         self._over_shoulder_at = None
         self._visit = None
         self._screening.restart()

@@ -48,12 +48,14 @@ class Measuring:
         return self._policy.policy.fever_c
 
     def settled(self, track_id: int | None) -> bool:
+        """The track stands settled, and did already in the frame before (`Track.settled_before`):
+        what a code or a one-frame look may be taken of."""
         track = self.screening.tracked.track(track_id) if track_id is not None else None
         return track is not None and track.settled
 
     def frames_for(self, visit: Visit | None) -> int | None:
         """Frames the next reading is made of (None: the configured number)."""
-        if visit is None or not visit.readings:
+        if visit is None or not visit.current_readings:
             return QUICK_FRAMES if visit is not None and self.settled(visit.track) else SETTLING_FRAMES
         return None
 
@@ -86,8 +88,11 @@ class Measuring:
         visit.cold = False
         visit.readings.append(TakenReading(round(reading.temperature_c, 1), reading.uncertainty_c, now,
                                            reading.track, reading.raw_c, reading.centre_col, reading.distance_m,
-                                           reading.frames))
-        step = next_step(visit.readings, threshold, remeasure=self._policy.policy.remeasure)
+                                           reading.frames, visit.stretch))
+        if visit.fever_before(threshold):
+            visit.done = True  # a fever shown earlier stops them (staff check); this reading is their own temperature
+            return Next.DONE
+        step = next_step(visit.current_readings, threshold, remeasure=self._policy.policy.remeasure)
         if step is Next.DONE:
             visit.done = True
         elif step is Next.REMEASURE:
@@ -99,28 +104,29 @@ class Measuring:
 
     def unseen(self, now: float, visit: Visit) -> None:
         """Their track was not seen in this frame (a smeared step, a turned head): it goes on, but
-        whatever would let them pass must be taken again — their code read again, a fresh reading
-        made (added to the ones before: a fever read earlier still counts against a PASS)."""
-        visit.break_at = now
-        verdict = judged(visit.readings, self.threshold_c) if visit.done else None
-        if verdict is not None and verdict.c < self.threshold_c and not visit.sensor_failed:
-            visit.done = False
+        in a new stretch (`Visit.stretch`): their code read again, a fresh reading made (the ones
+        before are kept: a fever read earlier still stops them)."""
+        if visit.sensor_failed:
+            return
+        visit.new_stretch(now)
+        visit.done = False  # measured again: a temperature reported is always of the stretch they are in
 
     def still(self, visit: Visit, obs: ThermalObservation) -> bool:
         """Whether the readings a PASS would rest on still describe the person in this frame; if
         not (a face that moved, or reads warmer), they are dropped to be taken again."""
-        if not visit.done or not visit.readings or obs.placement is Placement.NOBODY:
+        readings = visit.current_readings
+        if not visit.done or not readings or obs.placement is Placement.NOBODY:
             return True
-        verdict = judged(visit.readings, self.threshold_c)
-        if verdict is None or verdict.c >= self.threshold_c:
+        verdict = judged(readings, self.threshold_c)
+        if verdict is None or verdict.c >= self.threshold_c or visit.fever_before(self.threshold_c):
             return True  # a fever stands whatever happens next
-        ref = visit.readings[-1]
+        ref = readings[-1]
         moved = (ref.centre_col is not None and obs.centre_col is not None
                  and abs(obs.centre_col - ref.centre_col) > STILL_COLS) or bool(
                 ref.distance_m and obs.distance_m and abs(math.log(obs.distance_m / ref.distance_m)) > STILL_DEPTH)
         warmer = ref.raw_c is not None and obs.face_c is not None and obs.face_c > ref.raw_c + HOTTER_C
         if moved or warmer:
-            visit.readings.clear()
+            visit.readings[:] = [r for r in visit.readings if r.stretch != visit.stretch]
             visit.done = False
             return False
         return True

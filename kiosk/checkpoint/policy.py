@@ -56,6 +56,9 @@ class CodeFacts:
     trip_star: bool = False
     nat_at: float | None = None  # epoch seconds of the last negative test sample
     replayed: bool = False  # valid, but it already let somebody in (kiosk.checkpoint.replay.ReplayGuard)
+    # When the phone made the code (THP1 `iat`, epoch s: the platform's synchronised clock; a code is
+    # shown within minutes of it).  None: not a code made on showing (a DCC's iat is the certificate's).
+    made_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ class Decision:
         return any(r in ALERT_REASONS for r in self.reasons)
 
 
-def _code_reasons(code: CodeFacts | None, policy: PolicyConfig, now: float) -> list[str]:
+def _code_reasons(code: CodeFacts | None, policy: PolicyConfig, now: float | None) -> list[str]:
     if code is None:
         return ["no_code"]
     if not code.valid:
@@ -90,7 +93,7 @@ def _code_reasons(code: CodeFacts | None, policy: PolicyConfig, now: float) -> l
     if policy.nat_max_age_h is not None:
         if code.nat_at is None:
             reasons.append("nat_missing")
-        elif now - code.nat_at > policy.nat_max_age_h * 3600:
+        elif now is not None and now - code.nat_at > policy.nat_max_age_h * 3600:
             reasons.append("nat_stale")
     return reasons
 
@@ -103,23 +106,30 @@ def decide(
     *,
     clock_synced: bool = True,
     sensor_fault: bool = False,
+    fever_before: bool = False,
 ) -> Decision:
     """Decide one visitor.
 
     `temperature_c` is the final reading (after the re-measure, if one was due), or None when
     no valid measurement could be made: that is `sensor_fault`, and never a PASS.  `code` is
     None when the visitor showed nothing before the timeout.  `now` is wall time (epoch s), used
-    only for the nucleic-acid window.  `clock_synced` False (no NTP answer since boot: the Pi
+    only for the nucleic-acid window (judged, while the clock is unsynchronised, on when the code
+    was made, `CodeFacts.made_at`, if known — else not at all).  `clock_synced` False (no NTP answer since boot: the Pi
     has no RTC) means no shown code's freshness can be judged: STOP `clock_unsynced`.
     `sensor_fault` True: the sensor failed before the measurement was complete; a
     `temperature_c` given with it is a fever reading made before, recorded all the same.
+    `fever_before` True: a fever was read earlier in the visit, before a break in seeing the
+    visitor (`kiosk.checkpoint.visit.Visit.fever_before`): `fever`, a staff check, whatever
+    `temperature_c` (always the visitor's reading since the break) says.
     """
     reasons: list[str] = []
-    if temperature_c is None or sensor_fault:
-        reasons.append("sensor_fault")
-    if temperature_c is not None and temperature_c >= policy.fever_c:
+    if (temperature_c is None and not fever_before) or sensor_fault:
+        reasons.append("sensor_fault")  # (a fever shown before a break stops them on its own: not a fault)
+    if fever_before or (temperature_c is not None and temperature_c >= policy.fever_c):
         reasons.append("fever")
-    reasons.extend(_code_reasons(code, policy, now))
+    # The kiosk's own clock may be hours off while unsynchronised: the test's age is then judged
+    # on the code's making time (the platform's clock), or not at all (`clock_unsynced` stops them).
+    reasons.extend(_code_reasons(code, policy, now if clock_synced else code.made_at if code is not None else None))
     if code is not None and not clock_synced:
         reasons.append("clock_unsynced")  # a STOP, never an alert: nothing is known against the visitor
     ordered = tuple(r for r in REASONS if r in reasons)

@@ -44,6 +44,7 @@ class TakenReading:
     centre_col: float | None = None  # where the face was in the view
     distance_m: float | None = None
     frames: int = 0  # frames averaged (1: a one-frame look; 0: not known)
+    stretch: int = 0  # the unbroken stretch of the visit it was taken in (`kiosk.checkpoint.visit.Visit.stretch`)
 
     def near(self, threshold_c: float) -> bool:
         """The threshold lies inside this reading's band."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from kiosk.checkpoint.policy import CodeFacts, Decision
 from kiosk.checkpoint.readings import TakenReading, fever_established, judged
-from kiosk.screening import Placement
+from kiosk.screening import Placement, Sighting
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +101,7 @@ class Visit:
     code_at: float | None = None
     pending: ScannedCode | None = None  # read while their track was settling: theirs once it has settled
     pending_at: float | None = None
+    pending_track: int | None = None  # the track it was read while standing there (theirs only if still that one)
     readings: list[TakenReading] = field(default_factory=list)
     done: bool = False  # the readings are complete: a verdict can rest on them
     remeasure_from: float | None = None  # measure again from then (the pause after a fever)
@@ -113,11 +114,46 @@ class Visit:
     unsteady: int = 0  # unsteady reading windows since the last reading: "hold still" when it grows
     several_codes_at: float | None = None  # when several codes were last in view
     break_at: float | None = None  # the last frame their track went unseen in: evidence before it is not enough to pass
+    # Unbroken stretches of seeing them: a break (an unseen frame, a face that changed where they stood)
+    # starts the next.  Readings of an earlier stretch may stop them (a fever shown: staff check) but
+    # are never the temperature reported: whose face they were is not certain.
+    stretch: int = 0
+    last_sighting: Sighting | None = None  # where their track was last seen
 
     @property
     def holds_nothing(self) -> bool:
         """Nothing has been taken of anybody in this visit yet (no code, no reading, no cold reading)."""
-        return self.code is None and not self.readings and not self.cold and self.several_codes_at is None
+        return self.code is None and self.pending is None and not self.readings and not self.cold \
+            and self.several_codes_at is None
+
+    def hold_pending(self, code: ScannedCode, now: float) -> None:
+        """A code read while the visitor was not yet settled in range: theirs once they are, if they
+        are still the track that stood there when it was read."""
+        self.pending, self.pending_at, self.pending_track = code, now, self.track
+
+    def drop_pending(self) -> None:
+        self.pending = self.pending_at = self.pending_track = None
+
+    def switch_track(self, track: int | None, now: float) -> None:
+        """The visit goes on as another track (nothing was taken yet, or the same place with a changed
+        face): a new stretch; nothing read of the one before is theirs."""
+        self.track = track
+        self.in_range_at = None
+        self.drop_pending()
+        self.new_stretch(now)
+
+    def new_stretch(self, now: float) -> None:
+        self.break_at = now
+        self.stretch += 1
+
+    @property
+    def current_readings(self) -> list[TakenReading]:
+        """The readings of the stretch they are in now: what a temperature reported may rest on."""
+        return [r for r in self.readings if r.stretch == self.stretch]
+
+    def fever_before(self, fever_c: float) -> bool:
+        """A fever shown in an earlier stretch: no PASS (staff check), whatever is read now."""
+        return any(r.c >= fever_c for r in self.readings if r.stretch != self.stretch)
 
     @property
     def code_now(self) -> ScannedCode | None:
@@ -150,14 +186,17 @@ class Visit:
             uncertainty_c=top.uncertainty_c if top else None, readings=tuple(readings), track=self.track)
 
     def judged_temperature(self, fever_c: float) -> tuple[float | None, float | None]:
-        """The temperature the verdict rests on, and its ±; None: no valid measurement."""
-        if self.fever_shown(fever_c) and (self.sensor_failed or self.remeasure_failed or not self.done):
+        """The temperature the verdict rests on, and its ±; None: no valid measurement.  Only
+        readings of the stretch they are in now: an earlier one may have been somebody else."""
+        readings = self.current_readings
+        first = readings[0].c if readings else None
+        if first is not None and first >= fever_c and (self.sensor_failed or self.remeasure_failed or not self.done):
             # A fever that was shown is recorded: the re-measure could not complete (the sensor
             # failed, the re-measure came out cold, the visitor never came back into range), so
             # the kiosk decides conservatively on the highest reading, never a PASS on a coin toss.
-            top = max(self.readings, key=lambda r: r.c)
+            top = max(readings, key=lambda r: r.c)
             return top.c, top.uncertainty_c
         if self.sensor_failed or not self.done:
             return None, None
-        verdict = judged(self.readings, fever_c)
+        verdict = judged(readings, fever_c)
         return (None, None) if verdict is None else (verdict.c, verdict.uncertainty_c)

@@ -27,13 +27,14 @@ if TYPE_CHECKING:
     from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
     from kiosk.screening.records import Placement, Reading, ThermalObservation, frame_plausible
     from kiosk.screening.thermal import WARNING_AMBIENT, WARNING_DRIFT, Screening
-    from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker
+    from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker, same_place
 
 _EXPORTS = {
     "DriftReport": "drift",
     "DriftTracker": "drift",
     "End": "tracking",
     "FACE_WIDTH_M": "face",
+    "FRAME_S": "tracking",
     "Face": "face",
     "MAX_GAP_S": "tracking",
     "Placement": "records",
@@ -50,10 +51,12 @@ _EXPORTS = {
     "WARNING_DRIFT": "thermal",
     "find_faces": "face",
     "frame_plausible": "records",
+    "same_place": "tracking",
 }
 __getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
     "FACE_WIDTH_M",
+    "FRAME_S",
     "MAX_GAP_S",
     "SKIN_RANGE_C",
     "SPOT_MAX_M",
@@ -73,4 +76,5 @@ __all__ = [
     "Tracker",
     "find_faces",
     "frame_plausible",
+    "same_place",
 ]  # the same names as _EXPORTS

@@ -26,6 +26,12 @@ of the frame before:
   (nobody could see what happened meanwhile);
 * every face that continues no track starts a new one.
 
+A track is *settled* (`Track.settled`: somebody standing still, facing the kiosk) once it has stood
+still over its last frames — never in the frame it is born in, and judged over up to a second, so
+that a slow passer-by, who moves little per frame but keeps moving, never is.  A settled track's
+gate is tight (a person standing still does not step 14 cm, nor read half a degree apart, in one
+frame), and lost while still it is found again only where it stood.
+
 Nothing is ever carried across an ambiguity: the end of a track is cheap (the person is measured
 again, their phone read again), a wrong continuation is the worst failure a kiosk can have
 (somebody decided on somebody else's reading).
@@ -36,7 +42,8 @@ measurement noise does not flicker it in and out).  The queue behind the one-met
 off-axis and further back, and passers-by cross far behind: their tracks are in view but never
 in the spot, so they never start, join or end a visit.  The *spot track* is the nearest track in
 the spot; another track in the spot beside it (within `SIDE_BY_SIDE_M` in depth) makes the spot
-*crowded*, as does a merge or split in the spot this frame: nothing of anybody is taken then.
+*crowded*, as does a merge or split in the spot this frame, or a track in the spot beside or behind
+it that went unseen this frame (hidden by whoever is in front): nothing of anybody is taken then.
 
 Pure computation on faces and times: no clock, no I/O.
 """
@@ -60,9 +67,18 @@ FACE_RISE_C = 2.0  # a track's face never warms by more than this from one frame
 FACE_GATE_C = 1.0  # an unseen track found again reads within this of what it read (else: somebody else)
 MOMENTUM_CAP = 2.0  # the last step widens the gate by at most this many times the gate itself
 FRAME_S = 0.25  # the frame period the gates are given for (4 Hz); they scale with the time since last seen
-SETTLED_DEPTH = 0.15  # a settled track's last step: at most this share of its distance ...
+SETTLED_DEPTH = 0.15  # a settled track's every step: at most this share of its distance ...
 SETTLED_LATERAL_M = 0.1  # ... and this far sideways (a passer-by walks 0.3 m a frame) ...
 SETTLED_FACE_C = 0.3  # ... and its face value changed by at most this (a turning head changes more)
+SETTLE_FRAMES = 3  # a track is settled once seen this many frames in a row (0.5 s at 4 Hz) — or two, when
+# nobody else has been in the spot since it was born — moving sideways over its last second no more than
+SETTLED_NOISE_M = 0.008  # ... this (where a face's centre wanders in a still head) ...
+SETTLED_SPEED_M_S = 0.06  # ... plus this much a second: a slow passer-by walks 0.11 m/s and more
+WINDOW_FRAMES = 5  # the sightings its stillness is judged on (1 s at 4 Hz)
+SETTLED_DRIFT = 0.15  # ... and at most this share of its distance, smoothed, toward or away over them
+STILL_LATERAL_M = 0.1  # a settled person's gate: this far sideways in one frame period ...
+STILL_DEPTH = 0.15  # ... this share of the distance (a still person does not step 14 cm in 0.25 s) ...
+STILL_FACE_JUMP_C = 0.5  # ... and a face reading this much warmer or cooler at once is somebody else
 SMOOTHING_FRAMES = 3  # a track's distance is the median of this many sightings
 MISSES_ALLOWED = 1  # frames in a row a track may go unseen before it ends
 MAX_GAP_S = 0.6  # no frame for longer: every track ends (a sensor fault, a stalled loop)
@@ -104,10 +120,15 @@ class Track:
     spot_since: float | None = None  # when it entered the spot (None: not in the spot)
     step_depth: float = 0.0  # |ln(d1/d0)| of its last frame, per frame period
     step_lateral_m: float = 0.0  # its sideways step in its last frame, per frame period
+    heading: tuple[float, float] = (0.0, 0.0)  # the signs of that step (toward/away, left/right)
     step_face_c: float = 0.0  # |change| of its face value in its last frame
     misses: int = 0  # frames in a row it was not seen in (0: seen in the last frame)
-    calm_birth: bool = False  # new in a spot nobody was seen in the frame before
     recent_m: deque[float] = field(default_factory=lambda: deque(maxlen=SMOOTHING_FRAMES))  # distances seen
+    # The last SETTLE_FRAMES consecutive sightings: (sideways m, smoothed distance, that step was still).
+    window: deque[tuple[float, float, bool]] = field(default_factory=lambda: deque(maxlen=WINDOW_FRAMES))
+    alone: bool = True  # nobody else has been in the spot in any frame since it was born
+    settled_frames: int = 0  # consecutive frames it has been settled in (0: not settled now)
+    lost_still: bool = False  # unseen now, and settled when last seen
 
     @property
     def distance_m(self) -> float:
@@ -121,18 +142,45 @@ class Track:
 
     @property
     def settled(self) -> bool:
-        """Seen in the last frame alike in both of its subpages (`Face.steady`: still while the frame
-        was read), and seen the frame before, hardly moving and reading alike — or new, in a spot
-        nobody was seen in the frame before (a person smeared by a step, standing again): somebody
-        standing still, facing the kiosk — not walking through, not turning their head."""
-        return self.misses == 0 and (self.frames >= 2 or self.calm_birth) and self.step_depth <= SETTLED_DEPTH \
-            and self.step_lateral_m <= SETTLED_LATERAL_M and self.step_face_c <= SETTLED_FACE_C \
-            and self.last.face.steady
+        """Somebody standing still, facing the kiosk — not walking through, not turning their head.
+
+        Seen in each of its last `SETTLE_FRAMES` frames (two, if nobody else has been in the spot
+        since it was born: a visitor standing again after a step), never only in the frame it was
+        born in (a new track may be anybody: a passer-by whose image just parted from the visitor's);
+        every step of its last second hardly moving and reading alike, and in all no further sideways
+        than a still head wanders plus `SETTLED_SPEED_M_S` (a slow passer-by moves little per frame,
+        but keeps moving), nor `SETTLED_DRIFT` in depth; and alike in both subpages of the last frame
+        (`Face.steady`: still while the frame was read)."""
+        if self.misses or not self.last.face.steady:
+            return False
+        w = list(self.window)
+        moved = [i for i, (_, _, still) in enumerate(w) if not still]
+        w = w[moved[-1]:] if moved else w  # where its last step that was not still ended, and since
+        if len(w) < (2 if self.alone else SETTLE_FRAMES):
+            return False
+        laterals = [lat for lat, _, _ in w]
+        depths = [d for _, d, _ in (w[1:] if moved else w)]  # smoothed: those before it stopped lag behind
+        spread = SETTLED_NOISE_M + SETTLED_SPEED_M_S * FRAME_S * (len(w) - 1)
+        return max(laterals) - min(laterals) <= spread and abs(math.log(depths[-1] / depths[0])) <= SETTLED_DRIFT
+
+    @property
+    def settled_before(self) -> bool:
+        """Settled in this frame and the one before: what a code or a reading may be taken of (not
+        on the frame the track settles, when what it just did is known by one frame only)."""
+        return self.settled_frames >= 2
 
     @property
     def seen(self) -> bool:
         """Seen in the last frame (an unseen track is kept for a frame, but nothing is taken of it)."""
         return self.misses == 0
+
+
+def same_place(last: Sighting, s: Sighting) -> bool:
+    """`s` is where somebody standing still, last seen as `last`, still is (up to two frame periods
+    later): the face there may have changed (a turned head, a hand on the forehead), the place not."""
+    periods = min(2.0, max(1.0, (s.at - last.at) / FRAME_S))
+    return abs(s.lateral_m - last.lateral_m) <= STILL_LATERAL_M * periods \
+        and abs(math.log(s.distance_m / last.distance_m)) <= STILL_DEPTH * periods
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,15 +232,33 @@ class Tracker:
         periods = max(1.0, (s.at - track.last.at) / FRAME_S)
         return periods, abs(math.log(s.distance_m / track.last.distance_m)), abs(s.lateral_m - track.last.lateral_m)
 
-    def _gated(self, track: Track, s: Sighting, scale: float = 1.0) -> bool:
+    def _gated(self, track: Track, s: Sighting, scale: float = 1.0, *, reach: bool = False) -> bool:
+        """Whether `s` lies within `track`'s gate (`reach`: within what the person could do, still
+        or not — who could have come there — rather than what they are taken to have done)."""
         if not track.seen and abs(s.face.face_c - track.last.face.face_c) > FACE_GATE_C * scale:
             return False  # lost for a frame and back reading degrees apart: somebody else
         if s.face.face_c - track.last.face.face_c > FACE_RISE_C * scale:
             return False  # a cool head (turned away, hair) does not become a warm face: somebody else
         periods, depth, lateral = self._steps(track, s)
         periods *= scale
-        depth_gate = DEPTH_GATE + min(track.step_depth, MOMENTUM_CAP * DEPTH_GATE)
-        lateral_gate = LATERAL_GATE_M + min(track.step_lateral_m, MOMENTUM_CAP * LATERAL_GATE_M)
+        if not track.seen and track.lost_still and not reach:
+            # Standing still when lost (turned away, hidden): found again only where they stood —
+            # whoever comes near meanwhile is somebody stepping in.
+            return abs(s.face.face_c - track.last.face.face_c) <= FACE_GATE_C * scale and same_place(track.last, s)
+        if track.settled and track.seen and not reach:
+            # Somebody standing still does not move 14 cm in depth, nor read half a degree apart, in
+            # one frame: whoever does is somebody else (the visitor turned away as the next stepped in).
+            if abs(s.face.face_c - track.last.face.face_c) > STILL_FACE_JUMP_C * scale:
+                return False
+            return depth <= STILL_DEPTH * periods and lateral <= STILL_LATERAL_M * periods
+        # A walker keeps walking the way they walked: the last step widens the gate that way only
+        # (somebody walking away does not come back nearer within a frame: that is somebody else).
+        way = (math.copysign(1.0, math.log(s.distance_m / track.last.distance_m)),
+               math.copysign(1.0, s.lateral_m - track.last.lateral_m))
+        depth_gate = DEPTH_GATE + (min(track.step_depth, MOMENTUM_CAP * DEPTH_GATE)
+                                   if way[0] == track.heading[0] else 0.0)
+        lateral_gate = LATERAL_GATE_M + (min(track.step_lateral_m, MOMENTUM_CAP * LATERAL_GATE_M)
+                                         if way[1] == track.heading[1] else 0.0)
         if not track.seen:
             # Unseen in the last frame: found again only within one frame's gate of where it was last
             # seen — a smeared frame bridged, never a leap to whoever comes near meanwhile.
@@ -205,7 +271,6 @@ class Tracker:
         if self._last_at is not None and at - self._last_at > MAX_GAP_S:
             ended.update(self.reset().ended)
         self._last_at = at
-        spot_was_empty = not any(t.in_spot and t.seen for t in self._tracks)  # in the frame before
         faces = [f for f in faces if f.distance_m <= FAR_M]
         plain = [self.sighting(f, at) for f in faces]
         claims: dict[int, list[int]] = {t.id: [i for i, s in enumerate(plain) if self._gated(t, s)]
@@ -218,7 +283,7 @@ class Tracker:
                 # An unseen track is found again only where nobody seen in the last frame could
                 # have come to: a face another person's track nearly reaches is not given to it.
                 claims[track.id] = [i for i in claims[track.id]
-                                    if not any(self._gated(t, plain[i], scale=2.0) for t in self._tracks
+                                    if not any(self._gated(t, plain[i], scale=2.0, reach=True) for t in self._tracks
                                                if t.id in seen and t.id != track.id)]
         claimants = {i: [tid for tid, got in claims.items() if i in got] for i in range(len(plain))}
         for i, tids in claimants.items():
@@ -241,16 +306,27 @@ class Tracker:
                 s = self.sighting(faces[i], at, was_in_spot=track.in_spot)
                 periods, depth, lateral = self._steps(track, s)
                 track.step_depth, track.step_lateral_m = depth / periods, lateral / periods
+                track.heading = (math.copysign(1.0, math.log(s.distance_m / track.last.distance_m)),
+                                 math.copysign(1.0, s.lateral_m - track.last.lateral_m))
                 track.step_face_c = abs(s.face.face_c - track.last.face.face_c)
+                still = track.step_depth <= SETTLED_DEPTH and track.step_lateral_m <= SETTLED_LATERAL_M \
+                    and track.step_face_c <= SETTLED_FACE_C
+                if track.misses:
+                    track.window.clear()  # unseen meanwhile: nobody knows what it did, it settles anew
+                    track.lost_still = False
                 track.last = s
                 track.recent_m.append(s.distance_m)
+                track.window.append((s.lateral_m, track.distance_m, still))
+                track.settled_frames = track.settled_frames + 1 if track.settled else 0
                 track.misses = 0
                 track.frames += 1
                 track.spot_since = (track.spot_since or at) if s.in_spot else None
                 live.append(track)
                 continue
             if not got and track.misses < MISSES_ALLOWED:
+                track.lost_still = track.lost_still or track.settled
                 track.misses += 1  # not seen in this frame: kept for one more (a smeared step)
+                track.settled_frames = 0
                 live.append(track)
                 continue
             reason = End.GONE if not got else End.SPLIT if len(got) > 1 else End.MERGED
@@ -262,12 +338,24 @@ class Tracker:
                 continue
             if len(claimants[i]) > 1 and s.in_spot:
                 crowded = True
-            live.append(Track(self._next_id, at, s, spot_since=at if s.in_spot else None,
-                              recent_m=deque([s.distance_m], maxlen=SMOOTHING_FRAMES), calm_birth=spot_was_empty))
+            track = Track(self._next_id, at, s, spot_since=at if s.in_spot else None,
+                          recent_m=deque([s.distance_m], maxlen=SMOOTHING_FRAMES))
+            track.window.append((s.lateral_m, s.distance_m, False))  # a first sighting: no step seen yet
+            live.append(track)
             self._next_id += 1
         self._tracks = live
+        in_spot = [t for t in live if t.in_spot]
+        for t in in_spot:
+            if crowded or len(in_spot) > 1:
+                t.alone = False
         spot_tracks = sorted((t for t in live if t.in_spot and t.seen), key=lambda t: t.last.distance_m)
         spot = spot_tracks[0] if spot_tracks else None
         if spot is not None and any(t.last.distance_m < spot.last.distance_m + SIDE_BY_SIDE_M for t in spot_tracks[1:]):
+            crowded = True
+        behind = spot.last.distance_m - SIDE_BY_SIDE_M if spot is not None else math.inf
+        if any(t.in_spot and not t.seen and t.last.distance_m > behind for t in live):
+            # Somebody in the spot beside or behind the spot track went unseen this frame (hidden
+            # behind whoever is in front, turned away): still present, and nobody can tell whose
+            # phone or face is whose.  (Unseen in front of it, they stepped away: nobody hides them.)
             crowded = True
         return TrackedFrame(at, tuple(live), spot.id if spot else None, crowded, ended)

@@ -7,14 +7,16 @@ outcome to the person its visit was about, from the outcome's own times).
 
 The queue waits behind the one-metre line, off the kiosk's axis toward the image's left, at
 `QUEUE_ANGLE_DEG` and more: in the sensor's view, as in a real doorway, but beside the spot, not
-in it.  Visitors step in from there; a visitor who leaves walks on past the kiosk to the right
-(into the building), turning first, so that the next one stepping in eagerly overlaps them in
-the sensor's view for about a second.  Passers-by cross the whole view at their own distance.
+in it.  Visitors step in from there; a visitor who leaves turns first and walks on past the kiosk
+— to the right (into the building), to the left past the queue, or back along it (`exit_for`) —
+so that the next one stepping in eagerly overlaps them in the sensor's view for about a second,
+on either side.  Passers-by cross the whole view at their own distance.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass, field
 
 from drivers.mlx90640.scene import FOV_H_DEG
@@ -25,9 +27,16 @@ QUEUE_ANGLE_DEG = 21.0  # the first in the queue stands this far off the axis, a
 QUEUE_STEP_ANGLE_DEG = 2.5  # each one behind, further off
 QUEUE_SPACING_M = 0.5  # people in a queue stand about this far apart
 QUEUE_SHOWN = 4  # farther back, people are hidden behind the first ones
-EXIT: Position = (1.3, 1.6)  # where a leaving visitor is headed: past the kiosk, out of view
+EXIT: Position = (1.3, 1.6)  # where a leaving visitor is headed: past the kiosk, out of view ...
+# ... or, as people do, the other way: past the queue's side, or back along the queue (turned away).
+EXITS: tuple[Position, ...] = (EXIT, (1.3, -1.6), (2.6, -1.1))
 GONE: Position = (3.5, 0.0)  # off the scene (v1: the leaver walks straight back)
 PASSER_MARGIN_M = 0.4  # passers start and end this far outside the view
+
+
+def exit_for(visitor_id: str) -> Position:
+    """Where this visitor walks off to (the same every run: a digest of their id picks one of `EXITS`)."""
+    return EXITS[zlib.crc32(visitor_id.encode("utf-8")) % len(EXITS)]
 
 
 def queue_place(index: int, queue_m: float) -> Position:

@@ -193,7 +193,7 @@ def play(kiosk: Kiosk, world: World, device: object, clock: Clock, scenario: Sce
     timers the jumps stop at).
     """
     t0 = clock.monotonic()
-    last_arrival = max((v.arrive_s for v in scenario.visitors), default=0.0)
+    last_arrival = max([v.arrive_s for v in scenario.visitors] + [p.at_s for p in scenario.site.passers], default=0.0)
     limit = t0 + last_arrival + LIMIT_PAST_LAST_ARRIVAL_S
     done_at: float | None = None
     jumps = isinstance(clock, VirtualClock)

@@ -36,7 +36,7 @@ from drivers.mlx90640.scene import Person, SlowDrift, render_people
 from kiosk.checkpoint import Verdict, VisitorOutcome
 from kiosk.feed import EntryEvent
 from kiosk.ports import Clock, Screen, ScreenView
-from kiosk.simulation.crowd import EXIT, GONE, QUEUE_SHOWN, Path, Position, in_view, passer_path, queue_place
+from kiosk.simulation.crowd import GONE, QUEUE_SHOWN, Path, Position, exit_for, in_view, passer_path, queue_place
 from kiosk.simulation.scenario import RawCode, SameAs, Scenario, SignedCode, Visitor
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class _Walker:
     sent_back_at: float | None = None  # shown COME_BACK (cold arrival)
     warmed: bool = False  # came back after warming up
     left: VisitorOutcome | None = None  # the kiosk's LEFT outcome for them
+    verdict_seen: bool = True  # they have seen the screen since their decision was made
     record: VisitorRecord = field(default_factory=lambda: VisitorRecord(""))
 
     def forehead_c(self) -> float:
@@ -216,7 +217,7 @@ class World:
         w.leave_at = t
         self._turned_at = t
         if self.crowd:
-            w.path.move(t, t + LEAVE_S, EXIT, ease="in")
+            w.path.move(t, t + LEAVE_S, exit_for(w.visitor.id), ease="in")
             w.gone_at = t + LEAVE_S
         else:
             w.path.move(t, t + WALK_S, GONE)
@@ -244,17 +245,28 @@ class World:
         w.prompt_seen = None
         w.left = None
 
+    def _passers_after(self, t: float) -> list[tuple[float, float]]:
+        """(start, end) of the crossings not over by `t`."""
+        spans = [(path.legs[0].t0, path.legs[-1].t1) for _, path in self._passers if path.legs]
+        return [(a, b) for a, b in spans if b > t]
+
     def finished(self) -> bool:
-        return all(w.state == "gone" for w in self._walkers)
+        """Every visitor gone, and every passer-by crossed (the last may come after the last visitor)."""
+        return all(w.state == "gone" for w in self._walkers) and not self._passers_after(self._clock.monotonic())
 
     def quiet_until(self, t: float) -> float | None:
-        """Nobody at the kiosk or in the queue at `t`: when the next visitor steps up (inf: nobody
-        will).  None while somebody is there.  What lets a run jump over an idle stretch."""
+        """Nobody at the kiosk, in the queue or crossing the view at `t`: when the next visitor steps
+        up or passer-by comes into view (inf: nobody will).  None while somebody is there.  What lets a
+        run jump over an idle stretch."""
         self._advance(t)
         if self._current is not None or any(w.state in ("stepping", "leaving", "waiting") for w in self._walkers):
             return None
+        passers = self._passers_after(t)
+        if any(a <= t for a, _ in passers):
+            return None
         coming = [w for w in self._walkers if w.state in ("new", "away")]
-        return min((max(w.arrive_at, self._free_at + NEXT_AFTER_S) for w in coming), default=float("inf"))
+        return min([max(w.arrive_at, self._free_at + NEXT_AFTER_S) for w in coming] + [a for a, _ in passers],
+                   default=float("inf"))
 
     def sensor_unplugged(self, t: float) -> bool:
         """The thermal array stops answering once an `"sensor": "unplugged"` visitor comes within range."""
@@ -327,6 +339,13 @@ class World:
         t = self._clock.monotonic()
         self._advance(t)
         w = self._current
+        if w is not None and not w.verdict_seen:
+            w.verdict_seen = True
+            if w.record.decision == Verdict.PASS.value and view.screen is Screen.FAULT:
+                # Their PASS could not be recorded: the screen shows a fault, and nobody is let in on
+                # it.  The output line says what they were shown: not PASS (the decisions are PASS, STOP
+                # and LEFT; the event, stored as made, says why).
+                w.record.decision = Verdict.STOP.value
         if w is None or w.state != "stepping" or w.leave_at is not None or view.screen is w.prompt_seen:
             return
         if w.measured_at is None and view.screen in _MEASURING_SCREENS:
@@ -365,6 +384,7 @@ class World:
             start = max(start or w.phone_at, w.phone_at)
         record.latency_s = None if start is None else max(0.0, outcome.decided_at - start)
         w.record = record
+        w.verdict_seen = False
         w.move_at = None  # shown their decision, they stop adjusting where they stand
         if w.state == "stepping" and w.leave_at is None:
             leave = t + LEAVE_AFTER_S  # they read their PASS or STOP, then walk on

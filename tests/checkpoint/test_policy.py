@@ -106,3 +106,18 @@ def test_reasons_always_in_vocabulary_and_pass_iff_none() -> None:
         assert set(d.reasons) <= set(REASONS)
         assert (d.verdict is Verdict.PASS) == (d.reasons == ())
         assert list(d.reasons) == sorted(d.reasons, key=REASONS.index)
+
+
+def test_an_unsynchronised_clock_judges_the_test_age_on_when_the_code_was_made() -> None:
+    """S2: the kiosk's clock may be a day off until network time steps it; the phone made the code on
+    the platform's clock a moment ago, so the test's age is judged there (or not at all)."""
+    policy = PolicyConfig(nat_max_age_h=48)
+    made = 1_765_900_000.0
+    fresh = CodeFacts(True, "G", nat_at=made - 40 * 3600, made_at=made)
+    stale = CodeFacts(True, "G", nat_at=made - 50 * 3600, made_at=made)
+    fast, slow = made + 86400, made - 86400  # the kiosk's wall clock, a day off either way
+    assert decide(36.5, fresh, policy, fast, clock_synced=False).reasons == ("clock_unsynced",)
+    assert decide(36.5, stale, policy, slow, clock_synced=False).reasons == ("clock_unsynced", "nat_stale")
+    unknown = CodeFacts(True, "G", nat_at=made - 50 * 3600)  # a certificate: no making time
+    assert decide(36.5, unknown, policy, fast, clock_synced=False).reasons == ("clock_unsynced",)
+    assert decide(36.5, fresh, policy, fast).reasons == ("nat_stale",)  # synchronised: the kiosk's clock rules

@@ -52,16 +52,20 @@ def test_a_fever_is_established_once_confirmed_or_once_a_lower_reading_could_not
 
 
 def test_a_fever_then_a_much_lower_re_measure_is_never_a_pass_and_the_event_keeps_every_reading() -> None:
-    """38.6 °C shown; the re-measure reads 36.4 (a turned head, not a cold arrival): measured a
-    third time, and the verdict is STOP `fever` on the highest, for staff to check."""
+    """38.6 °C shown; then the face where they stand reads 36.4 from one frame to the next (a hand on
+    the forehead, a turned head — or somebody else): a break in seeing them.  The visit goes on in
+    a new stretch: the fever shown before stops them (`fever`, for staff to check), the temperature
+    reported is the one read since the break (never a reading that may have been somebody else's),
+    and the event keeps every reading."""
     rig = Rig()
     rig.run(0.75, 38.6, code=GREEN)
     assert rig.cp.phase is Phase.REMEASURE and rig.cp.shown_temperature == 38.6
     rig.run(5.0, 36.4, code=GREEN)
     (out,) = rig.outcomes
     assert out.decision.verdict is Verdict.STOP and out.decision.reasons == ("fever",)
-    assert out.decision.is_alert and out.temperature_c == 38.6
-    assert [x.c for x in out.readings][:1] == [38.6] and [x.c for x in out.readings][-2:] == [36.4, 36.4]
+    assert out.decision.is_alert and out.temperature_c == 36.4
+    assert [x.c for x in out.readings][:1] == [38.6] and [x.c for x in out.readings][-1] == 36.4
+    assert out.readings[0].stretch < out.readings[-1].stretch
 
 
 def test_a_reading_is_taken_of_the_person_who_stands_there_now() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from kiosk.checkpoint import Phase, Verdict
-from kiosk.ports import Screen
-from tests.checkpoint.rig import GREEN, Rig
+import numpy as np
+import pytest
+
+from kiosk.checkpoint import Phase, ScannedCode, Verdict
+from kiosk.ports import Screen, ThermalFrame
+from tests.checkpoint.rig import DT, GREEN, WALL0, Rig
 
 
 def test_reading_of_a_person_who_left_is_not_used_for_the_next_one(rig: Rig) -> None:
@@ -51,3 +54,54 @@ def test_code_of_a_person_who_left_is_not_used_for_the_next_one(rig: Rig) -> Non
     out = rig.outcomes[0]
     assert out.decision.verdict is Verdict.STOP and "no_code" in out.decision.reasons, \
         f"B (no code) decided {out.decision.verdict} {out.decision.reasons}"
+
+
+def _faces_frame(t: float, faces: list[tuple[int, int, float]], ambient: float = 24.0) -> ThermalFrame:
+    """A frame with faces given as (first column, width in pixels, °C)."""
+    px = np.full((24, 32), ambient)
+    for c0, width, face_c in faces:
+        px[4:14, c0:c0 + width] = face_c - 1.0
+        px[5:8, c0 + 1:c0 + width - 1] = face_c
+    return ThermalFrame(px, ambient + 8.0, t)
+
+
+def _step(rig: Rig, faces: list[tuple[int, int, float]], code: ScannedCode | None = None) -> None:
+    rig.t += DT
+    rig.cp.on_frame(rig.t, _faces_frame(rig.t, faces))
+    if code is not None:
+        rig.cp.on_code(rig.t, code)
+    rig.outcomes.extend(rig.cp.tick(rig.t, WALL0 + rig.t))
+
+
+def test_a_code_read_while_its_holder_stood_too_far_is_never_given_to_somebody_stepping_in_nearer(rig: Rig) -> None:
+    """F2: A (39.5 °C) stands too far with a green code up: read, held until A steps closer.  B steps
+    in nearer, in front of A, and shows nothing; A leaves.  B is STOP no_code — never PASS on A's code."""
+    a = (14, 4, 39.5)  # about 1.3 m away, on the axis
+    b = (1, 11, 36.5)  # near, at the image's left
+    for _ in range(4):
+        _step(rig, [a])
+    for _ in range(2):
+        _step(rig, [a], GREEN)
+    visit = rig.cp.visit
+    assert visit is not None and visit.pending is not None and visit.pending_track == visit.track
+    for _ in range(3):
+        _step(rig, [a, b])
+    for _ in range(60):
+        _step(rig, [b])
+    decided = [o for o in rig.outcomes if o.decision.verdict is not Verdict.LEFT]
+    assert decided and all(o.decision.verdict is Verdict.STOP for o in decided)
+    assert decided[-1].decision.reasons == ("no_code",) and decided[-1].temperature_c == pytest.approx(36.5, abs=0.3)
+
+
+def test_the_person_just_decided_lost_for_a_frame_is_not_a_new_visitor(rig: Rig) -> None:
+    """F4: PASS; their track is lost (missed for a frame, or their face read apart: a turned head) and
+    a new one is born where they stood: it is them, still holding their phone up — no new visit, no
+    second decision (`code_replayed`) for them."""
+    rig.run(2.0, 36.5, code=GREEN)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
+    rig.run(DT, None, code=GREEN)  # missed: nothing found this frame ...
+    rig.run(1.5, 36.5, code=GREEN)  # ... and there again, where they stood
+    for face_c in (37.2, 36.5, 37.2):
+        rig.run(1.5, face_c, code=GREEN)  # their face reads apart: a new track, born where they stood
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
+    assert rig.cp.visit is None

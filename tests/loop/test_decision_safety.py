@@ -32,8 +32,11 @@ def test_fever_shown_then_a_cold_remeasure_is_still_a_fever_alert() -> None:
     rig.run(4.0, 33.0, code=GREEN)  # head turned: the second reading comes out cold
     assert Screen.COME_BACK not in rig.screens
     (out,) = rig.outcomes
-    assert out.decision.verdict is Verdict.STOP and "fever" in out.decision.reasons
-    assert out.decision.is_alert and out.temperature_c == 38.4
+    assert out.decision.verdict is Verdict.STOP and out.decision.reasons == ("fever",)
+    # The face where they stood changed by degrees from one frame to the next: a break in seeing them
+    # (it may be somebody else).  The fever shown before stops them and is an alert, kept among the
+    # readings; it is never reported as the temperature of whoever stands there now (none was read).
+    assert out.decision.is_alert and out.temperature_c is None and [r.c for r in out.readings] == [38.4]
 
 
 def test_fever_shown_then_the_sensor_fails_is_fever_and_sensor_fault() -> None:

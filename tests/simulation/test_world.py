@@ -103,3 +103,30 @@ def test_same_as_must_name_another_visitor(tmp_path) -> None:  # type: ignore[no
                     ' "code": {"same_as": "a"}}]}', encoding="utf-8")
     with pytest.raises(ConfigError):
         load_scenario(path)
+
+
+def test_a_passer_by_after_the_last_visitor_is_drawn_and_idle_stretches_stop_for_passers() -> None:
+    """S3: a passer-by counts for when the world is quiet and when it is finished: an idle stretch is
+    never jumped over somebody crossing the view, and one who comes after the last visitor is drawn."""
+    scenario = crowd(site={"ambient_c": 22.0, "passers": [
+        {"at_s": 400.0, "distance_m": 2.3, "forehead_c": 36.6, "direction": "left", "speed_m_s": 1.2},
+        {"at_s": 1000.0, "distance_m": 2.3, "forehead_c": 36.6, "direction": "right", "speed_m_s": 1.2}]},
+        visitors=[{"id": "v2", "arrive_s": 700.0, "forehead_c": 36.5, "distance_m": 0.5, "code": None}])
+    world, clock = world_of(scenario)
+    t0 = clock.monotonic()
+    assert world.quiet_until(t0 + 100.0) == pytest.approx(t0 + 400.0)  # the passer-by, not v2 at 700 s
+    assert world.quiet_until(t0 + 401.0) is None  # crossing now
+    clock.advance(800.0)
+    world._walkers[0].state = "gone"  # the visitor is done with (as the kiosk would have seen to)
+    assert not world.finished()  # the passer-by at 1000 s is still to come
+    assert world.quiet_until(clock.monotonic()) == pytest.approx(t0 + 1000.0)
+
+
+def test_leaving_visitors_walk_off_either_way() -> None:
+    """S4: not everybody turns right into the building: some walk off past the queue, or back along it,
+    crossing where the next one steps in (the simulator is never kinder than a real doorway)."""
+    from kiosk.simulation.crowd import EXITS, exit_for
+
+    exits = {exit_for(f"v{i:02d}") for i in range(40)}
+    assert exits == set(EXITS)
+    assert any(x < 0 for _, x in exits) and any(x > 0 for _, x in exits)  # both sides of the kiosk

@@ -1,0 +1,64 @@
+"""The person just decided (or sent back to warm up), known while they linger in the spot.
+
+They are not a new visitor while they stand there reading their result, phone still up: the
+checkpoint must not start a visit for them and re-read their code (a `code_replayed` STOP for the
+person who just passed).  They are known by their thermal track — never by their code alone: a
+screenshot handed back along the queue shows the same one — and, when that track is lost for a
+frame or two (a smeared step, a turned head), by the track born where they were last seen
+(`heir`).  Found again somewhere else after being lost, the track may be the next visitor stepping
+in: it is nobody decided any more.
+
+Pure logic on tracked frames, like the machine that holds it.
+"""
+
+from __future__ import annotations
+
+from kiosk.screening import FRAME_S, Sighting, Track, TrackedFrame, same_place
+
+HEIR_WITHIN_S = 0.55  # a track born where the one followed was seen at most this long before (two frames) is them
+
+
+def heir(tracked: TrackedFrame, last: Sighting | None) -> Track | None:
+    """The one track born where `last` (the person followed, now lost) was seen, since then and within
+    `HEIR_WITHIN_S` of it, and standing there now (None: none, or more than one)."""
+    if last is None or tracked.at - last.at > HEIR_WITHIN_S:
+        return None
+    born = [t for t in tracked.tracks if t.seen and t.in_spot and last.at < t.born_at <= last.at + HEIR_WITHIN_S
+            and same_place(last, t.last)]
+    return born[0] if len(born) == 1 else None
+
+
+class Decided:
+    """Who was decided last, while they are still in the spot (see the module's doc)."""
+
+    def __init__(self) -> None:
+        self.track: int | None = None  # their track, while they are in the spot
+        self.person: str | None = None  # the person key of the code they showed
+        self.last: Sighting | None = None  # where they were last seen
+        self.at = -1e9  # when they were decided
+
+    def set(self, track: int | None, person: str | None, last: Sighting | None, at: float | None = None) -> None:
+        self.track, self.person, self.last = track, person, last
+        if at is not None:
+            self.at = at
+
+    def follow(self, tracked: TrackedFrame) -> None:
+        """Keep them known in this frame (their track, or its heir), or let them go."""
+        if self.track is None and self.last is None:
+            return
+        done = tracked.track(self.track) if self.track is not None else None
+        last = self.last
+        if done is not None and done.seen and last is not None and done.last.at - last.at > 1.5 * FRAME_S \
+                and not same_place(last, done.last):
+            self.track = self.last = None  # lost for a frame and found again elsewhere: maybe the next visitor
+            return
+        if done is None or not done.seen:
+            done = heir(tracked, last) or done
+        if done is None or not done.in_spot:
+            self.track = None  # the decided visitor has gone: whoever steps up next is new
+            if done is not None or last is None or tracked.at - last.at > HEIR_WITHIN_S:
+                self.last = None  # ... out of the spot, or unseen too long to be found again
+            return
+        self.track = done.id
+        if done.seen:
+            self.last = done.last
