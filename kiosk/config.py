@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import codecs
+import os
+import re
+import stat
 import tomllib
 from datetime import datetime
 from enum import StrEnum
@@ -54,6 +57,15 @@ REFERENCE_ROOM_C = 24.0  # ... and in a room this warm
 DRIFT_WARN_MAX_C = 0.8  # = kiosk.screening.drift's fault bound: a warning threshold above it would mask the fault
 HEALTHY_MEDIAN_C = (36.0, 37.0)  # healthy visitors' median reading: a baseline outside it silences drift
 
+
+# What technicians write for China's time (UTC+8, no daylight saving): each is Asia/Shanghai, not the
+# nearest spelling (UTC+8 -> "UTC", CST -> "UCT", Asia/Beijing -> "Asia/Brunei").  Compared lower case,
+# without spaces, underscores or colons.
+CHINA_TIME_NAMES = frozenset({
+    "beijing", "asia/beijing", "china", "prc", "cst", "cst+8", "cst-8", "gmt+8", "gmt+08", "gmt+0800", "utc+8",
+    "utc+08", "utc+0800", "+8", "+08", "+0800", "8", "china/beijing", "asia/chongqing", "asia/harbin",
+    "北京", "北京时间", "中国", "东八区",
+})
 
 class _Section(BaseModel):
     # strict: `nat_max_age_h = true` is not one hour, `fever_c = "37.3"` not a number, `remeasure = "no"`
@@ -393,7 +405,10 @@ class UplinkConfig(_Section):
             return v
         except (ZoneInfoNotFoundError, ValueError):
             pass
-        zh, en = did_you_mean(v, available_timezones())
+        if re.sub(r"[\s_:]", "", v).lower() in CHINA_TIME_NAMES:  # Beijing time, however written
+            zh, en = "，是否想写 Asia/Shanghai（北京时间）？", " — did you mean Asia/Shanghai (Beijing time)?"
+        else:
+            zh, en = did_you_mean(v, available_timezones())
         raise custom_error("timezone", zh_hint=zh, en_hint=en)
 
     @field_validator("seal_public_key")
@@ -480,6 +495,10 @@ def read_config_text(path: str | Path) -> str:
     """
     path = Path(path)
     try:
+        if stat.S_ISFIFO(mode := os.stat(path).st_mode) or stat.S_ISSOCK(mode):  # open() would wait for a writer
+            raise ConfigProblems(str(path), [Problem("不是普通文件（是管道或套接字），不是配置文件",
+                                                     "not a regular file (a fifo or a socket): not a configuration "
+                                                     "file", file=path.name)])
         with open(path, "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:

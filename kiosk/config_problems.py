@@ -19,6 +19,7 @@ same keys.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import errno
 import json
@@ -190,7 +191,12 @@ def shown_value(value: Any) -> str:
     """` = value` for a scalar input (short); nothing for sections and long values."""
     if isinstance(value, dict | list | tuple) or value is None:
         return ""
-    text = repr(value)
+    if isinstance(value, bool):
+        text = "true" if value else "false"  # as written in the file, not Python's True
+    elif isinstance(value, dt.date | dt.time):
+        text = value.isoformat()  # 00:05:00, not datetime.time(0, 5)
+    else:
+        text = repr(value)
     return f" = {text if len(text) <= 40 else text[:37] + '...'}"
 
 
@@ -383,10 +389,14 @@ def problems_of(exc: ValidationError, model: type[BaseModel], *, file: str = "",
             key, (zh, en) = key[:key.rindex("[")], ("值太少", "too few values")
         if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and key in WHY:
             zh, en = f"{zh}，{WHY[key][0]}", f"{en} — {WHY[key][1]}"
+        if brackets and err["type"] == "extra_forbidden" and len(loc) == 1 and isinstance(err.get("input"), dict):
+            zh, en = "未知的节", "unknown section"  # [Thermal], [polcy]: a whole table, not a key
+        if not brackets and err["type"] in ("model_type", "dict_type"):  # JSON, not TOML
+            zh, en = "应为一个对象：{\"键\": 值, …}", "must be an object: {\"key\": value, …}"
         more_zh, more_en = _hint(err, loc, model, place, brackets)
         line = key_line(text, ".".join(place.named)) if text and place.named else None
-        found.setdefault((key, zh), Problem(zh.replace("' or '", "' 或 '") + more_zh, en + more_en, key=key, line=line,
-                                            file=file, shown=shown))
+        zh = re.sub(r"(\S) or (\S)", r"\1 或 \2", zh)  # pydantic's "1 or 2" in the Chinese half
+        found.setdefault((key, zh), Problem(zh + more_zh, en + more_en, key=key, line=line, file=file, shown=shown))
     return sorted(found.values(), key=lambda p: p.line or 1 << 30)
 
 

@@ -86,8 +86,8 @@ def test_typo_in_key_gets_did_you_mean_and_a_misplaced_key_its_section(tmp_path:
     assert "它属于 [thermal] 节" in problems[1] and "unknown key — it belongs in [thermal]" in problems[1]
     assert not any("Extra inputs" in p for p in problems)  # pydantic's own words never reach a technician
     sections = _problems("[sitee]\nname = 'x'\n", tmp_path)
-    assert sections == ["kiosk.toml 第 1 行 sitee：未知的键，是否想写 site？ / "
-                        "line 1 sitee: unknown key — did you mean site?"]
+    assert sections == ["kiosk.toml 第 1 行 sitee：未知的节，是否想写 site？ / "
+                        "line 1 sitee: unknown section — did you mean site?"]
 
 
 @pytest.mark.parametrize(("toml", "zh", "en"), [

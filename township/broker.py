@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -34,15 +35,31 @@ class BrokerAddress:
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"broker URL {url!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
         tls = parts.scheme == "mqtts"
-        return cls(parts.hostname, parts.port or (8883 if tls else 1883), tls)
+        try:
+            port = parts.port
+        except ValueError:  # urllib's "Port out of range 0-65535" / "Port could not be cast to integer value"
+            raise ValueError(f"broker URL {url!r}: the port must be a number from 1 to 65535") from None
+        if port == 0:
+            raise ValueError(f"broker URL {url!r}: the port must be a number from 1 to 65535")
+        return cls(parts.hostname, port or (8883 if tls else 1883), tls)
 
 
 def tls_context(ca_file: str = "", cert_file: str = "", key_file: str = "") -> ssl.SSLContext:
     """A client context: the broker verified against `ca_file` (or the system store), our certificate if given."""
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file or None)
+    for option, path in (("--ca", ca_file), ("--tls-cert", cert_file), ("--tls-key", key_file)):
+        if path and not Path(path).is_file():
+            raise ValueError(f"{option} {path}: " + ("not a regular file" if Path(path).exists() else "no such file"))
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file or None)
+    except (ssl.SSLError, OSError) as exc:
+        raise ValueError(f"--ca {ca_file}: not a usable PEM CA certificate ({exc})") from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if cert_file:
-        context.load_cert_chain(cert_file, key_file or None)
+        try:
+            context.load_cert_chain(cert_file, key_file or None)
+        except (ssl.SSLError, OSError) as exc:
+            raise ValueError(f"--tls-cert {cert_file} / --tls-key {key_file or '(in the same file)'}: not a usable "
+                             f"PEM certificate and key ({exc})") from None
     return context
 
 

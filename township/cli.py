@@ -50,6 +50,9 @@ def _open_store(args: argparse.Namespace) -> Any:
         raise ValueError("give --db FILE (SQLite) or --database-url postgresql://... (or TOWNSHIP_DATABASE_URL)")
     from township.store import EventStore
 
+    wrong = _not_an_event_db(Path(args.db), blank_ok=True)
+    if wrong:  # the listener adds its tables to what it opens: never to someone else's file
+        raise ValueError(f"--db {args.db}: {wrong}; give a new file name, or the township's event database")
     return EventStore(args.db)
 
 
@@ -96,30 +99,44 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    import time
+
+    ends = time.monotonic() + args.duration if args.duration > 0 else None
+
+    def over() -> bool:  # stopped, or --duration spent (waiting for the broker or the database included)
+        return stopping or (ends is not None and time.monotonic() >= ends)
+
     if args.seal_key and _database_url(args):
         print("township listen: --seal-key is for the SQLite store only: with PostgreSQL the subject ids stay "
               "sealed in the database and are opened one at a time in the console (privacy role, audited); "
               "give the key to the console (TOWNSHIP_KEYS_DIR), not to the listener", file=sys.stderr)
         return 2
     try:
-        opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
-        store = _wait_for_store(args, lambda: stopping)
+        address, tls = BrokerAddress.parse(args.broker), _tls(args)  # a wrong --ca is said before any waiting
+        try:
+            opener = SubjectOpener.from_pem(Path(args.seal_key).read_bytes()) if args.seal_key else None
+        except OSError as exc:
+            raise ValueError(f"--seal-key {args.seal_key}: {exc.strerror or exc}") from None
+        store = _wait_for_store(args, over)
     except Exception as exc:  # a missing key file, a refused, wrong or unmigrated database: say so, no traceback
         print(f"township listen: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     if store is None:
+        print("township listen: stopped while waiting for the database; nothing was received", file=sys.stderr)
         return 0
     with store:
-        listener = Listener(store, BrokerAddress.parse(args.broker), township=args.township,
-                            client_id=args.client_id, opener=opener, share=args.share, tls=_tls(args))
+        listener = Listener(store, address, township=args.township,
+                            client_id=args.client_id, opener=opener, share=args.share, tls=tls)
         try:
-            if not listener.start(wait=True, should_stop=lambda: stopping):
+            if not listener.start(wait=True, should_stop=over):
+                print("township listen: stopped while waiting for the broker; nothing was received", file=sys.stderr)
                 return 0
         except BrokerError as exc:
             print(f"township listen: {exc}", file=sys.stderr)
             return 1
         try:
-            listener.run(duration_s=args.duration, should_stop=lambda: stopping)
+            listener.run(duration_s=max(0.001, ends - time.monotonic()) if ends is not None else 0.0,
+                         should_stop=lambda: stopping)
             listener.poll()  # what is queued now is committed and acked before we go
         except listener.transient as exc:  # the database, not a message: nothing unstored was acked
             print(f"township listen: the store failed ({type(exc).__name__}: {exc}); stopping so that a "
@@ -156,8 +173,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_an_event_db(path: Path) -> str:
-    """Why `path` is not a township event store (read-only look), or "" if it is one."""
+def _not_an_event_db(path: Path, *, blank_ok: bool = False) -> str:
+    """Why `path` is not a township event store (read-only look), or "" if it is one.  `blank_ok`: a missing
+    or empty file, or an SQLite file with no tables, is one to be (the listener creates its tables)."""
+    from township.store import READ_COLUMNS
+
+    if blank_ok and (not path.exists() or (path.is_file() and path.stat().st_size == 0)):
+        return ""
+    if path.exists() and not path.is_file():
+        return "a directory" if path.is_dir() else "not a regular file"
     try:
         with open(path, "rb") as f:
             head = f.read(16)
@@ -169,29 +193,64 @@ def _not_an_event_db(path: Path) -> str:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            columns = {r[1] for r in con.execute("PRAGMA table_info(events)")}
         finally:
             con.close()
     except sqlite3.Error as exc:
         return f"a damaged SQLite file ({exc})"
-    return "" if "events" in tables else "an SQLite database, but not the township's event database (no events table)"
+    if blank_ok and not tables:
+        return ""
+    if "outbox" in tables:
+        return "a kiosk's outbox, not the township's event database"
+    shown = ", ".join(sorted(tables)[:5])
+    if "events" not in tables:
+        return f"an SQLite database, but not the township's event database (no events table; tables: {shown})"
+    missing = [c for c in READ_COLUMNS["events"] if c not in columns]
+    if blank_ok and missing:  # (a report says so itself, on opening it read-only)
+        return f"an SQLite database, but not the township's event database (missing events.{missing[0]})"
+    return ""
+
+
+def _read_push_file(path: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"--file {path}: not UTF-8 text: save it as UTF-8 JSON") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--file {path}: must be JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+                         '{"policy": {...}, "trust_list": {...}?} — not TOML or kiosk.toml') from None
+    if not isinstance(document, dict):
+        raise ValueError(f"--file {path}: must hold a JSON object with at least `policy`")
+    return document
 
 
 def cmd_push_config(args: argparse.Namespace) -> int:
+    from kiosk.feed import ConfigRefused, judge_content
     from township.broker import BrokerAddress, BrokerError
     from township.keys import load_signing_key
     from township.push import config_payload, push_config
 
     try:
-        document: Any = json.loads(Path(args.file).read_text(encoding="utf-8"))
-        if not isinstance(document, dict):
-            raise ValueError("the file must hold a JSON object with at least `policy`")
+        if not Path(args.file).is_file():
+            raise ValueError(f"--file {args.file}: " + ("not a regular file" if Path(args.file).exists()
+                                                        else "no such file"))
+        document = _read_push_file(args.file)
         topic, payload = config_payload(document, township=args.township, kiosk=args.kiosk, version=args.version)
         key = load_signing_key(args.key)
+        address, tls = BrokerAddress.parse(args.broker), _tls(args)
     except (OSError, ValueError) as exc:
         print(f"township push-config: {exc}", file=sys.stderr)
         return 2
+    try:  # what every kiosk would refuse is not published: the same judgement, here, before signing
+        judge_content(payload["policy"], payload.get("trust_list"), payload["version"])
+    except ConfigRefused as exc:
+        print(f"township push-config: {args.file}: a kiosk would refuse this configuration, nothing was "
+              f"published: {exc.detail}", file=sys.stderr)
+        return 1
     try:
-        push_config(BrokerAddress.parse(args.broker), key, topic, payload, tls=_tls(args))
+        push_config(address, key, topic, payload, tls=tls)
     except BrokerError as exc:
         print(f"township push-config: {exc}", file=sys.stderr)
         return 1

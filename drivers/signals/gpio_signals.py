@@ -12,10 +12,11 @@ code here knows whether it drives a Pi's header or a mock.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gpiozero import LED, Buzzer
+from gpiozero import LED, Buzzer, PinFactoryFallback
 
 from kiosk.ports import Signal
 
@@ -45,12 +46,14 @@ class GpioSignals:
         self._wall = wall
         devices: list[Any] = []
         try:
-            self._buzzer = Buzzer(buzzer_pin, active_high=buzzer_active_high, pin_factory=pin_factory)
-            devices.append(self._buzzer)
-            self._green = LED(green_pin, pin_factory=pin_factory)
-            devices.append(self._green)
-            self._red = LED(red_pin, pin_factory=pin_factory)
-            devices.append(self._red)
+            with warnings.catch_warnings():  # gpiozero's "falling back from lgpio …", one per library tried:
+                warnings.simplefilter("ignore", PinFactoryFallback)  # the error that follows says what matters
+                self._buzzer = Buzzer(buzzer_pin, active_high=buzzer_active_high, pin_factory=pin_factory)
+                devices.append(self._buzzer)
+                self._green = LED(green_pin, pin_factory=pin_factory)
+                devices.append(self._green)
+                self._red = LED(red_pin, pin_factory=pin_factory)
+                devices.append(self._red)
         except Exception:
             for device in devices:
                 device.close()

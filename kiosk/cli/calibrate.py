@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,10 +94,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from kiosk.service.calibration import CalibrationError, measure_reference, store_offset
 
     if not REFERENCE_MIN_C <= args.reference <= REFERENCE_MAX_C:
+        celsius = (args.reference - 32) * 5 / 9
+        fahrenheit = REFERENCE_MIN_C <= celsius <= REFERENCE_MAX_C  # 98.6: a thermometer set to °F
         _say(f"参考温度 {args.reference} °C 不合理：应在 {REFERENCE_MIN_C}–{REFERENCE_MAX_C} °C 之间（黑体设定值，"
-             "或参考体温计的读数）",
+             "或参考体温计的读数）" + (f"；这是华氏度吗？{args.reference} °F = {celsius:.1f} °C" if fahrenheit else ""),
              f"a reference of {args.reference} °C is implausible: it must be {REFERENCE_MIN_C}–{REFERENCE_MAX_C} °C "
-             "(the blackbody's setting, or the reference thermometer's reading)")
+             "(the blackbody's setting, or the reference thermometer's reading)"
+             + (f"; °F? {args.reference} °F is {celsius:.1f} °C: give --reference {celsius:.1f}" if fahrenheit else ""))
         return 2
     path = Path(args.config)
     config = load(path if _exists(path) or not args.simulated else None, exit_code=2)
@@ -163,10 +167,21 @@ def _within(lo: float, hi: float) -> Any:
     return parse
 
 
+def _temperature(text: str) -> float:
+    """`--reference`: a number in °C; "36,9" (a decimal comma) is told how to write it."""
+    try:
+        return float(text)
+    except ValueError:
+        if re.fullmatch(r"\s*\d+,\d+\s*", text):
+            raise argparse.ArgumentTypeError(f"{text!r}: 请用小数点 / write a decimal point: "
+                                             f"--reference {text.strip().replace(',', '.')}") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a temperature in °C, e.g. 36.9") from None
+
+
 def register(sub: Any) -> None:
     """Add `kiosk calibrate` to the `kiosk` command's subcommands."""
     cal = sub.add_parser("calibrate", help="measure a reference at the marked spot and store the offset")
-    cal.add_argument("--reference", type=float, required=True,
+    cal.add_argument("--reference", type=_temperature, required=True,
                      help=f"the reference's temperature, °C ({REFERENCE_MIN_C}–{REFERENCE_MAX_C}: the blackbody's "
                           "setting, or the reference thermometer's reading)")
     cal.add_argument("--config", default=DEFAULT_CONFIG, help="configuration file to update (its owner, group "

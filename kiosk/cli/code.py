@@ -74,11 +74,23 @@ def image_decoder(kind: str | None = None) -> Any:
     return make_decoder(kind or DECODER_KINDS[0])
 
 
-def decode_image(decoder: Any, path: str) -> list[str]:
-    """The QR texts in an image file, through the drivers' image loading and the given decoder."""
+def decode_image(decoder: Any, path: str | IO[bytes]) -> list[str]:
+    """The QR texts in an image file (or bytes), through the drivers' image loading and the given decoder."""
     from drivers.qr.images import load_gray
 
     return list(decoder.decode(load_gray(path)))
+
+
+def not_a_regular_file(text: str) -> str:
+    """Why `text`, a path that exists, cannot be an image file ("" if it is a regular file or no path at all):
+    /dev/zero or a fifo would be read forever."""
+    try:
+        path = Path(text)
+        if not path.exists() or path.is_file():
+            return ""
+    except (OSError, ValueError):
+        return ""
+    return "a directory" if path.is_dir() else "not a regular file (a device, a fifo or a socket)"
 
 
 def _image_error(error: str, detail: str = "") -> dict[str, Any]:
@@ -108,6 +120,14 @@ def looks_like_a_path(text: str) -> bool:
     return text.lower().endswith(IMAGE_SUFFIXES) or text.startswith(("/", "./", "../", "~/", ".\\", "C:\\"))
 
 
+def _holds_code_text(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(8).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(tuple(p.encode() for p in CODE_PREFIXES))
+    except OSError:
+        return False
+
+
 def cmd_code_verify(args: argparse.Namespace) -> int:
     from kiosk.healthpass import TrustList, TrustListError, Verifier
 
@@ -125,8 +145,15 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
         print(f"kiosk code verify: 信任列表 {args.trust} 不是 UTF-8 编码，请另存为 UTF-8 / the trust list {args.trust} "
               "is not UTF-8: save it as UTF-8", file=sys.stderr)
         return 2
-    except (OSError, TrustListError, ValueError) as exc:
-        print(f"kiosk code verify: cannot use the trust list {args.trust}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        from kiosk.config_problems import errno_words
+
+        zh, en = errno_words(exc)
+        print(f"kiosk code verify: 无法读取信任列表 {args.trust}（{zh}）/ cannot use the trust list {args.trust}: {en}",
+              file=sys.stderr)
+        return 2
+    except (TrustListError, ValueError) as exc:
+        print(f"kiosk code verify: 信任列表无法使用 / cannot use the trust list {args.trust}: {exc}", file=sys.stderr)
         return 2
     reads_stdin = args.batch == "-" or (args.batch is None and args.image is None and args.input in (None, "-"))
     if reads_stdin and sys.stdin is None:
@@ -149,8 +176,20 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
                   f"{exc.strerror or exc}", file=sys.stderr)
             return 2
     at = args.at if args.at is not None else time.time()
-    source = args.image
+    source: str | IO[bytes] | None = args.image
     text = args.input
+    if args.image is not None and args.input is not None:
+        print("kiosk code verify: give the image with --image or as the argument, not both", file=sys.stderr)
+        return 2
+    if args.image is not None and not Path(args.image).exists() and args.image.startswith(CODE_PREFIXES):
+        print("kiosk code verify: --image takes an image file; give the QR text as the argument "
+              "(kiosk code verify 'THP1:...')", file=sys.stderr)
+        return 2
+    for given in (args.image, text):
+        why = not_a_regular_file(given) if given not in (None, "-") else ""
+        if why:
+            print(f"kiosk code verify: {given}: {why}; give an image file or the QR text", file=sys.stderr)
+            return 2
     if source is None and text is not None and text != "-":
         if is_file(text):
             source = text  # an existing file is an image; anything else is QR text ...
@@ -158,6 +197,18 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
             print(f"kiosk code verify: no such image file: {text} (QR text starts with "
                   f"{' or '.join(CODE_PREFIXES)})", file=sys.stderr)
             return 2
+    if isinstance(source, str) and _holds_code_text(source):
+        print(f"kiosk code verify: {source} holds QR text, not an image: give the text as the argument, "
+              f"or the file on stdin (kiosk code verify - < {source})", file=sys.stderr)
+        return 2
+    if source is None and text in (None, "-"):
+        data = sys.stdin.buffer.read(MAX_LINE + 1)
+        from drivers.qr.images import looks_like_an_image
+
+        if looks_like_an_image(data[:16]):  # `kiosk code verify - < qr.png`: an image, read whole
+            source = io.BytesIO(data + sys.stdin.buffer.read(64 * 1024 * 1024))
+        else:
+            text = data.decode("utf-8", errors="replace").strip()
     if source is not None:
         try:
             texts = decode_image(image_decoder(args.decoder), source)
@@ -169,8 +220,7 @@ def cmd_code_verify(args: argparse.Namespace) -> int:
                          "text_sha256": None})
             return 1
         text = texts[0]
-    elif text is None or text == "-":
-        text = sys.stdin.buffer.read(MAX_LINE + 1).decode("utf-8", errors="replace").strip()
+    assert text is not None
     result = verifier.verify(text, at)
     _print_json(result.to_json_dict())
     return 0 if result.valid else 1

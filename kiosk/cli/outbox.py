@@ -119,6 +119,9 @@ def cmd_purge_sent(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_ROWS = 2**62  # above any row count SQLite can hold; a larger -n would not fit its INTEGER
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -126,7 +129,7 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+    return min(value, MAX_ROWS)  # "all of them": no outbox holds more rows than that
 
 
 def _days(text: str) -> float:
@@ -134,8 +137,10 @@ def _days(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value < 1e6:
+    if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more days, not {text}")
+    if not value <= 36_500:
+        raise argparse.ArgumentTypeError(f"give 0 to 36500 days (a hundred years), not {text}")
     return value
 
 

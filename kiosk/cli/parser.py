@@ -27,6 +27,7 @@ FAMILIES = (config, code, thermal, simulate, outbox, calibrate, run, township, f
 INTERNAL_ERROR = 3
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process Ctrl-C ended
 OUTPUT_CLOSED = 141  # 128 + SIGPIPE: the reader went away (`kiosk outbox tail | head -1`)
+OUTPUT_FAILED = 2  # the output cannot be written (a full disk, an I/O error): unusable, not a bug
 EXIT_CODES = """\
 exit codes:
   0    success (a valid configuration, a valid code, a passed check, work done)
@@ -36,7 +37,8 @@ exit codes:
        what it should be (not an outbox, not an image, not a scenario), the wrong machine
   3    internal error: a bug; the one line says what, `kiosk -v …` logs the details
   130  interrupted (Ctrl-C)
-  141  the output was closed early (e.g. piped into `head`)"""
+  141  the output was closed early (e.g. piped into `head`); an output that cannot be written
+       (a full disk, an I/O error) is 2"""
 
 log = logging.getLogger("kiosk.cli")
 
@@ -58,6 +60,46 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+class OutputFailed(Exception):
+    """Writing the command's output failed (ENOSPC, EIO …): said in a line, exit 2, not a bug."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__(exc.strerror or str(exc))
+
+
+class _CheckedOutput:
+    """sys.stdout whose write errors other than a closed pipe are `OutputFailed`, so that a full disk
+    under `kiosk … > file` is told apart from a bug (the last-resort net) wherever the write happens."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)  # type: ignore[attr-defined, no-any-return]
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()  # type: ignore[attr-defined]
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputFailed(exc) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _output_failed(name: str, exc: OutputFailed) -> int:
+    _quiet_stdout()  # the interpreter's last flush must not fail again
+    print(f"kiosk {name}: 无法写出结果（{exc}）/ cannot write the output: {exc}", file=sys.stderr)
+    return OUTPUT_FAILED
 
 
 def _tolerant_streams() -> None:
@@ -85,7 +127,21 @@ def main(argv: list[str] | None = None) -> int:
     Python caller) it runs it as a child process and returns its exit status.
     """
     _tolerant_streams()
-    args = build_parser().parse_args(argv)
+    if not isinstance(sys.stdout, _CheckedOutput):
+        sys.stdout = _CheckedOutput(sys.stdout)  # type: ignore[assignment]
+    try:
+        args = build_parser().parse_args(argv)
+    except OutputFailed as exc:  # a long --help, written straight into a full disk
+        return _output_failed(" ".join((argv or sys.argv[1:])[:2]) or "--help", exc)
+    except SystemExit as done:  # --help, or a usage error: the help text must have reached its reader
+        try:
+            sys.stdout.flush()
+        except OutputFailed as exc:
+            return _output_failed(" ".join((argv or sys.argv[1:])[:2]) or "--help", exc)
+        except BrokenPipeError:
+            _quiet_stdout()
+            return OUTPUT_CLOSED
+        raise done
     args.replace_process = argv is None
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -102,13 +158,25 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return OUTPUT_CLOSED
-    except Exception as exc:  # the last-resort net: one line, never a traceback
-        log.debug("kiosk %s failed", name, exc_info=True)
-        what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else \
-            f"{type(exc).__name__}: {str(exc)[:200]}"
-        print(f"kiosk {name}: 内部错误（{type(exc).__name__}）/ internal error ({what}); "
-              "this is a bug: run again with -v and report the output", file=sys.stderr)
-        return INTERNAL_ERROR
+    except OutputFailed as exc:
+        return _output_failed(name, exc)
+    except Exception as exc:
+        from kiosk.outbox import OutboxError
+
+        if isinstance(exc, OutboxError):  # the data folder's outbox.sqlite: another's file, newer, damaged
+            print(f"kiosk {name}: 发件箱不能使用 / the outbox cannot be used: {exc}", file=sys.stderr)
+            return 2
+        return _internal_error(name, exc)
+
+
+def _internal_error(name: str, exc: Exception) -> int:
+    """The last-resort net: one line, never a traceback."""
+    log.debug("kiosk %s failed", name, exc_info=True)
+    what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else \
+        f"{type(exc).__name__}: {str(exc)[:200]}"
+    print(f"kiosk {name}: 内部错误（{type(exc).__name__}）/ internal error ({what}); "
+          "this is a bug: run again with -v and report the output", file=sys.stderr)
+    return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

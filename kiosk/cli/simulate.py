@@ -45,6 +45,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         result = simulate(scenario, config, backend=args.backend, headless=args.headless, broker=args.broker,
                           drain_timeout_s=args.drain_timeout, data_dir=args.data, resume=args.data is not None)
+    except ConfigError as exc:  # the scenario's site policy, judged by the kiosk's configuration rules
+        report(ConfigError(args.scenario, exc.problems))
+        return 2
     except (ValueError, StartupError) as exc:  # a malformed --broker, an unusable --data
         print(str(exc), file=sys.stderr)
         return 2
@@ -63,8 +66,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for line in lines:
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
     failures = result.mismatches()
-    print(f"{scenario.name or args.scenario}: {len(lines)} visitors, {len(lines) - len(failures)} as expected, "
-          f"{result.simulated_s:.0f} s simulated in {elapsed:.1f} s", file=sys.stderr)
+    as_expected = len(lines) - (len(failures) - (1 if result.undecided else 0))
+    print(f"{scenario.name or args.scenario}: {len(lines) + len(result.undecided)} visitors, {as_expected} as "
+          f"expected, {result.simulated_s:.0f} s simulated in {elapsed:.1f} s", file=sys.stderr)
     if args.data:
         played = datetime.fromtimestamp(result.start, ZoneInfo(config.uplink.timezone)).isoformat()
         print(f"data: {args.data} (played from {played})", file=sys.stderr)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     )
     from kiosk.feed.health import HEALTH_STREAM, health_report
     from kiosk.feed.pump import Feed, FeedPump
-    from kiosk.feed.remote_config import Ack, AckSink, PolicyState, RemoteConfig, listen_for_config
+    from kiosk.feed.remote_config import Ack, AckSink, PolicyState, RemoteConfig, judge_content, listen_for_config
     from kiosk.feed.schema import FeedSchemaError, validate_message, validate_payload
     from kiosk.feed.sealing import SealError, SubjectOpener, SubjectSealer, sealer_for
     from kiosk.feed.topics import KioskTopics, township_config_topic, township_filter
@@ -74,6 +74,7 @@ _EXPORTS = {
     "SubjectSealer": "sealing",
     "clock_trusted": "entries",
     "health_report": "health",
+    "judge_content": "remote_config",
     "listen_for_config": "remote_config",
     "open_envelope": "config_message",
     "sealer_for": "sealing",
@@ -112,6 +113,7 @@ __all__ = [
     "SubjectSealer",
     "clock_trusted",
     "health_report",
+    "judge_content",
     "listen_for_config",
     "open_envelope",
     "sealer_for",

@@ -41,7 +41,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -136,6 +136,29 @@ class _Judged:
 
 
 # ------------------------------------------------------------------------------------ the object
+def judge_content(policy: Mapping[str, Any], trust_list: Any, version: int) -> tuple[PolicyConfig, TrustList | None]:
+    """A pushed configuration's policy and trust list, validated as the kiosk applies them; `ConfigRefused`
+    (INVALID, the problems in one line) if not.  The township's `push-config` calls it before signing, so
+    what the kiosk would refuse is never published.  A trust list with no keys is refused: it would make
+    every code invalid at every kiosk it reaches, which is a mistake, not a policy."""
+    policy_data = dict(policy)
+    policy_data.setdefault("version", f"remote-{version}")
+    try:
+        checked = PolicyConfig.model_validate(policy_data)
+    except ValidationError as exc:
+        raise ConfigRefused(INVALID, "policy: " + errors_in_one_line(exc, section="policy"), version) from None
+    if trust_list is None:
+        return checked, None
+    try:
+        trust = TrustList.from_json(trust_list, source="trust_list")
+    except TrustListError as exc:
+        raise ConfigRefused(INVALID, str(exc), version) from None
+    if len(trust) == 0:
+        raise ConfigRefused(INVALID, "trust_list: no keys: every health code would be refused; push the issuers' "
+                            "keys (or leave trust_list out to keep the kiosk's)", version)
+    return checked, trust
+
+
 class RemoteConfig:
     """Judges configuration messages for one kiosk and holds the `PolicyState` in force.
 
@@ -255,19 +278,8 @@ class RemoteConfig:
             if ahead > FUTURE_SKEW_S:
                 raise ConfigRefused(INVALID, f"issued_at: {ahead:.0f} s in the future of this kiosk's "
                                     "synchronised clock", config.version, final=False)
-        policy_data = dict(config.policy)
-        policy_data.setdefault("version", f"remote-{config.version}")
-        try:
-            policy = PolicyConfig.model_validate(policy_data)
-        except ValidationError as exc:
-            raise ConfigRefused(INVALID, "policy: " + errors_in_one_line(exc, section="policy"),
-                                config.version) from None
-        trust = self._current.trust_list
-        if config.trust_list is not None:
-            try:
-                trust = TrustList.from_json(config.trust_list, source="trust_list")
-            except TrustListError as exc:
-                raise ConfigRefused(INVALID, str(exc), config.version) from None
+        policy, pushed_trust = judge_content(config.policy, config.trust_list, config.version)
+        trust = pushed_trust if pushed_trust is not None else self._current.trust_list
         return PolicyState.build(policy, trust, version=config.version, issued_at=config.issued_at,
                                  source=topic), digest
 

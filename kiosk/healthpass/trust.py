@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -182,6 +183,9 @@ class TrustList:
         A UTF-8 byte-order mark (Windows Notepad writes one) is dropped, as in kiosk.toml.  A file
         larger than `MAX_FILE_CHARS` is refused before it fills the memory (`--trust /dev/zero`).
         """
+        mode = os.stat(path).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):  # open() would wait for a writer, for ever
+            raise TrustListError(f"{os.fspath(path)}: not a regular file (a fifo or a socket): not a trust list")
         with open(path, encoding="utf-8-sig") as fh:
             text = fh.read(MAX_FILE_CHARS + 1)
         if len(text) > MAX_FILE_CHARS:

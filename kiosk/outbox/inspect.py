@@ -86,6 +86,38 @@ def identify(path: Path) -> int:
     return version
 
 
+def check_usable(path: Path) -> None:
+    """Before the kiosk writes to `path`: `NotAnOutbox` unless it is missing, empty, a blank SQLite file
+    or an outbox of this kiosk's schema or an older one.  Someone else's SQLite file (the township's, a
+    notes database) must not gain an outbox's tables; a newer kiosk's outbox must not be misread."""
+    try:
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+            return
+    except OSError:
+        return  # opening it says why
+    try:
+        identify(path)
+    except NotAnOutbox:
+        if _blank_sqlite(path):
+            return
+        raise
+
+
+def _blank_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                return False
+        con = _connect(path)
+        try:
+            return (con.execute("PRAGMA user_version").fetchone()[0] == 0
+                    and con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0)
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error, NotAnOutbox):
+        return False
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     """Read-only: SQLite refuses any write, and creates no database (a missing one is an error).
 
@@ -108,10 +140,36 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _readable(path: Path) -> sqlite3.Connection:
     version = identify(path)
     if version < SCHEMA_VERSION:
-        raise NotAnOutbox(f"旧格式的发件箱（{version}）：设备下次启动时会升级它；只读查看需要当前格式 {SCHEMA_VERSION}",
-                          f"an outbox of the older schema {version}: the kiosk upgrades it when it next starts; "
-                          f"looking read-only needs schema {SCHEMA_VERSION}")
+        return _upgraded_copy(path)
     return _connect(path)
+
+
+def _upgraded_copy(path: Path) -> sqlite3.Connection:
+    """An outbox of an older schema, read through a copy brought to this schema: the file itself is not
+    touched (the kiosk upgrades it when it next starts).  The copy is gone once the connection closes."""
+    import shutil
+    import tempfile
+
+    from kiosk.outbox.schema import migrate
+
+    folder = tempfile.mkdtemp(prefix="kiosk-outbox-look-")
+    try:
+        copy = Path(folder) / "outbox.sqlite"
+        source, target = _connect(path), sqlite3.connect(copy, isolation_level=None)
+        try:
+            source.backup(target)  # a consistent snapshot, even while a kiosk writes it
+            migrate(target, copy)
+        except sqlite3.DatabaseError as exc:
+            raise NotAnOutbox(f"旧格式的发件箱无法读取（{exc}）", f"an outbox of an older schema that cannot be read "
+                              f"({exc})") from None
+        finally:
+            source.close()
+            target.close()
+        con = _connect(copy)
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # open now: the name may then go
+        return con
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def peek(path: Path, *, wall: float | None = None) -> Peek:

@@ -153,8 +153,8 @@ def migrate(con: sqlite3.Connection, path: str | os.PathLike[str]) -> None:
     try:
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise OutboxError(f"{path}: outbox schema {version} is newer than this kiosk's "
-                              f"({SCHEMA_VERSION}); upgrade the kiosk")
+            raise OutboxError(f"{path}: 发件箱格式 {version} 比本程序（{SCHEMA_VERSION}）新，请升级 / outbox schema "
+                              f"{version} is newer than this kiosk's ({SCHEMA_VERSION}); upgrade the kiosk")
         for statements in MIGRATIONS[version:]:
             for statement in statements:
                 con.execute(statement)

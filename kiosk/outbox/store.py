@@ -44,6 +44,7 @@ from types import TracebackType
 from kiosk.clock import RealClock
 from kiosk.outbox.bounds import Bounds, Limits
 from kiosk.outbox.delivery import Delivery, Resend
+from kiosk.outbox.inspect import NotAnOutbox, check_usable
 from kiosk.outbox.reserve import RESERVE_BYTES, DiskReserve, is_full
 from kiosk.outbox.rows import OutboxFull, OutboxRow, OutboxStats, age
 from kiosk.outbox.schema import AWAITING, PENDING, REFUSED, ROW, UNDELIVERED, OutboxError, open_database
@@ -70,7 +71,17 @@ class Outbox:
         self._reserve = DiskReserve(self.path.with_name(self.path.name + ".reserve"), reserve_bytes)
         self._con: sqlite3.Connection | None = None
         self.appended = 0  # appends through this object: a reader's cue that its read-ahead may be stale
-        con = open_database(self.path)
+        try:
+            check_usable(self.path)
+        except NotAnOutbox as exc:
+            raise OutboxError(f"{self.path}: {exc.text()}") from None
+        try:
+            con = open_database(self.path)
+        except OutboxError:
+            raise
+        except sqlite3.DatabaseError as exc:  # damaged: SQLite's words, with where and what to do
+            raise OutboxError(f"{self.path}: 发件箱文件无法使用（{exc}）/ the outbox file cannot be used ({exc}): "
+                              "move it aside (the kiosk starts a new one) and keep it for the township") from None
         try:
             self._con = con
             self._bounds.count(con)

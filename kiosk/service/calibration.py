@@ -31,7 +31,7 @@ from kiosk.config import (
     load_config,
     read_config_text,
 )
-from kiosk.errors import KioskError, SensorError
+from kiosk.errors import ConfigError, KioskError, SensorError
 from kiosk.ports import Clock, ThermalSensor
 from kiosk.screening.thermal import Placement, Screening
 
@@ -164,6 +164,24 @@ def _set_key(text: str, section: str, key: str, value: str) -> str:
     or a new line added at the end of the section (the section added if missing)."""
     lines = text.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if _is_header(line, section)), None)
+    top = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+    if start is None and any(re.match(rf"\s*{re.escape(section)}\s*=\s*\{{", line) for line in lines[:top]):
+        raise CalibrationError(f"{section} 写成了行内表（{section} = {{…}}）：请改写为 [{section}] 节，再校准",
+                               f"{section} is written as an inline table ({section} = {{…}}): write it as a "
+                               f"[{section}] section, then calibrate again")
+    dotted = [i for i, line in enumerate(lines[:top]) if re.match(rf"\s*{re.escape(section)}\s*\.", line)]
+    if start is None and dotted:  # thermal.backend = "smbus2" at the top: the key goes the same way
+        pattern = re.compile(rf"^(\s*){re.escape(section)}\s*\.\s*{re.escape(key)}\s*=\s*[^#\n]*?(\s*#.*)?(\r?\n)?$")
+        for i in dotted:
+            m = pattern.match(lines[i])
+            if m:
+                lines[i] = f"{m.group(1)}{section}.{key} = {value}{m.group(2) or ''}{m.group(3) or ''}"
+                return "".join(lines)
+        last = dotted[-1]
+        if not lines[last].endswith("\n"):
+            lines[last] += "\n"
+        lines.insert(last + 1, f"{section}.{key} = {value}\n")
+        return "".join(lines)
     if start is None:
         sep = "" if not text or text.endswith("\n") else "\n"
         return f"{text}{sep}\n[{section}]\n{key} = {value}\n"
@@ -193,12 +211,14 @@ def store_offset(path: str | Path, offset_c: float, at: datetime) -> KioskConfig
     runs as root, and provisioning installs kiosk.toml root:root 0644 for the kiosk user to read;
     a root-owned 0600 file in its place would stop the kiosk at its next start.
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # through a symlink: the link stays, its target gets the new file
     try:
         before = path.stat()
     except FileNotFoundError:
         before = None
     text = read_config_text(path) if before is not None else ""
+    crlf = "\r\n" in text  # written on Windows: it stays so, not half and half
+    text = text.replace("\r\n", "\n")
     current = load_config(path).thermal if before is not None else ThermalConfig()
     problem = offset_problem(current, offset_c)
     if problem is not None:
@@ -206,9 +226,11 @@ def store_offset(path: str | Path, offset_c: float, at: datetime) -> KioskConfig
     stamp = at.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
     text = _set_key(text, "thermal", "calibration_offset_c", f"{offset_c:.2f}")
     text = _set_key(text, "thermal", "calibrated_at", stamp)
+    if crlf:
+        text = text.replace("\n", "\r\n")
     fd, tmp = tempfile.mkstemp(prefix=".kiosk-calibrate-", suffix=".toml", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             if before is not None:
                 os.fchmod(out.fileno(), before.st_mode & 0o7777)
                 if (before.st_uid, before.st_gid) != (os.geteuid(), os.getegid()):
@@ -216,7 +238,10 @@ def store_offset(path: str | Path, offset_c: float, at: datetime) -> KioskConfig
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        config = load_config(tmp)  # never leave a file the kiosk would refuse
+        try:
+            config = load_config(tmp)  # never leave a file the kiosk would refuse
+        except ConfigError as exc:  # the problems are the file's, not the temporary copy's
+            raise ConfigError(str(path), [p.replace(Path(tmp).name, path.name) for p in exc.problems]) from None
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:

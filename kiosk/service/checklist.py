@@ -320,7 +320,28 @@ def _existing(path: Path) -> Path:
     return path
 
 
+def _outbox_problem(data_dir: Path) -> CheckResult | None:
+    """The data folder a file, or its outbox.sqlite not one this kiosk can write (another's, newer, damaged)."""
+    from kiosk.outbox.inspect import NotAnOutbox, check_usable
+
+    if data_dir.exists() and not data_dir.is_dir():
+        return CheckResult("disk", FAIL, _both(f"{data_dir}：是文件，不是文件夹", f"{data_dir}: a file, not a folder"),
+                           _both("storage.data_dir 应是数据文件夹（默认 /var/lib/kiosk）",
+                                 "storage.data_dir must name the data folder (default /var/lib/kiosk)"))
+    path = data_dir / "outbox.sqlite"
+    try:
+        check_usable(path)
+    except NotAnOutbox as exc:
+        return CheckResult("disk", FAIL, f"{path}: {exc.text()}",
+                           _both("把这个文件移走（本机会新建发件箱），交给乡镇处理",
+                                 "move the file aside (the kiosk starts a new outbox) and hand it to the township"))
+    return None
+
+
 def check_disk(config: KioskConfig, hw: PartsToCheck) -> CheckResult:
+    problem = _outbox_problem(Path(config.storage.data_dir))
+    if problem is not None:
+        return problem
     where = _existing(Path(config.storage.data_dir))
     try:
         usage = hw.disk_usage(str(where))

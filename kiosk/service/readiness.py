@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from kiosk.config import KioskConfig, load_config
 from kiosk.config_problems import Problem, errno_words, key_line
@@ -144,13 +148,14 @@ def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Loc
         problem("signals.backend", "mock 不驱动蜂鸣器和指示灯；在树莓派上请用 \"gpio\"",
                 "\"mock\" drives no buzzer and no lights: on a Pi use \"gpio\"", warning=True, shown=" = 'mock'")
 
+    _check_places(config, problem, now)
     found: dict[str, Path] = {}
     named = named_files(config)
     if not config.health_pass.trust_list:
         problem("health_pass.trust_list", "未设置信任列表：任何健康码都不会有效",
                 "not set: no health code could ever be valid")
     up = config.uplink
-    if up.enabled and not up.tls and not is_loopback(up.host):
+    if up.enabled and not up.tls and up.host.strip() and "://" not in up.host and not is_loopback(up.host):
         problem("uplink.tls", f"未加密连接 {up.host}：通行记录和警报会以明文传输；请设 tls = true、port = 8883",
                 f"no TLS toward {up.host}: entries and alerts would travel in clear; set tls = true, port = 8883",
                 shown=" = false")
@@ -160,6 +165,13 @@ def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Loc
                 problem(key, "使用 TLS 时必须设置", "must be set when the uplink uses TLS")
     for key, value in named.items():
         shown = f" = {value!r}"
+        # C:\kiosk\trust-list.json: a path on the technician's laptop, not on the Pi
+        if re.match(r"^[A-Za-z]:", value) or ("\\" in value and "/" not in value):
+            name = re.split(r"[\\/]", value)[-1] or "trust-list.json"
+            problem(key, f"这是 Windows 路径：设备的文件在 {ETC_DIR}，请把文件复制过去并写 \"{ETC_DIR / name}\"",
+                    f"a Windows path: the kiosk's files are in {ETC_DIR}; copy the file there and write "
+                    f"\"{ETC_DIR / name}\"", shown=shown)
+            continue
         if not Path(value).is_absolute():
             problem(key, f"必须是完整路径，例如 \"{ETC_DIR / Path(value).name}\"："
                          f"设备在 {WORKING_DIR} 中运行，相对路径在那里找不到",
@@ -182,11 +194,57 @@ def check_ready(config: KioskConfig, verdict: Verdict, *, file: str, locate: Loc
     if "health_pass.trust_list" in found:
         trust_list_problem(found["health_pass.trust_list"], verdict)
     if "uplink.ca_file" in found:
-        check_certificate(found["uplink.ca_file"], verdict, now)
-    cert = check_certificate(found["uplink.cert_file"], verdict, now) if "uplink.cert_file" in found else None
+        check_certificate(found["uplink.ca_file"], verdict, now, key="uplink.ca_file", text=text, config_file=file)
+    cert = check_certificate(found["uplink.cert_file"], verdict, now, key="uplink.cert_file", text=text,
+                             config_file=file) \
+        if "uplink.cert_file" in found else None
     if "uplink.key_file" in found:
         check_key_pair(found["uplink.key_file"], cert, verdict)
     return found
+
+
+def _check_places(config: KioskConfig, problem: Callable[..., None], now: float) -> None:
+    """What `config check` used to pass and `kiosk run` then failed on: the data folder, the broker's host,
+    the voice folder, a calibration date in the future."""
+    data_dir = config.storage.data_dir
+    if not data_dir.strip():
+        problem("storage.data_dir", "不能为空：发件箱和状态保存在这里（默认 /var/lib/kiosk）",
+                "must not be empty: the outbox and the state live there (default /var/lib/kiosk)", shown=" = ''")
+    elif Path(data_dir).exists() and not Path(data_dir).is_dir():
+        problem("storage.data_dir", "是文件，不是文件夹：请写数据文件夹（默认 /var/lib/kiosk）",
+                "a file, not a folder: name the data folder (default /var/lib/kiosk)", shown=f" = {data_dir!r}")
+    up = config.uplink
+    host = up.host.strip()
+    if not host:
+        problem("uplink.host", "不能为空：请写乡镇 MQTT 服务器的主机名或 IP 地址",
+                "must not be empty: the township's MQTT broker's host name or IP address", shown=" = ''",
+                warning=not up.enabled)
+    elif "://" in host:
+        parts = urlsplit(host)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        given = parts.hostname or "?"
+        more_zh = f"，port = {port}" if port else ""
+        problem("uplink.host", f"这是网址，不是主机名：请写 host = \"{given}\"{more_zh}（TLS 用 tls = true）",
+                f"a URL, not a host name: write host = \"{given}\"" + (f" and port = {port}" if port else "")
+                + " (and tls = true for TLS)", shown=f" = {up.host!r}", warning=not up.enabled)
+    elif host != up.host or " " in host:
+        problem("uplink.host", "主机名中不能有空格", "a host name has no spaces", shown=f" = {up.host!r}",
+                warning=not up.enabled)
+    d = config.display
+    if d.voice and d.voice_dir and not Path(d.voice_dir).is_dir():
+        problem("display.voice_dir", "找不到这个文件夹：请用 scripts/build-voice 生成语音文件，或留空（自动生成）",
+                "no such folder: make the prompts into it with scripts/build-voice, or leave it empty (made on "
+                "first start)", shown=f" = {d.voice_dir!r}")
+    at = config.thermal.calibrated_at
+    if at is not None:
+        when = (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+        if when > now + 86_400:
+            problem("thermal.calibrated_at", "在将来：日期写错了（或本机时钟不对）；请重新校准（kiosk calibrate）",
+                    "in the future: the date is wrong (or this machine's clock); calibrate again (kiosk calibrate)",
+                    shown=f" = {at.isoformat()}")
 
 
 def named_files(config: KioskConfig) -> dict[str, str]:
@@ -265,17 +323,34 @@ def trust_list_problem(path: Path, verdict: Verdict) -> None:
                                         file=path.name))
 
 
-def check_certificate(path: Path, verdict: Verdict, now: float) -> object | None:
-    """Parse a PEM certificate (or bundle); expiry is a warning (the clock may not be set yet)."""
+def check_certificate(path: Path, verdict: Verdict, now: float, *, key: str = "", text: str = "",
+                      config_file: str = "") -> object | None:
+    """Parse a PEM certificate (or bundle); expiry is a warning (the clock may not be set yet).
+    `key` (and the configuration's `text` and name, for its line): the setting that names the file."""
     from cryptography import x509
 
+    where: dict[str, Any] = {"file": path.name}
+    if key:
+        where = {"key": key, "line": key_line(text, key) if text else None, "shown": f" = '{path}'",
+                 "file": config_file}
     try:
-        certs = x509.load_pem_x509_certificates(path.read_bytes())
-        if not certs:
-            raise ValueError("no certificate in the file")
-    except (OSError, ValueError) as exc:
-        verdict.problems.append(Problem(f"不是 PEM 证书（{_short(exc)}）", f"not a PEM certificate ({_short(exc)})",
-                                        file=path.name))
+        data = path.read_bytes()
+    except OSError as exc:
+        zh, en = errno_words(exc)
+        verdict.problems.append(Problem(f"无法读取证书（{zh}）", f"cannot read the certificate: {en}",
+                                        **where))
+        return None
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        certs = []
+    if not certs:  # cryptography's own words end in a FAQ URL: ours say what the file is not
+        what_zh, what_en = (("证书内容已损坏", "the certificate in it is damaged")
+                            if b"-----BEGIN CERTIFICATE-----" in data else
+                            ("没有 -----BEGIN CERTIFICATE----- 段", "no -----BEGIN CERTIFICATE----- block in it"))
+        named = f"{path.name}: " if key else ""  # the file by its name, after the key that names it
+        verdict.problems.append(Problem(f"{named}不是 PEM 证书：{what_zh}", f"{named}not a PEM certificate: {what_en}",
+                                        **where))
         return None
     for cert in certs:
         not_after = cert.not_valid_after_utc.timestamp()

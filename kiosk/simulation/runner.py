@@ -65,6 +65,7 @@ class SimulationResult:
     feed: dict[str, Any] | None = None  # with a broker: stored, published, acknowledged, receipted, left pending …
     data_dir: str | None = None  # where the kiosk's state was kept (None: a temporary folder, gone)
     start: float = 0.0  # the wall clock the scenario was played from (`start_after`)
+    undecided: list[str] = field(default_factory=list)  # still waiting when the run was cut off: no line of theirs
 
     def mismatches(self) -> list[str]:
         """Visitors whose decision differs from the scenario's expectation, and stray decisions."""
@@ -78,6 +79,10 @@ class SimulationResult:
                 problems.append(f"{record.visitor}: got {record.decision} {sorted(record.reasons)}, "
                                 f"expected {want.decision} {sorted(want.reasons)}")
         problems.extend(f"stray decision {r.decision} {list(r.reasons)}" for r in self.spurious)
+        if self.undecided:
+            shown = ", ".join(self.undecided[:5]) + (" …" if len(self.undecided) > 5 else "")
+            problems.append(f"the run did not finish within {LIMIT_PAST_LAST_ARRIVAL_S:.0f} s (simulated) of the last "
+                            f"arrival: {len(self.undecided)} visitors never got a decision ({shown})")
         return problems
 
 
@@ -97,7 +102,7 @@ def scenario_config(scenario: Scenario, base: KioskConfig, data_dir: str | None)
     if data_dir is not None:
         data["uplink"]["enabled"] = False
         data["storage"]["data_dir"] = data_dir
-    return parse_config(data, source=f"scenario {scenario.name!r}")
+    return parse_config(data, source="site")  # the scenario's "site" (its policy): the CLI names the file
 
 
 class _Signer:
@@ -351,5 +356,7 @@ def simulate(scenario: Scenario, config: KioskConfig | None = None, *, backend: 
                 feed = _finish_feed(assembly, drain_timeout_s, whole_life=not resume)
         finally:
             assembly.close()
-        return SimulationResult(scenario, world.records(), world.spurious, simulated, feed=feed,
-                                data_dir=data_dir, start=start)
+        records = world.records()  # a visitor the run was cut off before has no decision: no line, a failure
+        return SimulationResult(scenario, [r for r in records if r.decision is not None], world.spurious, simulated,
+                                feed=feed, data_dir=data_dir, start=start,
+                                undecided=[r.visitor for r in records if r.decision is None])

@@ -38,10 +38,22 @@ class SignedCode(_Strict):
     age_s: float = 10.0
 
 
+# The most a QR code holds (version 40, level L, byte mode): longer text cannot be shown on any phone.
+MAX_QR_BYTES = 2953
+
+
 class RawCode(_Strict):
     """Literal QR text (a forgery, a payment code, a URL…)."""
 
     raw: str
+
+    @field_validator("raw")
+    @classmethod
+    def _fits_a_qr(cls, value: str) -> str:
+        size = len(value.encode("utf-8", errors="surrogatepass"))
+        if size > MAX_QR_BYTES:
+            raise ValueError(f"{size} bytes is too long for any QR code (at most {MAX_QR_BYTES})")
+        return value
 
 
 class SameAs(_Strict):
@@ -147,11 +159,22 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _ids_unique(self) -> Scenario:
         ids = [v.id for v in self.visitors]
-        if len(ids) != len(set(ids)):
-            raise ValueError("visitor ids must be unique")
+        seen: set[str] = set()
+        twice = [i for i in ids if i in seen or seen.add(i)]  # type: ignore[func-returns-value]
+        if twice:
+            raise ValueError(f"visitor ids must be unique: {twice[0]!r} is used twice")
+        by_id = {v.id: v for v in self.visitors}
         for v in self.visitors:
             if isinstance(v.code, SameAs) and (v.code.same_as not in ids or v.code.same_as == v.id):
                 raise ValueError(f"visitor {v.id}: code.same_as must name another visitor")
+        for v in self.visitors:  # a -> b -> a: nobody in the loop has a code of their own to show
+            chain, code = [v.id], v.code
+            while isinstance(code, SameAs):
+                if code.same_as in chain:
+                    raise ValueError(f"visitor {v.id}: code.same_as goes round in a circle "
+                                     f"({' -> '.join([*chain, code.same_as])}): one of them must show a code")
+                chain.append(code.same_as)
+                code = by_id[code.same_as].code
         if self.version == 1 and self.crowd_fields():
             raise ValueError(f"uses version-2 fields ({', '.join(self.crowd_fields())}): "
                              "say \"version\": 2 at the top level")
@@ -187,7 +210,9 @@ _VALUE_WORDS = (
     (r"s is more than a year after the start", "距开始超过一年（最多 31622400 秒）"),
     (r"is not a date a kiosk could run on", "不是设备可能运行的日期：请给出 1577836800（2020-01-01）到 4102444800"
                                            "（2100-01-01）之间的纪元秒；健康码按它判断"),
-    (r"^visitor ids must be unique", "访客 id 不能重复"),
+    (r"^visitor ids must be unique: (.*) is used twice", "访客 id 不能重复：\\1 用了两次"),
+    (r"code\.same_as goes round in a circle \((.*)\)", "code.same_as 绕成了一个圈（\\1）：其中一位必须出示自己的码"),
+    (r"^(\d+) bytes is too long for any QR code", "\\1 字节太长，任何二维码都装不下（最多 2953 字节）"),
     (r"^unknown reasons (.*)$", "未知的原因 \\1"),
     (r"code\.same_as must name another visitor", "code.same_as 必须是另一位访客的 id"),
     (r"^uses version-2 fields \((.*)\)", "用到了第 2 版的字段（\\1）：请在最上层写 \"version\": 2"),
@@ -240,8 +265,8 @@ def load_scenario(path: str | Path) -> Scenario:
     except RecursionError:
         raise ConfigError(str(path), [Problem("不是有效的 JSON：嵌套太深", "cannot read scenario: not valid JSON: "
                                               "nested too deeply").text()]) from None
-    try:
-        return Scenario.model_validate(data)
+    try:  # strict, like the configuration: "0" is no number and "yes" no true
+        return Scenario.model_validate_json(text.encode("utf-8", errors="surrogatepass"), strict=True)
     except ValidationError as exc:
         problems = problems_of(exc, Scenario, data=data, brackets=False)
         raise ConfigError(str(path), [_scenario_words(p).text() for p in problems]) from None

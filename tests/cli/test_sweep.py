@@ -142,7 +142,7 @@ CASES = [
       kiosk__toml=ready() + "[policy]\nfever_c = 37,3\n"),
     C("threshold as text", "config check {d}/kiosk.toml", 1, "policy.fever_c = '37.3': must be a number",
       kiosk__toml=ready() + '[policy]\nfever_c = "37.3"\n'),
-    C("window as true", "config check {d}/kiosk.toml", 1, "policy.nat_max_age_h = True: must be a whole number",
+    C("window as true", "config check {d}/kiosk.toml", 1, "policy.nat_max_age_h = true: must be a whole number",
       kiosk__toml=ready() + "[policy]\nnat_max_age_h = true\n"),
     C("remeasure as no", "config check {d}/kiosk.toml", 1, "must be true or false",
       kiosk__toml=ready() + '[policy]\nremeasure = "no"\n'),

@@ -131,6 +131,7 @@ def refusals(key: Ed25519PrivateKey) -> list[tuple[str, str, bytes]]:
         ("unknown top-level key", INVALID, sign_config(key, {**good, "extra": 1})),
         ("version zero", INVALID, sign_config(key, payload(0))),
         ("bad trust list", INVALID, sign_config(key, {**good, "trust_list": {"version": 1, "keys": [{"kid": "x"}]}})),
+        ("trust list with no keys", INVALID, sign_config(key, {**good, "trust_list": {"version": 1, "keys": []}})),
         ("other township", WRONG_TARGET, sign_config(key, payload(20, township="t2"))),
         ("kiosk payload on the township topic", WRONG_TARGET, sign_config(key, payload(20, kiosk="t1/s1/k1"))),
     ]

@@ -165,7 +165,7 @@ def test_a_key_that_does_not_match_the_certificate_is_refused(dirs) -> None:  # 
     ("kiosk.toml", CONFIG.replace("tls = true", "tls = false").encode(),
      "uplink.tls = false: no TLS toward broker.example"),
     ("kiosk.toml", CONFIG.replace("[health_pass]", "[uplink2]").encode(),
-     "uplink2: unknown key — did you mean uplink?"),
+     "uplink2: unknown section — did you mean uplink?"),
     ("kiosk.toml", CONFIG.replace("[uplink]\n", '[uplink]\nseal_public_key = "' + "A" * 43 + '="\n').encode(),
      "not a usable X25519 public key (a low-order point"),
     ("kiosk.toml", b"", "no [site] section: the kiosk would publish as the demo site"),

@@ -16,7 +16,32 @@ import sys
 from typing import Any
 
 
+class Refused(Exception):
+    """A database URL we cannot use or a database nobody answers: a clear line and exit 2, never a traceback."""
+
+
+def database_url_problem(url: str) -> str:
+    """Why `url` is no PostgreSQL connection string (libpq URL or key=value), or "" if it may be one."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if "://" in url and scheme not in ("postgresql", "postgres"):
+        return (f"{url!r} is not a PostgreSQL URL (a {scheme}:// database is not supported): "
+                "give postgresql://USER@HOST/DB or postgresql://USER@/DB?host=/run/postgresql")
+    try:
+        conninfo_to_dict(url)
+    except Exception:  # psycopg.ProgrammingError: libpq's own words are cryptic ("missing = after")
+        return (f"{url!r} is not a PostgreSQL URL: give postgresql://USER@HOST/DB "
+                "or postgresql://USER@/DB?host=/run/postgresql")
+    return ""
+
+
 def _django(args: argparse.Namespace) -> None:
+    url = getattr(args, "database_url", None) or os.environ.get("TOWNSHIP_DATABASE_URL")
+    if url:
+        problem = database_url_problem(url)
+        if problem:
+            raise Refused(problem)
     if getattr(args, "database_url", None):
         os.environ["TOWNSHIP_DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "township.console.settings")
@@ -47,6 +72,56 @@ def cmd_console(args: argparse.Namespace) -> int:
     return 0
 
 
+def guarded(command: Any) -> Any:
+    """`command` with a wrong URL or a database nobody answers (or not yet migrated) said in a line, exit 2."""
+    import functools
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        name = f"township {args.action}"
+        try:
+            return int(command(args))
+        except Refused as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:
+            from django.core.exceptions import ImproperlyConfigured
+            from django.db import Error as DjangoDbError
+            from psycopg import Error as PgError
+
+            if not isinstance(exc, (DjangoDbError, PgError, ImproperlyConfigured)):
+                raise
+            where = ("" if getattr(args, "database_url", None) or os.environ.get("TOWNSHIP_DATABASE_URL") else
+                     " (no --database-url and no TOWNSHIP_DATABASE_URL: tried the local postgresql:///township)")
+            text = " ".join(str(exc).split())[:300]
+            print(f"{name}: cannot use the database{where}: {text}", file=sys.stderr)
+            return 2
+    return run
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: write YYYY-MM-DD, e.g. 2026-01-31") from None
+
+
+def _keep_days(text: str) -> int:
+    from township.ingest.partitions import MIN_KEEP_DAYS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if value < MIN_KEEP_DAYS:
+        raise argparse.ArgumentTypeError(f"keep at least {MIN_KEEP_DAYS} days (today and yesterday, whose report "
+                                         f"is still due), not {value}")
+    if value > 100_000:
+        raise argparse.ArgumentTypeError(f"keep at most 100000 days, not {value}")
+    return value
+
+
+@guarded
 def cmd_migrate(args: argparse.Namespace) -> int:
     _django(args)
     from django.core.management import call_command
@@ -55,6 +130,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+@guarded
 def cmd_adduser(args: argparse.Namespace) -> int:
     _django(args)
     from django.contrib.auth.models import Group, User
@@ -76,6 +152,7 @@ def cmd_adduser(args: argparse.Namespace) -> int:
     return 0
 
 
+@guarded
 def cmd_report_file(args: argparse.Namespace) -> int:
     _django(args)
     from pathlib import Path
@@ -84,7 +161,7 @@ def cmd_report_file(args: argparse.Namespace) -> int:
     from township.console.models import Site
     from township.console.views.common import now, today
 
-    day = dt.date.fromisoformat(args.day) if args.day else today() - dt.timedelta(days=1)
+    day = args.day if args.day else today() - dt.timedelta(days=1)
     sites = list(Site.objects.select_related("township").prefetch_related("kiosks"))
     data = reports.report(sites, day, day, now=now())
     out = Path(args.out or os.environ.get("TOWNSHIP_REPORT_DIR") or ".")
@@ -97,6 +174,7 @@ def cmd_report_file(args: argparse.Namespace) -> int:
     return 0
 
 
+@guarded
 def cmd_retention(args: argparse.Namespace) -> int:
     _django(args)
     import psycopg
@@ -114,8 +192,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
         print(f"township retention: {exc}", file=sys.stderr)
         return 2
     except psycopg.Error as exc:
-        print(f"township retention: the database: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 3
+        print(f"township retention: cannot use the database: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -145,13 +223,13 @@ def register(actions: Any) -> None:
 
     p = actions.add_parser("report-file", help="write a day's report (.xlsx) into a folder")
     db(p)
-    p.add_argument("--day", help="YYYY-MM-DD (default: yesterday)")
+    p.add_argument("--day", type=_day, help="YYYY-MM-DD (default: yesterday)")
     p.add_argument("--out", help="folder (default: $TOWNSHIP_REPORT_DIR or .)")
     p.set_defaults(func=cmd_report_file)
 
     p = actions.add_parser("retention", help="drop feed partitions older than N days (and make the coming days')")
     db(p)
-    p.add_argument("--keep-days", type=int, default=180, help="entries, health and alerts (at least 2)")
-    p.add_argument("--keep-summary-days", type=int, default=400,
+    p.add_argument("--keep-days", type=_keep_days, default=180, help="entries, health and alerts (at least 2)")
+    p.add_argument("--keep-summary-days", type=_keep_days, default=400,
                    help="daily summaries and configuration acknowledgements (no personal data; default 400)")
     p.set_defaults(func=cmd_retention)
