@@ -330,3 +330,17 @@ def test_failed_logins_lock_that_user_out_from_that_address(world: World) -> Non
     assert locked.status_code == 429 and 'id="locked"' in locked.content.decode()
     assert login(Client(enforce_csrf_checks=True), "viewer", "viewer-pass-1").status_code == 302  # others log in
     assert Profile.objects.filter(user__username="viewer").exists()
+
+
+def test_a_policy_the_kiosks_would_refuse_is_never_signed(world: World) -> None:
+    """The form judges with the kiosk's own rules (`kiosk.feed.judge_content`): a threshold that hides
+    fevers, a trust list with no keys — refused on the page, nothing recorded, nothing published."""
+    from township.console.models import PolicyPush
+
+    c = client("boss")
+    pushed = PolicyPush.objects.count()
+    empty = _preview(c, fever_c="37.3", label="t1-empty-trust", trust_list='{"version": 1, "keys": []}', action="push")
+    assert empty.status_code == 200 and "no keys" in empty.content.decode()
+    hot = _preview(c, fever_c="37.9", label="t1-too-warm", action="push")
+    assert hot.status_code == 200 and "fever_c" in hot.content.decode()
+    assert PolicyPush.objects.count() == pushed

@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from kiosk.config import PolicyConfig
+from kiosk.feed import ConfigRefused, judge_content
 from township.console import keyring, policies, scope
 from township.console.models import PolicyPush, Township
 from township.console.views.common import audit
@@ -74,7 +74,10 @@ class PolicyForm(forms.Form):
         policy = {"version": d["label"], "mode": d["mode"], "risk_areas": d["risk_areas"], "fever_c": d["fever_c"],
                   "remeasure": d["remeasure"], "max_code_age_s": d["max_code_age_s"],
                   "nat_max_age_h": d["nat_max_age_h"]}
-        PolicyConfig.model_validate(policy)  # the kiosk's own rules for a policy
+        try:  # the kiosk's own rules for a pushed policy and trust list: what it would refuse is never signed
+            judge_content(policy, d.get("trust_list"), 0)
+        except ConfigRefused as exc:
+            raise ValueError(exc.detail or exc.reason) from None
         return policy
 
 
