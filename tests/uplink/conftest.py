@@ -18,6 +18,7 @@ import pytest
 
 from kiosk.outbox import Outbox
 from kiosk.uplink import MqttUplink
+from tests.feed.township_stub import ReceiptingConsumer
 from tests.mosquitto import Broker
 
 __all__ = ["FAST_BACKOFF", "PREFIX"]
@@ -55,3 +56,21 @@ def connect(outbox: Outbox) -> Iterator[Callable[..., MqttUplink]]:
     finally:
         for up in made:
             up.close()
+
+
+@pytest.fixture
+def township(tmp_path: Path) -> Iterator[Callable[..., ReceiptingConsumer]]:
+    """`township(b, *, client_id, receipts)`: a township that stores (`township.sqlite` in the test's temp dir)
+    and receipts what kiosk-1 publishes to broker `b` (tests/feed/township_stub.py), stopped after the test."""
+    made: list[ReceiptingConsumer] = []
+
+    def make(b: Broker, *, client_id: str = "township", receipts: bool = True) -> ReceiptingConsumer:
+        c = ReceiptingConsumer(b.host, b.port, tmp_path / "township.sqlite", client_id=client_id,
+                               topic_filter=f"{PREFIX}/#", levels=len(PREFIX.split("/")), receipts=receipts)
+        c.start()
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.stop()

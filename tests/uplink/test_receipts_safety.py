@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from kiosk.feed.health import attention
 from kiosk.outbox import Limits, Outbox, Resend
@@ -30,23 +28,6 @@ from tests.mosquitto import Broker, Subscriber, wait_until
 from tests.uplink.conftest import PREFIX
 
 Connect = Callable[..., MqttUplink]
-LEVELS = len(PREFIX.split("/"))
-
-
-@pytest.fixture
-def township(tmp_path: Path) -> Iterator[Callable[..., ReceiptingConsumer]]:
-    made: list[ReceiptingConsumer] = []
-
-    def make(b: Broker, *, client_id: str = "township", receipts: bool = True) -> ReceiptingConsumer:
-        c = ReceiptingConsumer(b.host, b.port, tmp_path / "township.sqlite", client_id=client_id,
-                               topic_filter=f"{PREFIX}/#", levels=LEVELS, receipts=receipts)
-        c.start()
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.stop()
 
 
 def append(ob: Outbox, n: int, *, stream: str = "entry", priority: int = 0, tag: str = "") -> list[str]:
