@@ -57,8 +57,10 @@ class Resender:
         self._due = now + RESEND_CHECK_S
         max_s = self.outbox.resend.max_s
         heard = self.receipts.last_heard
-        if self.probing:  # until a receipt comes after a probe went out (or nothing awaits one any more)
-            if (heard is not None and heard > self._probe_at) or self.outbox.awaiting_count(at_most=1) == 0:
+        if self.probing:  # until a receipt comes after a probe went out (or nothing is left to deliver: none
+            # awaits a receipt, none waits to be published or is in flight — a probe's rows are, for a moment)
+            if (heard is not None and heard > self._probe_at) or (
+                    self.outbox.awaiting_count(at_most=1) == 0 and self.outbox.pending_count() == 0):
                 self.probing = False
                 log.info("uplink: the township receipts again: rows awaiting a receipt go again as due")
         elif self.receipts.quiet_s(now) > max_s and self.outbox.awaiting_count(at_most=1) > 0:
