@@ -23,25 +23,10 @@ import pytest
 from kiosk.healthpass.issuer import TestIssuer
 from kiosk.outbox.store import Outbox
 from tests.cli.conftest import ENV
+from tests.cli.test_sweep import ready as sweep_ready
 from tests.paths import ROOT
 
 TRUST = json.dumps(TestIssuer("ES256").trust_list_json())
-READY = """config_version = 1
-[site]
-township = "riverside"
-site_id = "bank-3"
-kiosk_id = "door-1"
-[thermal]
-backend = "smbus2"
-[camera]
-source = "picamera2"
-[signals]
-backend = "gpio"
-[health_pass]
-trust_list = "{trust}"
-[storage]
-data_dir = "{data}"
-"""
 SETPRIV = shutil.which("setpriv")
 UNPRIVILEGED = [SETPRIV or "setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--no-new-privs"]
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or SETPRIV is None, reason="needs root and setpriv")
@@ -61,7 +46,7 @@ def ready(tmp_path: Path, trust: Path | None = None) -> Path:
     if not trust.exists():
         trust.write_text(TRUST)
     config = tmp_path / "kiosk.toml"
-    config.write_text(READY.format(trust=trust, data=tmp_path / "data"))
+    config.write_text(sweep_ready(**{"{d}/trust-list.json": str(trust), "{d}/data": str(tmp_path / "data")}))
     return config
 
 
