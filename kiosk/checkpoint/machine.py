@@ -154,8 +154,8 @@ class Checkpoint:
             elif mine is None or not mine.in_spot:
                 self._visitor_left(now, visit)  # their track ended: they are gone, and all of theirs with them
                 visit = self._visit
-            elif not mine.seen:
-                self.measuring.unseen(now, visit)
+            elif not mine.seen or mine.bridged:
+                self.measuring.unseen(now, visit)  # lost for a frame, or stepped closer: taken anew
         if visit is None and spot is not None and (self.phase is Phase.IDLE or spot.settled):
             # While a decision is on show, only somebody standing in the spot cuts it short: the
             # decided visitor walking off, smeared into a new track, is not a new visitor.

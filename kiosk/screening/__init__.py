@@ -27,12 +27,24 @@ if TYPE_CHECKING:
     from kiosk.screening.face import FACE_WIDTH_M, Face, find_faces
     from kiosk.screening.records import Placement, Reading, ThermalObservation, frame_plausible
     from kiosk.screening.thermal import WARNING_AMBIENT, WARNING_DRIFT, Screening
-    from kiosk.screening.tracking import MAX_GAP_S, SPOT_MAX_M, End, Sighting, Track, TrackedFrame, Tracker, same_place
+    from kiosk.screening.tracking import (
+        FACE_GATE_C,
+        FRAME_S,
+        MAX_GAP_S,
+        SPOT_MAX_M,
+        End,
+        Sighting,
+        Track,
+        TrackedFrame,
+        Tracker,
+        same_place,
+    )
 
 _EXPORTS = {
     "DriftReport": "drift",
     "DriftTracker": "drift",
     "End": "tracking",
+    "FACE_GATE_C": "tracking",
     "FACE_WIDTH_M": "face",
     "FRAME_S": "tracking",
     "Face": "face",
@@ -55,6 +67,7 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = front(__name__, _EXPORTS)
 __all__ = [
+    "FACE_GATE_C",
     "FACE_WIDTH_M",
     "FRAME_S",
     "MAX_GAP_S",

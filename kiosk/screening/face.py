@@ -45,6 +45,7 @@ COLS = 32
 STEADY_MIN_PIXELS = 12  # smaller faces are too few pixels to compare the two subpages' halves
 STEADY_BALANCE = 0.8  # the two subpages' halves of a still face hold about as many warm pixels ...
 STEADY_SHIFT_COLS = 0.6  # ... centred within this many columns of each other
+BODY_WARMER_C = 0.5  # a body (neck, clothes) never reads warmer than the face above it by more than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +73,12 @@ class Face:
 
     def is_body_of(self, face: Face) -> bool:
         """This region hangs below `face` and under it: that person's neck, shoulders or warm
-        clothes (a warm room makes clothing as warm as skin), not a second person."""
-        return self.top_row > face.top_row and self.columns[0] <= face.columns[1] and self.columns[1] >= face.columns[0]
+        clothes (a warm room makes clothing as warm as skin), not a second person.  Never warmer
+        than that face: the forehead is the warmest skin a person shows, and a warmer region under a
+        small warm fleck is a face itself (a head moving while the frame was read leaves flecks of
+        its outline, in one subpage only, above it)."""
+        return self.top_row > face.top_row and self.columns[0] <= face.columns[1] \
+            and self.columns[1] >= face.columns[0] and self.face_c <= face.face_c + BODY_WARMER_C
 
     @property
     def centre_col(self) -> float:

@@ -12,6 +12,11 @@ of the frame before:
   warm is a face coming in — somebody else, or the same person turning back, measured anew),
   widened by the step the track made in its last frame (a walker keeps walking, then stops: up to
   `MOMENTUM_CAP` more) and scaled by the time since the track was last seen;
+* a face nearer in the same line, reading alike, continues a track seen in the spot in the last
+  frame (and not walking away) as a *bridge* (`Track.bridged`): a visitor asked to step closer
+  steps 0.5 m in half a second, beyond any standing person's gate.  Across a bridge the person is
+  the same track — they settle again as soon as they stand — but nothing taken before it counts
+  for a PASS until taken again (as after a frame unseen), and the person just decided is let go;
 * a track *ends* when no face has lain within its gate for `MISSES_ALLOWED` + 1 frames in a row
   (the person left the view, turned away, or moved further than a person standing does: a jump;
   one frame may be missed, as when a quick step smears a face across the array's two interleaved
@@ -67,7 +72,7 @@ FACE_RISE_C = 2.0  # a track's face never warms by more than this from one frame
 FACE_GATE_C = 1.0  # an unseen track found again reads within this of what it read (else: somebody else)
 MOMENTUM_CAP = 2.0  # the last step widens the gate by at most this many times the gate itself
 FRAME_S = 0.25  # the frame period the gates are given for (4 Hz); they scale with the time since last seen
-SETTLED_DEPTH = 0.15  # a settled track's every step: at most this share of its distance ...
+SETTLED_DEPTH = 0.2  # a settled track's every step: at most this share of its distance (a pixel of width at 1 m) ...
 SETTLED_LATERAL_M = 0.1  # ... and this far sideways (a passer-by walks 0.3 m a frame) ...
 SETTLED_FACE_C = 0.3  # ... and its face value changed by at most this (a turning head changes more)
 SETTLE_FRAMES = 3  # a track is settled once seen this many frames in a row (0.5 s at 4 Hz) — or two, when
@@ -79,6 +84,7 @@ SETTLED_DRIFT = 0.15  # ... and at most this share of its distance, smoothed, to
 STILL_LATERAL_M = 0.1  # a settled person's gate: this far sideways in one frame period ...
 STILL_DEPTH = 0.15  # ... this share of the distance (a still person does not step 14 cm in 0.25 s) ...
 STILL_FACE_JUMP_C = 0.5  # ... and a face reading this much warmer or cooler at once is somebody else
+APPROACH_DEPTH = 0.7  # a person in the spot stepping straight closer: up to this |ln d1/d0| in a frame (1 m to 0.5 m)
 SMOOTHING_FRAMES = 3  # a track's distance is the median of this many sightings
 MISSES_ALLOWED = 1  # frames in a row a track may go unseen before it ends
 MAX_GAP_S = 0.6  # no frame for longer: every track ends (a sensor fault, a stalled loop)
@@ -129,6 +135,7 @@ class Track:
     alone: bool = True  # nobody else has been in the spot in any frame since it was born
     settled_frames: int = 0  # consecutive frames it has been settled in (0: not settled now)
     lost_still: bool = False  # unseen now, and settled when last seen
+    bridged: bool = False  # continued in this frame through a step closer (`Tracker._approach`): taken anew
 
     @property
     def distance_m(self) -> float:
@@ -234,7 +241,13 @@ class Tracker:
 
     def _gated(self, track: Track, s: Sighting, scale: float = 1.0, *, reach: bool = False) -> bool:
         """Whether `s` lies within `track`'s gate (`reach`: within what the person could do, still
-        or not — who could have come there — rather than what they are taken to have done)."""
+        or not — who could have come there — rather than what they are taken to have done): what
+        a person standing or walking does in a frame (`_within`), or a step straight closer
+        (`_approach`)."""
+        return self._within(track, s, scale, reach=reach) or self._approach(track, s, scale)
+
+    def _within(self, track: Track, s: Sighting, scale: float = 1.0, *, reach: bool = False) -> bool:
+        """What a person standing, shifting or walking on does in one frame (see the module's doc)."""
         if not track.seen and abs(s.face.face_c - track.last.face.face_c) > FACE_GATE_C * scale:
             return False  # lost for a frame and back reading degrees apart: somebody else
         if s.face.face_c - track.last.face.face_c > FACE_RISE_C * scale:
@@ -264,6 +277,22 @@ class Tracker:
             # seen — a smeared frame bridged, never a leap to whoever comes near meanwhile.
             periods = scale
         return depth <= depth_gate * periods and lateral <= lateral_gate * periods
+
+    def _approach(self, track: Track, s: Sighting, scale: float = 1.0) -> bool:
+        """`s` is `track`, seen in the spot in the last frame, stepping straight closer — as the screen
+        asks a visitor who stands too far: nearer by up to `APPROACH_DEPTH`, in the same line
+        (`STILL_LATERAL_M`), reading alike (`STILL_FACE_JUMP_C`).  A step that fast leaves the usual
+        gates (a settled person's is tight), and ending the track there would make the visitor settle
+        from nothing after it.  Continued only as a *bridge* (`Track.bridged`): whatever was taken
+        of it before counts for a PASS only once taken again, as after a frame it went unseen in."""
+        if not track.seen or not track.in_spot or s.distance_m >= track.last.distance_m:
+            return False
+        if not track.settled and track.heading[0] > 0 and track.step_depth > SETTLED_DEPTH:
+            return False  # walking away: a face nearer a frame later is the next one stepping in
+        periods, depth, lateral = self._steps(track, s)
+        periods *= scale
+        return depth <= APPROACH_DEPTH * periods and lateral <= STILL_LATERAL_M * periods \
+            and abs(s.face.face_c - track.last.face.face_c) <= STILL_FACE_JUMP_C * scale
 
     def update(self, faces: list[Face], at: float) -> TrackedFrame:
         """Associate this frame's faces (taken at `at`) with the tracks; see the module's doc."""
@@ -304,6 +333,7 @@ class Tracker:
                 i = got[0]
                 used.add(i)
                 s = self.sighting(faces[i], at, was_in_spot=track.in_spot)
+                track.bridged = not self._within(track, s)  # (judged on the track as it stood)
                 periods, depth, lateral = self._steps(track, s)
                 track.step_depth, track.step_lateral_m = depth / periods, lateral / periods
                 track.heading = (math.copysign(1.0, math.log(s.distance_m / track.last.distance_m)),
@@ -326,6 +356,7 @@ class Tracker:
             if not got and track.misses < MISSES_ALLOWED:
                 track.lost_still = track.lost_still or track.settled
                 track.misses += 1  # not seen in this frame: kept for one more (a smeared step)
+                track.bridged = False
                 track.settled_frames = 0
                 live.append(track)
                 continue

@@ -120,3 +120,28 @@ def test_no_remeasure_policy_decides_on_the_first_reading() -> None:
     rig.run(1.0, 38.4, code=GREEN)
     (out,) = rig.outcomes
     assert out.decision.reasons == ("fever",) and [x.c for x in out.readings] == [38.4]
+
+
+def test_a_visitor_who_steps_closer_goes_on_as_one_visit_in_a_new_stretch() -> None:
+    """Asked to step closer, the visitor steps straight in: their track is bridged, not ended (no
+    LEFT, no settling from nothing), but a bridge is a break like an unseen frame: the code read
+    while they stood too far is read again before a PASS, and a fever shown before the step still
+    stops them, whatever is read after it."""
+    rig = Rig()
+    rig.run(1.5, 36.5, code=GREEN, width=5)  # ~1.1 m: too far, the code held for their track
+    assert rig.cp.screen is Screen.STEP_CLOSER and rig.cp.visit is not None
+    visit = rig.cp.visit
+    rig.run(1.0, 36.5, width=9)  # stepped to ~0.6 m: settled, read, but the code is from before the step
+    assert rig.outcomes == [] and rig.cp.visit is visit and visit.stretch >= 1 and visit.code_now is None
+    rig.run(0.5, 36.5, code=GREEN, width=9)  # the phone read again
+    (out,) = rig.outcomes
+    assert out.decision.verdict is Verdict.PASS and out.temperature_c == 36.5
+
+    fever = Rig()
+    fever.run(0.75, 37.6, code=GREEN, width=7)  # ~0.75 m, in range: a fever shown
+    assert fever.cp.phase is Phase.REMEASURE
+    fever.run(5.0, 37.2, code=GREEN, width=11)  # then a step closer, reading a little cooler
+    (out,) = fever.outcomes
+    assert out.decision.verdict is Verdict.STOP and out.decision.reasons == ("fever",)
+    assert out.readings[0].c == 37.6 and out.temperature_c == out.readings[-1].c < 37.3
+    assert out.readings[0].stretch < out.readings[-1].stretch

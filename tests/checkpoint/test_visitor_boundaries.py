@@ -105,3 +105,26 @@ def test_the_person_just_decided_lost_for_a_frame_is_not_a_new_visitor(rig: Rig)
         rig.run(1.5, face_c, code=GREEN)  # their face reads apart: a new track, born where they stood
     assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
     assert rig.cp.visit is None
+
+
+def test_a_warm_face_where_the_decided_persons_cool_head_was_is_the_next_visitor(rig: Rig) -> None:
+    """The person just stopped (a fever) turns to leave: the back of their head, cool, where they
+    stood, is still them.  The next visitor stepping into that place shows a warm face there: a new
+    visitor, measured and decided — never taken for the one who lingers (who would leave them
+    standing there undecided)."""
+    rig.run(4.0, 38.6, code=GREEN)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.STOP]
+    rig.run(0.5, 32.0)  # turned away: the back of the head
+    assert rig.cp.visit is None
+    rig.run(4.0, 36.2, code=ScannedCode("next", GREEN.facts))
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.STOP, Verdict.PASS]
+    assert rig.outcomes[-1].temperature_c == pytest.approx(36.2, abs=0.3)
+
+
+def test_the_person_just_decided_stepping_closer_is_let_go(rig: Rig) -> None:
+    """Nobody decided is asked to step closer: a face nearer in the same line where the decided person
+    stood (a bridged track) is somebody stepping in front of them, a new visitor."""
+    rig.run(2.0, 36.5, code=GREEN, width=8)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
+    rig.run(4.0, 36.4, code=ScannedCode("next", GREEN.facts), width=12)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS, Verdict.PASS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from drivers.mlx90640.scene import Person, render_people
@@ -49,10 +50,10 @@ def test_a_person_standing_still_is_one_track_in_the_spot_and_settles() -> None:
     (track,) = walking.tracks
     assert walking.spot == track.id and track.in_spot and not track.settled  # smeared: walking in
     first = line.frame(face(0.5))
-    (track,) = [t for t in first.tracks if t.seen]
-    assert not track.settled  # a new track (a leap from where the walker was): seen once
-    assert not line.frame(face(0.5)).track(track.id).settled  # the walker's ghost was in the spot: not yet
-    assert line.frame(face(0.5)).track(track.id).settled  # seen three times, alike: standing still
+    assert first.tracks == (track,) and track.bridged  # the walker, stepping straight closer: bridged
+    assert not track.settled  # ... and settling anew from where the step ended
+    assert line.frame(face(0.5)).track(track.id).settled  # seen twice alike since, nobody else: standing still
+    assert not line.frame(face(0.5)).track(track.id).bridged
     for _ in range(5):
         now = line.frame(face(0.5 + 0.01, 0.005, 36.55))
     assert now.spot == track.id and now.track(track.id).settled and not now.crowded and not now.ended
@@ -147,15 +148,18 @@ def test_an_unseen_track_behind_the_spot_track_crowds_the_spot() -> None:
 
 
 def test_a_still_track_is_not_continued_by_a_face_a_still_person_cannot_become() -> None:
-    """A settled visitor's track does not take a face 14 cm nearer, nor half a degree warmer, one
-    frame later: that is somebody else stepping in as the visitor turns away (issue 12, F3)."""
-    for moved in (face(0.5 * math.exp(-0.3)), face(0.5, face_c=37.1)):
+    """A settled visitor's track does not take a face 14 cm further, nor aside, nor half a degree
+    warmer, one frame later: that is somebody else stepping in as the visitor turns away (issue 12,
+    F3).  A face nearer in the same line is the visitor stepping closer — or somebody stepping in
+    front: it is continued only as a bridge (nothing taken before counts for a PASS)."""
+    for moved in (face(0.5 * math.exp(0.3)), face(0.5, 0.15), face(0.5, face_c=37.1), face(0.5 * math.exp(-0.3))):
         line = Line()
         for _ in range(4):
             (a,) = line.frame(face(0.5)).tracks
         assert a.settled
         after = line.frame(moved)
-        assert after.track(a.id) is None or not after.track(a.id).seen
+        assert after.track(a.id) is None or not after.track(a.id).seen or after.track(a.id).bridged
+        assert (after.track(a.id) is not None and after.track(a.id).bridged) == (moved.distance_m < 0.45)
 
 
 def test_a_cool_head_never_becomes_a_warm_face() -> None:
@@ -220,3 +224,32 @@ def test_a_walker_going_away_is_not_continued_by_a_face_coming_nearer() -> None:
     assert line.frame(face(0.6 * math.exp(0.7), moving=True)).track(a.id).seen  # and on
     coming = line.frame(face(0.6 * math.exp(0.7 - 0.47), moving=True))  # a face nearer again: the next visitor
     assert coming.track(a.id) is None or not coming.track(a.id).seen
+
+
+@pytest.mark.parametrize(("before", "after"), [(1.2, 0.9), (0.9, 0.6), (0.7, 0.52), (1.0, 0.55), (1.2, 0.56)])
+def test_a_face_moving_while_the_frame_was_read_is_found_not_taken_for_a_body(before: float, after: float) -> None:
+    """Stepping closer smears a face across the two subpages (one shows it where it was, the other
+    where it is): its outline leaves cool flecks above it in one subpage only.  The face under them
+    is a face, never the "body" of a fleck (a body is never warmer than the face it hangs from)."""
+    room = 24.0
+    was, now = render_people([Person(before, 36.7)], room), render_people([Person(after, 36.7)], room)
+    rows, cols = np.indices(was.shape)
+    faces = find_faces(np.where((rows + cols) % 2 == 0, was, now), room, PIXEL)
+    assert faces and faces[0].face_c == pytest.approx(36.7, abs=0.1)
+    assert after * 0.9 <= faces[0].distance_m <= before * 1.1
+    clothed = render_people([Person(0.6, 36.7, clothing_above_ambient_c=9.0)], 28.0)
+    assert len(find_faces(clothed, 28.0, PIXEL)) == 1  # warm clothes under a face: still its body
+
+
+def test_a_visitor_stepping_closer_is_one_track_and_settles_as_soon_as_they_stand() -> None:
+    """Standing too far, asked to step closer: the step (smeared, then a leap in depth no standing
+    person makes in a frame) is bridged, one track throughout, settled on the first frame they
+    stand still again — what lets the kiosk decide them at once instead of a second later."""
+    line = Line()
+    for _ in range(4):
+        (a,) = line.frame(face(1.2)).tracks
+    assert a.settled
+    assert line.frame(face(1.03, moving=True)).tracks == (a,) and a.bridged  # smeared: beyond a still gate
+    assert line.frame(face(0.6)).tracks == (a,) and not a.settled
+    stood = line.frame(face(0.53))
+    assert stood.tracks == (a,) and stood.spot == a.id and a.settled and not a.bridged and not stood.ended
