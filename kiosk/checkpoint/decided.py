@@ -5,8 +5,8 @@ checkpoint must not start a visit for them and re-read their code (a `code_repla
 person who just passed).  They are known by their thermal track — never by their code alone: a
 screenshot handed back along the queue shows the same one — and, when that track is lost for a
 frame or two (a smeared step, a turned head), by the track born where they were last seen
-(`heir`).  Found again somewhere else after being lost, or continued only as a step straight
-closer (`Track.bridged`: nobody decided is asked to step closer), or followed by a warm face where a
+(`heir`).  Found again somewhere else after being lost, or continued only as a step a body's depth
+straight closer (`Track.bridged`: somebody in front of them), or followed by a warm face where a
 cool head was, the track may be the next visitor stepping in: it is nobody decided any more.
 
 Pure logic on tracked frames, like the machine that holds it.
@@ -14,21 +14,25 @@ Pure logic on tracked frames, like the machine that holds it.
 
 from __future__ import annotations
 
-from kiosk.screening import FACE_GATE_C, FRAME_S, Sighting, Track, TrackedFrame, same_place
+import math
+
+from kiosk.screening import FACE_GATE_C, FRAME_S, SIDE_BY_SIDE_M, Sighting, Track, TrackedFrame, same_place
 
 HEIR_WITHIN_S = 0.55  # a track born where the one followed was seen at most this long before (two frames) is them
 
 
-def heir(tracked: TrackedFrame, last: Sighting | None) -> Track | None:
+def heir(tracked: TrackedFrame, last: Sighting | None, *, warmer_max: float = math.inf) -> Track | None:
     """The one track born where `last` (the person followed, now lost) was seen, since then and within
-    `HEIR_WITHIN_S` of it, and standing there now (None: none, or more than one) — reading no more
-    than `FACE_GATE_C` warmer: a head turning away cools, but a warm face where a cool head was is
-    the next visitor stepping in as the last one walks off (or the same person turning back,
-    measured anew)."""
+    `HEIR_WITHIN_S` of it, and standing there now (None: none, or more than one), reading at most
+    `warmer_max` warmer.  (A visit goes on in a new stretch whatever its heir reads: a fever shown
+    before still stops it.  The person just decided is followed only by a face no more than
+    `FACE_GATE_C` warmer: a head turning away cools, but a warm face where a cool head was is the
+    next visitor stepping in as the last one walks off — or the same person turning back, measured
+    anew.)"""
     if last is None or tracked.at - last.at > HEIR_WITHIN_S:
         return None
     born = [t for t in tracked.tracks if t.seen and t.in_spot and last.at < t.born_at <= last.at + HEIR_WITHIN_S
-            and same_place(last, t.last) and t.last.face.face_c - last.face.face_c <= FACE_GATE_C]
+            and same_place(last, t.last) and t.last.face.face_c - last.face.face_c <= warmer_max]
     return born[0] if len(born) == 1 else None
 
 
@@ -56,11 +60,14 @@ class Decided:
                 and not same_place(last, done.last):
             self.track = self.last = None  # lost for a frame and found again elsewhere: maybe the next visitor
             return
-        if done is not None and done.bridged:
-            self.track = self.last = None  # "stepped closer" where they stood: the next visitor stepping in
+        if done is not None and done.bridged and last is not None \
+                and last.distance_m - done.last.distance_m >= SIDE_BY_SIDE_M:
+            # A body's depth nearer, in their line: somebody stepping in front of them (nobody decided
+            # is asked to step closer; a smaller step is them leaning in, or finishing their step).
+            self.track = self.last = None
             return
         if done is None or not done.seen:
-            done = heir(tracked, last) or done
+            done = heir(tracked, last, warmer_max=FACE_GATE_C) or done
         if done is None or not done.in_spot:
             self.track = None  # the decided visitor has gone: whoever steps up next is new
             if done is not None or last is None or tracked.at - last.at > HEIR_WITHIN_S:

@@ -148,7 +148,8 @@ class Checkpoint:
             elif successor is not None and not visit.sensor_failed:
                 # Where they stood, in the frame they were lost, a face that changed (a turned head, a
                 # hand on the forehead — or somebody else): the visit goes on as a new stretch, in
-                # which nothing of theirs counts but a fever shown before (`Visit.fever_before`).
+                # which nothing of theirs counts but a fever or an alerting code shown before.
+                self._keep_alert(visit, visit.pending)
                 visit.switch_track(successor.id, now)
                 self.measuring.unseen(now, visit)
             elif mine is None or not mine.in_spot:
@@ -203,6 +204,8 @@ class Checkpoint:
             return  # not exactly one person in the spot: whose phone is it?
         if visit.track is not None and not visit.sensor_failed \
                 and (visit.placement is not Placement.OK or not self.measuring.settled(visit.track)):
+            if visit.break_at is not None and (visit.pending_at or -math.inf) < visit.break_at:
+                self._keep_alert(visit, visit.pending)  # read before a break, replaced now
             visit.hold_pending(code, now)  # theirs once they stand settled, in range (if still the same track)
             return
         visit.last_seen_at = now
@@ -210,6 +213,8 @@ class Checkpoint:
 
     def _take_code(self, now: float, visit: Visit, code: ScannedCode) -> None:
         held = visit.code_now  # a code read before the track was last unseen is nobody's for sure: replaced
+        if held is None and visit.code is not None:
+            self._keep_alert(visit, visit.code)
         if held is None or (not held.facts.valid and code.facts.valid):
             visit.code = code
             visit.code_at = now
@@ -358,6 +363,24 @@ class Checkpoint:
     def _rejudged(self, code: ScannedCode | None) -> ScannedCode | None:
         return self.judge(code) if code is not None and self.judge is not None else code
 
+    def _alerts(self, code: ScannedCode | None) -> bool:
+        """`code` (as judged now) says something reportable at once: red, yellow, a risky trip."""
+        return code is not None and bool(left(code.facts, self.policy, self._wall(self._now), fever=False).reasons)
+
+    def _keep_alert(self, visit: Visit, code: ScannedCode | None) -> None:
+        """`code`, read before a break in seeing the visitor and about to be replaced or dropped, is
+        kept if it alerts (`Visit.alert_before`): whose it was is not certain, what it said is."""
+        if self._alerts(self._rejudged(code)):
+            visit.alert_before = code
+
+    def _reported(self, visit: Visit, code: ScannedCode | None) -> ScannedCode | None:
+        """The code an outcome rests on: `code` (judged now), unless it alerts nothing and an alerting
+        code was read earlier in the visit, before a break — that one is reported, and stops them."""
+        before = self._rejudged(visit.alert_before)
+        if self._alerts(before) and not self._alerts(code):
+            return before
+        return code
+
     def _visitor_left(self, now: float, visit: Visit) -> None:
         """Their track ended before a decision: LEFT (recorded only with an alert reason), or, with
         the sensor down (nobody can be seen leaving), the visit runs on to its fault STOP."""
@@ -368,7 +391,7 @@ class Checkpoint:
         fever = visit.fever_established(policy.fever_c, remeasure=policy.remeasure)
         # A code read while they stood too far (held, not yet theirs for a PASS) still says what it says:
         # a red code shown at the door is reported though its holder walked off.
-        code = self._rejudged(visit.code if visit.code is not None else visit.pending)
+        code = self._reported(visit, self._rejudged(visit.code if visit.code is not None else visit.pending))
         decision = left(code.facts if code is not None else None, policy, self._wall(now), fever=fever)
         self._end_visit(now)
         if decision.reasons:
@@ -391,6 +414,9 @@ class Checkpoint:
 
     def _decide(self, now: float, wall: float, visit: Visit) -> VisitorOutcome:
         code = self._rejudged(visit.code_now)  # the clock, the policy and the trust list of this moment
+        if visit.code_now is None and visit.code is not None:
+            self._keep_alert(visit, visit.code)  # read before a break, never read again since
+        code = self._reported(visit, code)  # an alert shown earlier in the visit: reported, no PASS
         temperature, uncertainty = visit.judged_temperature(self.policy.fever_c)
         # A sensor whose crowd median drifted beyond the fault bound passes nobody (staff check).
         faulty = visit.sensor_failed or self._screening.drift_fault

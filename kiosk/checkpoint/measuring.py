@@ -48,7 +48,7 @@ class Measuring:
         return self._policy.policy.fever_c
 
     def settled(self, track_id: int | None) -> bool:
-        """The track stands settled, and did already in the frame before (`Track.settled_before`):
+        """The track stands settled (`Track.settled`: never in a frame it was born or bridged in):
         what a code or a one-frame look may be taken of."""
         track = self.screening.tracked.track(track_id) if track_id is not None else None
         return track is not None and track.settled

@@ -119,6 +119,10 @@ class Visit:
     # are never the temperature reported: whose face they were is not certain.
     stretch: int = 0
     last_sighting: Sighting | None = None  # where their track was last seen
+    # An alerting code (red, yellow, a risky trip) read in an earlier stretch and since replaced or
+    # dropped: whose it was is not certain, but what it said is reported, and no PASS follows (a staff
+    # check), as `fever_before` does for a fever.
+    alert_before: ScannedCode | None = None
 
     @property
     def holds_nothing(self) -> bool:

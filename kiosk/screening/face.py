@@ -45,7 +45,8 @@ COLS = 32
 STEADY_MIN_PIXELS = 12  # smaller faces are too few pixels to compare the two subpages' halves
 STEADY_BALANCE = 0.8  # the two subpages' halves of a still face hold about as many warm pixels ...
 STEADY_SHIFT_COLS = 0.6  # ... centred within this many columns of each other
-BODY_WARMER_C = 0.5  # a body (neck, clothes) never reads warmer than the face above it by more than this
+FLECK_SHARE = 0.25  # a region under one less than this share of its width is not that one's body ...
+BODY_WARMER_C = 0.5  # ... when it reads this much warmer (a face, under flecks of its own outline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +74,16 @@ class Face:
 
     def is_body_of(self, face: Face) -> bool:
         """This region hangs below `face` and under it: that person's neck, shoulders or warm
-        clothes (a warm room makes clothing as warm as skin), not a second person.  Never warmer
-        than that face: the forehead is the warmest skin a person shows, and a warmer region under a
-        small warm fleck is a face itself (a head moving while the frame was read leaves flecks of
-        its outline, in one subpage only, above it)."""
-        return self.top_row > face.top_row and self.columns[0] <= face.columns[1] \
-            and self.columns[1] >= face.columns[0] and self.face_c <= face.face_c + BODY_WARMER_C
+        clothes (a warm room makes clothing as warm as skin), not a second person.  Unless `face`
+        is a mere fleck over it (`FLECK_SHARE` of its width) and it reads warmer: a head moving while
+        the frame was read leaves cool flecks of its outline above it, in one subpage only, and the
+        face under them is a face.  (A neck warmer than a cold forehead, a mask between them, is
+        still the body of a forehead as wide as a head.)"""
+        (left, right), (face_left, face_right) = self.columns, face.columns
+        if not (self.top_row > face.top_row and left <= face_right and right >= face_left):
+            return False
+        fleck = face_right - face_left + 1 < FLECK_SHARE * (right - left + 1)
+        return not (fleck and self.face_c > face.face_c + BODY_WARMER_C)
 
     @property
     def centre_col(self) -> float:

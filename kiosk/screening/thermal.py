@@ -181,8 +181,8 @@ class Screening:
         face_c: float | None = face.face_c
         if not (math.isfinite(face.face_c) and face.face_c <= FRAME_FACE_MAX_C):
             face_c = None  # a soldering iron, a glitch: not a face temperature
-        if self._samples_of != target.id:
-            self._samples.clear()
+        if self._samples_of != target.id or target.bridged:
+            self._samples.clear()  # another person's frames, or theirs before a step closer: never mixed in
             self._samples_of = target.id
         if placement is Placement.OK and face_c is not None:
             self._samples.append(_Sample(np.array(frame.pixels, dtype=np.float64), face_c, distance,

@@ -72,7 +72,9 @@ FACE_RISE_C = 2.0  # a track's face never warms by more than this from one frame
 FACE_GATE_C = 1.0  # an unseen track found again reads within this of what it read (else: somebody else)
 MOMENTUM_CAP = 2.0  # the last step widens the gate by at most this many times the gate itself
 FRAME_S = 0.25  # the frame period the gates are given for (4 Hz); they scale with the time since last seen
-SETTLED_DEPTH = 0.2  # a settled track's every step: at most this share of its distance (a pixel of width at 1 m) ...
+SETTLED_DEPTH = 0.15  # a settled track's every step: at most this share of its distance (|ln d1/d0|) ...
+ENDING_STEP_DEPTH = 0.2  # ... (this, two frames after a step closer: a frame straddling the step's end reads
+# the face partly where it was — the chess-interleaved subpages — up to a pixel of width farther) ...
 SETTLED_LATERAL_M = 0.1  # ... and this far sideways (a passer-by walks 0.3 m a frame) ...
 SETTLED_FACE_C = 0.3  # ... and its face value changed by at most this (a turning head changes more)
 SETTLE_FRAMES = 3  # a track is settled once seen this many frames in a row (0.5 s at 4 Hz) — or two, when
@@ -133,9 +135,9 @@ class Track:
     # The last SETTLE_FRAMES consecutive sightings: (sideways m, smoothed distance, that step was still).
     window: deque[tuple[float, float, bool]] = field(default_factory=lambda: deque(maxlen=WINDOW_FRAMES))
     alone: bool = True  # nobody else has been in the spot in any frame since it was born
-    settled_frames: int = 0  # consecutive frames it has been settled in (0: not settled now)
     lost_still: bool = False  # unseen now, and settled when last seen
     bridged: bool = False  # continued in this frame through a step closer (`Tracker._approach`): taken anew
+    bridged_at: float = -math.inf  # the last frame it was
 
     @property
     def distance_m(self) -> float:
@@ -169,12 +171,6 @@ class Track:
         depths = [d for _, d, _ in (w[1:] if moved else w)]  # smoothed: those before it stopped lag behind
         spread = SETTLED_NOISE_M + SETTLED_SPEED_M_S * FRAME_S * (len(w) - 1)
         return max(laterals) - min(laterals) <= spread and abs(math.log(depths[-1] / depths[0])) <= SETTLED_DRIFT
-
-    @property
-    def settled_before(self) -> bool:
-        """Settled in this frame and the one before: what a code or a reading may be taken of (not
-        on the frame the track settles, when what it just did is known by one frame only)."""
-        return self.settled_frames >= 2
 
     @property
     def seen(self) -> bool:
@@ -287,7 +283,7 @@ class Tracker:
         of it before counts for a PASS only once taken again, as after a frame it went unseen in."""
         if not track.seen or not track.in_spot or s.distance_m >= track.last.distance_m:
             return False
-        if not track.settled and track.heading[0] > 0 and track.step_depth > SETTLED_DEPTH:
+        if not track.settled and track.heading[0] > 0 and track.step_depth > STILL_DEPTH:
             return False  # walking away: a face nearer a frame later is the next one stepping in
         periods, depth, lateral = self._steps(track, s)
         periods *= scale
@@ -339,15 +335,18 @@ class Tracker:
                 track.heading = (math.copysign(1.0, math.log(s.distance_m / track.last.distance_m)),
                                  math.copysign(1.0, s.lateral_m - track.last.lateral_m))
                 track.step_face_c = abs(s.face.face_c - track.last.face.face_c)
-                still = track.step_depth <= SETTLED_DEPTH and track.step_lateral_m <= SETTLED_LATERAL_M \
-                    and track.step_face_c <= SETTLED_FACE_C
+                if track.bridged:
+                    track.bridged_at = at
+                ending = at - track.bridged_at <= 2.5 * FRAME_S  # the frames straddling a step closer's end
+                still = track.step_depth <= (ENDING_STEP_DEPTH if ending else SETTLED_DEPTH) \
+                    and track.step_lateral_m <= SETTLED_LATERAL_M and track.step_face_c <= SETTLED_FACE_C \
+                    and not track.bridged
                 if track.misses:
                     track.window.clear()  # unseen meanwhile: nobody knows what it did, it settles anew
                     track.lost_still = False
                 track.last = s
                 track.recent_m.append(s.distance_m)
                 track.window.append((s.lateral_m, track.distance_m, still))
-                track.settled_frames = track.settled_frames + 1 if track.settled else 0
                 track.misses = 0
                 track.frames += 1
                 track.spot_since = (track.spot_since or at) if s.in_spot else None
@@ -357,7 +356,6 @@ class Tracker:
                 track.lost_still = track.lost_still or track.settled
                 track.misses += 1  # not seen in this frame: kept for one more (a smeared step)
                 track.bridged = False
-                track.settled_frames = 0
                 live.append(track)
                 continue
             reason = End.GONE if not got else End.SPLIT if len(got) > 1 else End.MERGED

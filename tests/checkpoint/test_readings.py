@@ -145,3 +145,43 @@ def test_a_visitor_who_steps_closer_goes_on_as_one_visit_in_a_new_stretch() -> N
     assert out.decision.verdict is Verdict.STOP and out.decision.reasons == ("fever",)
     assert out.readings[0].c == 37.6 and out.temperature_c == out.readings[-1].c < 37.3
     assert out.readings[0].stretch < out.readings[-1].stretch
+
+
+def test_a_reading_after_a_bridge_is_never_made_of_frames_from_before_it() -> None:
+    """A (37.1 °C) stands settled at ~0.9 m; B (37.4, a fever at the threshold) steps in front of A in
+    the same line, reading alike: the track is bridged.  B's reading is made of B's frames only (two
+    of A's and two of B's would average 37.2) — B is stopped."""
+    rig = Rig()
+    rig.run(0.25, 37.1, width=7)
+    rig.run(2.0, 37.1, width=6)
+    rig.run(3.5, 37.38, code=GREEN, width=7)
+    (out,) = [o for o in rig.outcomes if o.decision.verdict is not Verdict.LEFT]
+    assert out.decision.verdict is Verdict.STOP and "fever" in out.decision.reasons
+    assert all(r.c >= 37.3 for r in out.readings if r.stretch == out.readings[-1].stretch)
+
+
+@pytest.mark.parametrize("back_of_head_c", [36.8, 34.5])
+def test_a_head_turned_away_in_the_remeasure_pause_does_not_wipe_the_fever_shown(back_of_head_c: float) -> None:
+    """37.6 shown; in the pause they turn their head (a cooler face where they stand, a new track), then
+    turn back, more than a degree warmer than the back of their head, and read 37.2: still the visit
+    that showed a fever (a new stretch), never a fresh visit passed on the lower reading."""
+    rig = Rig()
+    rig.run(0.75, 37.6, code=GREEN, width=9)
+    assert rig.cp.phase is Phase.REMEASURE
+    rig.run(0.75, back_of_head_c, width=9)
+    rig.run(6.0, 37.2, code=GREEN, width=9)
+    (out,) = rig.outcomes
+    assert out.decision.verdict is Verdict.STOP and out.decision.reasons == ("fever",)
+    assert out.readings[0].c == 37.6
+
+
+def test_an_alerting_code_read_before_a_break_is_reported_and_stops_the_visit() -> None:
+    """V1 stands too far showing a red code (held for their track); V2 steps in front of them in the
+    same line, reading alike (a bridge: whose track it is now is not certain) and shows a green code.
+    The red code is not lost: STOP `code_red`, for staff to check — never a PASS over it."""
+    rig = Rig()
+    rig.run(1.5, 36.6, code=RED, width=5)
+    assert rig.cp.visit is not None and rig.cp.visit.pending is not None
+    rig.run(4.0, 36.4, code=ScannedCode("v2", CodeFacts(True, "G")), width=8)
+    assert [(o.decision.verdict, o.decision.reasons) for o in rig.outcomes] == [(Verdict.STOP, ("code_red",))]
+    assert rig.outcomes[0].code is not None and rig.outcomes[0].code.facts.colour == "R"

@@ -121,10 +121,21 @@ def test_a_warm_face_where_the_decided_persons_cool_head_was_is_the_next_visitor
     assert rig.outcomes[-1].temperature_c == pytest.approx(36.2, abs=0.3)
 
 
-def test_the_person_just_decided_stepping_closer_is_let_go(rig: Rig) -> None:
-    """Nobody decided is asked to step closer: a face nearer in the same line where the decided person
-    stood (a bridged track) is somebody stepping in front of them, a new visitor."""
-    rig.run(2.0, 36.5, code=GREEN, width=8)
+def test_the_person_just_decided_is_let_go_for_somebody_a_body_nearer_in_their_line(rig: Rig) -> None:
+    """Nobody decided is asked to step closer: a face a body's depth nearer in the same line where the
+    decided person stood (a bridged track) is somebody stepping in front of them, a new visitor."""
+    rig.run(2.0, 36.5, code=GREEN, width=7)  # ~0.77 m
     assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
-    rig.run(4.0, 36.4, code=ScannedCode("next", GREEN.facts), width=12)
+    rig.run(4.0, 36.4, code=ScannedCode("next", GREEN.facts), width=12)  # ~0.45 m
     assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS, Verdict.PASS]
+
+
+@pytest.mark.parametrize("phone_up", [True, False])
+def test_the_person_just_decided_leaning_in_is_still_the_person_decided(rig: Rig, phone_up: bool) -> None:
+    """Passed at ~0.9 m, they lean toward the screen (their face a pixel wider: bridged, not a body's
+    depth nearer): no new visit, no second decision (`code_replayed`, or `no_code` with the phone down)."""
+    rig.run(0.25, 36.5, code=GREEN, width=7)
+    rig.run(2.0, 36.5, code=GREEN, width=6)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
+    rig.run(15.0, 36.5, code=GREEN if phone_up else None, width=7)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS] and rig.cp.visit is None

@@ -253,3 +253,15 @@ def test_a_visitor_stepping_closer_is_one_track_and_settles_as_soon_as_they_stan
     assert line.frame(face(0.6)).tracks == (a,) and not a.settled
     stood = line.frame(face(0.53))
     assert stood.tracks == (a,) and stood.spot == a.id and a.settled and not a.bridged and not stood.ended
+
+
+def test_a_neck_warmer_than_a_cold_forehead_under_a_mask_is_still_that_persons_body() -> None:
+    """Masks are worn: a forehead just in from the cold (34 °C) over a mask, and a neck kept warm by a
+    collar (35 °C) under it — one person (the forehead as wide as a head is no fleck), not two."""
+    room = 20.0
+    pixels = np.full((24, 32), room)
+    pixels[6:10, 11:21] = 34.0  # forehead and eyes
+    pixels[10:14, 11:21] = 26.0  # the mask
+    pixels[14:18, 13:19] = 35.0  # the neck
+    faces = find_faces(pixels, room, PIXEL)
+    assert len(faces) == 1 and faces[0].face_c == pytest.approx(34.0)
