@@ -18,6 +18,8 @@ import math
 
 from kiosk.screening import FACE_GATE_C, FRAME_S, SIDE_BY_SIDE_M, Sighting, Track, TrackedFrame, same_place
 
+IN_FRONT_WIDER_PX = 2.0  # somebody stepping in front of the person decided: a face this much wider (beyond
+# the pixel a face's width wanders by) and `SIDE_BY_SIDE_M` nearer, in their line
 HEIR_WITHIN_S = 0.55  # a track born where the one followed was seen at most this long before (two frames) is them
 
 
@@ -61,9 +63,11 @@ class Decided:
             self.track = self.last = None  # lost for a frame and found again elsewhere: maybe the next visitor
             return
         if done is not None and done.bridged and last is not None \
-                and last.distance_m - done.last.distance_m >= SIDE_BY_SIDE_M:
+                and last.distance_m - done.last.distance_m >= SIDE_BY_SIDE_M \
+                and done.last.face.width_px - last.face.width_px >= IN_FRONT_WIDER_PX:
             # A body's depth nearer, in their line: somebody stepping in front of them (nobody decided
-            # is asked to step closer; a smaller step is them leaning in, or finishing their step).
+            # is asked to step closer; a smaller step is them leaning in, or finishing their step; a
+            # face a pixel wider far off is the width of a few pixels wandering).
             self.track = self.last = None
             return
         if done is None or not done.seen:

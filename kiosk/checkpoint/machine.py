@@ -15,9 +15,12 @@ the code, how they stand — is theirs and ends with their track: when the track
 jumps, splits or merges, the visitor is gone and nothing of theirs is given to whoever stands
 there next (a code read while they stood too far is held for their track only, and dies with it).
 Their track lost in a frame and a new one born where they stood (a turned head, a hand on the
-forehead — or somebody else) goes on as the visit's next *stretch*: whatever would let them pass is
-taken again, a fever shown before still stops them, and the temperature reported is always one
-read since the break.  The person just decided, lost the same way, is still the person decided.
+forehead — or somebody else), or bridged through a step straight closer, goes on as the visit's
+next *stretch*: whatever would let them pass is taken again, a fever shown before still stops them,
+and the temperature reported is always one read since the break.  The person just decided, lost the
+same way, is still the person decided.  Every alerting code read in the visit (red, yellow, a risky
+trip; `Visit.alerts`) is reported and stops it, whatever came after it: a break, a green code shown
+over it, a walk-off, a cold reading (reported at once, as they are sent to warm up).
 A visitor who leaves before a decision is `LEFT`: recorded (an alert) when a fever
 was established or an alerting code was read, otherwise not at all (nothing was found against
 anybody, and a track that ends may be the same person measured again a moment later).
@@ -45,7 +48,7 @@ from collections.abc import Callable
 from kiosk.checkpoint.decided import Decided, heir
 from kiosk.checkpoint.measuring import Measuring
 from kiosk.checkpoint.phase import Phase
-from kiosk.checkpoint.policy import PolicyInForce, decide, left
+from kiosk.checkpoint.policy import Decision, PolicyInForce, Verdict, decide, left, with_alerts
 from kiosk.checkpoint.readiness import code_deadline, ready
 from kiosk.checkpoint.readings import Next
 from kiosk.checkpoint.shown import Shown
@@ -149,7 +152,6 @@ class Checkpoint:
                 # Where they stood, in the frame they were lost, a face that changed (a turned head, a
                 # hand on the forehead — or somebody else): the visit goes on as a new stretch, in
                 # which nothing of theirs counts but a fever or an alerting code shown before.
-                self._keep_alert(visit, visit.pending)
                 visit.switch_track(successor.id, now)
                 self.measuring.unseen(now, visit)
             elif mine is None or not mine.in_spot:
@@ -202,10 +204,9 @@ class Checkpoint:
             return
         if visit.track is not None and visit.placement in (Placement.CROWDED, Placement.NOBODY):
             return  # not exactly one person in the spot: whose phone is it?
+        self._note_alert(now, visit, code)
         if visit.track is not None and not visit.sensor_failed \
                 and (visit.placement is not Placement.OK or not self.measuring.settled(visit.track)):
-            if visit.break_at is not None and (visit.pending_at or -math.inf) < visit.break_at:
-                self._keep_alert(visit, visit.pending)  # read before a break, replaced now
             visit.hold_pending(code, now)  # theirs once they stand settled, in range (if still the same track)
             return
         visit.last_seen_at = now
@@ -213,8 +214,6 @@ class Checkpoint:
 
     def _take_code(self, now: float, visit: Visit, code: ScannedCode) -> None:
         held = visit.code_now  # a code read before the track was last unseen is nobody's for sure: replaced
-        if held is None and visit.code is not None:
-            self._keep_alert(visit, visit.code)
         if held is None or (not held.facts.valid and code.facts.valid):
             visit.code = code
             visit.code_at = now
@@ -363,23 +362,30 @@ class Checkpoint:
     def _rejudged(self, code: ScannedCode | None) -> ScannedCode | None:
         return self.judge(code) if code is not None and self.judge is not None else code
 
-    def _alerts(self, code: ScannedCode | None) -> bool:
-        """`code` (as judged now) says something reportable at once: red, yellow, a risky trip."""
-        return code is not None and bool(left(code.facts, self.policy, self._wall(self._now), fever=False).reasons)
+    def _alert_reasons(self, now: float, code: ScannedCode | None) -> tuple[str, ...]:
+        """What `code` says that is reportable at once (red, yellow, a risky trip), judged at `now`."""
+        return left(code.facts, self.policy, self._wall(now), fever=False).reasons if code is not None else ()
 
-    def _keep_alert(self, visit: Visit, code: ScannedCode | None) -> None:
-        """`code`, read before a break in seeing the visitor and about to be replaced or dropped, is
-        kept if it alerts (`Visit.alert_before`): whose it was is not certain, what it said is."""
-        if self._alerts(self._rejudged(code)):
-            visit.alert_before = code
+    def _note_alert(self, now: float, visit: Visit, code: ScannedCode) -> None:
+        """Keep every alerting code read in the visit, as judged when read (`Visit.alerts`)."""
+        reasons = self._alert_reasons(now, code)
+        if reasons and all((c.person, r) != (code.person, reasons) for c, r in visit.alerts):
+            visit.alerts.append((code, reasons))
 
-    def _reported(self, visit: Visit, code: ScannedCode | None) -> ScannedCode | None:
-        """The code an outcome rests on: `code` (judged now), unless it alerts nothing and an alerting
-        code was read earlier in the visit, before a break — that one is reported, and stops them."""
-        before = self._rejudged(visit.alert_before)
-        if self._alerts(before) and not self._alerts(code):
-            return before
-        return code
+    def _with_alerts(self, now: float, visit: Visit, decision: Decision,
+                     code: ScannedCode | None) -> tuple[Decision, ScannedCode | None]:
+        """`decision` with every alert the visit's codes showed (never a PASS then), and the code the
+        outcome carries: `code`, or — when `code` alerts nothing — the first alerting code read.
+        (That code may have been shown by somebody else in a crowd, or before a break in seeing the
+        visitor: whose it was is not certain, what it said is reported; staff check the person.)"""
+        if not visit.alerts:
+            return decision, code
+        decision = with_alerts(decision, visit.alert_reasons)
+        if self._alert_reasons(now, code):
+            return decision, code
+        if code is None:  # a code was shown after all: the alerting one
+            decision = Decision(decision.verdict, tuple(r for r in decision.reasons if r != "no_code"))
+        return decision, visit.alerts[0][0]
 
     def _visitor_left(self, now: float, visit: Visit) -> None:
         """Their track ended before a decision: LEFT (recorded only with an alert reason), or, with
@@ -391,8 +397,9 @@ class Checkpoint:
         fever = visit.fever_established(policy.fever_c, remeasure=policy.remeasure)
         # A code read while they stood too far (held, not yet theirs for a PASS) still says what it says:
         # a red code shown at the door is reported though its holder walked off.
-        code = self._reported(visit, self._rejudged(visit.code if visit.code is not None else visit.pending))
+        code = self._rejudged(visit.code if visit.code is not None else visit.pending)
         decision = left(code.facts if code is not None else None, policy, self._wall(now), fever=fever)
+        decision, code = self._with_alerts(now, visit, decision, code)
         self._end_visit(now)
         if decision.reasons:
             self._pending.append(visit.outcome(decision, code, now, fever=fever))
@@ -402,6 +409,9 @@ class Checkpoint:
         return visit.code is not None or now >= code_deadline(visit, self._cfg)
 
     def _send_back(self, now: float, visit: Visit) -> None:
+        if visit.alerts:  # an alert is reported at once: not when (or if) they come back warmed up
+            decision, code = self._with_alerts(now, visit, Decision(Verdict.LEFT, ()), None)
+            self._pending.append(visit.outcome(decision, code, now, fever=False))
         if visit.code is not None:
             self._came_back = {k: t for k, t in self._came_back.items()
                                if now - t < self._cfg.come_back_memory_s}
@@ -413,16 +423,14 @@ class Checkpoint:
         self._to(Phase.COME_BACK, now)
 
     def _decide(self, now: float, wall: float, visit: Visit) -> VisitorOutcome:
-        code = self._rejudged(visit.code_now)  # the clock, the policy and the trust list of this moment
-        if visit.code_now is None and visit.code is not None:
-            self._keep_alert(visit, visit.code)  # read before a break, never read again since
-        code = self._reported(visit, code)  # an alert shown earlier in the visit: reported, no PASS
+        theirs = code = self._rejudged(visit.code_now)  # the clock, the policy and the trust list of this moment
         temperature, uncertainty = visit.judged_temperature(self.policy.fever_c)
         # A sensor whose crowd median drifted beyond the fault bound passes nobody (staff check).
         faulty = visit.sensor_failed or self._screening.drift_fault
         decision = decide(temperature, code.facts if code else None, self.policy, wall,
                           clock_synced=self.clock_synced, sensor_fault=faulty,
                           fever_before=visit.fever_before(self.policy.fever_c))
+        decision, code = self._with_alerts(now, visit, decision, code)  # an alert shown in the visit: no PASS
         outcome = VisitorOutcome(
             decision=decision,
             temperature_c=temperature,
@@ -438,7 +446,9 @@ class Checkpoint:
             self._screening.drift.add(temperature)  # the crowd's median tracks calibration drift
         self._outcome = outcome
         self._unrecorded = False
-        self._decided.set(visit.track, code.person if code is not None else None, visit.last_sighting, now)
+        # Known by the code they hold up now (not one reported from earlier in the visit: another
+        # person's, maybe), so that their own phone still up is not "a code over their shoulder".
+        self._decided.set(visit.track, theirs.person if theirs is not None else None, visit.last_sighting, now)
         self._over_shoulder_at = None
         self._visit = None
         self._screening.restart()

@@ -103,9 +103,10 @@ class Measuring:
         return reading.cold or (self.screening.cold_room and reading.temperature_c < self._cfg.cold_room_skin_c)
 
     def unseen(self, now: float, visit: Visit) -> None:
-        """Their track was not seen in this frame (a smeared step, a turned head): it goes on, but
-        in a new stretch (`Visit.stretch`): their code read again, a fresh reading made (the ones
-        before are kept: a fever read earlier still stops them)."""
+        """Their track was not seen in this frame (a smeared step, a turned head), or was bridged
+        (`Track.bridged`: a step straight closer — or somebody stepping in front): it goes on, but in
+        a new stretch (`Visit.stretch`): their code read again, a fresh reading made (the ones before
+        are kept: a fever read earlier still stops them)."""
         if visit.sensor_failed:
             return
         visit.new_stretch(now)

@@ -136,6 +136,15 @@ def decide(
     return Decision(Verdict.STOP if ordered else Verdict.PASS, ordered)
 
 
+def with_alerts(decision: Decision, alerts: tuple[str, ...]) -> Decision:
+    """`decision` with `alerts` (alert reasons the visit's codes showed) added: never a PASS then.
+    A LEFT stays a LEFT."""
+    reasons = set(decision.reasons) | set(alerts)
+    ordered = tuple(r for r in REASONS if r in reasons)
+    verdict = decision.verdict if decision.verdict is Verdict.LEFT or not ordered else Verdict.STOP
+    return Decision(verdict, ordered)
+
+
 def left(code: CodeFacts | None, policy: PolicyConfig, now: float, *, fever: bool) -> Decision:
     """A visitor who walked off before any decision was shown: LEFT, with the alert reasons
     already established — `fever` once confirmed (`kiosk.checkpoint.readings.fever_established`),

@@ -119,16 +119,16 @@ class Visit:
     # are never the temperature reported: whose face they were is not certain.
     stretch: int = 0
     last_sighting: Sighting | None = None  # where their track was last seen
-    # An alerting code (red, yellow, a risky trip) read in an earlier stretch and since replaced or
-    # dropped: whose it was is not certain, but what it said is reported, and no PASS follows (a staff
-    # check), as `fever_before` does for a fever.
-    alert_before: ScannedCode | None = None
+    # Every alerting code (red, yellow, a risky trip) read in the visit, with its alert reasons as judged
+    # when read (`Checkpoint._note_alert`): reported whatever happens next — a break in seeing them, a
+    # green code shown over it, a walk-off, a cold reading — and no PASS follows (a staff check).
+    alerts: list[tuple[ScannedCode, tuple[str, ...]]] = field(default_factory=list)
 
     @property
     def holds_nothing(self) -> bool:
         """Nothing has been taken of anybody in this visit yet (no code, no reading, no cold reading)."""
         return self.code is None and self.pending is None and not self.readings and not self.cold \
-            and self.several_codes_at is None
+            and self.several_codes_at is None and not self.alerts
 
     def hold_pending(self, code: ScannedCode, now: float) -> None:
         """A code read while the visitor was not yet settled in range: theirs once they are, if they
@@ -165,6 +165,11 @@ class Visit:
         if self.code is None or (self.break_at is not None and (self.code_at or -1e18) < self.break_at):
             return None
         return self.code
+
+    @property
+    def alert_reasons(self) -> tuple[str, ...]:
+        """Every alert reason the codes read in the visit showed."""
+        return tuple(dict.fromkeys(r for _, reasons in self.alerts for r in reasons))
 
     @property
     def first_reading_c(self) -> float | None:

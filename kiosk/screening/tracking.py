@@ -72,9 +72,9 @@ FACE_RISE_C = 2.0  # a track's face never warms by more than this from one frame
 FACE_GATE_C = 1.0  # an unseen track found again reads within this of what it read (else: somebody else)
 MOMENTUM_CAP = 2.0  # the last step widens the gate by at most this many times the gate itself
 FRAME_S = 0.25  # the frame period the gates are given for (4 Hz); they scale with the time since last seen
-SETTLED_DEPTH = 0.15  # a settled track's every step: at most this share of its distance (|ln d1/d0|) ...
-ENDING_STEP_DEPTH = 0.2  # ... (this, two frames after a step closer: a frame straddling the step's end reads
-# the face partly where it was — the chess-interleaved subpages — up to a pixel of width farther) ...
+SETTLED_DEPTH = 0.15  # a settled track's every step: at most this share of its distance (|ln d1/d0|) —
+ENDING_STEP_DEPTH = 0.2  # — or this in the ENDING_FRAMES frames after a step closer (a frame straddling the
+ENDING_FRAMES = 2  # step's end shows the face partly where it was, in one subpage: a pixel of width farther) ...
 SETTLED_LATERAL_M = 0.1  # ... and this far sideways (a passer-by walks 0.3 m a frame) ...
 SETTLED_FACE_C = 0.3  # ... and its face value changed by at most this (a turning head changes more)
 SETTLE_FRAMES = 3  # a track is settled once seen this many frames in a row (0.5 s at 4 Hz) — or two, when
@@ -337,7 +337,7 @@ class Tracker:
                 track.step_face_c = abs(s.face.face_c - track.last.face.face_c)
                 if track.bridged:
                     track.bridged_at = at
-                ending = at - track.bridged_at <= 2.5 * FRAME_S  # the frames straddling a step closer's end
+                ending = at - track.bridged_at <= (ENDING_FRAMES + 0.5) * FRAME_S  # straddling a step's end
                 still = track.step_depth <= (ENDING_STEP_DEPTH if ending else SETTLED_DEPTH) \
                     and track.step_lateral_m <= SETTLED_LATERAL_M and track.step_face_c <= SETTLED_FACE_C \
                     and not track.bridged

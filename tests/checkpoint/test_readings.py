@@ -148,16 +148,16 @@ def test_a_visitor_who_steps_closer_goes_on_as_one_visit_in_a_new_stretch() -> N
 
 
 def test_a_reading_after_a_bridge_is_never_made_of_frames_from_before_it() -> None:
-    """A (37.1 °C) stands settled at ~0.9 m; B (37.4, a fever at the threshold) steps in front of A in
-    the same line, reading alike: the track is bridged.  B's reading is made of B's frames only (two
-    of A's and two of B's would average 37.2) — B is stopped."""
+    """A (37.2 °C) stands settled at ~0.9 m; B (37.4, a fever at the threshold) steps in front of A in
+    the same line, reading alike: the track is bridged.  Every reading of B's stretch is made of B's
+    frames only (two of A's and two of B's would read 37.3) — B is stopped."""
     rig = Rig()
-    rig.run(0.25, 37.1, width=7)
-    rig.run(2.0, 37.1, width=6)
+    rig.run(0.25, 37.2, width=7)
+    rig.run(2.0, 37.2, width=6)
     rig.run(3.5, 37.38, code=GREEN, width=7)
     (out,) = [o for o in rig.outcomes if o.decision.verdict is not Verdict.LEFT]
     assert out.decision.verdict is Verdict.STOP and "fever" in out.decision.reasons
-    assert all(r.c >= 37.3 for r in out.readings if r.stretch == out.readings[-1].stretch)
+    assert all(r.c >= 37.4 for r in out.readings if r.stretch == out.readings[-1].stretch)
 
 
 @pytest.mark.parametrize("back_of_head_c", [36.8, 34.5])
@@ -185,3 +185,57 @@ def test_an_alerting_code_read_before_a_break_is_reported_and_stops_the_visit() 
     rig.run(4.0, 36.4, code=ScannedCode("v2", CodeFacts(True, "G")), width=8)
     assert [(o.decision.verdict, o.decision.reasons) for o in rig.outcomes] == [(Verdict.STOP, ("code_red",))]
     assert rig.outcomes[0].code is not None and rig.outcomes[0].code.facts.colour == "R"
+
+
+def test_an_alerting_code_shown_over_by_a_green_one_is_still_reported() -> None:
+    """A red code read (held while they stand too far), then a green one over it, then the step
+    closer and the green again: STOP `code_red` — a red code shown at the door is never lost."""
+    rig = Rig()
+    rig.run(0.75, 36.6, code=RED, width=5)
+    rig.run(0.5, 36.6, code=ScannedCode("g2", CodeFacts(True, "G")), width=5)
+    rig.run(4.0, 36.6, code=ScannedCode("g2", CodeFacts(True, "G")), width=9)
+    assert [(o.decision.verdict, o.decision.reasons, o.code and o.code.key) for o in rig.outcomes] \
+        == [(Verdict.STOP, ("code_red",), "red")]
+
+
+def test_a_red_code_shown_during_the_remeasure_is_in_the_decision() -> None:
+    """Green taken, near the threshold (a re-measure); a red code is shown meanwhile: in the STOP."""
+    rig = Rig()
+    rig.run(0.5, 37.35, code=ScannedCode("g2", CodeFacts(True, "G")), width=9)
+    assert rig.cp.phase is Phase.REMEASURE
+    rig.run(0.75, 37.35, code=RED, width=9)
+    rig.run(6.0, 36.9, width=9)
+    (out,) = rig.outcomes
+    assert out.decision.verdict is Verdict.STOP and "code_red" in out.decision.reasons
+
+
+def test_an_alerting_code_is_reported_when_the_visit_goes_on_in_an_heir_and_walks_off() -> None:
+    """Red held (too far), lost for a frame, a changed face where they stood (the visit goes on, a new
+    stretch), then they walk off: LEFT `code_red`, not a quiet end."""
+    rig = Rig()
+    rig.run(0.75, 36.6, code=RED, width=5)
+    rig.run(0.25, None)
+    rig.run(0.25, 34.8, width=5)
+    rig.run(2.0, None)
+    assert [(o.decision.verdict, o.decision.reasons) for o in rig.outcomes] == [(Verdict.LEFT, ("code_red",))]
+
+
+def test_an_alerting_code_held_to_the_timeout_is_the_code_of_the_stop() -> None:
+    """Red held while they stay too far until the code timeout: the STOP names the red code it shows
+    (not `no_code`)."""
+    rig = Rig()
+    rig.run(0.75, 36.6, code=RED, width=5)
+    rig.run(40.0, 36.6, width=5)
+    (out,) = rig.outcomes
+    assert out.decision.verdict is Verdict.STOP and "code_red" in out.decision.reasons
+    assert "no_code" not in out.decision.reasons and out.code is not None and out.code.key == "red"
+
+
+def test_a_visitor_sent_to_warm_up_with_an_alerting_code_is_reported_at_once() -> None:
+    """Cold (33 °C) with a red code: asked to come back warmed up — and the red code is recorded now
+    (LEFT `code_red`), not only if they come back."""
+    rig = Rig()
+    rig.run(0.5, 33.0, width=9)
+    rig.run(3.0, 33.0, code=RED, width=9)
+    assert rig.cp.phase is Phase.COME_BACK
+    assert [(o.decision.verdict, o.decision.reasons) for o in rig.outcomes] == [(Verdict.LEFT, ("code_red",))]

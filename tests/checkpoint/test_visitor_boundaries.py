@@ -7,7 +7,7 @@ import pytest
 
 from kiosk.checkpoint import Phase, ScannedCode, Verdict
 from kiosk.ports import Screen, ThermalFrame
-from tests.checkpoint.rig import DT, GREEN, WALL0, Rig
+from tests.checkpoint.rig import DT, GREEN, RED, WALL0, Rig
 
 
 def test_reading_of_a_person_who_left_is_not_used_for_the_next_one(rig: Rig) -> None:
@@ -139,3 +139,29 @@ def test_the_person_just_decided_leaning_in_is_still_the_person_decided(rig: Rig
     assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
     rig.run(15.0, 36.5, code=GREEN if phone_up else None, width=7)
     assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS] and rig.cp.visit is None
+
+
+def test_the_person_stopped_on_an_earlier_code_holding_their_own_phone_up_sees_their_stop(rig: Rig) -> None:
+    """V1 (too far) showed a red code; V2 steps in front in their line (a bridge) and shows a green one:
+    STOP `code_red` (reported, staff check).  V2, still holding their own phone up, is the person
+    decided — not somebody showing a code over their shoulder (one at a time)."""
+    rig.run(1.5, 36.6, code=RED, width=5)
+    v2 = ScannedCode("v2", GREEN.facts)
+    rig.run(4.0, 36.4, code=v2, width=8)
+    (out,) = rig.outcomes
+    assert out.decision.reasons == ("code_red",) and out.code is not None and out.code.key == "red"
+    rig.run(1.0, 36.4, code=v2, width=8)
+    assert not rig.cp.over_shoulder and rig.cp.screen is not Screen.ONE_AT_A_TIME
+
+
+def test_the_person_just_decided_whose_face_width_wanders_far_off_is_still_the_person_decided(rig: Rig) -> None:
+    """Passed, they step back to ~1.4 m to read the screen; there their face is 4-5 pixels wide and
+    wanders by one (1.4 m ↔ 1.1 m): no new visit, no prompt, no second decision."""
+    rig.run(2.0, 36.5, code=GREEN, width=7)
+    for width in (6, 5, 4):
+        rig.run(0.75, 36.5, width=width)
+    for _ in range(6):
+        rig.run(0.25, 36.5, width=5, code=GREEN)
+        rig.run(0.5, 36.5, width=4, code=GREEN)
+        assert rig.cp.visit is None
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
