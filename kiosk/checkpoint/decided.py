@@ -46,11 +46,23 @@ class Decided:
         self.person: str | None = None  # the person key of the code they showed
         self.last: Sighting | None = None  # where they were last seen
         self.at = -1e9  # when they were decided
+        self.lost = False  # lost from sight since (unseen, or followed by an heir): who it is is less sure
 
     def set(self, track: int | None, person: str | None, last: Sighting | None, at: float | None = None) -> None:
-        self.track, self.person, self.last = track, person, last
+        self.track, self.person, self.last, self.lost = track, person, last, False
         if at is not None:
             self.at = at
+
+    def let_go_for(self, person: str) -> bool:
+        """Whether a code of `person`, shown while the track followed stands in the spot, lets them go.
+        Not while the track was followed without a break: the code is somebody else's, over the decided
+        visitor's shoulder (one at a time).  But once it was lost from sight since the decision,
+        whoever stands there showing a code not the decided person's is the next visitor, taken for
+        them as the two swapped places: let go, a new visit measures them."""
+        if self.lost and person != self.person:
+            self.track = self.last = None
+            return True
+        return False
 
     def follow(self, tracked: TrackedFrame) -> None:
         """Keep them known in this frame (their track, or its heir), or let them go."""
@@ -71,6 +83,7 @@ class Decided:
             self.track = self.last = None
             return
         if done is None or not done.seen:
+            self.lost = True
             done = heir(tracked, last, warmer_max=FACE_GATE_C) or done
         if done is None or not done.in_spot:
             self.track = None  # the decided visitor has gone: whoever steps up next is new

@@ -197,7 +197,8 @@ class Checkpoint:
                 visit = self._start_visit(now, None)  # a blind kiosk: the visit runs to a fault STOP
             else:
                 done = self._decided
-                if done.track is not None and self._spot == done.track and code.person != done.person:
+                if done.track is not None and self._spot == done.track and code.person != done.person \
+                        and not done.let_go_for(code.person):
                     self._over_shoulder_at = now  # a code over the shoulder of the visitor just decided
                 return  # nobody in the spot to give it to
         if self.phase not in (Phase.MEASURING, Phase.REMEASURE):

@@ -165,3 +165,17 @@ def test_the_person_just_decided_whose_face_width_wanders_far_off_is_still_the_p
         rig.run(0.5, 36.5, width=4, code=GREEN)
         assert rig.cp.visit is None
     assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
+
+
+def test_the_next_visitor_taken_for_the_person_decided_is_let_go_when_they_show_their_code(rig: Rig) -> None:
+    """An eager swap: the person decided turns to leave, both are hidden for a frame, and the next
+    visitor's face comes back where the decided person's track can still reach: taken for them.  The
+    track was lost from sight since the decision, so a code not theirs, shown by whoever stands
+    there, is the next visitor's: measured and decided — never left standing there undecided."""
+    rig.run(2.0, 36.3, code=GREEN, width=9)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
+    rig.run(DT, None)  # both hidden for a frame
+    other = ScannedCode("next", GREEN.facts)
+    rig.run(4.0, 36.7, code=other, width=9)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS, Verdict.PASS]
+    assert rig.outcomes[1].code is other and rig.outcomes[1].temperature_c == pytest.approx(36.7, abs=0.2)
