@@ -20,6 +20,7 @@ from kiosk.screening import FACE_GATE_C, FRAME_S, SIDE_BY_SIDE_M, Sighting, Trac
 
 IN_FRONT_WIDER_PX = 2.0  # somebody stepping in front of the person decided: a face this much wider (beyond
 # the pixel a face's width wanders by) and `SIDE_BY_SIDE_M` nearer, in their line
+OTHER_CODE_READS = 2  # a code not the decided person's, read this often, lets a lost-and-found track go
 HEIR_WITHIN_S = 0.55  # a track born where the one followed was seen at most this long before (two frames) is them
 
 
@@ -46,23 +47,37 @@ class Decided:
         self.person: str | None = None  # the person key of the code they showed
         self.last: Sighting | None = None  # where they were last seen
         self.at = -1e9  # when they were decided
+        self.stopped: tuple[str, ...] = ()  # the reasons they were stopped for (none: passed, or sent back)
         self.lost = False  # lost from sight since (unseen, or followed by an heir): who it is is less sure
+        self._others: dict[str, int] = {}  # since then: reads of codes not theirs, by holder
 
-    def set(self, track: int | None, person: str | None, last: Sighting | None, at: float | None = None) -> None:
-        self.track, self.person, self.last, self.lost = track, person, last, False
+    def set(self, track: int | None, person: str | None, last: Sighting | None, at: float | None = None,
+            stopped: tuple[str, ...] = ()) -> None:
+        self.track, self.person, self.last, self.stopped = track, person, last, stopped
+        self.lost, self._others = False, {}
         if at is not None:
             self.at = at
 
-    def let_go_for(self, person: str) -> bool:
-        """Whether a code of `person`, shown while the track followed stands in the spot, lets them go.
-        Not while the track was followed without a break: the code is somebody else's, over the decided
-        visitor's shoulder (one at a time).  But once it was lost from sight since the decision,
-        whoever stands there showing a code not the decided person's is the next visitor, taken for
-        them as the two swapped places: let go, a new visit measures them."""
-        if self.lost and person != self.person:
-            self.track = self.last = None
-            return True
-        return False
+    def code_read(self, person: str) -> tuple[str, ...] | None:
+        """A code of `person` was read (alone in view) while the track followed stands in the spot.
+        None: they are still the person decided — their own phone (which also says the track is them),
+        or somebody else's over their shoulder while they were followed without a break (one at a
+        time).  Else they are let go: the track was lost from sight since the decision and whoever
+        stands there keeps showing a code not theirs (read twice, with theirs not read since) — the
+        next visitor, taken for them as the two swapped places, to be measured in a new visit; the
+        reasons returned are what that visit inherits: those the decided person was stopped for,
+        since it may be them after all (a staff check, never a PASS on somebody else's code)."""
+        if person == self.person:
+            self.lost, self._others = False, {}
+            return None
+        if not self.lost:
+            return None
+        self._others[person] = self._others.get(person, 0) + 1
+        if self._others[person] < OTHER_CODE_READS:
+            return None
+        stopped = self.stopped
+        self.set(None, None, None)
+        return stopped
 
     def follow(self, tracked: TrackedFrame) -> None:
         """Keep them known in this frame (their track, or its heir), or let them go."""
@@ -83,7 +98,7 @@ class Decided:
             self.track = self.last = None
             return
         if done is None or not done.seen:
-            self.lost = True
+            self.lost, self._others = True, {}
             done = heir(tracked, last, warmer_max=FACE_GATE_C) or done
         if done is None or not done.in_spot:
             self.track = None  # the decided visitor has gone: whoever steps up next is new

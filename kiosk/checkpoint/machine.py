@@ -48,7 +48,7 @@ from collections.abc import Callable
 from kiosk.checkpoint.decided import Decided, heir
 from kiosk.checkpoint.measuring import Measuring
 from kiosk.checkpoint.phase import Phase
-from kiosk.checkpoint.policy import Decision, PolicyInForce, Verdict, decide, left, with_alerts
+from kiosk.checkpoint.policy import ALERT_REASONS, Decision, PolicyInForce, Verdict, decide, left, with_reasons
 from kiosk.checkpoint.readiness import code_deadline, ready
 from kiosk.checkpoint.readings import Next
 from kiosk.checkpoint.shown import Shown
@@ -86,6 +86,8 @@ class Checkpoint:
         self._spot: int | None = None  # the track in the spot in the last frame
         self._decided = Decided()  # the person just decided or sent back, while still in the spot
         self._over_shoulder_at: float | None = None  # someone else's code while the decided visitor stood there
+        self._inherit: tuple[int, tuple[str, ...]] | None = None  # (track let go, what its next visit inherits)
+        self._reported: dict[tuple[str, tuple[str, ...]], float] = {}  # (holder, alert reasons) -> when reported
         self.clock_synced = True  # set by the loop from a `kiosk.clocksync.ClockSync`; False refuses PASS
         # Judges a held code again at the moment of the decision (the loop's: verifier, clock and
         # replay guard of that moment); None keeps the code as it was read.
@@ -196,16 +198,19 @@ class Checkpoint:
             if self._blind_visit_may_start(now, code.person):
                 visit = self._start_visit(now, None)  # a blind kiosk: the visit runs to a fault STOP
             else:
-                done = self._decided
-                if done.track is not None and self._spot == done.track and code.person != done.person \
-                        and not done.let_go_for(code.person):
-                    self._over_shoulder_at = now  # a code over the shoulder of the visitor just decided
+                done, track = self._decided, self._decided.track
+                if track is not None and self._spot == track:
+                    inherited = done.code_read(code.person)
+                    if inherited is not None:
+                        self._inherit = (track, inherited)  # let go: a new visit for the one standing there
+                    elif code.person != done.person:
+                        self._over_shoulder_at = now  # a code over the shoulder of the visitor just decided
                 return  # nobody in the spot to give it to
         if self.phase not in (Phase.MEASURING, Phase.REMEASURE):
             return
+        self._note_alert(now, visit, code)  # what it says is reported, whoever's phone it is
         if visit.track is not None and visit.placement in (Placement.CROWDED, Placement.NOBODY):
             return  # not exactly one person in the spot: whose phone is it?
-        self._note_alert(now, visit, code)
         if visit.track is not None and not visit.sensor_failed \
                 and (visit.placement is not Placement.OK or not self.measuring.settled(visit.track)):
             visit.hold_pending(code, now)  # theirs once they stand settled, in range (if still the same track)
@@ -348,7 +353,9 @@ class Checkpoint:
         return person is None or person != self._decided.person or now - self._decided.at >= SAME_CODE_S
 
     def _start_visit(self, now: float, track: int | None) -> Visit:
-        self._visit = Visit(started_at=now, track=track, last_seen_at=now)
+        inherit, self._inherit = self._inherit, None
+        self._visit = Visit(started_at=now, track=track, last_seen_at=now,
+                            inherited=inherit[1] if inherit is not None and inherit[0] == track else ())
         self._outcome = None
         self._unrecorded = False
         self._to(Phase.MEASURING, now)
@@ -368,25 +375,43 @@ class Checkpoint:
         return left(code.facts, self.policy, self._wall(now), fever=False).reasons if code is not None else ()
 
     def _note_alert(self, now: float, visit: Visit, code: ScannedCode) -> None:
-        """Keep every alerting code read in the visit, as judged when read (`Visit.alerts`)."""
+        """Keep every alerting code read in the visit, as judged when read (`Visit.alerts`) — but not
+        one just reported with the last outcome (the last visitor walking off, phone still up)."""
         reasons = self._alert_reasons(now, code)
-        if reasons and all((c.person, r) != (code.person, reasons) for c, r in visit.alerts):
+        if not reasons or now - self._reported.get((code.person, reasons), -math.inf) < SAME_CODE_S:
+            return
+        if all((c.person, r) != (code.person, reasons) for c, r in visit.alerts):
             visit.alerts.append((code, reasons))
 
     def _with_alerts(self, now: float, visit: Visit, decision: Decision,
                      code: ScannedCode | None) -> tuple[Decision, ScannedCode | None]:
-        """`decision` with every alert the visit's codes showed (never a PASS then), and the code the
-        outcome carries: `code`, or — when `code` alerts nothing — the first alerting code read.
-        (That code may have been shown by somebody else in a crowd, or before a break in seeing the
-        visitor: whose it was is not certain, what it said is reported; staff check the person.)"""
-        if not visit.alerts:
+        """`decision` with every alert the visit's codes showed (never a PASS then) — those of the
+        holder of `code` judged now, in `code` — and the code the outcome carries: the one behind its
+        most urgent reason.  (An alerting code may have been shown by somebody else in a crowd, or
+        before a break in seeing the visitor: whose it was is not certain, what it said is reported;
+        staff check the person.)"""
+        alerts = [(c, r) for c, r in visit.alerts if code is None or c.person != code.person]
+        if not alerts:
             return decision, code
-        decision = with_alerts(decision, visit.alert_reasons)
-        if self._alert_reasons(now, code):
-            return decision, code
-        if code is None:  # a code was shown after all: the alerting one
-            decision = Decision(decision.verdict, tuple(r for r in decision.reasons if r != "no_code"))
-        return decision, visit.alerts[0][0]
+        decision = with_reasons(decision, tuple(r for _, rs in alerts for r in rs))
+        urgent = next((r for r in decision.reasons if r in ALERT_REASONS and r != "fever"), None)
+        if urgent is not None and urgent not in self._alert_reasons(now, code):
+            shown = next(c for c, rs in alerts if urgent in rs)
+            if code is None:  # a code was shown after all: the alerting one
+                decision = Decision(decision.verdict, tuple(r for r in decision.reasons if r != "no_code"))
+            code = shown
+        return decision, code
+
+    def _mark_reported(self, now: float, visit: Visit, outcome: VisitorOutcome) -> None:
+        """Remember the alerting codes an outcome reported (`SAME_CODE_S`): the same phone read again
+        as its holder walks off is not the next visitor's alert."""
+        self._reported = {k: t for k, t in self._reported.items() if now - t < SAME_CODE_S}
+        for c, reasons in visit.alerts:
+            self._reported[(c.person, reasons)] = now
+        if outcome.code is not None:
+            reasons = self._alert_reasons(now, outcome.code)
+            if reasons:
+                self._reported[(outcome.code.person, reasons)] = now
 
     def _visitor_left(self, now: float, visit: Visit) -> None:
         """Their track ended before a decision: LEFT (recorded only with an alert reason), or, with
@@ -403,7 +428,9 @@ class Checkpoint:
         decision, code = self._with_alerts(now, visit, decision, code)
         self._end_visit(now)
         if decision.reasons:
-            self._pending.append(visit.outcome(decision, code, now, fever=fever))
+            outcome = visit.outcome(decision, code, now, fever=fever)
+            self._mark_reported(now, visit, outcome)
+            self._pending.append(outcome)
 
     def _cold_ready(self, now: float, visit: Visit) -> bool:
         """Send a cold visitor back once their code is in (to recognise them), or at the timeout."""
@@ -412,7 +439,9 @@ class Checkpoint:
     def _send_back(self, now: float, visit: Visit) -> None:
         if visit.alerts:  # an alert is reported at once: not when (or if) they come back warmed up
             decision, code = self._with_alerts(now, visit, Decision(Verdict.LEFT, ()), None)
-            self._pending.append(visit.outcome(decision, code, now, fever=False))
+            outcome = visit.outcome(decision, code, now, fever=False)
+            self._mark_reported(now, visit, outcome)
+            self._pending.append(outcome)
         if visit.code is not None:
             self._came_back = {k: t for k, t in self._came_back.items()
                                if now - t < self._cfg.come_back_memory_s}
@@ -432,6 +461,8 @@ class Checkpoint:
                           clock_synced=self.clock_synced, sensor_fault=faulty,
                           fever_before=visit.fever_before(self.policy.fever_c))
         decision, code = self._with_alerts(now, visit, decision, code)  # an alert shown in the visit: no PASS
+        # Let go from a track just stopped, they may be the person stopped: what stopped them, stops them.
+        decision = with_reasons(decision, visit.inherited)
         outcome = VisitorOutcome(
             decision=decision,
             temperature_c=temperature,
@@ -449,7 +480,9 @@ class Checkpoint:
         self._unrecorded = False
         # Known by the code they hold up now (not one reported from earlier in the visit: another
         # person's, maybe), so that their own phone still up is not "a code over their shoulder".
-        self._decided.set(visit.track, theirs.person if theirs is not None else None, visit.last_sighting, now)
+        self._decided.set(visit.track, theirs.person if theirs is not None else None, visit.last_sighting, now,
+                          stopped=decision.reasons if decision.verdict is Verdict.STOP else ())
+        self._mark_reported(now, visit, outcome)
         self._over_shoulder_at = None
         self._visit = None
         self._screening.restart()

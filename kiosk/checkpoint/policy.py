@@ -136,10 +136,10 @@ def decide(
     return Decision(Verdict.STOP if ordered else Verdict.PASS, ordered)
 
 
-def with_alerts(decision: Decision, alerts: tuple[str, ...]) -> Decision:
-    """`decision` with `alerts` (alert reasons the visit's codes showed) added: never a PASS then.
-    A LEFT stays a LEFT."""
-    reasons = set(decision.reasons) | set(alerts)
+def with_reasons(decision: Decision, more: tuple[str, ...]) -> Decision:
+    """`decision` with `more` reasons added (alerts the visit's codes showed, or what stopped the
+    person it may be): never a PASS then.  A LEFT stays a LEFT."""
+    reasons = set(decision.reasons) | set(more)
     ordered = tuple(r for r in REASONS if r in reasons)
     verdict = decision.verdict if decision.verdict is Verdict.LEFT or not ordered else Verdict.STOP
     return Decision(verdict, ordered)

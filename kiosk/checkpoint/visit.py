@@ -123,6 +123,9 @@ class Visit:
     # when read (`Checkpoint._note_alert`): reported whatever happens next — a break in seeing them, a
     # green code shown over it, a walk-off, a cold reading — and no PASS follows (a staff check).
     alerts: list[tuple[ScannedCode, tuple[str, ...]]] = field(default_factory=list)
+    # Started for whoever stood on the track of a person just stopped, let go as somebody else
+    # (`Decided.code_read`): it may be them after all, so what stopped them stops this visit too.
+    inherited: tuple[str, ...] = ()
 
     @property
     def holds_nothing(self) -> bool:

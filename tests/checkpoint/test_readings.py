@@ -9,6 +9,7 @@ from kiosk.checkpoint import CodeFacts, Phase, ScannedCode, Verdict
 from kiosk.checkpoint.readings import Next, TakenReading, fever_established, judged, next_step
 from kiosk.config import PolicyConfig
 from kiosk.ports import Screen
+from kiosk.screening import Placement
 from tests.checkpoint.rig import DT, GREEN, RED, Rig
 
 T = 37.3
@@ -239,3 +240,56 @@ def test_a_visitor_sent_to_warm_up_with_an_alerting_code_is_reported_at_once() -
     rig.run(3.0, 33.0, code=RED, width=9)
     assert rig.cp.phase is Phase.COME_BACK
     assert [(o.decision.verdict, o.decision.reasons) for o in rig.outcomes] == [(Verdict.LEFT, ("code_red",))]
+
+
+def test_a_red_code_read_while_two_stand_in_the_spot_is_not_lost() -> None:
+    """A red code is read while two people stand in the spot (whose phone is it?): it is given to
+    nobody, but what it says is reported — the visit ends in a STOP `code_red`, never a PASS."""
+    rig = Rig()
+    rig.run(0.75, 36.4, width=9)
+    rig.run(1.0, 36.4, width=9, second=(9, 36.0), code=RED)  # somebody beside them
+    assert rig.cp.visit is not None and rig.cp.visit.placement is Placement.CROWDED
+    rig.run(4.0, 36.4, width=9, code=ScannedCode("b", CodeFacts(True, "G"), person_key="pB"))
+    (out,) = rig.outcomes
+    assert out.decision.reasons == ("code_red",) and out.code is not None and out.code.key == "red"
+
+
+def test_the_last_visitors_alerting_phone_read_again_is_not_the_next_visitors_alert() -> None:
+    """A is stopped (red) and walks off, phone still up; it is read once more as B steps in, before B
+    shows theirs: that alert was reported with A's STOP — B, showing a green code, passes."""
+    red_a = ScannedCode("a-red", CodeFacts(True, "R"), person_key="pA")
+    green_b = ScannedCode("b", CodeFacts(True, "G"), person_key="pB")
+    rig = Rig()
+    rig.run(2.0, 36.4, code=red_a, width=9)
+    rig.run(5.0, None)
+    rig.run(DT, 36.6, width=9, code=red_a)  # B's first frame: not settled, A's phone behind
+    assert rig.cp.visit is not None and rig.cp.visit.pending is red_a
+    rig.cp.on_code(rig.t, green_b)  # ... and B's own, in the same frame
+    rig.run(4.0, 36.6, width=9, code=green_b)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.STOP, Verdict.PASS]
+
+
+def test_the_event_carries_the_code_behind_its_most_urgent_reason() -> None:
+    """Their yellow code, another phone's red one, their yellow again: STOP `code_red` and
+    `code_yellow`, carrying the red code (the event's colour matches its first reason)."""
+    yellow = ScannedCode("y", CodeFacts(True, "Y"), person_key="pY")
+    red_a = ScannedCode("a-red", CodeFacts(True, "R"), person_key="pA")
+    rig = Rig()
+    rig.run(0.25, 36.4, width=9, code=yellow)
+    rig.run(0.25, 36.4, width=9, code=red_a)
+    rig.run(4.0, 36.4, width=9, code=yellow)
+    (out,) = rig.outcomes
+    assert out.decision.reasons == ("code_red", "code_yellow") and out.code is not None and out.code.key == "a-red"
+
+
+def test_a_relaxed_policy_judges_the_visitors_own_code_as_it_is_now() -> None:
+    """A trip through a risk area read while they stand too far; the township drops the area before
+    they step closer and show the same code: judged by the policy in force (PASS), their own code's
+    earlier alert not held against them."""
+    trip = ScannedCode("t", CodeFacts(True, "G", trip_areas=("110101",)), person_key="pT")
+    rig = Rig()
+    rig.policy.replace(PolicyConfig(risk_areas=["110101"]))
+    rig.run(1.0, 36.4, width=5, code=trip)
+    rig.policy.replace(PolicyConfig(risk_areas=[], version="v2"))
+    rig.run(4.0, 36.4, width=9, code=trip)
+    assert [(o.decision.verdict, o.decision.reasons) for o in rig.outcomes] == [(Verdict.PASS, ())]

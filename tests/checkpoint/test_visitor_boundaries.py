@@ -179,3 +179,29 @@ def test_the_next_visitor_taken_for_the_person_decided_is_let_go_when_they_show_
     rig.run(4.0, 36.7, code=other, width=9)
     assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS, Verdict.PASS]
     assert rig.outcomes[1].code is other and rig.outcomes[1].temperature_c == pytest.approx(36.7, abs=0.2)
+
+
+def test_a_person_stopped_and_lost_for_a_frame_is_never_passed_on_a_code_over_their_shoulder(rig: Rig) -> None:
+    """A is stopped (red code) and lingers, phone down; their head turns away for a frame; somebody
+    behind holds a green phone over their shoulder.  Whoever stands there may be A: the new visit the
+    code starts inherits what stopped A — STOP, a staff check, never a PASS on somebody else's code."""
+    rig.run(2.0, 36.4, code=RED, width=9)
+    rig.run(1.0, 36.4, width=9)
+    rig.run(DT, None)
+    rig.run(1.0, 36.4, width=9)
+    rig.run(4.0, 36.4, code=ScannedCode("b-green", GREEN.facts, person_key="pB"), width=9)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.STOP] * len(rig.outcomes)
+    assert all("code_red" in o.decision.reasons for o in rig.outcomes)
+
+
+def test_the_person_decided_holding_their_own_phone_is_them_after_a_stray_read(rig: Rig) -> None:
+    """Passed, phone up; hidden for a frame; a neighbour's phone read now and then between reads of
+    their own: their own phone says the track is them — no second decision (`code_replayed`)."""
+    mine = ScannedCode("a-text", GREEN.facts, person_key="pA")
+    stray = ScannedCode("stray", GREEN.facts, person_key="pX")
+    rig.run(2.0, 36.5, code=mine, width=9)
+    rig.run(DT, None)
+    for _ in range(4):
+        rig.run(DT, 36.5, code=stray, width=9)
+        rig.run(DT, 36.5, code=mine, width=9)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
