@@ -20,7 +20,9 @@ from kiosk.screening import FACE_GATE_C, FRAME_S, SIDE_BY_SIDE_M, Sighting, Trac
 
 IN_FRONT_WIDER_PX = 2.0  # somebody stepping in front of the person decided: a face this much wider (beyond
 # the pixel a face's width wanders by) and `SIDE_BY_SIDE_M` nearer, in their line
-OTHER_CODE_READS = 2  # a code not the decided person's, read this often, lets a lost-and-found track go
+OTHER_CODE_READS = 2  # a code not the decided person's, read this often, lets a lost-and-found track go ...
+OTHER_FACE_C = 0.3  # ... whose face reads this far from the one decided (a still face wanders by a tenth)
+NOT_ABOUT_THE_PERSON = frozenset({"sensor_fault", "clock_unsynced"})  # reasons a let-go visit does not inherit
 HEIR_WITHIN_S = 0.55  # a track born where the one followed was seen at most this long before (two frames) is them
 
 
@@ -54,28 +56,32 @@ class Decided:
     def set(self, track: int | None, person: str | None, last: Sighting | None, at: float | None = None,
             stopped: tuple[str, ...] = ()) -> None:
         self.track, self.person, self.last, self.stopped = track, person, last, stopped
+        self.face_c = last.face.face_c if last is not None else math.nan  # their face as decided
         self.lost, self._others = False, {}
         if at is not None:
             self.at = at
 
     def code_read(self, person: str) -> tuple[str, ...] | None:
         """A code of `person` was read (alone in view) while the track followed stands in the spot.
-        None: they are still the person decided — their own phone (which also says the track is them),
-        or somebody else's over their shoulder while they were followed without a break (one at a
-        time).  Else they are let go: the track was lost from sight since the decision and whoever
-        stands there keeps showing a code not theirs (read twice, with theirs not read since) — the
-        next visitor, taken for them as the two swapped places, to be measured in a new visit; the
-        reasons returned are what that visit inherits: those the decided person was stopped for,
-        since it may be them after all (a staff check, never a PASS on somebody else's code)."""
+
+        None: they are still the person decided.  Their own phone says the track is them; somebody
+        else's, while they were followed without a break, is held over their shoulder (one at a time).
+
+        Otherwise they are let go — the next visitor, taken for them as the two swapped places, to be
+        measured in a new visit — when three things say so: the track was lost from sight since the
+        decision, the face there now reads `OTHER_FACE_C` apart from the one decided (another body),
+        and a code not theirs keeps being shown (read twice, theirs not read since).  The reasons
+        returned are what that visit inherits: those the decided person was stopped for (none after a
+        PASS), since it may be them after all — a staff check, never a PASS on somebody else's code."""
         if person == self.person:
             self.lost, self._others = False, {}
             return None
-        if not self.lost:
+        if not self.lost or self.last is None or abs(self.last.face.face_c - self.face_c) < OTHER_FACE_C:
             return None
         self._others[person] = self._others.get(person, 0) + 1
         if self._others[person] < OTHER_CODE_READS:
             return None
-        stopped = self.stopped
+        stopped = tuple(r for r in self.stopped if r not in NOT_ABOUT_THE_PERSON)
         self.set(None, None, None)
         return stopped
 

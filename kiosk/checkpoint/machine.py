@@ -62,6 +62,7 @@ from kiosk.screening import (
     frame_plausible,
 )
 
+INHERIT_WITHIN_S = 5.0  # a visit starting this soon after a decided track was let go inherits its STOP
 SAME_CODE_S = 60.0  # blind (sensor down): the code just decided, seen again within this, is the same visitor
 OVER_SHOULDER_SHOWN_S = 1.5  # "one at a time" stays this long after a code shown over the decided visitor
 
@@ -86,7 +87,7 @@ class Checkpoint:
         self._spot: int | None = None  # the track in the spot in the last frame
         self._decided = Decided()  # the person just decided or sent back, while still in the spot
         self._over_shoulder_at: float | None = None  # someone else's code while the decided visitor stood there
-        self._inherit: tuple[int, tuple[str, ...]] | None = None  # (track let go, what its next visit inherits)
+        self._inherit: tuple[float, tuple[str, ...]] | None = None  # (when let go, what the next visit inherits)
         self._reported: dict[tuple[str, tuple[str, ...]], float] = {}  # (holder, alert reasons) -> when reported
         self.clock_synced = True  # set by the loop from a `kiosk.clocksync.ClockSync`; False refuses PASS
         # Judges a held code again at the moment of the decision (the loop's: verifier, clock and
@@ -202,7 +203,7 @@ class Checkpoint:
                 if track is not None and self._spot == track:
                     inherited = done.code_read(code.person)
                     if inherited is not None:
-                        self._inherit = (track, inherited)  # let go: a new visit for the one standing there
+                        self._inherit = (now, inherited)  # let go: a new visit for the one standing there
                     elif code.person != done.person:
                         self._over_shoulder_at = now  # a code over the shoulder of the visitor just decided
                 return  # nobody in the spot to give it to
@@ -353,9 +354,9 @@ class Checkpoint:
         return person is None or person != self._decided.person or now - self._decided.at >= SAME_CODE_S
 
     def _start_visit(self, now: float, track: int | None) -> Visit:
-        inherit, self._inherit = self._inherit, None
-        self._visit = Visit(started_at=now, track=track, last_seen_at=now,
-                            inherited=inherit[1] if inherit is not None and inherit[0] == track else ())
+        inherit, self._inherit = self._inherit, None  # (the next visit soon after, on whatever track: fail closed)
+        inherited = inherit[1] if inherit is not None and now - inherit[0] <= INHERIT_WITHIN_S else ()
+        self._visit = Visit(started_at=now, track=track, last_seen_at=now, inherited=inherited)
         self._outcome = None
         self._unrecorded = False
         self._to(Phase.MEASURING, now)
@@ -385,12 +386,12 @@ class Checkpoint:
 
     def _with_alerts(self, now: float, visit: Visit, decision: Decision,
                      code: ScannedCode | None) -> tuple[Decision, ScannedCode | None]:
-        """`decision` with every alert the visit's codes showed (never a PASS then) — those of the
-        holder of `code` judged now, in `code` — and the code the outcome carries: the one behind its
+        """`decision` with every alert the visit's codes showed (never a PASS then) — `code` itself
+        judged now — and the code the outcome carries: the one behind its
         most urgent reason.  (An alerting code may have been shown by somebody else in a crowd, or
         before a break in seeing the visitor: whose it was is not certain, what it said is reported;
         staff check the person.)"""
-        alerts = [(c, r) for c, r in visit.alerts if code is None or c.person != code.person]
+        alerts = [(c, r) for c, r in visit.alerts if code is None or c.replay_key != code.replay_key]
         if not alerts:
             return decision, code
         decision = with_reasons(decision, tuple(r for _, rs in alerts for r in rs))

@@ -293,3 +293,15 @@ def test_a_relaxed_policy_judges_the_visitors_own_code_as_it_is_now() -> None:
     rig.policy.replace(PolicyConfig(risk_areas=[], version="v2"))
     rig.run(4.0, 36.4, width=9, code=trip)
     assert [(o.decision.verdict, o.decision.reasons) for o in rig.outcomes] == [(Verdict.PASS, ())]
+
+
+def test_an_old_green_screenshot_of_the_same_holder_does_not_hide_their_red_code() -> None:
+    """Their live red code is read, they turn their head (a break), then show an older green screenshot
+    of the same pass: the red code is still what stops them — only the very code judged now speaks for
+    itself, not every code of its holder."""
+    red = ScannedCode("a-live-red", CodeFacts(True, "R"), person_key="pA")
+    rig = Rig()
+    rig.run(DT, 36.4, width=9, code=red)
+    rig.run(DT, None)
+    rig.run(3.0, 36.4, width=9, code=ScannedCode("a-old-green", CodeFacts(True, "G"), person_key="pA"))
+    assert [(o.decision.verdict, o.decision.reasons) for o in rig.outcomes] == [(Verdict.STOP, ("code_red",))]

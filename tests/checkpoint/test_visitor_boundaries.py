@@ -205,3 +205,14 @@ def test_the_person_decided_holding_their_own_phone_is_them_after_a_stray_read(r
         rig.run(DT, 36.5, code=stray, width=9)
         rig.run(DT, 36.5, code=mine, width=9)
     assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
+
+
+def test_the_person_decided_reading_as_they_did_is_never_let_go_for_a_code_over_their_shoulder(rig: Rig) -> None:
+    """Passed; their head turns for a frame; a phone behind them is read again and again.  The face there
+    reads as theirs did (no other body): still them, one at a time — not re-measured and passed on the
+    phone's code (which would record its holder as passed, never measured)."""
+    rig.run(2.0, 36.4, code=GREEN, width=9)
+    rig.run(DT, None)
+    rig.run(4.0, 36.4, code=ScannedCode("b-green", GREEN.facts, person_key="pB"), width=9)
+    assert [o.decision.verdict for o in rig.outcomes] == [Verdict.PASS]
+    assert rig.cp.screen is Screen.ONE_AT_A_TIME
