@@ -386,11 +386,10 @@ class Checkpoint:
 
     def _with_alerts(self, now: float, visit: Visit, decision: Decision,
                      code: ScannedCode | None) -> tuple[Decision, ScannedCode | None]:
-        """`decision` with every alert the visit's codes showed (never a PASS then) — `code` itself
-        judged now — and the code the outcome carries: the one behind its
-        most urgent reason.  (An alerting code may have been shown by somebody else in a crowd, or
-        before a break in seeing the visitor: whose it was is not certain, what it said is reported;
-        staff check the person.)"""
+        """`decision` with every alert the visit's codes showed (never a PASS then; `code` itself is
+        judged now), and the code the outcome carries: the one behind its most urgent reason.  (An
+        alerting code may have been shown by somebody else in a crowd, or before a break in seeing
+        the visitor: whose it was is not certain, what it said is reported; staff check the person.)"""
         alerts = [(c, r) for c, r in visit.alerts if code is None or c.replay_key != code.replay_key]
         if not alerts:
             return decision, code

@@ -170,11 +170,6 @@ class Visit:
         return self.code
 
     @property
-    def alert_reasons(self) -> tuple[str, ...]:
-        """Every alert reason the codes read in the visit showed."""
-        return tuple(dict.fromkeys(r for _, reasons in self.alerts for r in reasons))
-
-    @property
     def first_reading_c(self) -> float | None:
         return self.readings[0].c if self.readings else None
 

@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="fuzz-crowds-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        ap.error(f"--keep {folder}: cannot write there ({exc.strerror})")
     failed = 0
     for seed in range(args.first, (args.last if args.last is not None else args.first) + 1):
         raw = scenario(seed, args.far)
